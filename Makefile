@@ -1,0 +1,85 @@
+# vigil: the one entry point. `make help` lists the targets.
+#   make            build/vigil.elf and build/testos.elf
+#   make iso        build/vigil.iso (GRUB, vigil + test guest)
+#   make run        boot the ISO in Bochs, both consoles on the terminal
+#   make test       every test: unit, fuzz regression, system (Bochs, QEMU)
+#   make check      host unit tests only
+#   make bench      benchmarks (emulated cycle counts in Bochs)
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
+#   make clean
+
+BUILD   := build
+CC      := gcc
+LD      := ld
+NASM    := nasm
+PYTHON  := python3
+
+WARN    := -Wall -Wextra -Werror
+# Freestanding, no SSE/x87 (vigil never saves guest FPU state on exits),
+# no red zone (interrupts and VM exits use the same stack).
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+             -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 -mcmodel=small \
+             -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fcf-protection=none \
+             -fno-strict-aliasing -I.
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
+
+HV_CSRC   := $(wildcard arch/x86_64/*.c vmm/*.c ids/*.c lib/*.c)
+HV_ASRC   := $(wildcard arch/x86_64/*.asm vmm/*.asm)
+HV_OBJS   := $(HV_CSRC:%.c=$(BUILD)/hv/%.o) $(HV_ASRC:%.asm=$(BUILD)/hv/%.asm.o)
+
+VIGIL_ARGS ?=
+SCENARIO   ?= benign
+
+.PHONY: all iso run test check bench fuzz clean help deps deps-run deps-test
+
+all: $(BUILD)/vigil.elf
+
+help:
+	@sed -n '1,12p' Makefile
+
+deps:
+	@scripts/deps.sh build
+deps-run:
+	@scripts/deps.sh run
+deps-test:
+	@scripts/deps.sh test
+
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/hv/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -w+all -Werror -MD $(@:.o=.d) $< -o $@
+
+$(BUILD)/vigil.elf: $(HV_OBJS) linker.ld
+	$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ is not a multiboot2 kernel"; rm -f $@; exit 1; }
+
+-include guest/guest.mk
+-include tests/tests.mk
+
+ISO_MODULES ?= $(if $(wildcard $(BUILD)/testos.elf),testos)
+
+$(BUILD)/vigil.iso: $(BUILD)/vigil.elf $(GUEST_ELF) scripts/mkiso.sh
+	scripts/mkiso.sh $@ --vigil $(BUILD)/vigil.elf "$(VIGIL_ARGS)" \
+	    $(if $(GUEST_ELF),--module $(GUEST_ELF) "guest scenario=$(SCENARIO) console=com2")
+
+iso: deps $(BUILD)/vigil.iso
+
+run: deps-run
+	@$(MAKE) --no-print-directory all iso
+	$(PYTHON) scripts/emu.py bochs --iso $(BUILD)/vigil.iso --live --out $(BUILD)/run --timeout 600
+
+test: deps-test
+	@$(MAKE) --no-print-directory all iso test-build
+	$(PYTHON) scripts/testrun.py
+
+check: deps-test
+	@$(MAKE) --no-print-directory unit-build
+	$(PYTHON) scripts/testrun.py --only unit
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(HV_OBJS:.o=.d)

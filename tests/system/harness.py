@@ -1,0 +1,84 @@
+"""Helpers for system tests: build an ISO, boot it, read both serial ports.
+
+A system test is a function named test_* in tests/system/test_*.py taking
+one argument, a Case. It builds what it needs with case.iso(...), boots with
+case.boot(...), and asserts with case.expect(...) / case.expect_not(...):
+an AssertionError fails the test with its message.
+"""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Result:
+    def __init__(self, out, status, reason):
+        self.out, self.status, self.reason = out, status, reason
+        self.com1 = self._read("com1.log")
+        self.com2 = self._read("com2.log")
+
+    def _read(self, name):
+        try:
+            with open(os.path.join(self.out, name), "rb") as f:
+                data = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+        return ANSI.sub("", data).replace("\r", "")
+
+
+class Case:
+    def __init__(self, name):
+        self.name = name
+        self.dir = os.path.join(BUILD, "systest", name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.results = []
+
+    def iso(self, vigil_args="", modules=(), kernel=None, mb1=False, vigil=None):
+        """modules: [(path, cmdline)]; kernel: (path, args) boots a kernel
+        directly instead of vigil."""
+        path = os.path.join(self.dir, "boot.iso")
+        cmd = [os.path.join(ROOT, "scripts/mkiso.sh"), path]
+        if kernel:
+            cmd += ["--kernel", kernel[0], kernel[1]]
+        else:
+            cmd += ["--vigil", vigil or os.path.join(BUILD, "vigil.elf"), vigil_args]
+        for m in modules:
+            cmd += ["--module", m[0], m[1]]
+        if mb1:
+            cmd.append("--mb1")
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        return path
+
+    def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1"):
+        out = os.path.join(self.dir, tag)
+        cmd = [sys.executable, os.path.join(ROOT, "scripts/emu.py"), emulator, "--iso", iso,
+               "--out", out, "--timeout", str(timeout)]
+        if stop_on:
+            cmd += ["--stop-on", stop_on, "--stop-port", stop_port]
+        if cpu:
+            cmd += ["--cpu", cpu]
+        p = subprocess.run(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        reason = "timeout" if p.returncode == 124 else p.stderr.strip().splitlines()[-1:] or [""]
+        r = Result(out, p.returncode, reason if isinstance(reason, str) else reason[0])
+        self.results.append(r)
+        if p.returncode == 124:
+            raise AssertionError(f"{emulator} run timed out after {timeout} s "
+                                 f"(logs in {os.path.relpath(out, ROOT)})")
+        return r
+
+    @staticmethod
+    def expect(text, pattern, what=None, flags=re.M):
+        m = re.search(pattern, text, flags)
+        if not m:
+            raise AssertionError(f"expected {what or repr(pattern)}: /{pattern}/ not found")
+        return m
+
+    @staticmethod
+    def expect_not(text, pattern, what=None, flags=re.M):
+        m = re.search(pattern, text, flags)
+        if m:
+            raise AssertionError(f"unexpected {what or repr(pattern)}: found {m.group(0)!r}")

@@ -1,0 +1,61 @@
+"""Issue 2: vigil boots from GRUB into 64-bit C and describes the machine."""
+import os
+from harness import BUILD, ROOT
+
+VIGIL = os.path.join(BUILD, "vigil.elf")
+README = os.path.join(ROOT, "README.md")
+
+
+def test_boot_report(t):
+    iso = t.iso("loglevel=info bogus=1", modules=[(README, "initrd some args here")])
+    r = t.boot(iso)
+    c = r.com1
+    t.expect(c, r"^vigil \S+: hypervisor-based intrusion detection", "the banner")
+    t.expect(c, r'^vigil: loaded by "GRUB [^"]+", command line "loglevel=info bogus=1"$', "loader and command line")
+    t.expect(c, r"^vigil: memory map \(\d+ entries, 51\d MiB available\):$", "memory map header")
+    t.expect(c, r"^  0x0000000000100000-0x000000001fff0000  available", "the RAM entry above 1 MiB")
+    t.expect(c, r"^vigil: 1 module$", "module count")
+    t.expect(c, r'^  0x[0-9a-f]{16}-0x[0-9a-f]{16}  initrd   \d+ bytes  "some args here"$', "module line")
+    t.expect(c, r"^vigil: unknown option 'bogus' on the command line, ignored$", "unknown option warning")
+    t.expect(c, r"^vigil: CPU: GenuineIntel family 0x6 model 0x3c", "CPU line (Bochs Haswell)")
+    t.expect(c, r"^  0x0000000002000000-0x[0-9a-f]{16}  image", "vigil's image range")
+    t.expect(c, r"^  0x[0-9a-f]{16}-0x[0-9a-f]{16}  page pool \(16 MiB\)", "page pool range")
+    t.expect(c, r"^vigil: VT-x: VMX present, IA32_FEATURE_CONTROL 0x[0-9a-f]+ \(lock 1, VMX outside SMX 1\)")
+    t.expect(c, r"^vigil: VT-x: EPT yes \(4-level yes, WB yes, 2MiB yes, 1GiB yes")
+    t.expect(c, r"^vigil: VT-x: VPID yes .* unrestricted guest yes, preemption timer yes")
+    t.expect(c, r"^vigil: VT-x is usable$")
+    t.expect_not(c, r"^\{", "a log line starting with '{'")
+    t.expect_not(c, r"CRASH|PANIC")
+
+
+def test_console_com2(t):
+    iso = t.iso("console=com2")
+    r = t.boot(iso, stop_port="com2")
+    t.expect(r.com2, r"^vigil: VT-x is usable$", "vigil's log on COM2")
+    t.expect_not(r.com1, r"^vigil", "vigil output on COM1 (only GRUB may write there)")
+
+
+def test_wrong_loader(t):
+    iso = t.iso("", mb1=True)
+    r = t.boot(iso)
+    t.expect(r.com1, r"vigil: not loaded by a multiboot2 loader \(EAX=0x2badb002, expected 0x36d76289\)",
+             "the wrong-loader message")
+
+
+def test_no_ept_cpu(t):
+    # Core 2 Penryn has VMX but no EPT: a clear refusal, not a crash.
+    iso = t.iso("")
+    r = t.boot(iso, cpu="core2_penryn_t9600")
+    t.expect(r.com1, r"^vigil: VT-x: VMX present")
+    t.expect(r.com1, r"^vigil: PANIC: cannot run guests: VT-x without EPT: vigil needs extended page tables$")
+    t.expect(r.com1, r"^vigil: halted$")
+
+
+def test_qemu_tcg_no_vtx(t):
+    iso = t.iso("")
+    r = t.boot(iso, emulator="qemu", cpu="qemu64", timeout=120)
+    t.expect(r.com1, r"^vigil: VT-x: VMX ABSENT$")
+    t.expect(r.com1, r"^vigil: PANIC: cannot run guests: this is not an Intel CPU and it offers no VT-x")
+    r = t.boot(iso, emulator="qemu", cpu="Haswell-noTSX", timeout=120, tag="intel")
+    t.expect(r.com1, r"^vigil: CPU: GenuineIntel")
+    t.expect(r.com1, r"^vigil: PANIC: cannot run guests: no VT-x: CPUID.1:ECX.VMX=0")

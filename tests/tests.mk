@@ -1,0 +1,42 @@
+# Host-side tests: unit tests (cmocka), fuzz targets (libFuzzer, clang).
+# Pure modules are compiled for the host with -DVIGIL_HOST into one library.
+
+HOST_CC      := gcc
+HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=address,undefined -fno-omit-frame-pointer
+PURE_SRCS    := lib/fmt.c lib/string.c lib/cmdline.c lib/log.c arch/x86_64/multiboot2.c \
+                vmm/memmap.c vmm/palloc.c vmm/vmxcap.c $(PURE_SRCS_EXTRA)
+PURE_OBJS    := $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
+UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
+UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+FUZZ_SECONDS ?= 30
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/host/libpure.a: $(PURE_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/host/libpure.a
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $< $(BUILD)/host/libpure.a -lcmocka -o $@
+
+# libFuzzer targets: the pure sources are rebuilt with clang's coverage.
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
+
+.PHONY: unit-build fuzz-build test-build fuzz
+unit-build: $(UNIT_BINS)
+fuzz-build: $(FUZZ_BINS)
+test-build: unit-build fuzz-build $(SYSTEM_TEST_DEPS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+-include $(PURE_OBJS:.o=.d)
