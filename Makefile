@@ -57,6 +57,7 @@ $(BUILD)/vigil.elf: $(HV_OBJS) linker.ld
 	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ is not a multiboot2 kernel"; rm -f $@; exit 1; }
 
 -include guest/guest.mk
+-include tests/guests/guests.mk
 -include tests/tests.mk
 
 ISO_MODULES ?= $(if $(wildcard $(BUILD)/testos.elf),testos)
