@@ -8,18 +8,18 @@ set -eu
 out=$1; shift
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-iso.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/boot/grub"
+mkdir -p "$tmp/iso/boot/grub"
 kcmd=multiboot2; mcmd=module2
 entry=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --vigil|--kernel)
-            cp "$2" "$tmp/boot/$(basename "$2")"
+            cp "$2" "$tmp/iso/boot/$(basename "$2")"
             entry="$entry    \$kcmd /boot/$(basename "$2") $3
 "
             shift 3 ;;
         --module)
-            cp "$2" "$tmp/boot/$(basename "$2")"
+            cp "$2" "$tmp/iso/boot/$(basename "$2")"
             entry="$entry    \$mcmd /boot/$(basename "$2") $3
 "
             shift 3 ;;
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 entry=$(printf '%s' "$entry" | sed "s/\\\$kcmd/$kcmd/; s/\\\$mcmd/$mcmd/g")
-cat > "$tmp/boot/grub/grub.cfg" <<CFG
+cat > "$tmp/iso/boot/grub/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input serial
 terminal_output serial
@@ -40,7 +40,7 @@ $entry
 }
 CFG
 mkdir -p "$(dirname "$out")"
-if ! grub-mkrescue -o "$out" "$tmp" >"$tmp/log" 2>&1; then
+if ! grub-mkrescue -o "$out" "$tmp/iso" >"$tmp/log" 2>&1; then
     cat "$tmp/log" >&2
     echo "mkiso.sh: grub-mkrescue failed" >&2
     exit 1

@@ -8,6 +8,11 @@
 #include "lib/string.h"
 #include "vmm/hvmem.h"
 #include "vmm/vmxcap.h"
+#include "vmm/vmm.h"
+#include "vmm/exit.h"
+#include "vmm/acpi.h"
+#include "vmm/tsc.h"
+#include "vmm/guestmem.h"
 
 #define VIGIL_VERSION "0.1"
 
@@ -137,6 +142,10 @@ void vigil_main(u32 magic, u32 mbi_phys)
         vigil_panic("cannot run guests: %s", why);
     kprintf("vigil: VT-x is usable\n");
 
-    kprintf("vigil: no guest launched: the VMX core is not built yet\n");
-    vigil_halt();
+    tsc_calibrate();
+    static struct acpi_power acpi;
+    acpi_init(&boot, &acpi);
+    vmm_set_platform(console_port, &acpi);
+    guestmem_init(&boot);
+    vmm_run_guest(&boot, &msrs, &caps, console_port);
 }

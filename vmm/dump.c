@@ -1,0 +1,93 @@
+/* Readable reports: guest/host state and controls for the unexpected, and
+ * VM-entry failures decoded down to the field that broke a rule. */
+#include "vmm/exit.h"
+#include "vmm/vmx.h"
+#include "vmm/vmx_setup.h"
+#include "arch/x86_64/cpu.h"
+#include "lib/log.h"
+
+#define X(f) (unsigned long long)vmread(f)
+
+void vmm_dump_state(void)
+{
+    kprintf("  guest: rip 0x%llx rsp 0x%llx rflags 0x%llx activity %llu interruptibility 0x%llx\n",
+            X(GUEST_RIP), X(GUEST_RSP), X(GUEST_RFLAGS), X(GUEST_ACTIVITY_STATE), X(GUEST_INTERRUPTIBILITY));
+    kprintf("  guest: cr0 0x%llx (shadow 0x%llx) cr3 0x%llx cr4 0x%llx (shadow 0x%llx) efer 0x%llx\n",
+            X(GUEST_CR0), X(CR0_READ_SHADOW), X(GUEST_CR3), X(GUEST_CR4), X(CR4_READ_SHADOW), X(GUEST_IA32_EFER));
+    kprintf("  guest: cs %llx base 0x%llx limit 0x%llx ar 0x%llx; ss %llx ar 0x%llx; tr %llx ar 0x%llx\n",
+            X(GUEST_CS_SEL), X(GUEST_CS_BASE), X(GUEST_CS_LIMIT), X(GUEST_CS_AR), X(GUEST_SS_SEL),
+            X(GUEST_SS_AR), X(GUEST_TR_SEL), X(GUEST_TR_AR));
+    kprintf("  guest: gdtr 0x%llx/0x%llx idtr 0x%llx/0x%llx\n", X(GUEST_GDTR_BASE), X(GUEST_GDTR_LIMIT),
+            X(GUEST_IDTR_BASE), X(GUEST_IDTR_LIMIT));
+    if (vcpu0.regs) {
+        struct guest_regs *r = vcpu0.regs;
+        kprintf("  guest: rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx rsi 0x%llx rdi 0x%llx rbp 0x%llx\n",
+                (unsigned long long)r->rax, (unsigned long long)r->rbx, (unsigned long long)r->rcx,
+                (unsigned long long)r->rdx, (unsigned long long)r->rsi, (unsigned long long)r->rdi,
+                (unsigned long long)r->rbp);
+    }
+    kprintf("  exit: reason 0x%llx qualification 0x%llx gpa 0x%llx gla 0x%llx intr-info 0x%llx idt-vectoring 0x%llx\n",
+            X(EXIT_REASON), X(EXIT_QUALIFICATION), X(GUEST_PHYSICAL_ADDRESS), X(GUEST_LINEAR_ADDRESS),
+            X(VM_EXIT_INTR_INFO), X(IDT_VECTORING_INFO));
+    kprintf("  host: cr0 0x%llx cr3 0x%llx cr4 0x%llx rsp 0x%llx rip 0x%llx efer 0x%llx\n", X(HOST_CR0),
+            X(HOST_CR3), X(HOST_CR4), X(HOST_RSP), X(HOST_RIP), X(HOST_IA32_EFER));
+    kprintf("  controls: pin 0x%llx proc 0x%llx proc2 0x%llx exit 0x%llx entry 0x%llx eptp 0x%llx\n",
+            X(PIN_BASED_CTLS), X(PROC_BASED_CTLS), X(PROC_BASED_CTLS2), X(VM_EXIT_CTLS), X(VM_ENTRY_CTLS),
+            X(EPT_POINTER));
+    kprintf("  controls: cr0 mask 0x%llx cr4 mask 0x%llx exception bitmap 0x%llx entry intr-info 0x%llx\n",
+            X(CR0_GUEST_HOST_MASK), X(CR4_GUEST_HOST_MASK), X(EXCEPTION_BITMAP), X(VM_ENTRY_INTR_INFO));
+}
+
+static bool bad(const char *field, u64 val, const char *rule)
+{
+    kprintf("vigil: offending field: %s = 0x%llx: %s\n", field, (unsigned long long)val, rule);
+    return true;
+}
+
+/* A subset of the checks of SDM 27.3.1 (guest state) and 27.2 (host state),
+ * enough to name the field in the failures vigil's own code can cause. */
+void vmcs_diagnose(void)
+{
+    struct vcpu *v = &vcpu0;
+    u64 cr0 = vmread(GUEST_CR0), cr4 = vmread(GUEST_CR4), efer = vmread(GUEST_IA32_EFER);
+    u64 entry = vmread(VM_ENTRY_CTLS), rfl = vmread(GUEST_RFLAGS);
+    u64 cr0_need = v->cr0_fixed0;
+    bool ia32e = entry & ENTRY_IA32E_GUEST;
+    if ((cr0 & cr0_need) != cr0_need || (cr0 & ~v->cr0_fixed1))
+        bad("GUEST_CR0", cr0, "violates IA32_VMX_CR0_FIXED0/1");
+    else if ((cr4 & v->cr4_fixed0) != v->cr4_fixed0 || (cr4 & ~v->cr4_fixed1))
+        bad("GUEST_CR4", cr4, "violates IA32_VMX_CR4_FIXED0/1");
+    else if ((cr0 & (1ull << 31)) && !(cr0 & 1))
+        bad("GUEST_CR0", cr0, "PG set without PE");
+    else if (ia32e && (!(cr0 & (1ull << 31)) || !(cr4 & (1u << 5))))
+        bad("GUEST_CR0/CR4", cr0, "IA-32e mode guest needs CR0.PG and CR4.PAE");
+    else if (!!(efer & (1u << 10)) != ia32e || (ia32e && !(efer & (1u << 8))))
+        bad("GUEST_IA32_EFER", efer, "LMA must equal the IA-32e mode guest control (and LME be set)");
+    else if (!(rfl & 2) || (rfl & 0xffffffffffc08028ull))
+        bad("GUEST_RFLAGS", rfl, "reserved bits (bit 1 must be 1)");
+    else if (vmread(VMCS_LINK_POINTER) != ~0ull)
+        bad("VMCS_LINK_POINTER", vmread(VMCS_LINK_POINTER), "must be all ones without shadow VMCS");
+    else if ((vmread(GUEST_TR_AR) & 0x1000f) != 0xb && (vmread(GUEST_TR_AR) & 0x1000f) != 0x3)
+        bad("GUEST_TR_AR", vmread(GUEST_TR_AR), "TR must be a usable busy TSS");
+    else if (vmread(GUEST_ACTIVITY_STATE) > 3)
+        bad("GUEST_ACTIVITY_STATE", vmread(GUEST_ACTIVITY_STATE), "not a defined state");
+    else if (!ia32e && (vmread(GUEST_RIP) >> 32))
+        bad("GUEST_RIP", vmread(GUEST_RIP), "bits 63:32 must be 0 outside IA-32e mode");
+    else if ((vmread(HOST_CR4) & (1u << 13)) == 0)
+        bad("HOST_CR4", vmread(HOST_CR4), "VMXE must be set");
+    else
+        kprintf("vigil: no offending field found by vigil's checks\n");
+}
+
+void vmm_report_entry_failure(u32 reason, u64 qual)
+{
+    static const char *const quals[] = { "default", "reserved", "PDPTE loading", "NMI injection",
+                                          "invalid VMCS link pointer" };
+    kprintf("vigil: VM ENTRY FAILED: exit reason %u (%s), qualification %llu (%s)\n", reason,
+            exit_reason_name(reason), (unsigned long long)qual,
+            qual < ARRAY_SIZE(quals) ? quals[qual] : "unknown");
+    if (reason == 34)
+        kprintf("vigil: MSR-load entry %llu failed\n", (unsigned long long)qual);
+    vmcs_diagnose();
+    vmm_dump_state();
+}

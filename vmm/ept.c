@@ -1,0 +1,96 @@
+/* EPT construction (pure apart from the allocator it is given). */
+#include "vmm/ept.h"
+
+#define ADDR_MASK 0x000ffffffffff000ull
+
+struct ctx {
+    const struct mem_range *owned;
+    u32 nowned;
+    const struct mtrr_state *mtrr;
+    bool large_1g, large_2m;
+    ept_alloc_fn alloc;
+    struct ept_stats *st;
+    bool failed;
+};
+
+static int owned_overlap(const struct ctx *c, u64 s, u64 e)
+{
+    /* 0: none, 1: partial, 2: the whole range is owned */
+    for (u32 i = 0; i < c->nowned; i++) {
+        const struct mem_range *r = &c->owned[i];
+        if (range_overlaps(s, e, r->start, r->end))
+            return r->start <= s && e <= r->end ? 2 : 1;
+    }
+    return 0;
+}
+
+/* Fill the entry for [base, base + size) at a level whose children are
+ * size / 512 bytes each. */
+static u64 map_entry(struct ctx *c, u64 base, u64 size)
+{
+    int ov = owned_overlap(c, base, base + size);
+    if (ov == 2)
+        return 0;                                   /* vigil's: not mapped */
+    u8 type;
+    bool uniform = mtrr_range_type(c->mtrr, base, size, &type);
+    bool can_leaf = size == 0x1000 || (size == GiB(1) && c->large_1g) || (size == MiB(2) && c->large_2m);
+    if (ov == 0 && uniform && can_leaf) {
+        if (size == 0x1000)
+            c->st->pages_4k++;
+        else if (size == MiB(2))
+            c->st->pages_2m++;
+        else
+            c->st->pages_1g++;
+        return base | EPT_RWX | (u64)type << 3 | (size > 0x1000 ? EPT_LARGE : 0);
+    }
+    u64 *t = c->alloc();
+    if (!t) {
+        c->failed = true;
+        return 0;
+    }
+    c->st->tables++;
+    for (u32 i = 0; i < 512; i++)
+        t[i] = map_entry(c, base + i * (size / 512), size / 512);
+    return (u64)(uintptr_t)t | EPT_RWX;
+}
+
+u64 *ept_build(const struct mem_range *owned, u32 nowned, u64 top, const struct mtrr_state *mtrr,
+               bool large_1g, bool large_2m, ept_alloc_fn alloc, struct ept_stats *st)
+{
+    struct ctx c = { owned, nowned, mtrr, large_1g, large_2m, alloc, st, false };
+    *st = (struct ept_stats){ 0 };
+    top = ALIGN_UP(top, GiB(1));
+    if (top > GiB(512))
+        top = GiB(512);                             /* one PML4 entry */
+    st->top = top;
+    u64 *pml4 = alloc(), *pdpt = alloc();
+    if (!pml4 || !pdpt)
+        return 0;
+    st->tables += 2;
+    pml4[0] = (u64)(uintptr_t)pdpt | EPT_RWX;
+    for (u64 g = 0; g < top / GiB(1); g++)
+        pdpt[g] = map_entry(&c, g * GiB(1), GiB(1));
+    return c.failed ? 0 : pml4;
+}
+
+u64 *ept_lookup(u64 *pml4, u64 gpa, int *level)
+{
+    u64 *t = pml4;
+    for (int lvl = 4; lvl >= 1; lvl--) {
+        u64 *e = &t[gpa >> (12 + 9 * (lvl - 1)) & 511];
+        if (!(*e & EPT_RWX))
+            return 0;
+        if (lvl == 1 || (*e & EPT_LARGE)) {
+            *level = lvl;
+            return e;
+        }
+        t = (u64 *)(uintptr_t)(*e & ADDR_MASK);
+    }
+    return 0;
+}
+
+u64 ept_pointer(const u64 *pml4)
+{
+    /* write-back paging structures, 4-level walk (SDM 25.6.11) */
+    return (u64)(uintptr_t)pml4 | MT_WB | (3 << 3);
+}

@@ -1,0 +1,297 @@
+/* VM-exit dispatch: a bounds-checked table indexed by the basic exit reason
+ * (Intel SDM Vol. 3, Appendix C), one handler each, and a fallback that dumps
+ * everything and suspends the guest. Handlers never allocate. */
+#include "vmm/exit.h"
+#include "vmm/vmx.h"
+#include "vmm/vmx_setup.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "lib/log.h"
+#include "lib/string.h"
+
+struct vcpu vcpu0;
+
+enum {
+    R_EXCEPTION = 0, R_EXT_INT = 1, R_TRIPLE_FAULT = 2, R_INIT = 3, R_SIPI = 4, R_CPUID = 10,
+    R_GETSEC = 11, R_HLT = 12, R_INVD = 13, R_VMCALL = 18, R_VMCLEAR = 19, R_VMLAUNCH = 20,
+    R_VMPTRLD = 21, R_VMPTRST = 22, R_VMREAD = 23, R_VMRESUME = 24, R_VMWRITE = 25, R_VMXOFF = 26,
+    R_VMXON = 27, R_CR = 28, R_IO = 30, R_RDMSR = 31, R_WRMSR = 32, R_BAD_GUEST = 33, R_BAD_MSR_LOAD = 34,
+    R_MCE_ENTRY = 41, R_EPT_VIOLATION = 48, R_EPT_MISCONFIG = 49, R_INVEPT = 50, R_PREEMPT = 52,
+    R_INVVPID = 53, R_WBINVD = 54, R_XSETBV = 55, R_VMFUNC = 59,
+};
+
+/* --- helpers shared by handlers ------------------------------------------ */
+
+void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
+{
+    /* No error code is delivered in real mode (CR0.PE = 0, SDM 26.2.1.3). */
+    if (!(vmread(GUEST_CR0) & 1))
+        has_error = false;
+    vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | INTR_TYPE_HW_EXC | vector | (has_error ? INTR_ERRCODE : 0));
+    if (has_error)
+        vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+void vcpu_inject_gp(void) { vcpu_inject_exception(13, true, 0); }
+void vcpu_inject_ud(void) { vcpu_inject_exception(6, false, 0); }
+
+void vcpu_advance_rip(void)
+{
+    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+    /* The instruction completed: STI and MOV-SS blocking end with it, and a
+     * single-step trap is due (SDM 26.3.1.5, 27.3.4). */
+    u64 intr = vmread(GUEST_INTERRUPTIBILITY);
+    if (intr & 3)
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ull);
+    if (vmread(GUEST_RFLAGS) & (1u << 8))
+        vmwrite(GUEST_PENDING_DBG, vmread(GUEST_PENDING_DBG) | (1u << 14));
+}
+
+u64 guest_gpr(struct vcpu *v, u32 n)
+{
+    if (n == 4)
+        return vmread(GUEST_RSP);
+    static const u8 idx[16] = { 0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+    return ((u64 *)v->regs)[idx[n & 15]];
+}
+
+void guest_set_gpr(struct vcpu *v, u32 n, u64 val)
+{
+    if (n == 4) {
+        vmwrite(GUEST_RSP, val);
+        return;
+    }
+    static const u8 idx[16] = { 0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+    ((u64 *)v->regs)[idx[n & 15]] = val;
+}
+
+/* --- handlers ------------------------------------------------------------- */
+
+static enum exit_action h_cpuid(struct vcpu *v)
+{
+    struct guest_regs *r = v->regs;
+    u32 leaf = (u32)r->rax, sub = (u32)r->rcx, a, b, c, d;
+    if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+        /* The hypervisor leaves: 0x40000000 names vigil. */
+        a = b = c = d = 0;
+        if (leaf == 0x40000000) {
+            a = 0x40000001;
+            memcpy(&b, "vigi", 4);
+            memcpy(&c, "l-hv", 4);
+            memcpy(&d, "-ids", 4);
+        }
+    } else {
+        cpuid(leaf, sub, &a, &b, &c, &d);
+        if (leaf == 1) {
+            c &= ~(1u << 5);          /* VMX: vigil does not offer nested VT-x */
+            c &= ~(1u << 6);          /* SMX: GETSEC is refused */
+            c |= 1u << 31;            /* a hypervisor is present */
+        } else if (leaf == 0xd && sub == 1) {
+            a &= ~(1u << 3);          /* XSAVES/XRSTORS are not enabled for the guest */
+        }
+    }
+    r->rax = a;
+    r->rbx = b;
+    r->rcx = c;
+    r->rdx = d;
+    return EXIT_ADVANCE;
+}
+
+static enum exit_action h_hlt(struct vcpu *v)
+{
+    if (vmread(GUEST_RFLAGS) & (1u << 9)) {
+        /* Let the guest wait for its interrupt in HLT state (SDM 26.4.2). */
+        vcpu_advance_rip();
+        vmwrite(GUEST_ACTIVITY_STATE, 1);
+        return EXIT_RESUME;
+    }
+    kprintf("vigil: guest executed HLT with interrupts disabled at rip 0x%llx: it has stopped for good\n",
+            (unsigned long long)vmread(GUEST_RIP));
+    v->suspend_reason = "guest halted with interrupts disabled";
+    return EXIT_DEAD;
+}
+
+static enum exit_action h_ud(struct vcpu *v)
+{
+    (void)v;
+    vcpu_inject_ud();               /* VMX instructions and VMCALL: as a CPU without VMX */
+    return EXIT_RESUME;
+}
+
+static enum exit_action h_invd(struct vcpu *v)
+{
+    (void)v;
+    /* INVD would throw away vigil's dirty cache lines: write them back. */
+    __asm__ volatile("wbinvd" ::: "memory");
+    return EXIT_ADVANCE;
+}
+
+static enum exit_action h_xsetbv(struct vcpu *v)
+{
+    struct guest_regs *r = v->regs;
+    u64 val = (r->rdx << 32) | (u32)r->rax;
+    u32 a, b, c, d;
+    if (!(vmread(CR4_READ_SHADOW) & (1u << 18))) {   /* CR4.OSXSAVE as the guest sees it */
+        vcpu_inject_ud();
+        return EXIT_RESUME;
+    }
+    cpuid(0xd, 0, &a, &b, &c, &d);
+    u64 supported = ((u64)d << 32) | a;
+    bool ok = (u32)r->rcx == 0 && (vmread(GUEST_CS_AR) >> 5 & 3) == 0 &&
+              (val & 1) && !(val & ~supported) &&
+              (!(val & 4) || (val & 2)) &&                          /* AVX needs SSE */
+              ((val >> 3 & 1) == (val >> 4 & 1)) &&                 /* MPX: both or neither */
+              (!(val & 0xe0) || ((val & 0xe0) == 0xe0 && (val & 4)));/* AVX-512: all three, and AVX */
+    if (!ok) {
+        vcpu_inject_gp();
+        return EXIT_RESUME;
+    }
+    __asm__ volatile("xsetbv" :: "c"(0), "a"((u32)val), "d"((u32)(val >> 32)));
+    return EXIT_ADVANCE;
+}
+
+static enum exit_action h_triple_fault(struct vcpu *v)
+{
+    kprintf("vigil: GUEST CRASH: triple fault (the guest could not deliver an exception)\n");
+    vmm_dump_state();
+    v->suspend_reason = "guest triple fault";
+    return EXIT_DEAD;
+}
+
+static enum exit_action h_init(struct vcpu *v)
+{
+    kprintf("vigil: INIT signal for the guest's CPU: vigil does not reset guests\n");
+    v->suspend_reason = "INIT signal (guest reset)";
+    return EXIT_DEAD;
+}
+
+static enum exit_action h_sipi(struct vcpu *v)
+{
+    (void)v;
+    return EXIT_RESUME;             /* only meaningful in wait-for-SIPI, which vigil never enters */
+}
+
+static enum exit_action h_preempt(struct vcpu *v)
+{
+    v->preempt_ticks++;             /* the periodic tick: the IDS's periodic checks hang here */
+    return EXIT_RESUME;
+}
+
+static enum exit_action h_ept_violation(struct vcpu *v)
+{
+    u64 q = vmread(EXIT_QUALIFICATION), gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+    const char *what = q & 2 ? "write" : q & 4 ? "instruction fetch" : "read";
+    /* Unmapped GPAs are vigil's memory or beyond what exists: refuse with
+     * #GP at the faulting instruction, as a bus with nothing there would. */
+    if (v->hv_mem_refusals++ < 16)
+        kprintf("vigil: refused guest %s of hypervisor or unmapped memory: gpa 0x%llx gva 0x%llx rip 0x%llx\n",
+                what, (unsigned long long)gpa, (unsigned long long)(q & (1u << 7) ? vmread(GUEST_LINEAR_ADDRESS) : 0),
+                (unsigned long long)vmread(GUEST_RIP));
+    if ((q & (1u << 12)) && !(vmread(IDT_VECTORING_INFO) & INTR_VALID))
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | 8);  /* re-block NMIs (SDM 27.2.3) */
+    vcpu_inject_gp();
+    return EXIT_RESUME;
+}
+
+static enum exit_action h_ept_misconfig(struct vcpu *v)
+{
+    kprintf("vigil: EPT misconfiguration at gpa 0x%llx: a bug in vigil's EPT\n",
+            (unsigned long long)vmread(GUEST_PHYSICAL_ADDRESS));
+    vmm_dump_state();
+    v->suspend_reason = "EPT misconfiguration";
+    return EXIT_DEAD;
+}
+
+static enum exit_action h_unexpected(struct vcpu *v)
+{
+    u32 reason = (u32)vmread(EXIT_REASON) & 0xffff;
+    kprintf("vigil: unexpected VM exit %u (%s), qualification 0x%llx\n", reason, exit_reason_name(reason),
+            (unsigned long long)vmread(EXIT_QUALIFICATION));
+    vmm_dump_state();
+    v->suspend_reason = "unexpected VM exit";
+    return EXIT_SUSPEND;
+}
+
+static const exit_handler handlers[EXIT_REASON_COUNT] = {
+    [R_TRIPLE_FAULT] = h_triple_fault,
+    [R_INIT] = h_init,
+    [R_SIPI] = h_sipi,
+    [R_CPUID] = h_cpuid,
+    [R_GETSEC] = h_ud,
+    [R_HLT] = h_hlt,
+    [R_INVD] = h_invd,
+    [R_VMCALL] = h_ud, [R_VMCLEAR] = h_ud, [R_VMLAUNCH] = h_ud, [R_VMPTRLD] = h_ud,
+    [R_VMPTRST] = h_ud, [R_VMREAD] = h_ud, [R_VMRESUME] = h_ud, [R_VMWRITE] = h_ud,
+    [R_VMXOFF] = h_ud, [R_VMXON] = h_ud, [R_INVEPT] = h_ud, [R_INVVPID] = h_ud, [R_VMFUNC] = h_ud,
+    [R_CR] = exit_cr_access,
+    [R_IO] = exit_io,
+    [R_RDMSR] = exit_rdmsr,
+    [R_WRMSR] = exit_wrmsr,
+    [R_EPT_VIOLATION] = h_ept_violation,
+    [R_EPT_MISCONFIG] = h_ept_misconfig,
+    [R_PREEMPT] = h_preempt,
+    [R_WBINVD] = h_invd,
+    [R_XSETBV] = h_xsetbv,
+};
+
+void vmexit_dispatch(struct guest_regs *regs);
+void vmresume_failed(struct guest_regs *regs);
+
+void vmexit_dispatch(struct guest_regs *regs)
+{
+    u64 t0 = rdtsc();
+    struct vcpu *v = &vcpu0;
+    v->regs = regs;
+    u32 full = (u32)vmread(EXIT_REASON), reason = full & 0xffff;
+    v->exits++;
+
+    if (full & (1u << 31)) {                        /* VM-entry failure (SDM 27.8) */
+        vmm_report_entry_failure(reason, vmread(EXIT_QUALIFICATION));
+        v->suspend_reason = "VM entry failed";
+        v->dead = true;
+        vcpu_suspend_loop(v);                       /* never returns for a dead vCPU */
+    }
+
+    /* An event whose delivery was cut short by this exit is re-injected
+     * unless the handler injects something of its own (SDM 28.2.4). */
+    u32 vect = (u32)vmread(IDT_VECTORING_INFO);
+    vmwrite(VM_ENTRY_INTR_INFO, 0);
+
+    u32 slot = reason < EXIT_REASON_COUNT ? reason : EXIT_REASON_COUNT - 1;
+    v->exit_count[slot]++;                          /* counted first: a power-off exit never returns */
+    exit_handler h = reason < EXIT_REASON_COUNT && handlers[reason] ? handlers[reason] : h_unexpected;
+    enum exit_action act = h(v);
+
+    if ((vect & INTR_VALID) && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID)) {
+        vmwrite(VM_ENTRY_INTR_INFO, vect & 0x80000fffu);
+        if (vect & INTR_ERRCODE)
+            vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
+        u32 type = vect & (7u << 8);
+        if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_PRIV_SW_EXC || type == INTR_TYPE_SW_EXC)
+            vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
+        if (act == EXIT_ADVANCE)
+            act = EXIT_RESUME;                      /* the instruction did not run */
+    }
+    if (act == EXIT_ADVANCE)
+        vcpu_advance_rip();
+
+    v->exit_cycles[slot] += rdtsc() - t0;
+
+    if (act == EXIT_SUSPEND || act == EXIT_DEAD) {
+        v->dead = act == EXIT_DEAD;
+        vcpu_suspend_loop(v);
+    }
+}
+
+void vmresume_failed(struct guest_regs *regs)
+{
+    vcpu0.regs = regs;
+    u32 err = (u32)vmread(VM_INSTRUCTION_ERROR);
+    kprintf("vigil: VMRESUME failed: VM-instruction error %u (%s)\n", err, vmx_instruction_error_name(err));
+    vmcs_diagnose();
+    vmm_dump_state();
+    vcpu0.suspend_reason = "VMRESUME failed";
+    vcpu0.dead = true;
+    vcpu_suspend_loop(&vcpu0);
+    vigil_halt();
+}

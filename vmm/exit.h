@@ -1,0 +1,36 @@
+/* VM-exit handlers (one per basic exit reason, dispatched by exit.c) and the
+ * pieces they share. Internal to vmm/. */
+#ifndef VIGIL_VMM_EXIT_H
+#define VIGIL_VMM_EXIT_H
+
+#include "vmm/vcpu.h"
+#include "vmm/acpi.h"
+
+typedef enum exit_action (*exit_handler)(struct vcpu *v);
+
+enum exit_action exit_cr_access(struct vcpu *v);
+enum exit_action exit_io(struct vcpu *v);
+enum exit_action exit_rdmsr(struct vcpu *v);
+enum exit_action exit_wrmsr(struct vcpu *v);
+
+const char *exit_reason_name(u32 reason);
+/* Dump guest state, host state and controls (for the unexpected). */
+void vmm_dump_state(void);
+void vmm_report_entry_failure(u32 reason, u64 qual);
+
+/* Power: how the guest asked to be turned off, replayed after the summary. */
+enum power_how { POWER_BOCHS, POWER_QEMU, POWER_ACPI, POWER_RESET };
+__attribute__((noreturn)) void vmm_guest_poweroff(enum power_how how, u16 port, u32 value);
+void vmm_set_platform(u16 console_port, const struct acpi_power *acpi);
+u16 vmm_console_port(void);
+const struct acpi_power *vmm_acpi(void);
+
+/* The suspended-vCPU loop: returns when the operator resumes. */
+void vcpu_suspend_loop(struct vcpu *v);
+void vmm_print_summary(void);
+
+/* Guest general register n (0 = RAX ... 15 = R15, 4 = RSP from the VMCS). */
+u64 guest_gpr(struct vcpu *v, u32 n);
+void guest_set_gpr(struct vcpu *v, u32 n, u64 val);
+
+#endif

@@ -1,0 +1,175 @@
+/* vCPU run state: suspend and resume, the final summary, and power-off. */
+#include "vmm/exit.h"
+#include "vmm/vmx.h"
+#include "vmm/tsc.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/uart.h"
+#include "lib/log.h"
+#include "lib/string.h"
+
+static u16 console_port;
+static const struct acpi_power *acpi;
+
+void vmm_set_platform(u16 port, const struct acpi_power *a)
+{
+    console_port = port;
+    acpi = a;
+}
+
+u16 vmm_console_port(void) { return console_port; }
+const struct acpi_power *vmm_acpi(void) { return acpi; }
+
+static const char *const reason_names[EXIT_REASON_COUNT] = {
+    [0] = "exception or NMI", [1] = "external interrupt", [2] = "triple fault", [3] = "INIT",
+    [4] = "SIPI", [5] = "I/O SMI", [6] = "other SMI", [7] = "interrupt window", [8] = "NMI window",
+    [9] = "task switch", [10] = "CPUID", [11] = "GETSEC", [12] = "HLT", [13] = "INVD", [14] = "INVLPG",
+    [15] = "RDPMC", [16] = "RDTSC", [17] = "RSM", [18] = "VMCALL", [19] = "VMCLEAR", [20] = "VMLAUNCH",
+    [21] = "VMPTRLD", [22] = "VMPTRST", [23] = "VMREAD", [24] = "VMRESUME", [25] = "VMWRITE",
+    [26] = "VMXOFF", [27] = "VMXON", [28] = "control-register access", [29] = "MOV DR", [30] = "I/O instruction",
+    [31] = "RDMSR", [32] = "WRMSR", [33] = "entry failure: guest state", [34] = "entry failure: MSR loading",
+    [36] = "MWAIT", [37] = "monitor trap flag", [39] = "MONITOR", [40] = "PAUSE",
+    [41] = "entry failure: machine check", [43] = "TPR below threshold", [44] = "APIC access",
+    [45] = "virtualized EOI", [46] = "GDTR/IDTR access", [47] = "LDTR/TR access", [48] = "EPT violation",
+    [49] = "EPT misconfiguration", [50] = "INVEPT", [51] = "RDTSCP", [52] = "preemption timer",
+    [53] = "INVVPID", [54] = "WBINVD", [55] = "XSETBV", [56] = "APIC write", [57] = "RDRAND",
+    [58] = "INVPCID", [59] = "VMFUNC", [60] = "ENCLS", [61] = "RDSEED", [62] = "PML full",
+    [63] = "XSAVES", [64] = "XRSTORS",
+};
+
+const char *exit_reason_name(u32 r)
+{
+    return r < EXIT_REASON_COUNT && reason_names[r] ? reason_names[r] : "unknown";
+}
+
+void vmm_print_summary(void)
+{
+    struct vcpu *v = &vcpu0;
+    u64 elapsed = rdtsc() - v->launch_tsc, in_vigil = 0;
+    for (u32 i = 0; i < EXIT_REASON_COUNT; i++)
+        in_vigil += v->exit_cycles[i];
+    kprintf("vigil: summary: guest ran %llu ms (%llu TSC cycles); %llu VM exits; %llu cycles in vigil (%llu.%llu%%)\n",
+            (unsigned long long)(tsc_to_ns(elapsed) / 1000000), (unsigned long long)elapsed,
+            (unsigned long long)v->exits, (unsigned long long)in_vigil,
+            (unsigned long long)(elapsed ? in_vigil * 100 / elapsed : 0),
+            (unsigned long long)(elapsed ? in_vigil * 1000 / elapsed % 10 : 0));
+    kprintf("vigil: exits by reason:      reason  count  cycles  cycles/exit\n");
+    for (u32 i = 0; i < EXIT_REASON_COUNT; i++)
+        if (v->exit_count[i])
+            kprintf("  %2u %-26s %10llu %12llu %8llu\n", i, exit_reason_name(i),
+                    (unsigned long long)v->exit_count[i], (unsigned long long)v->exit_cycles[i],
+                    (unsigned long long)(v->exit_cycles[i] / v->exit_count[i]));
+    kprintf("vigil: refused: %llu accesses to hypervisor memory, %llu to vigil's console ports\n",
+            (unsigned long long)v->hv_mem_refusals, (unsigned long long)v->console_refusals);
+    kprintf("vigil: alerts: 0\n");
+}
+
+static void machine_poweroff(void)
+{
+    acpi_poweroff(acpi);
+    for (const char *s = "Shutdown"; *s; s++)   /* Bochs */
+        outb(0x8900, (u8)*s);
+    outb(0xf4, 0);                               /* QEMU isa-debug-exit */
+}
+
+void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
+{
+    static const char *const hows[] = {
+        [POWER_BOCHS] = "Bochs shutdown port 0x8900", [POWER_QEMU] = "isa-debug-exit port",
+        [POWER_ACPI] = "ACPI sleep request", [POWER_RESET] = "reset request (vigil does not reset guests)",
+    };
+    kprintf("vigil: guest powered off: %s (port 0x%x, value 0x%x)\n", hows[how], port, value);
+    vmm_print_summary();
+    kprintf("vigil: powering off\n");
+    /* Replay what the guest asked for, now that the summary is out. */
+    switch (how) {
+    case POWER_BOCHS:
+        for (const char *s = "Shutdown"; *s; s++)
+            outb(0x8900, (u8)*s);
+        break;
+    case POWER_QEMU:
+        outl(port, value);
+        break;
+    case POWER_ACPI:
+        outw(port, (u16)value);
+        break;
+    case POWER_RESET:
+        machine_poweroff();
+        break;
+    }
+    machine_poweroff();
+    vigil_halt();
+}
+
+/* --- suspended vCPU: vigil stays at the operator's service ---------------- */
+
+static void print_regs(struct vcpu *v)
+{
+    struct guest_regs *r = v->regs;
+    kprintf("  rip 0x%016llx  rsp 0x%016llx  rflags 0x%llx\n", (unsigned long long)vmread(GUEST_RIP),
+            (unsigned long long)vmread(GUEST_RSP), (unsigned long long)vmread(GUEST_RFLAGS));
+    kprintf("  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n", (unsigned long long)r->rax,
+            (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+    kprintf("  rsi 0x%016llx  rdi 0x%016llx  rbp 0x%016llx  r8  0x%016llx\n", (unsigned long long)r->rsi,
+            (unsigned long long)r->rdi, (unsigned long long)r->rbp, (unsigned long long)r->r8);
+    kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)vmread(CR0_READ_SHADOW),
+            (unsigned long long)vmread(GUEST_CR3), (unsigned long long)vmread(CR4_READ_SHADOW),
+            (unsigned long long)vmread(GUEST_IA32_EFER));
+}
+
+static bool read_line(char *buf, u32 size)
+{
+    u32 n = 0;
+    for (;;) {
+        int c = uart_getc(console_port);
+        if (c < 0) {
+            cpu_relax();
+            continue;
+        }
+        if (c == '\r' || c == '\n') {
+            if (!n)
+                continue;
+            buf[n] = 0;
+            return true;
+        }
+        if (n + 1 < size)
+            buf[n++] = (char)c;
+    }
+}
+
+void vcpu_suspend_loop(struct vcpu *v)
+{
+    v->suspended = true;
+    kprintf("vigil: vCPU 0 suspended: %s; rip 0x%llx%s\n", v->suspend_reason ? v->suspend_reason : "operator",
+            (unsigned long long)vmread(GUEST_RIP), v->dead ? " (the guest cannot continue)" : "");
+    kprintf("vigil: operator console: help, status, regs, %spoweroff\n", v->dead ? "" : "resume, ");
+    char line[80];
+    while (read_line(line, sizeof(line))) {
+        kprintf("vigil> %s\n", line);
+        if (!strcmp(line, "help")) {
+            kprintf("  status    run state and exit statistics\n  regs      guest registers\n"
+                    "  resume    let the guest run again\n  poweroff  print the summary and power off\n");
+        } else if (!strcmp(line, "status")) {
+            kprintf("vigil: vCPU 0 %s (%s)\n", v->dead ? "stopped" : "suspended", v->suspend_reason);
+            vmm_print_summary();
+        } else if (!strcmp(line, "regs")) {
+            print_regs(v);
+        } else if (!strcmp(line, "resume")) {
+            if (v->dead) {
+                kprintf("vigil: the guest cannot continue (%s); only poweroff\n", v->suspend_reason);
+                continue;
+            }
+            kprintf("vigil: vCPU 0 resumed\n");
+            v->suspended = false;
+            v->suspend_reason = 0;
+            return;
+        } else if (!strcmp(line, "poweroff")) {
+            vmm_print_summary();
+            kprintf("vigil: powering off\n");
+            machine_poweroff();
+            vigil_halt();
+        } else {
+            kprintf("vigil: unknown command '%s' (try help)\n", line);
+        }
+    }
+}

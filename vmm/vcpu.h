@@ -1,0 +1,50 @@
+/* The one virtual CPU: guest registers VMX does not keep in the VMCS, exit
+ * statistics, and run state (running / suspended). */
+#ifndef VIGIL_VMM_VCPU_H
+#define VIGIL_VMM_VCPU_H
+
+#include "lib/types.h"
+
+/* General registers as vmexit.asm pushes them (RSP is in the VMCS). */
+struct guest_regs {
+    u64 rax, rcx, rdx, rbx, rbp, rsi, rdi;
+    u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+#define EXIT_REASON_COUNT 70
+
+enum exit_action {
+    EXIT_RESUME,             /* re-enter at the same RIP (or an injected event) */
+    EXIT_ADVANCE,            /* skip the exiting instruction, then re-enter */
+    EXIT_SUSPEND,            /* stop running guest code until the operator resumes */
+    EXIT_DEAD,               /* the guest cannot continue (triple fault, bad state) */
+};
+
+struct vcpu {
+    struct guest_regs *regs;             /* of the exit being handled */
+    u16 vpid;
+    u64 eptp;
+    u64 cr0_mask, cr4_mask;              /* bits vigil owns */
+    u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+    bool unrestricted;
+    bool suspended, dead;
+    const char *suspend_reason;
+    u64 exits;
+    u64 exit_count[EXIT_REASON_COUNT];
+    u64 exit_cycles[EXIT_REASON_COUNT];
+    u64 launch_tsc;
+    u64 preempt_ticks;
+    u64 console_refusals, hv_mem_refusals;
+    u8 shutdown_match;                   /* bytes of "Shutdown" seen at 0x8900 */
+};
+
+extern struct vcpu vcpu0;
+
+/* Queue a hardware exception for the next VM entry (RIP is not advanced). */
+void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
+void vcpu_inject_gp(void);
+void vcpu_inject_ud(void);
+/* Advance RIP past the exiting instruction: the one place that does. */
+void vcpu_advance_rip(void);
+
+#endif

@@ -1,0 +1,239 @@
+/* The VMCS of the one guest: host state, guest entry state (32-bit protected
+ * mode, paging off, as both multiboot specs require), VM-execution controls
+ * chosen against the capability MSRs, and the I/O and MSR bitmaps.
+ * Intel SDM Vol. 3, chapter 25 "Virtual Machine Control Structures". */
+#include "vmm/vmx_setup.h"
+#include "vmm/vmx.h"
+#include "vmm/vcpu.h"
+#include "vmm/hvmem.h"
+#include "vmm/tsc.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "lib/log.h"
+
+#define CR0_PE (1ull << 0)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_VMXE (1ull << 13)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+
+static u8 *io_bitmap;            /* A (ports 0-0x7fff) then B */
+static u8 *msr_bitmap;           /* read low, read high, write low, write high */
+static u8 exit_stack[16384] __attribute__((aligned(16)));
+
+extern char vmx_exit_stub[];
+
+void io_intercept(u16 port, u16 count)
+{
+    for (u32 p = port; p < (u32)port + count && p <= 0xffff; p++)
+        io_bitmap[p / 8] |= (u8)(1u << (p % 8));
+}
+
+void msr_intercept(u32 msr, bool read, bool write)
+{
+    u32 base, bit;
+    if (msr <= 0x1fff) {
+        base = 0;
+        bit = msr;
+    } else if (msr >= 0xc0000000 && msr <= 0xc0001fff) {
+        base = 1024;
+        bit = msr - 0xc0000000;
+    } else {
+        return;                  /* outside the bitmaps: always exits */
+    }
+    if (read)
+        msr_bitmap[base + bit / 8] |= (u8)(1u << (bit % 8));
+    if (write)
+        msr_bitmap[2048 + base + bit / 8] |= (u8)(1u << (bit % 8));
+}
+
+static void setup_bitmaps(u16 console_port)
+{
+    io_bitmap = hv_alloc_pages(2, 1);
+    msr_bitmap = hv_alloc_pages(1, 1);
+
+    io_intercept(console_port, 8);      /* vigil's console: the guest may not speak in its name */
+    io_intercept(0x8900, 1);            /* Bochs "Shutdown" port */
+    io_intercept(0xf4, 4);              /* QEMU isa-debug-exit */
+    io_intercept(0xcf9, 1);             /* reset control register */
+    io_intercept(0x92, 1);              /* system control port A (fast reset) */
+    io_intercept(0x64, 1);              /* keyboard controller: 0xfe pulses reset */
+
+    msr_intercept(MSR_IA32_FEATURE_CONTROL, true, true);
+    for (u32 m = MSR_IA32_VMX_BASIC; m <= MSR_IA32_VMX_VMFUNC; m++)
+        msr_intercept(m, true, true);   /* VMX is hidden from the guest */
+    msr_intercept(0x079, false, true);  /* microcode update trigger */
+    msr_intercept(0x09b, true, true);   /* SMM monitor control */
+    /* MTRRs steer vigil's own memory types too: guest writes are dropped. */
+    for (u32 m = 0x200; m < 0x220; m++)
+        msr_intercept(m, false, true);
+    static const u32 fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e,
+                                 0x26f, 0x2ff };
+    for (u32 i = 0; i < ARRAY_SIZE(fixed); i++)
+        msr_intercept(fixed[i], false, true);
+    /* Writes watched (and, later, judged by the IDS); reads pass. */
+    msr_intercept(MSR_IA32_EFER, false, true);
+    msr_intercept(MSR_IA32_STAR, false, true);
+    msr_intercept(MSR_IA32_LSTAR, false, true);
+    msr_intercept(MSR_IA32_CSTAR, false, true);
+    msr_intercept(MSR_IA32_SYSENTER_CS, false, true);
+    msr_intercept(MSR_IA32_SYSENTER_ESP, false, true);
+    msr_intercept(MSR_IA32_SYSENTER_EIP, false, true);
+
+    vmwrite(IO_BITMAP_A, (u64)io_bitmap);
+    vmwrite(IO_BITMAP_B, (u64)io_bitmap + 4096);
+    vmwrite(MSR_BITMAP, (u64)msr_bitmap);
+}
+
+static void setup_host(void)
+{
+    vmwrite(HOST_CR0, read_cr0());
+    vmwrite(HOST_CR3, read_cr3());
+    vmwrite(HOST_CR4, read_cr4());
+    vmwrite(HOST_CS_SEL, SEL_CODE);
+    vmwrite(HOST_SS_SEL, SEL_DATA);
+    vmwrite(HOST_DS_SEL, SEL_DATA);
+    vmwrite(HOST_ES_SEL, SEL_DATA);
+    vmwrite(HOST_FS_SEL, 0);
+    vmwrite(HOST_GS_SEL, 0);
+    vmwrite(HOST_TR_SEL, SEL_TSS);
+    vmwrite(HOST_FS_BASE, 0);
+    vmwrite(HOST_GS_BASE, 0);
+    vmwrite(HOST_TR_BASE, desc_tss_base());
+    vmwrite(HOST_GDTR_BASE, desc_gdt_base());
+    vmwrite(HOST_IDTR_BASE, desc_idt_base());
+    vmwrite(HOST_SYSENTER_CS, 0);
+    vmwrite(HOST_SYSENTER_ESP, 0);
+    vmwrite(HOST_SYSENTER_EIP, 0);
+    vmwrite(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+    vmwrite(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+    vmwrite(HOST_RSP, (u64)&exit_stack[sizeof(exit_stack)]);
+    vmwrite(HOST_RIP, (u64)vmx_exit_stub);
+}
+
+static void seg(u64 sel_f, u64 base_f, u64 limit_f, u64 ar_f, u16 sel, u32 limit, u32 ar)
+{
+    vmwrite(sel_f, sel);
+    vmwrite(base_f, 0);
+    vmwrite(limit_f, limit);
+    vmwrite(ar_f, ar);
+}
+
+static void setup_guest(const struct guest_entry *g)
+{
+    struct vcpu *v = &vcpu0;
+    /* Guest-visible CR0 is PE|ET; the real one adds the bits VMX fixes
+     * (NE), except PE and PG, which unrestricted guest leaves free. */
+    u64 cr0_visible = CR0_PE | CR0_ET;
+    vmwrite(GUEST_CR0, (cr0_visible | v->cr0_fixed0) & v->cr0_fixed1);
+    vmwrite(CR0_READ_SHADOW, cr0_visible);
+    vmwrite(CR0_GUEST_HOST_MASK, v->cr0_mask);
+    vmwrite(GUEST_CR3, 0);
+    vmwrite(GUEST_CR4, v->cr4_fixed0 & v->cr4_fixed1);
+    vmwrite(CR4_READ_SHADOW, 0);
+    vmwrite(CR4_GUEST_HOST_MASK, v->cr4_mask);
+    vmwrite(GUEST_DR7, 0x400);
+    vmwrite(GUEST_RSP, 0);
+    vmwrite(GUEST_RIP, g->eip);
+    vmwrite(GUEST_RFLAGS, 0x2);          /* IF clear, as both multiboot specs say */
+
+    /* Flat 4 GiB segments: code 32-bit execute/read, data read/write. */
+    seg(GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR, g->cs_sel, 0xffffffff, 0xc09b);
+    seg(GUEST_SS_SEL, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR, g->ds_sel, 0xffffffff, 0xc093);
+    seg(GUEST_DS_SEL, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR, g->ds_sel, 0xffffffff, 0xc093);
+    seg(GUEST_ES_SEL, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR, g->ds_sel, 0xffffffff, 0xc093);
+    seg(GUEST_FS_SEL, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR, g->ds_sel, 0xffffffff, 0xc093);
+    seg(GUEST_GS_SEL, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR, g->ds_sel, 0xffffffff, 0xc093);
+    seg(GUEST_LDTR_SEL, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR, 0, 0, 0x10000); /* unusable */
+    seg(GUEST_TR_SEL, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR, 0, 0xff, 0x8b);        /* busy TSS */
+    vmwrite(GUEST_GDTR_BASE, g->gdt_base);
+    vmwrite(GUEST_GDTR_LIMIT, g->gdt_limit);
+    vmwrite(GUEST_IDTR_BASE, 0);
+    vmwrite(GUEST_IDTR_LIMIT, 0x3ff);
+
+    vmwrite(GUEST_IA32_DEBUGCTL, 0);
+    vmwrite(GUEST_IA32_PAT, 0x0007040600070406ull);   /* power-on default */
+    vmwrite(GUEST_IA32_EFER, 0);
+    vmwrite(GUEST_SYSENTER_CS, 0);
+    vmwrite(GUEST_SYSENTER_ESP, 0);
+    vmwrite(GUEST_SYSENTER_EIP, 0);
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(GUEST_ACTIVITY_STATE, 0);
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(VMCS_LINK_POINTER, ~0ull);
+}
+
+void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, const struct guest_entry *g,
+                u16 console_port)
+{
+    struct vcpu *v = &vcpu0;
+    u32 *vmcs = hv_alloc_pages(1, 1);
+    vmcs[0] = c->revision;
+    if (!vmcs_clear((u64)vmcs) || !vmcs_load((u64)vmcs))
+        vigil_panic("VMCLEAR/VMPTRLD of the VMCS at 0x%llx failed", (unsigned long long)(u64)vmcs);
+
+    u64 pin_cap = c->true_ctls ? m->true_pinbased : m->pinbased;
+    u64 proc_cap = c->true_ctls ? m->true_procbased : m->procbased;
+    u64 exit_cap = c->true_ctls ? m->true_exit : m->exit;
+    u64 entry_cap = c->true_ctls ? m->true_entry : m->entry;
+
+    u32 pin = vmx_adjust_ctls("pin-based controls", c->preemption_timer ? PIN_PREEMPTION_TIMER : 0, 0, pin_cap);
+    u32 proc = vmx_adjust_ctls("processor-based controls", 0,
+                               PROC_HLT_EXITING | PROC_CR3_LOAD_EXITING | PROC_USE_IO_BITMAPS |
+                               PROC_USE_MSR_BITMAPS | PROC_SECONDARY, proc_cap);
+    u32 proc2 = vmx_adjust_ctls("secondary controls",
+                                (c->vpid ? PROC2_VPID : 0) | (c->rdtscp ? PROC2_RDTSCP : 0) |
+                                (c->invpcid ? PROC2_INVPCID : 0) | PROC2_WBINVD_EXITING,
+                                PROC2_EPT | PROC2_UNRESTRICTED, m->procbased2);
+    u32 exit = vmx_adjust_ctls("VM-exit controls", EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+                               EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER, exit_cap);
+    u32 entry = vmx_adjust_ctls("VM-entry controls", ENTRY_LOAD_PAT, ENTRY_LOAD_EFER, entry_cap);
+    entry &= ~ENTRY_IA32E_GUEST;         /* the guest starts in 32-bit protected mode */
+
+    vmwrite(PIN_BASED_CTLS, pin);
+    vmwrite(PROC_BASED_CTLS, proc);
+    vmwrite(PROC_BASED_CTLS2, proc2);
+    vmwrite(VM_EXIT_CTLS, exit);
+    vmwrite(VM_ENTRY_CTLS, entry);
+    vmwrite(EXCEPTION_BITMAP, 0);
+    vmwrite(PF_ERROR_CODE_MASK, 0);
+    vmwrite(PF_ERROR_CODE_MATCH, 0);
+    vmwrite(CR3_TARGET_COUNT, 0);
+    vmwrite(VM_EXIT_MSR_STORE_COUNT, 0);
+    vmwrite(VM_EXIT_MSR_LOAD_COUNT, 0);
+    vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
+    vmwrite(VM_ENTRY_INTR_INFO, 0);
+    vmwrite(TSC_OFFSET, 0);
+    vmwrite(EPT_POINTER, eptp);
+    v->eptp = eptp;
+    if (proc2 & PROC2_VPID) {
+        v->vpid = 1;
+        vmwrite(VPID, v->vpid);
+    }
+    if (pin & PIN_PREEMPTION_TIMER) {
+        /* Periodic work every ~20 ms of guest time; the timer counts down
+         * at TSC >> rate (SDM 26.5.1). Without "save timer value" it
+         * restarts from this value on every VM entry. */
+        u64 ticks = (tsc_hz() / 50) >> c->preemption_rate;
+        vmwrite(VMX_PREEMPTION_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks);
+    }
+
+    /* CR0/CR4 bits vigil owns: the fixed bits (NE, VMXE), reserved bits,
+     * and the protections the IDS watches (WP, SMEP, SMAP). */
+    v->cr0_fixed0 = m->cr0_fixed0 & ~(CR0_PE | CR0_PG);
+    v->cr0_fixed1 = m->cr0_fixed1;
+    v->cr4_fixed0 = m->cr4_fixed0;
+    v->cr4_fixed1 = m->cr4_fixed1;
+    v->unrestricted = true;
+    v->cr0_mask = v->cr0_fixed0 | ~v->cr0_fixed1 | CR0_WP;
+    v->cr4_mask = v->cr4_fixed0 | ~v->cr4_fixed1 | CR4_VMXE | CR4_SMEP | CR4_SMAP;
+
+    setup_host();
+    setup_guest(g);
+    setup_bitmaps(console_port);
+    kprintf("vigil: VMCS at 0x%llx: pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x\n",
+            (unsigned long long)(u64)vmcs, pin, proc, proc2, exit, entry);
+}
