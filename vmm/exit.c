@@ -131,7 +131,7 @@ static enum exit_action h_xsetbv(struct vcpu *v)
     struct guest_regs *r = v->regs;
     u64 val = (r->rdx << 32) | (u32)r->rax;
     u32 a, b, c, d;
-    if (!(vmread(CR4_READ_SHADOW) & (1u << 18))) {   /* CR4.OSXSAVE as the guest sees it */
+    if (!(guest_cr4_visible() & (1u << 18))) {        /* CR4.OSXSAVE */
         vcpu_inject_ud();
         return EXIT_RESUME;
     }

@@ -29,6 +29,10 @@ const struct acpi_power *vmm_acpi(void);
 void vcpu_suspend_loop(struct vcpu *v);
 void vmm_print_summary(void);
 
+/* CR0/CR4 as the guest sees them: owned bits from the read shadows. */
+u64 guest_cr0_visible(void);
+u64 guest_cr4_visible(void);
+
 /* Guest general register n (0 = RAX ... 15 = R15, 4 = RSP from the VMCS). */
 u64 guest_gpr(struct vcpu *v, u32 n);
 void guest_set_gpr(struct vcpu *v, u32 n, u64 val);

@@ -39,13 +39,13 @@ static void flush_guest_tlb(struct vcpu *v, bool keep_global)
         invvpid(keep_global ? INVVPID_SINGLE_KEEP_GLOBAL : INVVPID_SINGLE, v->vpid, 0);
 }
 
-static u64 guest_cr0_visible(void)
+u64 guest_cr0_visible(void)
 {
     u64 mask = vmread(CR0_GUEST_HOST_MASK);
     return (vmread(GUEST_CR0) & ~mask) | (vmread(CR0_READ_SHADOW) & mask);
 }
 
-static u64 guest_cr4_visible(void)
+u64 guest_cr4_visible(void)
 {
     u64 mask = vmread(CR4_GUEST_HOST_MASK);
     return (vmread(GUEST_CR4) & ~mask) | (vmread(CR4_READ_SHADOW) & mask);

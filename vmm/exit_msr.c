@@ -42,7 +42,7 @@ static bool efer_write(u64 val)
     u64 allowed = EFER_LMA | (d >> 11 & 1 ? EFER_SCE : 0) | (d >> 20 & 1 ? EFER_NXE : 0) |
                   (d >> 29 & 1 ? EFER_LME : 0);
     u64 old = vmread(GUEST_IA32_EFER);
-    bool paging = vmread(CR0_READ_SHADOW) >> 31 & 1;
+    bool paging = guest_cr0_visible() >> 31 & 1;
     if ((val & ~allowed) || (paging && ((val ^ old) & EFER_LME)))
         return false;
     vmwrite(GUEST_IA32_EFER, (val & ~EFER_LMA) | (old & EFER_LMA));   /* LMA is the CPU's to set */

@@ -112,8 +112,8 @@ static void print_regs(struct vcpu *v)
             (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
     kprintf("  rsi 0x%016llx  rdi 0x%016llx  rbp 0x%016llx  r8  0x%016llx\n", (unsigned long long)r->rsi,
             (unsigned long long)r->rdi, (unsigned long long)r->rbp, (unsigned long long)r->r8);
-    kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)vmread(CR0_READ_SHADOW),
-            (unsigned long long)vmread(GUEST_CR3), (unsigned long long)vmread(CR4_READ_SHADOW),
+    kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)guest_cr0_visible(),
+            (unsigned long long)vmread(GUEST_CR3), (unsigned long long)guest_cr4_visible(),
             (unsigned long long)vmread(GUEST_IA32_EFER));
 }
 

@@ -37,6 +37,12 @@ void vmx_enable(const struct vmx_msrs *m, const struct vmx_caps *c)
     /* CR0 and CR4 must hold the fixed bits in VMX operation (SDM A.7, A.8). */
     u64 cr0 = (read_cr0() | m->cr0_fixed0) & m->cr0_fixed1;
     u64 cr4 = (read_cr4() | m->cr4_fixed0 | (1u << 13)) & m->cr4_fixed1;
+    /* The guest's XSETBV is executed by vigil (after validation), which
+     * needs CR4.OSXSAVE in root mode too; vigil itself uses no XSAVE state. */
+    u32 a, b, cx, d;
+    cpuid(1, 0, &a, &b, &cx, &d);
+    if (cx >> 26 & 1)
+        cr4 |= 1u << 18;
     write_cr0(cr0);
     write_cr4(cr4);
 

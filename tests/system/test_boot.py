@@ -24,6 +24,7 @@ def test_boot_report(t):
     t.expect(c, r"^vigil: VT-x: EPT yes \(4-level yes, WB yes, 2MiB yes, 1GiB yes")
     t.expect(c, r"^vigil: VT-x: VPID yes .* unrestricted guest yes, preemption timer yes")
     t.expect(c, r"^vigil: VT-x is usable$")
+    t.expect(c, r"^vigil: no module named .guest.: nothing to run")
     t.expect_not(c, r"^\{", "a log line starting with '{'")
     t.expect_not(c, r"CRASH|PANIC")
 

@@ -1,0 +1,104 @@
+"""Issue 3: guests run under VT-x with EPT, every exit handled, vigil kept
+out of the guest's reach. Each test boots vigil with a guest module in Bochs
+and asserts on both consoles: COM1 is vigil's, COM2 the guest's."""
+import os
+import re
+from harness import BUILD, ROOT
+
+GUESTS = os.path.join(BUILD, "guests")
+STOP = r"vigil: halted|vigil: vCPU 0 suspended"
+
+
+def vigil_ranges(com1):
+    """The ranges vigil printed as its own (image, page pool)."""
+    return [(int(a, 16), int(b, 16)) for a, b in
+            re.findall(r"^  0x([0-9a-f]{16})-0x([0-9a-f]{16})  (?:image|page pool)", com1, re.M)]
+
+
+def check_summary(t, com1):
+    t.expect(com1, r"^vigil: summary: guest ran \d+ ms \(\d+ TSC cycles\); \d+ VM exits; \d+ cycles in vigil")
+    t.expect(com1, r"^vigil: exits by reason:")
+    t.expect(com1, r"^  30 I/O instruction +[1-9]\d* +[1-9]\d* +\d+$", "an I/O exit row with count and cycles")
+
+
+def test_hello_multiboot2_guest(t):
+    iso = t.iso("", modules=[(f"{GUESTS}/hello.elf", "guest hello-args x=1")])
+    r = t.boot(iso, stop_on=STOP)
+    t.expect(r.com1, r"^vigil: guest: ELF64, multiboot2, \d+ segments?, entry 0x")
+    t.expect(r.com1, r"^vigil: EPT: 0-0x100000000 identity-mapped except vigil's ranges: \d+ x 1GiB, \d+ x 2MiB")
+    t.expect(r.com1, r"^vigil: launching the guest at 0x")
+    c2 = r.com2
+    t.expect(c2, r"^HELLO magic ok$")
+    t.expect(c2, r'^HELLO cmdline "hello-args x=1"$', "the guest's own command line")
+    t.expect(c2, r'^HELLO bootloader "vigil \S+"$')
+    # The guest's memory map marks every range vigil owns as reserved.
+    for start, end in vigil_ranges(r.com1):
+        t.expect(c2, rf"^HELLO mmap 0x{start:016x} 0x{end - start:016x} type 2$",
+                 f"vigil's range 0x{start:x}-0x{end:x} reserved in the guest's map")
+    t.expect(c2, r"^HELLO done$")
+    t.expect(r.com1, r"^vigil: guest powered off: Bochs shutdown port 0x8900")
+    check_summary(t, r.com1)
+    t.expect_not(r.com1, r"^vigil: CRASH|PANIC|unexpected VM exit")
+
+
+def test_multiboot1_guest(t):
+    iso = t.iso("", modules=[(f"{GUESTS}/hello-mb1.elf", "guest mb1 args"),
+                              (os.path.join(ROOT, "README.md"), "initrd ramdisk-args")])
+    r = t.boot(iso, stop_on=STOP)
+    t.expect(r.com1, r"^vigil: guest: ELF32, multiboot1")
+    t.expect(r.com2, r"^MB1 magic ok$")
+    t.expect(r.com2, r'^MB1 cmdline "mb1 args"$')
+    t.expect(r.com2, r"^MB1 mem_lower 6\d\d KiB mem_upper \d+ KiB$")
+    t.expect(r.com2, r"^MB1 module .*initrd ramdisk-args", "the initrd passed on to the guest")
+    for start, end in vigil_ranges(r.com1):
+        t.expect(r.com2, rf"^MB1 mmap 0x{start:016x} 0x{end - start:016x} type 2$")
+    t.expect(r.com2, r"^MB1 done$")
+    check_summary(t, r.com1)
+
+
+def test_hostile_guest(t):
+    iso = t.iso("", modules=[(f"{GUESTS}/hostile.elf", "guest hostile")])
+    r = t.boot(iso, stop_on=STOP)
+    c1, c2 = r.com1, r.com2
+    # The guest checked every outcome itself.
+    for name in ("vmxon", "vmread", "vmcall", "invept", "vmlaunch", "vmptrld"):
+        t.expect(c2, rf"^HOSTILE {name} expect=#UD got=#UD ok$")
+    for msr in ("0xbadc0de", "0x40000100", "0x480"):
+        t.expect(c2, rf"^HOSTILE rdmsr-{msr} expect=#GP got=#GP ok$")
+    t.expect(c2, r"^HOSTILE wrmsr-0x480 expect=#GP got=#GP ok$")
+    t.expect(c2, r"^HOSTILE wrmsr-0x3a expect=#GP got=#GP ok$")
+    t.expect(c2, r"^HOSTILE xsetbv-xcr0=0 expect=#GP got=#GP ok$")
+    t.expect(c2, r"^HOSTILE xsetbv-xcr0=0x3 expect=none got=none ok$")
+    t.expect(c2, r'^HOSTILE cpuid leaves=\d+ vmx=0 hv=1 hvsig="vigil-hv-ids"$', "VMX hidden, vigil named")
+    t.expect(c2, r"^HOSTILE hidden-ranges n=2 ")
+    probes = re.findall(r"^HOSTILE probe-(read|write)-(0x[0-9a-f]+) expect=#GP got=(\S+) (ok|FAIL)$", c2, re.M)
+    if len(probes) < 4 or any(p[3] != "ok" for p in probes):
+        raise AssertionError(f"probes of vigil's memory not all refused: {probes}")
+    t.expect(c2, r"^HOSTILE forged-alert sent$")
+    m = t.expect(c2, r"^HOSTILE summary passed=(\d+) failed=(\d+)$")
+    if int(m.group(2)) != 0 or int(m.group(1)) < 40:
+        raise AssertionError(f"hostile guest summary: {m.group(0)}")
+    t.expect(c2, r"^HOSTILE triple-fault now$")
+    # vigil refused and reported, and was never spoken for.
+    t.expect(c1, r"^vigil: refused guest read of hypervisor or unmapped memory: gpa 0x2000000 ")
+    t.expect(c1, r"^vigil: refused guest write of hypervisor or unmapped memory: gpa 0x2000000 ")
+    t.expect(c1, r"^vigil: refused guest (read|write) of vigil's console port 0x3f")
+    t.expect_not(c1, r"forged|\"type\":\"alert\"", "the guest's forged alert on vigil's console")
+    t.expect_not(c1, r"^\{", "a line starting with '{' on vigil's console")
+    t.expect(c1, r"^vigil: GUEST CRASH: triple fault")
+    t.expect(c1, r"^  guest: rip 0x[0-9a-f]+ rsp 0x", "the guest crash report")
+    t.expect(c1, r"^vigil: vCPU 0 suspended: guest triple fault; .*\(the guest cannot continue\)$")
+    t.expect_not(c1, r"^vigil: CRASH:|PANIC", "a crash of vigil itself")
+
+
+def test_guest_loader_errors(t):
+    # A file that is not ELF, and a missing guest: precise messages, no launch.
+    iso = t.iso("", modules=[(os.path.join(ROOT, "README.md"), "guest scenario=benign")])
+    r = t.boot(iso, stop_on=STOP)
+    t.expect(r.com1, r"^vigil: cannot start the guest: guest: not an ELF file \(\d+ bytes, no \\x7fELF magic\)$")
+    t.expect(r.com1, r"^vigil: halted$")
+    t.expect_not(r.com1, r"VMX on|launching")
+    iso = t.iso("")
+    r = t.boot(iso, stop_on=STOP, tag="noguest")
+    t.expect(r.com1, r"^vigil: no module named 'guest': nothing to run")
+    t.expect_not(r.com1, r"VMX on|launching")
