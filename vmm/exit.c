@@ -174,7 +174,7 @@ static enum exit_action h_sipi(struct vcpu *v)
 static enum exit_action h_preempt(struct vcpu *v)
 {
     v->preempt_ticks++;             /* the periodic tick: the IDS's periodic checks hang here */
-    return EXIT_RESUME;
+    return vcpu_operator_poll(v) ? EXIT_SUSPEND : EXIT_RESUME;
 }
 
 static enum exit_action h_ept_violation(struct vcpu *v)
@@ -239,8 +239,8 @@ void vmresume_failed(struct guest_regs *regs);
 
 void vmexit_dispatch(struct guest_regs *regs)
 {
-    u64 t0 = rdtsc();
     struct vcpu *v = &vcpu0;
+    u64 t0 = rdtsc(), op0 = v->operator_cycles;
     v->regs = regs;
     u32 full = (u32)vmread(EXIT_REASON), reason = full & 0xffff;
     v->exits++;
@@ -275,7 +275,7 @@ void vmexit_dispatch(struct guest_regs *regs)
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
 
-    v->exit_cycles[slot] += rdtsc() - t0;
+    v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);
 
     if (act == EXIT_SUSPEND || act == EXIT_DEAD) {
         v->dead = act == EXIT_DEAD;

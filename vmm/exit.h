@@ -28,6 +28,9 @@ const struct acpi_power *vmm_acpi(void);
 /* The suspended-vCPU loop: returns when the operator resumes. */
 void vcpu_suspend_loop(struct vcpu *v);
 void vmm_print_summary(void);
+/* Operator input while the guest runs: true when the operator asked to
+ * suspend (called on the periodic tick; never waits). */
+bool vcpu_operator_poll(struct vcpu *v);
 
 /* CR0/CR4 as the guest sees them: owned bits from the read shadows. */
 u64 guest_cr0_visible(void);

@@ -117,24 +117,78 @@ static void print_regs(struct vcpu *v)
             (unsigned long long)vmread(GUEST_IA32_EFER));
 }
 
-static bool read_line(char *buf, u32 size)
+/* One line of operator input, collected a byte at a time without waiting;
+ * true when a whole non-empty line is in buf. */
+static char line_buf[80];
+static u32 line_len;
+
+static bool poll_line(void)
 {
-    u32 n = 0;
-    for (;;) {
-        int c = uart_getc(console_port);
-        if (c < 0) {
-            cpu_relax();
-            continue;
-        }
+    for (int c; (c = uart_getc(console_port)) >= 0;) {
         if (c == '\r' || c == '\n') {
-            if (!n)
-                continue;
-            buf[n] = 0;
-            return true;
+            if (line_len) {
+                line_buf[line_len] = 0;
+                line_len = 0;
+                return true;
+            }
+        } else if (c == 8 || c == 127) {
+            if (line_len)
+                line_len--;
+        } else if (line_len + 1 < sizeof(line_buf) && c >= 0x20 && c < 0x7f) {
+            line_buf[line_len++] = (char)c;
         }
-        if (n + 1 < size)
-            buf[n++] = (char)c;
     }
+    return false;
+}
+
+enum op_result { OP_STAY, OP_RESUME, OP_SUSPEND };
+
+static enum op_result operator_command(struct vcpu *v, const char *line)
+{
+    kprintf("vigil> %s\n", line);
+    if (!strcmp(line, "help")) {
+        kprintf("  status    run state and exit statistics\n  regs      guest registers\n"
+                "  suspend   stop the guest at once\n  resume    let a suspended guest run again\n"
+                "  poweroff  print the summary and power off\n");
+    } else if (!strcmp(line, "status")) {
+        kprintf("vigil: vCPU 0 %s%s%s\n", v->dead ? "stopped" : v->suspended ? "suspended" : "running",
+                v->suspend_reason ? ": " : "", v->suspend_reason ? v->suspend_reason : "");
+        vmm_print_summary();
+    } else if (!strcmp(line, "regs")) {
+        print_regs(v);
+    } else if (!strcmp(line, "suspend")) {
+        if (!v->suspended)
+            return OP_SUSPEND;
+        kprintf("vigil: vCPU 0 is already suspended\n");
+    } else if (!strcmp(line, "resume")) {
+        if (v->dead)
+            kprintf("vigil: the guest cannot continue (%s); only poweroff\n", v->suspend_reason);
+        else if (!v->suspended)
+            kprintf("vigil: vCPU 0 is running\n");
+        else
+            return OP_RESUME;
+    } else if (!strcmp(line, "poweroff")) {
+        vmm_print_summary();
+        kprintf("vigil: powering off\n");
+        machine_poweroff();
+        vigil_halt();
+    } else {
+        kprintf("vigil: unknown command '%s' (try help)\n", line);
+    }
+    return OP_STAY;
+}
+
+bool vcpu_operator_poll(struct vcpu *v)
+{
+    if (!poll_line())
+        return false;
+    u64 t0 = rdtsc();
+    enum op_result r = operator_command(v, line_buf);
+    v->operator_cycles += rdtsc() - t0;
+    if (r != OP_SUSPEND)
+        return false;
+    v->suspend_reason = "operator request";
+    return true;
 }
 
 void vcpu_suspend_loop(struct vcpu *v)
@@ -143,33 +197,15 @@ void vcpu_suspend_loop(struct vcpu *v)
     kprintf("vigil: vCPU 0 suspended: %s; rip 0x%llx%s\n", v->suspend_reason ? v->suspend_reason : "operator",
             (unsigned long long)vmread(GUEST_RIP), v->dead ? " (the guest cannot continue)" : "");
     kprintf("vigil: operator console: help, status, regs, %spoweroff\n", v->dead ? "" : "resume, ");
-    char line[80];
-    while (read_line(line, sizeof(line))) {
-        kprintf("vigil> %s\n", line);
-        if (!strcmp(line, "help")) {
-            kprintf("  status    run state and exit statistics\n  regs      guest registers\n"
-                    "  resume    let the guest run again\n  poweroff  print the summary and power off\n");
-        } else if (!strcmp(line, "status")) {
-            kprintf("vigil: vCPU 0 %s (%s)\n", v->dead ? "stopped" : "suspended", v->suspend_reason);
-            vmm_print_summary();
-        } else if (!strcmp(line, "regs")) {
-            print_regs(v);
-        } else if (!strcmp(line, "resume")) {
-            if (v->dead) {
-                kprintf("vigil: the guest cannot continue (%s); only poweroff\n", v->suspend_reason);
-                continue;
-            }
-            kprintf("vigil: vCPU 0 resumed\n");
-            v->suspended = false;
-            v->suspend_reason = 0;
-            return;
-        } else if (!strcmp(line, "poweroff")) {
-            vmm_print_summary();
-            kprintf("vigil: powering off\n");
-            machine_poweroff();
-            vigil_halt();
-        } else {
-            kprintf("vigil: unknown command '%s' (try help)\n", line);
+    for (;;) {
+        if (!poll_line()) {
+            cpu_relax();
+            continue;
         }
+        if (operator_command(v, line_buf) == OP_RESUME)
+            break;
     }
+    kprintf("vigil: vCPU 0 resumed\n");
+    v->suspended = false;
+    v->suspend_reason = 0;
 }

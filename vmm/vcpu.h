@@ -34,6 +34,7 @@ struct vcpu {
     u64 exit_cycles[EXIT_REASON_COUNT];
     u64 launch_tsc;
     u64 preempt_ticks;
+    u64 operator_cycles;                 /* time at the operator console, not charged to exits */
     u64 console_refusals, hv_mem_refusals;
     u8 shutdown_match;                   /* bytes of "Shutdown" seen at 0x8900 */
 };

@@ -53,7 +53,9 @@ class Case:
         subprocess.run(cmd, check=True, cwd=ROOT)
         return path
 
-    def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1"):
+    def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1", send=()):
+        """send: [(regex, text)]: the operator's script, typed on vigil's
+        console (COM1) once regex has appeared there, in order."""
         out = os.path.join(self.dir, tag)
         cmd = [sys.executable, os.path.join(ROOT, "scripts/emu.py"), emulator, "--iso", iso,
                "--out", out, "--timeout", str(timeout)]
@@ -61,6 +63,8 @@ class Case:
             cmd += ["--stop-on", stop_on, "--stop-port", stop_port]
         if cpu:
             cmd += ["--cpu", cpu]
+        for rx, text in send:
+            cmd += ["--send", f"{rx}=>{text}"]
         p = subprocess.run(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         reason = "timeout" if p.returncode == 124 else p.stderr.strip().splitlines()[-1:] or [""]
         r = Result(out, p.returncode, reason if isinstance(reason, str) else reason[0])

@@ -102,3 +102,24 @@ def test_guest_loader_errors(t):
     r = t.boot(iso, stop_on=STOP, tag="noguest")
     t.expect(r.com1, r"^vigil: no module named 'guest': nothing to run")
     t.expect_not(r.com1, r"VMX on|launching")
+
+
+def test_operator_suspend_resume(t):
+    # The operator stops a running guest from vigil's console, looks at it,
+    # and lets it go on; the guest finishes as if nothing happened.
+    iso = t.iso("", modules=[(f"{GUESTS}/hello.elf", "guest suspend-test")])
+    r = t.boot(iso, stop_on=r"vigil: halted", send=[
+        (r"launching the guest", "suspend\n"),
+        (r"suspended: operator request", "regs\n"),
+        (r"rflags 0x", "resume\n"),
+    ])
+    c1 = r.com1
+    t.expect(c1, r"^vigil> suspend$")
+    t.expect(c1, r"^vigil: vCPU 0 suspended: operator request; rip 0x[0-9a-f]+$")
+    t.expect(c1, r"^  rip 0x[0-9a-f]{16}  rsp 0x[0-9a-f]{16}  rflags 0x", "the guest's registers")
+    t.expect(c1, r"^vigil: vCPU 0 resumed$")
+    # The guest's work and power-off come after the resume, not before.
+    if c1.index("vCPU 0 resumed") > c1.index("guest powered off"):
+        raise AssertionError("the guest powered off before it was resumed")
+    t.expect(r.com2, r"^HELLO done$")
+    t.expect(c1, r"^vigil: guest powered off")
