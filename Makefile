@@ -44,16 +44,22 @@ deps-run:
 deps-test:
 	@scripts/deps.sh test
 
+# V=1 shows the commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/hv/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -w+all -Werror -MD $(@:.o=.d) $< -o $@
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) -f elf64 -g -w+all -Werror -MD $(@:.o=.d) $< -o $@
 
 $(BUILD)/vigil.elf: $(HV_OBJS) linker.ld
-	$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
 	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ is not a multiboot2 kernel"; rm -f $@; exit 1; }
 
 -include guest/guest.mk

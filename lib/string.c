@@ -5,10 +5,8 @@
 #ifndef VIGIL_HOST
 void *memcpy(void *dst, const void *src, size_t n)
 {
-    u8 *d = dst;
-    const u8 *s = src;
-    while (n--)
-        *d++ = *s++;
+    void *d = dst;
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
     return dst;
 }
 
@@ -28,9 +26,8 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-    u8 *d = dst;
-    while (n--)
-        *d++ = (u8)c;
+    void *d = dst;
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
     return dst;
 }
 

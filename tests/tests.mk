@@ -5,7 +5,7 @@ HOST_CC      := gcc
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=address,undefined -fno-omit-frame-pointer
 PURE_SRCS    := lib/fmt.c lib/string.c lib/cmdline.c lib/log.c arch/x86_64/multiboot2.c \
                 vmm/memmap.c vmm/palloc.c vmm/vmxcap.c vmm/loader.c vmm/guestinfo.c vmm/ept.c \
-                vmm/mtrr.c $(PURE_SRCS_EXTRA)
+                vmm/mtrr.c ids/ptwalk.c ids/insn.c ids/policy.c ids/profile.c ids/alert.c $(PURE_SRCS_EXTRA)
 PURE_OBJS    := $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -15,7 +15,8 @@ FUZZ_SECONDS ?= 30
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  HOSTCC  $<")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/host/libpure.a: $(PURE_OBJS)
 	rm -f $@
@@ -23,12 +24,14 @@ $(BUILD)/host/libpure.a: $(PURE_OBJS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/host/libpure.a
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $< $(BUILD)/host/libpure.a -lcmocka -o $@
+	@$(if $(Q),echo "  UNIT    $@")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $< $(BUILD)/host/libpure.a -lcmocka -o $@
 
 # libFuzzer targets: the pure sources are rebuilt with clang's coverage.
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(PURE_SRCS)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
 
 .PHONY: unit-build fuzz-build test-build fuzz
 unit-build: $(UNIT_BINS)

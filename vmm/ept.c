@@ -94,3 +94,53 @@ u64 ept_pointer(const u64 *pml4)
     /* write-back paging structures, 4-level walk (SDM 25.6.11) */
     return (u64)(uintptr_t)pml4 | MT_WB | (3 << 3);
 }
+
+/* Split the large leaf *e (of `size` bytes) into a table of 512 children
+ * with the same permissions and memory type. */
+static bool split(u64 *e, u64 size, ept_alloc_fn alloc)
+{
+    u64 *t = alloc();
+    if (!t)
+        return false;
+    u64 child = size / 512, base = *e & ADDR_MASK & ~(size - 1), attrs = *e & 0x7f;   /* RWX, type, ignore-PAT */
+    for (u32 i = 0; i < 512; i++)
+        t[i] = (base + i * child) | attrs | (child > 0x1000 ? EPT_LARGE : 0);
+    *e = (u64)(uintptr_t)t | EPT_RWX;
+    return true;
+}
+
+static u64 *leaf4k(u64 *pml4, u64 gpa, ept_alloc_fn alloc)
+{
+    u64 *t = pml4;
+    for (int lvl = 4; lvl >= 1; lvl--) {
+        u64 *e = &t[gpa >> (12 + 9 * (lvl - 1)) & 511];
+        if (!(*e & EPT_RWX))
+            return 0;
+        if (lvl == 1)
+            return e;
+        if (*e & EPT_LARGE) {
+            if (!alloc || !split(e, 1ull << (12 + 9 * (lvl - 1)), alloc))
+                return 0;
+        }
+        t = (u64 *)(uintptr_t)(*e & ADDR_MASK);
+    }
+    return 0;
+}
+
+bool ept_restrict(u64 *pml4, u64 gpa, u64 deny, ept_alloc_fn alloc)
+{
+    u64 *e = leaf4k(pml4, gpa, alloc);
+    if (!e)
+        return false;
+    *e &= ~(deny & (EPT_W | EPT_X));
+    return true;
+}
+
+bool ept_set_perms(u64 *pml4, u64 gpa, u64 rwx)
+{
+    u64 *e = leaf4k(pml4, gpa, 0);
+    if (!e)
+        return false;
+    *e = (*e & ~EPT_RWX) | (rwx & EPT_RWX);
+    return true;
+}

@@ -33,4 +33,11 @@ u64 *ept_lookup(u64 *pml4, u64 gpa, int *level);
 
 u64 ept_pointer(const u64 *pml4);
 
+/* Take away `deny` (EPT_W and/or EPT_X) from the 4 KiB page holding gpa,
+ * splitting large pages with tables from alloc. False if gpa is unmapped
+ * or alloc ran dry. */
+bool ept_restrict(u64 *pml4, u64 gpa, u64 deny, ept_alloc_fn alloc);
+/* Set the RWX bits of the (already 4 KiB) leaf holding gpa. */
+bool ept_set_perms(u64 *pml4, u64 gpa, u64 rwx);
+
 #endif

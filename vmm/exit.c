@@ -8,6 +8,8 @@
 #include "arch/x86_64/trap.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "lib/fmt.h"
+#include "vmm/introspect.h"
 
 struct vcpu vcpu0;
 
@@ -65,7 +67,41 @@ void guest_set_gpr(struct vcpu *v, u32 n, u64 val)
     ((u64 *)v->regs)[idx[n & 15]] = val;
 }
 
+void vmm_fill_event(struct ids_event *e, enum ids_event_type t)
+{
+    memset(e, 0, sizeof(*e));
+    e->type = t;
+    e->rip = vmread(GUEST_RIP);
+    e->cr3 = vmread(GUEST_CR3);
+    e->cpl = (u8)(vmread(GUEST_SS_AR) >> 5 & 3);        /* CPL is SS.DPL */
+    e->long_mode = (vmread(GUEST_CS_AR) >> 13 & 1) && (vmread(GUEST_IA32_EFER) >> 10 & 1);
+}
+
+enum exit_action vmm_verdict_suspend(struct vcpu *v, struct ids_verdict verdict, enum exit_action done)
+{
+    if (verdict.action != IDS_SUSPEND)
+        return done;
+    if (done == EXIT_ADVANCE)
+        vcpu_advance_rip();                      /* the refused instruction is behind the guest */
+    static char reason[48];
+    fmt_snprintf(reason, sizeof(reason), "IDS policy %s", verdict.reason ? verdict.reason : "?");
+    v->suspend_reason = reason;
+    return EXIT_SUSPEND;
+}
+
+static void reach(struct vcpu *v, enum ids_reach what, u64 addr, const char *detail, enum exit_action *act)
+{
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_HV_REACH);
+    e.reach.what = what;
+    e.reach.addr = addr;
+    e.reach.detail = detail;
+    *act = vmm_verdict_suspend(v, ids_event(&e), *act);
+}
+
 /* --- handlers ------------------------------------------------------------- */
+
+static enum exit_action h_unexpected(struct vcpu *v);
 
 static enum exit_action h_cpuid(struct vcpu *v)
 {
@@ -113,9 +149,11 @@ static enum exit_action h_hlt(struct vcpu *v)
 
 static enum exit_action h_ud(struct vcpu *v)
 {
-    (void)v;
+    u32 reason = (u32)vmread(EXIT_REASON) & 0xffff;
     vcpu_inject_ud();               /* VMX instructions and VMCALL: as a CPU without VMX */
-    return EXIT_RESUME;
+    enum exit_action act = EXIT_RESUME;
+    reach(v, reason == R_VMCALL ? REACH_VMCALL : REACH_VMX_INSN, 0, exit_reason_name(reason), &act);
+    return act;
 }
 
 static enum exit_action h_invd(struct vcpu *v)
@@ -173,14 +211,42 @@ static enum exit_action h_sipi(struct vcpu *v)
 
 static enum exit_action h_preempt(struct vcpu *v)
 {
-    v->preempt_ticks++;             /* the periodic tick: the IDS's periodic checks hang here */
-    return vcpu_operator_poll(v) ? EXIT_SUSPEND : EXIT_RESUME;
+    v->preempt_ticks++;
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_TICK);
+    enum exit_action act = vmm_verdict_suspend(v, ids_event(&e), EXIT_RESUME);
+    if (act == EXIT_RESUME && vcpu_operator_poll(v))
+        act = EXIT_SUSPEND;
+    return act;
 }
 
 static enum exit_action h_ept_violation(struct vcpu *v)
 {
     u64 q = vmread(EXIT_QUALIFICATION), gpa = vmread(GUEST_PHYSICAL_ADDRESS);
     const char *what = q & 2 ? "write" : q & 4 ? "instruction fetch" : "read";
+    if (vmm_ept_is_protected(gpa)) {
+        /* A page an IDS policy protects. */
+        struct ids_event e;
+        vmm_fill_event(&e, IDS_EV_EPT);
+        e.ept.gpa = gpa;
+        e.ept.gva_valid = q >> 7 & 1;
+        e.ept.gva = e.ept.gva_valid ? vmread(GUEST_LINEAR_ADDRESS) : 0;
+        e.ept.access = (q & 1 ? IDS_READ : 0) | (q & 2 ? IDS_WRITE : 0) | (q & 4 ? IDS_EXEC : 0);
+        struct ids_verdict verdict = ids_event(&e);
+        if (verdict.action == IDS_ALLOW) {
+            vmm_step_through(gpa);           /* let this one instruction through */
+            return EXIT_RESUME;
+        }
+        /* Block: the write never happens; the instruction is skipped when
+         * its length is known, else it faults (#GP) like a refused access. */
+        if (verdict.skip_len) {
+            vmwrite(GUEST_RIP, vmread(GUEST_RIP) + verdict.skip_len);
+            vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
+        } else {
+            vcpu_inject_gp();
+        }
+        return vmm_verdict_suspend(v, verdict, EXIT_RESUME);
+    }
     /* Unmapped GPAs are vigil's memory or beyond what exists: refuse with
      * #GP at the faulting instruction, as a bus with nothing there would. */
     if (v->hv_mem_refusals++ < 16)
@@ -190,7 +256,18 @@ static enum exit_action h_ept_violation(struct vcpu *v)
     if ((q & (1u << 12)) && !(vmread(IDT_VECTORING_INFO) & INTR_VALID))
         vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | 8);  /* re-block NMIs (SDM 27.2.3) */
     vcpu_inject_gp();
-    return EXIT_RESUME;
+    enum exit_action act = EXIT_RESUME;
+    if (vmm_is_hypervisor_memory(gpa, gpa + 1))
+        reach(v, REACH_MEMORY, gpa, what, &act);
+    return act;
+}
+
+static enum exit_action h_exception(struct vcpu *v)
+{
+    u32 info = (u32)vmread(VM_EXIT_INTR_INFO);
+    if ((info & 0xff) == 1 && vmm_step_done())
+        return EXIT_RESUME;                  /* the allowed write went through; page closed again */
+    return h_unexpected(v);
 }
 
 static enum exit_action h_ept_misconfig(struct vcpu *v)
@@ -213,6 +290,7 @@ static enum exit_action h_unexpected(struct vcpu *v)
 }
 
 static const exit_handler handlers[EXIT_REASON_COUNT] = {
+    [R_EXCEPTION] = h_exception,
     [R_TRIPLE_FAULT] = h_triple_fault,
     [R_INIT] = h_init,
     [R_SIPI] = h_sipi,

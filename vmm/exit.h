@@ -5,6 +5,7 @@
 
 #include "vmm/vcpu.h"
 #include "vmm/acpi.h"
+#include "ids/ids.h"
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
@@ -31,6 +32,17 @@ void vmm_print_summary(void);
 /* Operator input while the guest runs: true when the operator asked to
  * suspend (called on the periodic tick; never waits). */
 bool vcpu_operator_poll(struct vcpu *v);
+
+/* IDS glue (exit.c): an event filled from the current exit, and how a
+ * verdict's suspend is applied; `done` is what the handler does otherwise. */
+void vmm_fill_event(struct ids_event *e, enum ids_event_type t);
+enum exit_action vmm_verdict_suspend(struct vcpu *v, struct ids_verdict verdict, enum exit_action done);
+
+/* introspect.c */
+void introspect_init(u64 *ept_pml4);
+bool vmm_port_watched(u16 port);
+void vmm_step_through(u64 gpa);
+bool vmm_step_done(void);
 
 /* CR0/CR4 as the guest sees them: owned bits from the read shadows. */
 u64 guest_cr0_visible(void);

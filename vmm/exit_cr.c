@@ -71,6 +71,22 @@ static bool pae_legacy_paging(u64 cr0, u64 cr4, u64 efer)
     return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
 }
 
+/* The IDS judges a write that changes a watched bit before it takes
+ * effect; a blocked write is skipped whole (the register keeps its value). */
+static bool ids_refuses(struct vcpu *v, u8 cr, u64 old, u64 val, enum exit_action *act)
+{
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_CR_WRITE);
+    e.cr.cr = cr;
+    e.cr.old = old;
+    e.cr.value = val;
+    struct ids_verdict verdict = ids_event(&e);
+    if (verdict.action == IDS_ALLOW)
+        return false;
+    *act = vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
+    return true;
+}
+
 static enum exit_action emulate_cr0(struct vcpu *v, u64 val)
 {
     u64 old = guest_cr0_visible(), efer = vmread(GUEST_IA32_EFER), cr4 = guest_cr4_visible();
@@ -78,6 +94,9 @@ static enum exit_action emulate_cr0(struct vcpu *v, u64 val)
         vcpu_inject_gp();
         return EXIT_RESUME;
     }
+    enum exit_action act;
+    if (((old ^ val) & (1ull << 16)) && ids_refuses(v, 0, old, val, &act))
+        return act;
     u32 entry = (u32)vmread(VM_ENTRY_CTLS);
     if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
         if (!(cr4 & CR4_PAE)) {
@@ -112,6 +131,9 @@ static enum exit_action emulate_cr4(struct vcpu *v, u64 val)
         vcpu_inject_gp();
         return EXIT_RESUME;
     }
+    enum exit_action act;
+    if (((old ^ val) & (3ull << 20)) && ids_refuses(v, 4, old, val, &act))
+        return act;
     if (pae_legacy_paging(cr0, val, efer) && ((val ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE)) &&
         !load_pdptes(vmread(GUEST_CR3))) {
         vcpu_inject_gp();
@@ -136,10 +158,14 @@ static enum exit_action emulate_cr3(struct vcpu *v, u64 val)
         vcpu_inject_gp();
         return EXIT_RESUME;
     }
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_CR3_LOAD);
+    e.load.new_cr3 = val;
+    struct ids_verdict verdict = ids_event(&e);
     vmwrite(GUEST_CR3, val);
     if (!noflush)
         flush_guest_tlb(v, true);
-    return EXIT_ADVANCE;
+    return vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);   /* a CR3 load itself is never refused */
 }
 
 enum exit_action exit_cr_access(struct vcpu *v)

@@ -48,18 +48,50 @@ enum exit_action exit_io(struct vcpu *v)
         if (v->console_refusals++ == 0)
             kprintf("vigil: refused guest %s of vigil's console port 0x%x at rip 0x%llx (further refusals counted)\n",
                     in ? "read" : "write", port, (unsigned long long)vmread(GUEST_RIP));
+        enum exit_action act = EXIT_ADVANCE;
         if (string) {
             vcpu_inject_gp();
-            return EXIT_RESUME;
-        }
-        if (in)
+            act = EXIT_RESUME;
+        } else if (in) {
             set_in_result(v, size, 0xffffffffu);
-        return EXIT_ADVANCE;
+        }
+        struct ids_event e;
+        vmm_fill_event(&e, IDS_EV_HV_REACH);
+        e.reach.what = REACH_CONSOLE;
+        e.reach.addr = port;
+        e.reach.detail = in ? "read" : "write";
+        return vmm_verdict_suspend(v, ids_event(&e), act);
     }
     if (string) {
         /* String I/O to a power or reset port: refused rather than emulated. */
         vcpu_inject_gp();
         return EXIT_RESUME;
+    }
+    if (vmm_port_watched(port)) {
+        /* A port an IDS policy watches: judged before it happens. */
+        struct ids_event e;
+        vmm_fill_event(&e, IDS_EV_IO);
+        e.io.port = port;
+        e.io.size = (u8)size;
+        e.io.in = in;
+        e.io.value = val;
+        struct ids_verdict verdict = ids_event(&e);
+        if (verdict.action != IDS_ALLOW) {
+            if (string) {
+                vcpu_inject_gp();
+                return vmm_verdict_suspend(v, verdict, EXIT_RESUME);
+            }
+            if (in)
+                set_in_result(v, size, 0xffffffffu);   /* nothing answers */
+            return vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
+        }
+        if (!string) {
+            if (in)
+                set_in_result(v, size, port_in(port, size));
+            else
+                port_out(port, size, val);
+            return EXIT_ADVANCE;
+        }
     }
     if (in) {
         u32 r = port == 0x8900 || (port >= 0xf4 && port < 0xf8) ? 0xffffffffu : port_in(port, size);

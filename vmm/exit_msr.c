@@ -56,6 +56,28 @@ enum exit_action exit_wrmsr(struct vcpu *v)
     bool ok = true;
     static bool told_mtrr, told_ucode;
 
+    /* Writes that steer system calls or long mode go to the IDS first. */
+    u64 old = 0;
+    bool watched = true;
+    switch (msr) {
+    case MSR_IA32_EFER: old = vmread(GUEST_IA32_EFER); break;
+    case MSR_IA32_STAR: case MSR_IA32_LSTAR: case MSR_IA32_CSTAR: old = rdmsr(msr); break;
+    case MSR_IA32_SYSENTER_CS: old = vmread(GUEST_SYSENTER_CS); break;
+    case MSR_IA32_SYSENTER_ESP: old = vmread(GUEST_SYSENTER_ESP); break;
+    case MSR_IA32_SYSENTER_EIP: old = vmread(GUEST_SYSENTER_EIP); break;
+    default: watched = false; break;
+    }
+    if (watched) {
+        struct ids_event e;
+        vmm_fill_event(&e, IDS_EV_MSR_WRITE);
+        e.msr.msr = msr;
+        e.msr.value = val;
+        e.msr.old = old;
+        struct ids_verdict verdict = ids_event(&e);
+        if (verdict.action != IDS_ALLOW)
+            return vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);   /* the MSR keeps its value */
+    }
+
     switch (msr) {
     case MSR_IA32_EFER:
         ok = efer_write(val);

@@ -100,6 +100,7 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
         vigil_panic("building EPT failed: page pool exhausted");
     if (!invept(INVEPT_ALL, 0))
         vigil_panic("INVEPT failed");
+    introspect_init(pml4);
     kprintf("vigil: EPT: 0-0x%llx identity-mapped except vigil's ranges: %u x 1GiB, %u x 2MiB, %u x 4KiB pages, "
             "%u tables\n", (unsigned long long)es.top, es.pages_1g, es.pages_2m, es.pages_4k, es.tables);
 
@@ -127,6 +128,12 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
     kprintf("vigil: boot information for the guest at 0x%llx (%zu bytes), command line \"%s\"\n",
             (unsigned long long)where, isize, gm->args);
     kprintf("vigil: launching the guest at 0x%x\n", e.eip);
+
+    /* The IDS sets up its traps (protected pages, watched ports) now, while
+     * allocation is still allowed and before the guest runs. */
+    struct ids_event start;
+    vmm_fill_event(&start, IDS_EV_START);
+    ids_event(&start);
 
     static struct guest_regs regs;
     regs.rax = e.eax;

@@ -14,6 +14,11 @@ bool guestmem_is_guest_ram(u64 gpa, u64 len)
     return memmap_is_ram(boot, gpa, gpa + len) && !hvmem_overlaps_owned(gpa, gpa + len);
 }
 
+const void *guestmem_map(u64 gpa, u64 len)
+{
+    return guestmem_is_guest_ram(gpa, len) ? (const void *)gpa : 0;
+}
+
 bool guestmem_read(u64 gpa, void *buf, u64 len)
 {
     if (!guestmem_is_guest_ram(gpa, len))

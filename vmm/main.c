@@ -13,6 +13,7 @@
 #include "vmm/acpi.h"
 #include "vmm/tsc.h"
 #include "vmm/guestmem.h"
+#include "ids/ids.h"
 
 #define VIGIL_VERSION "0.1"
 
@@ -147,5 +148,9 @@ void vigil_main(u32 magic, u32 mbi_phys)
     acpi_init(&boot, &acpi);
     vmm_set_platform(console_port, &acpi);
     guestmem_init(&boot);
+    char ids_opt[8] = "on";
+    cmdline_get(boot.cmdline, "ids", ids_opt, sizeof(ids_opt));
+    if (mb2_find_module(&boot, "guest") && !ids_init(&boot, strcmp(ids_opt, "off") != 0))
+        vigil_halt();
     vmm_run_guest(&boot, &msrs, &caps, console_port);
 }

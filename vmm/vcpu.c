@@ -7,6 +7,7 @@
 #include "arch/x86_64/uart.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "ids/ids.h"
 
 static u16 console_port;
 static const struct acpi_power *acpi;
@@ -61,7 +62,7 @@ void vmm_print_summary(void)
                     (unsigned long long)(v->exit_cycles[i] / v->exit_count[i]));
     kprintf("vigil: refused: %llu accesses to hypervisor memory, %llu to vigil's console ports\n",
             (unsigned long long)v->hv_mem_refusals, (unsigned long long)v->console_refusals);
-    kprintf("vigil: alerts: 0\n");
+    ids_print_summary();
 }
 
 static void machine_poweroff(void)
@@ -79,6 +80,9 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
         [POWER_ACPI] = "ACPI sleep request", [POWER_RESET] = "reset request (vigil does not reset guests)",
     };
     kprintf("vigil: guest powered off: %s (port 0x%x, value 0x%x)\n", hows[how], port, value);
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_POWEROFF);
+    ids_event(&e);
     vmm_print_summary();
     kprintf("vigil: powering off\n");
     /* Replay what the guest asked for, now that the summary is out. */
@@ -150,6 +154,7 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
         kprintf("  status    run state and exit statistics\n  regs      guest registers\n"
                 "  suspend   stop the guest at once\n  resume    let a suspended guest run again\n"
                 "  poweroff  print the summary and power off\n");
+        ids_console_command("help", 0);
     } else if (!strcmp(line, "status")) {
         kprintf("vigil: vCPU 0 %s%s%s\n", v->dead ? "stopped" : v->suspended ? "suspended" : "running",
                 v->suspend_reason ? ": " : "", v->suspend_reason ? v->suspend_reason : "");
@@ -172,7 +177,7 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
         kprintf("vigil: powering off\n");
         machine_poweroff();
         vigil_halt();
-    } else {
+    } else if (!ids_console_command(line, vmread(GUEST_CR3))) {
         kprintf("vigil: unknown command '%s' (try help)\n", line);
     }
     return OP_STAY;

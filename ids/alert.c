@@ -1,0 +1,96 @@
+#include "ids/alert.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+
+size_t alert_format(const struct alert *a, char *buf, size_t size)
+{
+    size_t pos;
+    int n = fmt_snprintf(buf, size,
+                         "{\"type\":\"alert\",\"seq\":%llu,\"time_ns\":%llu,\"policy\":\"%s\",\"severity\":\"%s\","
+                         "\"action\":\"%s\",\"vcpu\":%u,\"rip\":\"0x%llx\",\"cr3\":\"0x%llx\"",
+                         (unsigned long long)a->seq, (unsigned long long)a->time_ns, policy_name(a->policy),
+                         severity_name(a->severity), action_name(a->action), a->vcpu,
+                         (unsigned long long)a->rip, (unsigned long long)a->cr3);
+    if (n < 0 || (size_t)n >= size)
+        return 0;
+    pos = (size_t)n;
+    if (a->pid >= 0) {
+        n = fmt_snprintf(buf + pos, size - pos, ",\"pid\":%lld", (long long)a->pid);
+        if ((size_t)n >= size - pos)
+            return 0;
+        pos += (size_t)n;
+    }
+    if (a->process[0]) {
+        if (pos + 13 >= size)
+            return 0;
+        memcpy(buf + pos, ",\"process\":\"", 12);
+        pos += 12;
+        fmt_json_escape(buf, size, &pos, a->process);
+        if (pos + 2 >= size)
+            return 0;
+        buf[pos++] = '"';
+    }
+    if (a->has_gva) {
+        n = fmt_snprintf(buf + pos, size - pos, ",\"gva\":\"0x%llx\"", (unsigned long long)a->gva);
+        if ((size_t)n >= size - pos)
+            return 0;
+        pos += (size_t)n;
+    }
+    if (a->has_gpa) {
+        n = fmt_snprintf(buf + pos, size - pos, ",\"gpa\":\"0x%llx\"", (unsigned long long)a->gpa);
+        if ((size_t)n >= size - pos)
+            return 0;
+        pos += (size_t)n;
+    }
+    if (pos + 12 >= size)
+        return 0;
+    memcpy(buf + pos, ",\"detail\":\"", 11);
+    pos += 11;
+    fmt_json_escape(buf, size, &pos, a->detail);
+    if (pos + 3 > size)
+        return 0;
+    buf[pos++] = '"';
+    buf[pos++] = '}';
+    buf[pos] = 0;
+    return pos;
+}
+
+void alert_log_init(struct alert_log *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->next_seq = 1;
+    l->budget_left = ALERT_BUDGET;
+}
+
+void alert_log_tick(struct alert_log *l) { l->budget_left = ALERT_BUDGET; }
+
+bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
+{
+    if (a->policy < POL_COUNT)
+        l->by_policy[a->policy]++;
+    /* (policy, rip, object) hashed into a small table; a full table
+     * replaces the slot, which at worst lets a few repeats through. */
+    u64 key = ((u64)a->policy << 56) ^ (a->rip * 0x9e3779b97f4a7c15ull) ^ (object * 0xc2b2ae3d27d4eb4full);
+    key |= 1;                                   /* 0 marks an empty slot */
+    u32 slot = (u32)(key >> 40) % ALERT_KEYS;
+    bool repeat_ok;
+    if (l->keys[slot].key == key) {
+        repeat_ok = ++l->keys[slot].count <= ALERT_REPEAT_LIMIT;
+    } else {
+        l->keys[slot].key = key;
+        l->keys[slot].count = 1;
+        repeat_ok = true;
+    }
+    if (!repeat_ok || !l->budget_left) {
+        l->suppressed++;
+        if (a->policy < POL_COUNT)
+            l->suppressed_by_policy[a->policy]++;
+        return false;
+    }
+    l->budget_left--;
+    a->seq = l->next_seq++;
+    l->emitted++;
+    l->recent[l->nrecent % ALERT_RECENT] = *a;
+    l->nrecent++;
+    return true;
+}

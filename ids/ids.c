@@ -1,0 +1,383 @@
+/* The IDS engine: policy and profile set-up, event routing to the policy
+ * modules, alert raising, and the views the policies share (the process
+ * list, the address spaces seen, the protected regions). Nothing here
+ * allocates: every table is fixed-size and bounded. */
+#include "ids/engine.h"
+#include "ids/alert.h"
+#include "ids/insn.h"
+#include "vmm/introspect.h"
+#include "arch/x86_64/cpu.h"
+#include "lib/fmt.h"
+#include "lib/log.h"
+#include "lib/string.h"
+
+struct ids_state ids;
+static bool enabled;
+static struct alert_log alog;
+
+static const struct policy_ops *const policies[POL_COUNT] = {
+    [POL_KERNEL_TEXT] = &pol_kernel_text,
+    [POL_CRITICAL_TABLES] = &pol_critical_tables,
+    [POL_MSR_GUARD] = &pol_msr_guard,
+    [POL_CR_GUARD] = &pol_cr_guard,
+    [POL_HIDDEN_PROCESS] = &pol_hidden_process,
+    [POL_PAGETABLE_AUDIT] = &pol_pagetable_audit,
+    [POL_IO_GUARD] = &pol_io_guard,
+    [POL_SIGNATURE] = &pol_signature,
+    [POL_HYPERVISOR_GUARD] = &pol_hypervisor_guard,
+};
+
+/* Which policy an event type goes to (the rest see it through hooks). */
+static const enum policy_id route[IDS_EV_COUNT] = {
+    [IDS_EV_IO] = POL_IO_GUARD,
+    [IDS_EV_MSR_WRITE] = POL_MSR_GUARD,
+    [IDS_EV_CR_WRITE] = POL_CR_GUARD,
+    [IDS_EV_DTR_LOAD] = POL_CRITICAL_TABLES,
+    [IDS_EV_HV_REACH] = POL_HYPERVISOR_GUARD,
+    [IDS_EV_CR3_LOAD] = POL_HIDDEN_PROCESS,
+};
+
+static const char *const event_names[IDS_EV_COUNT] = {
+    "start", "power-off", "CR3 load", "EPT (protected page)", "port I/O", "MSR write", "CR0/CR4 write",
+    "IDTR/GDTR load", "tick", "reach for vigil",
+};
+static u64 ev_count[IDS_EV_COUNT], ev_cycles[IDS_EV_COUNT];
+
+bool ids_enabled(void) { return enabled; }
+
+bool ids_policy_on(enum policy_id id) { return enabled && ids.cfg.pol[id].enabled; }
+
+/* --- set-up ----------------------------------------------------------------- */
+
+bool ids_init(const struct boot_info *bi, bool on)
+{
+    char err[200];
+    policy_defaults(&ids.cfg);
+    alert_log_init(&alog);
+    enabled = on;
+    const struct mb2_module *m = mb2_find_module(bi, "policy");
+    if (m) {
+        if (policy_parse((const char *)m->start, m->end - m->start, &ids.cfg, err, sizeof(err))) {
+            kprintf("vigil: bad policy file: %s\n", err);
+            if (on) {
+                kprintf("vigil: refusing to start the guest with a broken policy (fail closed; ids=off overrides)\n");
+                return false;
+            }
+            kprintf("vigil: ids=off: starting the guest anyway, without the IDS\n");
+        } else {
+            kprintf("vigil: policy file: %llu bytes\n", (unsigned long long)(m->end - m->start));
+        }
+    }
+    m = mb2_find_module(bi, "profile");
+    if (m) {
+        if (profile_parse((const char *)m->start, m->end - m->start, &ids.prof, err, sizeof(err)))
+            kprintf("vigil: bad profile, introspection limited to the hardware view: %s\n", err);
+        else
+            ids.have_profile = true;
+    }
+    if (!on) {
+        kprintf("vigil: IDS off (ids=off): no policies run; vigil still refuses any reach for itself\n");
+        return true;
+    }
+    vmi_init(ids.have_profile ? &ids.prof : 0);
+    kprintf("vigil: IDS on; profile: %s\n", ids.have_profile ? ids.prof.os : "none (no process names)");
+    for (u32 i = 0; i < POL_COUNT; i++) {
+        const char *src = ids.cfg.pol[i].line ? "policy file" : "default";
+        kprintf("  %-17s %-3s action=%-7s severity=%-8s (%s)\n", policy_name((enum policy_id)i),
+                ids.cfg.pol[i].enabled ? "on" : "off", action_name(ids.cfg.pol[i].action),
+                severity_name(ids.cfg.pol[i].severity), src);
+    }
+    return true;
+}
+
+/* --- alerts ---------------------------------------------------------------- */
+
+struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
+                                    const u64 *gva, const u64 *gpa, const char *detail)
+{
+    struct alert a;
+    memset(&a, 0, sizeof(a));
+    a.time_ns = vmm_uptime_ns();
+    a.policy = id;
+    a.severity = ids.cfg.pol[id].severity;
+    a.action = act;
+    a.vcpu = e->vcpu;
+    a.rip = e->rip;
+    a.cr3 = e->cr3;
+    ids_proc_of(e->cr3, &a.pid, a.process);
+    if (gva) {
+        a.has_gva = true;
+        a.gva = *gva;
+    }
+    if (gpa) {
+        a.has_gpa = true;
+        a.gpa = *gpa;
+    }
+    str_copy(a.detail, detail, sizeof(a.detail));
+    if (alert_log_admit(&alog, &a, object)) {
+        char line[512];
+        if (alert_format(&a, line, sizeof(line)))
+            log_record(line);
+    }
+    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
+    if (act == ACT_BLOCK)
+        v.action = IDS_BLOCK;
+    else if (act == ACT_SUSPEND) {
+        v.action = IDS_SUSPEND;
+        v.reason = policy_name(id);
+    }
+    return v;
+}
+
+struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
+                             const u64 *gpa, const char *fmt, ...)
+{
+    char detail[ALERT_DETAIL];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    return ids_raise_action(id, ids.cfg.pol[id].action, e, object, gva, gpa, detail);
+}
+
+/* --- the two views of processes ----------------------------------------------- */
+
+static struct vmi_proc snap[VMI_MAX_PROCS];
+static int nsnap = -1;
+static u64 snap_tick = ~0ull;
+
+int ids_procs(u64 cr3, const struct vmi_proc **procs)
+{
+    if (snap_tick != ids.ticks || nsnap < 0) {
+        const char *err;
+        nsnap = vmi_proc_list(cr3, snap, VMI_MAX_PROCS, &err);
+        snap_tick = ids.ticks;
+    }
+    *procs = snap;
+    return nsnap;
+}
+
+bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
+{
+    *pid = -1;
+    name[0] = 0;
+    cr3 &= PT_ADDR_MASK;
+    if (!vmi_have_procs())
+        return false;
+    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3) {
+        str_copy(name, "kernel", 16);
+        return true;
+    }
+    const struct vmi_proc *p;
+    int n = ids_procs(cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].cr3 == cr3) {
+            *pid = p[i].pid;
+            str_copy(name, p[i].name, 16);
+            return true;
+        }
+    /* Not in the list: what the process pool still says of it. */
+    static struct vmi_proc pool[VMI_MAX_PROCS];
+    int m = vmi_proc_pool(cr3, pool, VMI_MAX_PROCS);
+    for (int i = 0; i < m; i++)
+        if (pool[i].cr3 == cr3) {
+            *pid = pool[i].pid;
+            str_copy(name, pool[i].name, 16);
+            break;
+        }
+    return false;
+}
+
+#define MAX_SPACES 128
+static struct ids_space spaces[MAX_SPACES];
+static int nspaces;
+
+int ids_spaces(const struct ids_space **s)
+{
+    *s = spaces;
+    return nspaces;
+}
+
+/* Record a CR3 load; true if this address space is new. Constant time in
+ * the common case: the last space hit is checked first. */
+static bool note_space(u64 cr3)
+{
+    static int last;
+    if (last < nspaces && spaces[last].cr3 == cr3) {
+        spaces[last].loads++;
+        spaces[last].last_tick = ids.ticks;
+        return false;
+    }
+    for (int i = 0; i < nspaces; i++)
+        if (spaces[i].cr3 == cr3) {
+            spaces[i].loads++;
+            spaces[i].last_tick = ids.ticks;
+            last = i;
+            return false;
+        }
+    int slot = nspaces < MAX_SPACES ? nspaces++ : 0;
+    if (slot == 0 && nspaces == MAX_SPACES) {
+        /* Full: forget the space that ran least recently. */
+        for (int i = 1; i < MAX_SPACES; i++)
+            if (spaces[i].last_tick < spaces[slot].last_tick)
+                slot = i;
+    }
+    spaces[slot] = (struct ids_space){ cr3, 1, ids.ticks, ids.ticks };
+    last = slot;
+    return true;
+}
+
+/* --- protected regions ---------------------------------------------------------- */
+
+#define MAX_REGIONS 16
+static struct { u64 start, end; enum policy_id id; const char *what; } regions[MAX_REGIONS];
+static int nregions;
+
+void ids_region_add(u64 gpa, u64 len, enum policy_id id, const char *what)
+{
+    if (nregions < MAX_REGIONS)
+        regions[nregions++] = (typeof(regions[0])){ gpa, gpa + len, id, what };
+}
+
+bool ids_region_find(u64 gpa, enum policy_id *id, const char **what, u64 *start)
+{
+    int best = -1;
+    for (int i = 0; i < nregions; i++)
+        if (gpa >= regions[i].start && gpa < regions[i].end &&
+            (best < 0 || regions[i].end - regions[i].start < regions[best].end - regions[best].start))
+            best = i;                                   /* the most specific object */
+    if (best < 0)
+        return false;
+    *id = regions[best].id;
+    *what = regions[best].what;
+    *start = regions[best].start;
+    return true;
+}
+
+u32 ids_insn_len(const struct ids_event *e)
+{
+    u8 code[15];
+    u32 n = 0;
+    /* Read as much of the 15 bytes as is mapped (the instruction may end
+     * before an unmapped page). */
+    for (; n < sizeof(code); n++)
+        if (!vmi_read_virt(e->cr3, e->rip + n, code + n, 1))
+            break;
+    return n ? insn_length(code, n, e->long_mode ? INSN_MODE_64 : INSN_MODE_32) : 0;
+}
+
+/* --- events ------------------------------------------------------------------------- */
+
+static void boot_done(const struct ids_event *e, u64 cr3)
+{
+    ids.boot_done = true;
+    kprintf("vigil: IDS: the guest kernel has booted (first process address space 0x%llx); boot-time state locked\n",
+            (unsigned long long)cr3);
+    for (u32 i = 0; i < POL_COUNT; i++)
+        if (ids_policy_on((enum policy_id)i) && policies[i]->boot_done)
+            policies[i]->boot_done(e);
+}
+
+static struct ids_verdict worst(struct ids_verdict a, struct ids_verdict b)
+{
+    return b.action > a.action ? b : a;
+}
+
+struct ids_verdict ids_event(const struct ids_event *e)
+{
+    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
+    if (e->type >= IDS_EV_COUNT)
+        return v;
+    if (!enabled) {
+        /* vigil's self-protection does not depend on the IDS being on. */
+        return v;
+    }
+    u64 t0 = rdtsc();
+    switch (e->type) {
+    case IDS_EV_START:
+        for (u32 i = 0; i < POL_COUNT; i++)
+            if (ids_policy_on((enum policy_id)i) && policies[i]->start)
+                policies[i]->start();
+        break;
+    case IDS_EV_CR3_LOAD: {
+        u64 cr3 = e->load.new_cr3 & PT_ADDR_MASK;
+        vmi_flush();
+        if (!ids.first_cr3)
+            ids.first_cr3 = cr3;
+        bool fresh = note_space(cr3);
+        if (!ids.boot_done && cr3 != ids.first_cr3) {
+            u64 kp;
+            if (ids.have_profile && profile_symbol(&ids.prof, "kernel_pml4", &kp, 0) &&
+                vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
+                ids.kernel_cr3 &= PT_ADDR_MASK;
+            /* The first process's address space (neither the boot tables nor
+             * the kernel's own): the kernel's set-up is over, and from here
+             * on its tables and registers are fixed. Without a profile the
+             * first tick in user mode decides instead. */
+            if (ids.have_profile && ids.kernel_cr3 && cr3 != ids.kernel_cr3)
+                boot_done(e, cr3);
+        }
+        if (fresh)
+            for (u32 i = 0; i < POL_COUNT; i++)
+                if (ids_policy_on((enum policy_id)i) && policies[i]->new_space)
+                    policies[i]->new_space(e, cr3);
+        if (ids_policy_on(POL_HIDDEN_PROCESS))
+            v = pol_hidden_process.event(e);
+        break;
+    }
+    case IDS_EV_EPT: {
+        enum policy_id id;
+        const char *what;
+        u64 start;
+        if (ids_region_find(e->ept.gpa, &id, &what, &start) && ids_policy_on(id) && policies[id]->event)
+            v = policies[id]->event(e);
+        break;
+    }
+    case IDS_EV_TICK:
+        ids.ticks++;
+        if (ids.ticks % 100 == 0)
+            alert_log_tick(&alog);                  /* the alert budget is per 100 ticks (~100 ms) */
+        if (!ids.boot_done && e->cpl == 3 && ids.first_cr3)
+            boot_done(e, e->cr3 & PT_ADDR_MASK);
+        for (u32 i = 0; i < POL_COUNT; i++) {
+            u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
+            if (ids_policy_on((enum policy_id)i) && policies[i]->tick && ids.ticks % every == 0)
+                policies[i]->tick(e);
+        }
+        break;
+    case IDS_EV_POWEROFF:
+        break;
+    default:
+        if (ids_policy_on(route[e->type]) && policies[route[e->type]]->event)
+            v = worst(v, policies[route[e->type]]->event(e));
+        break;
+    }
+    ev_count[e->type]++;
+    ev_cycles[e->type] += rdtsc() - t0;
+    return v;
+}
+
+void ids_print_summary(void)
+{
+    if (!enabled) {
+        kprintf("vigil: alerts: IDS off\n");
+        return;
+    }
+    kprintf("vigil: alerts: %llu raised, %llu printed, %llu suppressed as repeats or over the rate limit\n",
+            (unsigned long long)(alog.emitted + alog.suppressed), (unsigned long long)alog.emitted,
+            (unsigned long long)alog.suppressed);
+    for (u32 i = 0; i < POL_COUNT; i++)
+        if (alog.by_policy[i])
+            kprintf("  %-17s %8llu alerts (%llu suppressed)\n", policy_name((enum policy_id)i),
+                    (unsigned long long)alog.by_policy[i], (unsigned long long)alog.suppressed_by_policy[i]);
+    kprintf("vigil: IDS cost by event:   event  count  cycles  cycles/event\n");
+    for (u32 i = 0; i < IDS_EV_COUNT; i++)
+        if (ev_count[i])
+            kprintf("  %-22s %10llu %12llu %8llu\n", event_names[i], (unsigned long long)ev_count[i],
+                    (unsigned long long)ev_cycles[i], (unsigned long long)(ev_cycles[i] / ev_count[i]));
+    kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
+            (unsigned long long)vmi_stats_walks());
+}
+
+const struct alert_log *ids_alert_log(void);
+const struct alert_log *ids_alert_log(void) { return &alog; }

@@ -1,0 +1,62 @@
+/* The IDS as vmm/ sees it: events in, verdicts out. vmm/ fills an event
+ * from the exit it is handling (no policy names), ids/ decides (no VMCS
+ * encodings). docs/ids.md describes the events and the verdicts. */
+#ifndef VIGIL_IDS_IDS_H
+#define VIGIL_IDS_IDS_H
+
+#include "lib/types.h"
+#include "arch/x86_64/multiboot2.h"
+
+enum ids_event_type {
+    IDS_EV_START,          /* before the first VM entry: policies set up their traps */
+    IDS_EV_POWEROFF,       /* the guest is going away: final summary */
+    IDS_EV_CR3_LOAD,       /* MOV to CR3 (before it takes effect) */
+    IDS_EV_EPT,            /* access to a page an IDS policy protects */
+    IDS_EV_IO,             /* port access to a port a policy watches */
+    IDS_EV_MSR_WRITE,      /* WRMSR of a watched MSR (before it takes effect) */
+    IDS_EV_CR_WRITE,       /* MOV to CR0/CR4 changing a watched bit (before it takes effect) */
+    IDS_EV_DTR_LOAD,       /* LIDT / LGDT (before it takes effect) */
+    IDS_EV_TICK,           /* periodic (VMX preemption timer) */
+    IDS_EV_HV_REACH,       /* a reach for vigil itself; already refused by vmm/ */
+    IDS_EV_COUNT
+};
+
+enum ids_access { IDS_READ = 1, IDS_WRITE = 2, IDS_EXEC = 4 };
+enum ids_reach { REACH_MEMORY, REACH_CONSOLE, REACH_VMX_INSN, REACH_VMCALL };
+
+struct ids_event {
+    enum ids_event_type type;
+    u32 vcpu;
+    u64 rip, cr3;              /* guest RIP and CR3 at the event */
+    u8 cpl;
+    bool long_mode;            /* 64-bit code segment: how to decode instructions */
+    union {
+        struct { u64 new_cr3; } load;
+        struct { u64 gpa, gva; bool gva_valid; u32 access; } ept;
+        struct { u16 port; u8 size; bool in; u32 value; } io;
+        struct { u32 msr; u64 old, value; } msr;
+        struct { u8 cr; u64 old, value; } cr;
+        struct { bool idt; u64 base; u16 limit; } dtr;
+        struct { enum ids_reach what; u64 addr; const char *detail; } reach;
+    };
+};
+
+enum ids_action { IDS_ALLOW, IDS_BLOCK, IDS_SUSPEND };
+
+struct ids_verdict {
+    enum ids_action action;
+    u32 skip_len;              /* IDS_EV_EPT blocks: bytes of the instruction to skip; 0 = unknown */
+    const char *reason;        /* for a suspend: what the operator is told */
+};
+
+/* Policy and profile from the modules (NULL when absent). Returns false
+ * (after printing what was wrong) when the guest must not start. */
+bool ids_init(const struct boot_info *bi, bool enabled);
+bool ids_enabled(void);
+struct ids_verdict ids_event(const struct ids_event *e);
+
+/* Operator console: true if the IDS knows the command. */
+bool ids_console_command(const char *line, u64 cr3);
+void ids_print_summary(void);
+
+#endif

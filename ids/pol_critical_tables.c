@@ -1,0 +1,182 @@
+/* critical-tables: the system-call table, the IDT and the GDT are write-
+ * protected in EPT once the kernel has booted, and hashed; the IDTR and GDTR
+ * keep their boot-time values. A write to a table, a LIDT/LGDT to another
+ * table, or contents that changed by a path EPT did not see (the periodic
+ * hash) are reported. */
+#include "ids/engine.h"
+#include "vmm/introspect.h"
+#include "lib/log.h"
+
+struct table {
+    const char *sym, *what;
+    u64 gpa, size;
+    u64 hash;
+    bool ok;
+};
+
+static struct table tables[3] = {
+    { "syscall_table", "system-call table", 0, 0, 0, false },
+    { "idt", "IDT", 0, 0, 0, false },
+    { "gdt", "GDT", 0, 0, 0, false },
+};
+/* Rehash every HASH_EVERY ticks; the registers are compared every tick. */
+#define HASH_EVERY 50
+
+static u64 idtr_base, gdtr_base;
+static u16 idtr_limit, gdtr_limit;
+
+static u64 hash_table(const struct table *t)
+{
+    const u64 *p = guestmem_map(t->gpa, t->size);
+    u64 h = 0xcbf29ce484222325ull;                 /* FNV-1a over quadwords */
+    if (!p)
+        return 0;
+    for (u64 i = 0; i < t->size / 8; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The CPU sets a descriptor's accessed bit itself the first time a segment
+ * register is loaded from it: an implicit write that EPT would report. Set
+ * them all now, as the CPU would on first use, so that after boot only an
+ * explicit write can change the GDT. */
+static u32 preset_accessed(u64 gpa, u64 limit)
+{
+    u32 n = 0;
+    for (u64 off = 0; off + 8 <= limit + 1 && off < 65536; off += 8) {
+        u64 d;
+        if (!guestmem_read(gpa + off, &d, 8))
+            break;
+        bool present = d >> 47 & 1, code_data = d >> 44 & 1, accessed = d >> 40 & 1;
+        if (present && code_data && !accessed) {
+            d |= 1ull << 40;
+            guestmem_write(gpa + off, &d, 8);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void boot_done(const struct ids_event *e)
+{
+    (void)e;
+    if (!ids.have_profile) {
+        log_warn("vigil: critical-tables: no profile, so only the IDTR/GDTR registers are watched\n");
+    } else {
+        for (u32 i = 0; i < 3; i++) {
+            struct table *t = &tables[i];
+            u64 va, size;
+            if (!profile_symbol(&ids.prof, t->sym, &va, &size) || !size ||
+                !(t->gpa = profile_kva_to_pa(&ids.prof, va))) {
+                log_warn("vigil: critical-tables: the profile does not place the %s\n", t->what);
+                continue;
+            }
+            t->size = size;
+            u64 s = ALIGN_DOWN(t->gpa, 4096), end = ALIGN_UP(t->gpa + size, 4096);
+            if (!vmm_ept_protect(s, end - s, IDS_WRITE)) {
+                log_warn("vigil: critical-tables: cannot write-protect the %s\n", t->what);
+                continue;
+            }
+            ids_region_add(t->gpa, size, POL_CRITICAL_TABLES, t->what);
+            t->hash = hash_table(t);
+            t->ok = true;
+            kprintf("vigil: critical-tables: %s at gpa 0x%llx (%llu bytes) write-protected and hashed\n", t->what,
+                    (unsigned long long)t->gpa, (unsigned long long)size);
+        }
+    }
+    vmm_guest_dtr(&idtr_base, &idtr_limit, &gdtr_base, &gdtr_limit);
+    if (tables[2].ok) {
+        u32 n = preset_accessed(tables[2].gpa, gdtr_limit);
+        tables[2].hash = hash_table(&tables[2]);
+        if (n)
+            kprintf("vigil: critical-tables: set the accessed bit of %u GDT descriptors (the CPU would on first use)\n", n);
+    }
+    kprintf("vigil: critical-tables: IDTR 0x%llx/0x%x and GDTR 0x%llx/0x%x locked\n", (unsigned long long)idtr_base,
+            idtr_limit, (unsigned long long)gdtr_base, gdtr_limit);
+}
+
+static struct ids_verdict event(const struct ids_event *e)
+{
+    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
+    if (e->type == IDS_EV_DTR_LOAD) {
+        u64 base = e->dtr.idt ? idtr_base : gdtr_base;
+        u16 limit = e->dtr.idt ? idtr_limit : gdtr_limit;
+        if (!ids.boot_done || (e->dtr.base == base && e->dtr.limit == limit))
+            return v;
+        v = ids_raise(POL_CRITICAL_TABLES, e, e->dtr.idt ? 1 : 2, &e->dtr.base, 0,
+                      "%s switched to a table at 0x%llx (limit 0x%x); the boot-time one is at 0x%llx",
+                      e->dtr.idt ? "IDTR" : "GDTR", (unsigned long long)e->dtr.base, e->dtr.limit,
+                      (unsigned long long)base);
+        return v;
+    }
+    enum policy_id id;
+    const char *what;
+    u64 start, gpa = e->ept.gpa;
+    if (!(e->ept.access & IDS_WRITE) || !ids_region_find(gpa, &id, &what, &start))
+        return v;
+    u64 off = gpa - start;
+    if (what == tables[0].what)
+        v = ids_raise(POL_CRITICAL_TABLES, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
+                      "write to the system-call table, entry %llu", (unsigned long long)(off / 8));
+    else if (what == tables[1].what)
+        v = ids_raise(POL_CRITICAL_TABLES, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
+                      "write to the IDT, vector %llu", (unsigned long long)(off / 16));
+    else
+        v = ids_raise(POL_CRITICAL_TABLES, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
+                      "write to the GDT, descriptor 0x%llx", (unsigned long long)(off & ~7ull));
+    if (v.action != IDS_ALLOW)
+        v.skip_len = ids_insn_len(e);
+    return v;
+}
+
+/* Periodic: contents that changed although no trapped write changed them
+ * (a device's DMA, say), and descriptor-table registers changed without a
+ * trapped LIDT/LGDT. */
+static void tick(const struct ids_event *e)
+{
+    if (!ids.boot_done)
+        return;
+    for (u32 i = 0; i < 3 && ids.ticks % HASH_EVERY == 0; i++) {
+        struct table *t = &tables[i];
+        if (!t->ok)
+            continue;
+        u64 h = hash_table(t);
+        if (h != t->hash) {
+            ids_raise_action(POL_CRITICAL_TABLES, ACT_ALERT, e, 0x100 + i, 0, &t->gpa,
+                             i == 0 ? "system-call table contents changed (hash)"
+                             : i == 1 ? "IDT contents changed (hash)" : "GDT contents changed (hash)");
+            t->hash = h;
+        }
+    }
+    u64 ib, gb;
+    u16 il, gl;
+    vmm_guest_dtr(&ib, &il, &gb, &gl);
+    if (ib != idtr_base || il != idtr_limit) {
+        struct ids_event d = *e;
+        d.type = IDS_EV_DTR_LOAD;
+        d.dtr.idt = true;
+        d.dtr.base = ib;
+        d.dtr.limit = il;
+        struct ids_verdict v = event(&d);
+        if (v.action != IDS_ALLOW)
+            vmm_set_guest_dtr(true, idtr_base, idtr_limit);   /* block: the boot-time IDT is back */
+        else
+            idtr_base = ib, idtr_limit = il;
+    }
+    if (gb != gdtr_base || gl != gdtr_limit) {
+        struct ids_event d = *e;
+        d.type = IDS_EV_DTR_LOAD;
+        d.dtr.idt = false;
+        d.dtr.base = gb;
+        d.dtr.limit = gl;
+        struct ids_verdict v = event(&d);
+        if (v.action != IDS_ALLOW)
+            vmm_set_guest_dtr(false, gdtr_base, gdtr_limit);
+        else
+            gdtr_base = gb, gdtr_limit = gl;
+    }
+}
+
+const struct policy_ops pol_critical_tables = {
+    .id = POL_CRITICAL_TABLES, .boot_done = boot_done, .event = event, .tick = tick,
+};

@@ -1,0 +1,58 @@
+/* kernel-text: the guest kernel's code and read-only data are write-
+ * protected in EPT from before its first instruction. A write is refused
+ * (block: the writing instruction is skipped), or logged, or the vCPU is
+ * suspended. The guest's own page tables cannot undo this: the protection
+ * is on guest-physical pages, so writable aliases are caught too. */
+#include "ids/engine.h"
+#include "vmm/introspect.h"
+#include "lib/log.h"
+
+static void protect(const char *sym, const char *what)
+{
+    u64 va, size;
+    if (!profile_symbol(&ids.prof, sym, &va, &size) || !size) {
+        log_warn("vigil: kernel-text: the profile has no symbol '%s' with a size; not protected\n", sym);
+        return;
+    }
+    u64 pa = profile_kva_to_pa(&ids.prof, va);
+    if (!pa) {
+        log_warn("vigil: kernel-text: '%s' at 0x%llx is outside the kernel image\n", sym, (unsigned long long)va);
+        return;
+    }
+    u64 start = ALIGN_DOWN(pa, 4096), end = ALIGN_UP(pa + size, 4096);
+    if (!vmm_ept_protect(start, end - start, IDS_WRITE)) {
+        log_warn("vigil: kernel-text: cannot write-protect 0x%llx-0x%llx\n", (unsigned long long)start,
+                 (unsigned long long)end);
+        return;
+    }
+    ids_region_add(start, end - start, POL_KERNEL_TEXT, what);
+    kprintf("vigil: kernel-text: %s at gpa 0x%llx-0x%llx write-protected\n", what, (unsigned long long)start,
+            (unsigned long long)end);
+}
+
+static void start(void)
+{
+    if (!ids.have_profile) {
+        log_warn("vigil: kernel-text: no profile, so no kernel text to protect\n");
+        return;
+    }
+    protect("kernel_text", "kernel text");
+    protect("kernel_rodata", "kernel read-only data");
+}
+
+static struct ids_verdict event(const struct ids_event *e)
+{
+    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
+    enum policy_id id;
+    const char *what;
+    u64 start, gpa = e->ept.gpa;
+    if (!(e->ept.access & IDS_WRITE) || !ids_region_find(gpa, &id, &what, &start))
+        return v;
+    v = ids_raise(POL_KERNEL_TEXT, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
+                  "write to protected %s at offset 0x%llx", what, (unsigned long long)(gpa - start));
+    if (v.action != IDS_ALLOW)
+        v.skip_len = ids_insn_len(e);
+    return v;
+}
+
+const struct policy_ops pol_kernel_text = { .id = POL_KERNEL_TEXT, .start = start, .event = event };

@@ -1,0 +1,97 @@
+/* signature: byte patterns (the policy file's, or the built-in test
+ * pattern) searched in a process's user memory when its address space is
+ * first seen, and in the running one's every `interval` ticks. The scan is
+ * bounded (SIG_MAX_PAGES pages a scan) and reports a pattern once per
+ * address space. */
+#include "ids/engine.h"
+#include "vmm/introspect.h"
+#include "ids/alert.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+
+#define SIG_MAX_PAGES 256
+#define MAX_REPORTED 64
+
+static u64 reported[MAX_REPORTED];
+static u32 nreported;
+static u32 pages_left;
+
+static bool first_report(u64 key)
+{
+    for (u32 i = 0; i < nreported && i < MAX_REPORTED; i++)
+        if (reported[i] == key)
+            return false;
+    reported[nreported++ % MAX_REPORTED] = key;
+    return true;
+}
+
+static const u8 *find(const u8 *hay, u32 n, const u8 *needle, u32 m)
+{
+    if (m == 0 || m > n)
+        return 0;
+    for (u32 i = 0; i + m <= n; i++)
+        if (hay[i] == needle[0] && !memcmp(hay + i, needle, m))
+            return hay + i;
+    return 0;
+}
+
+static void scan_page(const struct ids_event *e, u64 cr3, u64 gva, u64 pa)
+{
+    const u8 *page = pages_left ? guestmem_map(pa, 4096) : 0;
+    if (!page)
+        return;
+    pages_left--;
+    for (u32 s = 0; s < ids.cfg.nsig; s++) {
+        const struct signature *sig = &ids.cfg.sig[s];
+        const u8 *hit = find(page, 4096, sig->bytes, sig->len);
+        if (!hit || !first_report(cr3 * 31 + s))
+            continue;
+        struct ids_event h = *e;
+        h.cr3 = cr3;
+        u64 at = gva + (u64)(hit - page), hpa = pa + (u64)(hit - page);
+        char detail[ALERT_DETAIL];
+        fmt_snprintf(detail, sizeof(detail), "signature '%s' (%u bytes) found in process memory", sig->name,
+                     sig->len);
+        ids_raise_action(POL_SIGNATURE, sig->action, &h, cr3 * 31 + s, &at, &hpa, detail);
+    }
+}
+
+static void walk(const struct ids_event *e, u64 cr3, u64 table, int level, u64 base, bool user)
+{
+    const u64 *t = pages_left ? guestmem_map(table, 4096) : 0;
+    if (!t)
+        return;
+    u32 top = level == 4 ? 256 : 512;              /* user half only */
+    for (u32 i = 0; i < top && pages_left; i++) {
+        u64 e8 = t[i];
+        if (!(e8 & 1))
+            continue;
+        bool u = user && (e8 & 4);
+        u64 gva = base | ((u64)i << (12 + 9 * (level - 1)));
+        u64 pa = e8 & 0x000ffffffffff000ull;
+        if (level == 1) {
+            if (u)
+                scan_page(e, cr3, gva, pa);
+        } else if ((level == 2 || level == 3) && (e8 & 0x80)) {
+            u64 size = 1ull << (12 + 9 * (level - 1));
+            for (u64 off = 0; off < size && pages_left && u; off += 4096)
+                scan_page(e, cr3, gva + off, (pa & ~(size - 1)) + off);
+        } else if (level > 1) {
+            walk(e, cr3, pa, level - 1, gva, u);
+        }
+    }
+}
+
+static void scan(const struct ids_event *e, u64 cr3)
+{
+    cr3 &= PT_ADDR_MASK;
+    if (cr3 == ids.kernel_cr3 && ids.kernel_cr3)
+        return;
+    pages_left = SIG_MAX_PAGES;
+    walk(e, cr3, cr3, 4, 0, true);
+}
+
+static void new_space(const struct ids_event *e, u64 cr3) { scan(e, cr3); }
+static void tick(const struct ids_event *e) { scan(e, e->cr3); }
+
+const struct policy_ops pol_signature = { .id = POL_SIGNATURE, .new_space = new_space, .tick = tick };

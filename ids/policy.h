@@ -1,0 +1,66 @@
+/* Policy names, actions, and the policy file: one rule a line,
+ * `NAME key=value ...`, `#` comments (docs/policies.md). The parser is pure
+ * and names the line and the field of any error. */
+#ifndef VIGIL_IDS_POLICY_H
+#define VIGIL_IDS_POLICY_H
+
+#include "lib/types.h"
+
+enum policy_id {
+    POL_KERNEL_TEXT, POL_CRITICAL_TABLES, POL_MSR_GUARD, POL_CR_GUARD, POL_HIDDEN_PROCESS,
+    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_COUNT
+};
+
+enum action { ACT_ALERT, ACT_BLOCK, ACT_SUSPEND };
+enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
+
+#define IO_MAX_RULES 8
+#define IO_MAX_RANGES 8
+#define IO_MAX_ALLOW 8
+#define SIG_MAX 16
+#define SIG_MAX_LEN 64
+#define PROC_NAME_MAX 16
+
+struct io_rule {
+    u32 nranges;
+    struct { u16 lo, hi; } ranges[IO_MAX_RANGES];
+    u32 nallow;
+    char allow[IO_MAX_ALLOW][PROC_NAME_MAX];
+    enum action action;
+    u32 line;
+};
+
+struct signature {
+    char name[24];
+    u8 bytes[SIG_MAX_LEN];
+    u32 len;
+    enum action action;
+    u32 line;
+};
+
+struct policy_config {
+    struct {
+        bool enabled;
+        enum action action;
+        enum severity severity;
+        u32 interval;                  /* periodic checks, in ticks (hidden-process, pagetable-audit, signature) */
+        u32 line;                      /* 0: from the defaults */
+    } pol[POL_COUNT];
+    u32 nio;
+    struct io_rule io[IO_MAX_RULES];
+    u32 nsig;
+    struct signature sig[SIG_MAX];
+};
+
+const char *policy_name(enum policy_id id);
+bool policy_lookup(const char *name, enum policy_id *id);
+const char *action_name(enum action a);
+const char *severity_name(enum severity s);
+
+/* The built-in defaults (also what a missing policy file means). */
+void policy_defaults(struct policy_config *c);
+/* Apply a policy file over the defaults. Returns 0, or -1 with
+ * "policy line N, field F: ..." in err. */
+int policy_parse(const char *text, size_t len, struct policy_config *c, char *err, size_t errlen);
+
+#endif

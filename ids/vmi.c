@@ -1,0 +1,167 @@
+#include "ids/vmi.h"
+#include "vmm/introspect.h"
+#include "lib/string.h"
+
+static const struct profile *prof;
+static struct { u64 off_pid, off_name, off_cr3, off_next, off_state, size; u64 head, pool, npool, state_free; bool ok; } pl;
+static u64 walks;
+
+#define TLB_SIZE 64
+static struct { u64 cr3, vpn, gpa_page; bool writable, user, nx, valid; } tlb[TLB_SIZE];
+
+static bool read8(void *ctx, u64 gpa, u64 *v)
+{
+    (void)ctx;
+    return guestmem_read(gpa, v, 8);
+}
+
+void vmi_flush(void)
+{
+    for (u32 i = 0; i < TLB_SIZE; i++)
+        tlb[i].valid = false;
+}
+
+bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w)
+{
+    u64 vpn = gva >> 12;
+    u32 slot = (u32)(vpn ^ (cr3 >> 12)) % TLB_SIZE;
+    cr3 &= PT_ADDR_MASK;
+    if (tlb[slot].valid && tlb[slot].cr3 == cr3 && tlb[slot].vpn == vpn) {
+        memset(w, 0, sizeof(*w));
+        w->gpa = tlb[slot].gpa_page | (gva & 0xfff);
+        w->page_size = 4096;
+        w->writable = tlb[slot].writable;
+        w->user = tlb[slot].user;
+        w->nx = tlb[slot].nx;
+        return true;
+    }
+    walks++;
+    if (pt_walk(cr3, gva, vmm_maxphys(), read8, 0, w) != PT_OK)
+        return false;
+    tlb[slot].cr3 = cr3;
+    tlb[slot].vpn = vpn;
+    tlb[slot].gpa_page = w->gpa & ~0xfffull;
+    tlb[slot].writable = w->writable;
+    tlb[slot].user = w->user;
+    tlb[slot].nx = w->nx;
+    tlb[slot].valid = true;
+    return true;
+}
+
+bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len)
+{
+    u8 *out = buf;
+    if (len > GUESTMEM_MAX_READ)
+        return false;
+    while (len) {
+        struct pt_walk w;
+        if (!vmi_translate(cr3, gva, &w))
+            return false;
+        u64 n = 4096 - (gva & 0xfff);
+        if (n > len)
+            n = len;
+        if (!guestmem_read(w.gpa, out, n))
+            return false;
+        out += n;
+        gva += n;
+        len -= n;
+    }
+    return true;
+}
+
+bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len)
+{
+    u64 pa = prof ? profile_kva_to_pa(prof, kva) : 0;
+    if (pa && prof && profile_kva_to_pa(prof, kva + len - 1) == pa + len - 1)
+        return guestmem_read(pa, buf, len);
+    return cr3 && vmi_read_virt(cr3, kva, buf, len);
+}
+
+void vmi_init(const struct profile *p)
+{
+    prof = p;
+    memset(&pl, 0, sizeof(pl));
+    if (!p)
+        return;
+    u64 sz;
+    pl.ok = profile_symbol(p, "proc_list", &pl.head, 0) && profile_field(p, "proc.pid", &pl.off_pid, 0) &&
+            profile_field(p, "proc.name", &pl.off_name, 0) && profile_field(p, "proc.cr3", &pl.off_cr3, 0) &&
+            profile_field(p, "proc.next", &pl.off_next, 0) && profile_field(p, "proc", &pl.size, 0) &&
+            pl.size >= 16 && pl.size <= 512;
+    profile_field(p, "proc.state", &pl.off_state, 0);
+    if (profile_symbol(p, "proc_pool", &pl.pool, &sz) && pl.size && !profile_const(p, "nproc", &pl.npool))
+        pl.npool = sz / pl.size;
+    profile_const(p, "proc.state.free", &pl.state_free);
+}
+
+bool vmi_have_procs(void) { return pl.ok; }
+u64 vmi_stats_walks(void) { return walks; }
+
+static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
+{
+    u8 raw[512];
+    if (!vmi_read_kernel(cr3, addr, raw, pl.size))
+        return false;
+    u32 pid;
+    memcpy(&pid, raw + pl.off_pid, 4);
+    memcpy(&p->cr3, raw + pl.off_cr3, 8);
+    memcpy(p->name, raw + pl.off_name, 15);
+    p->name[15] = 0;
+    for (u32 i = 0; p->name[i]; i++)
+        if ((unsigned char)p->name[i] < 0x20 || (unsigned char)p->name[i] >= 0x7f)
+            p->name[i] = '?';                  /* the guest's bytes are not trusted text */
+    p->state = 0;
+    if (pl.off_state)
+        memcpy(&p->state, raw + pl.off_state, 4);
+    p->pid = pid;
+    p->addr = addr;
+    p->cr3 &= PT_ADDR_MASK;
+    return true;
+}
+
+int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err)
+{
+    if (!pl.ok) {
+        *err = "the profile does not describe the process list";
+        return -1;
+    }
+    u64 node;
+    if (!vmi_read_kernel(cr3, pl.head, &node, 8)) {
+        *err = "the process list head is unreadable";
+        return -1;
+    }
+    int n = 0;
+    for (u32 steps = 0; node; steps++) {
+        if (steps == VMI_LIST_STEPS) {
+            *err = "the process list is cyclic or longer than 256 entries";
+            return -1;
+        }
+        struct vmi_proc p;
+        if (!read_proc(cr3, node, &p)) {
+            *err = "a process list entry is unreadable";
+            return -1;
+        }
+        if (n < max)
+            out[n++] = p;
+        u64 next;
+        if (!vmi_read_kernel(cr3, node + pl.off_next, &next, 8)) {
+            *err = "a process list link is unreadable";
+            return -1;
+        }
+        node = next;
+    }
+    return n;
+}
+
+int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max)
+{
+    int n = 0;
+    if (!pl.ok || !pl.pool)
+        return 0;
+    for (u64 i = 0; i < pl.npool && i < 1024 && n < max; i++) {
+        struct vmi_proc p;
+        if (read_proc(cr3, pl.pool + i * pl.size, &p) && p.state != pl.state_free && p.cr3)
+            out[n++] = p;
+    }
+    return n;
+}

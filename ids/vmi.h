@@ -1,0 +1,41 @@
+/* Virtual machine introspection: guest-virtual reads through the guest's
+ * page tables (with a translation cache flushed on every CR3 change), and
+ * the guest's process list read through the profile, with bounded
+ * traversal so that a cyclic or endless list cannot hang vigil. */
+#ifndef VIGIL_IDS_VMI_H
+#define VIGIL_IDS_VMI_H
+
+#include "lib/types.h"
+#include "ids/profile.h"
+#include "ids/ptwalk.h"
+
+#define VMI_MAX_PROCS 64
+#define VMI_LIST_STEPS 256
+
+struct vmi_proc {
+    s64 pid;
+    char name[16];
+    u64 cr3;
+    u64 addr;                      /* guest-virtual address of its struct */
+    u32 state;
+};
+
+void vmi_init(const struct profile *p);
+/* Every CR3 change: cached translations belong to the old address space. */
+void vmi_flush(void);
+bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w);
+bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len);
+/* Kernel objects: through the kernel's own mapping of its image when the
+ * profile says where that is, else through cr3. */
+bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len);
+
+/* The OS's view: the process list from its head symbol. Returns the count,
+ * or -1 with *err set when the list cannot be read or is too long. */
+int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err);
+/* Every used slot of the process pool (free ones skipped): to name a
+ * process that is missing from the list. */
+int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max);
+bool vmi_have_procs(void);
+u64 vmi_stats_walks(void);
+
+#endif
