@@ -21,7 +21,9 @@ struct ids_state {
     struct policy_config cfg;
     struct profile prof;
     bool have_profile;
-    bool boot_done;
+    bool boot_done;                /* the kernel's set-up is over: its tables are locked */
+    bool have_idt_symbol;
+    u64 idt_kva;
     u64 first_cr3, kernel_cr3;
     u64 ticks;
 };

@@ -80,6 +80,7 @@ bool ids_init(const struct boot_info *bi, bool on)
         return true;
     }
     vmi_init(ids.have_profile ? &ids.prof : 0);
+    ids.have_idt_symbol = ids.have_profile && profile_symbol(&ids.prof, "idt", &ids.idt_kva, 0);
     kprintf("vigil: IDS on; profile: %s\n", ids.have_profile ? ids.prof.os : "none (no process names)");
     for (u32 i = 0; i < POL_COUNT; i++) {
         const char *src = ids.cfg.pol[i].line ? "policy file" : "default";
@@ -268,11 +269,31 @@ u32 ids_insn_len(const struct ids_event *e)
 
 /* --- events ------------------------------------------------------------------------- */
 
-static void boot_done(const struct ids_event *e, u64 cr3)
+static void boot_done(const struct ids_event *e, const char *why);
+
+/* Where the guest kernel's set-up ends. With a profile: once the IDTR holds
+ * the kernel's own IDT (the profile's `idt`), the kernel's tables are in
+ * place. Without one: the first process (see the CR3 and tick cases). The
+ * kernel's page-table root is learned as soon as the kernel has set it. */
+static void check_boot(const struct ids_event *e)
+{
+    u64 kp;
+    if (!ids.kernel_cr3 && ids.have_profile && profile_symbol(&ids.prof, "kernel_pml4", &kp, 0) &&
+        vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
+        ids.kernel_cr3 &= PT_ADDR_MASK;
+    if (ids.boot_done || !ids.have_idt_symbol)
+        return;
+    u64 ib, gb;
+    u16 il, gl;
+    vmm_guest_dtr(&ib, &il, &gb, &gl);
+    if (ib == ids.idt_kva)
+        boot_done(e, "the IDTR holds the kernel's IDT");
+}
+
+static void boot_done(const struct ids_event *e, const char *why)
 {
     ids.boot_done = true;
-    kprintf("vigil: IDS: the guest kernel has booted (first process address space 0x%llx); boot-time state locked\n",
-            (unsigned long long)cr3);
+    kprintf("vigil: IDS: the guest kernel has booted (%s); boot-time state locked\n", why);
     for (u32 i = 0; i < POL_COUNT; i++)
         if (ids_policy_on((enum policy_id)i) && policies[i]->boot_done)
             policies[i]->boot_done(e);
@@ -293,6 +314,8 @@ struct ids_verdict ids_event(const struct ids_event *e)
         return v;
     }
     u64 t0 = rdtsc();
+    if (e->type != IDS_EV_START && e->type != IDS_EV_POWEROFF)
+        check_boot(e);
     switch (e->type) {
     case IDS_EV_START:
         for (u32 i = 0; i < POL_COUNT; i++)
@@ -305,18 +328,11 @@ struct ids_verdict ids_event(const struct ids_event *e)
         if (!ids.first_cr3)
             ids.first_cr3 = cr3;
         bool fresh = note_space(cr3);
-        if (!ids.boot_done && cr3 != ids.first_cr3) {
-            u64 kp;
-            if (ids.have_profile && profile_symbol(&ids.prof, "kernel_pml4", &kp, 0) &&
-                vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
-                ids.kernel_cr3 &= PT_ADDR_MASK;
-            /* The first process's address space (neither the boot tables nor
-             * the kernel's own): the kernel's set-up is over, and from here
-             * on its tables and registers are fixed. Without a profile the
-             * first tick in user mode decides instead. */
-            if (ids.have_profile && ids.kernel_cr3 && cr3 != ids.kernel_cr3)
-                boot_done(e, cr3);
-        }
+        /* Without a profile, the first process's address space (neither
+         * the boot tables nor the kernel's) ends the boot. */
+        if (!ids.boot_done && !ids.have_idt_symbol && cr3 != ids.first_cr3 && cr3 != ids.kernel_cr3 &&
+            ids.kernel_cr3)
+            boot_done(e, "the first process address space");
         if (fresh)
             for (u32 i = 0; i < POL_COUNT; i++)
                 if (ids_policy_on((enum policy_id)i) && policies[i]->new_space)
@@ -337,8 +353,8 @@ struct ids_verdict ids_event(const struct ids_event *e)
         ids.ticks++;
         if (ids.ticks % 100 == 0)
             alert_log_tick(&alog);                  /* the alert budget is per 100 ticks (~100 ms) */
-        if (!ids.boot_done && e->cpl == 3 && ids.first_cr3)
-            boot_done(e, e->cr3 & PT_ADDR_MASK);
+        if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3)
+            boot_done(e, "the first tick in user mode");
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
             if (ids_policy_on((enum policy_id)i) && policies[i]->tick && ids.ticks % every == 0)

@@ -1,6 +1,7 @@
-/* cr-guard: once the guest kernel has booted, CR0.WP (supervisor write
- * protection), CR4.SMEP and CR4.SMAP stay set. Clearing one is how kernel
- * exploits get at read-only memory or run user pages in ring 0. */
+/* cr-guard: once set, CR0.WP (supervisor write protection), CR4.SMEP and
+ * CR4.SMAP stay set. Clearing one is how kernel exploits get at read-only
+ * memory or run user pages in ring 0. (A kernel that never sets them is
+ * not protected by them, and this policy has nothing to hold.) */
 #include "ids/engine.h"
 
 #define CR0_WP (1ull << 16)
@@ -10,8 +11,6 @@
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    if (!ids.boot_done)
-        return v;
     u64 cleared = e->cr.old & ~e->cr.value;
     if (e->cr.cr == 0 && (cleared & CR0_WP))
         return ids_raise(POL_CR_GUARD, e, 0x0010, 0, 0, "CR0.WP cleared (0x%llx -> 0x%llx)",

@@ -57,13 +57,33 @@ static u32 preset_accessed(u64 gpa, u64 limit)
     return n;
 }
 
+/* The system-call table lives in read-only data, which the kernel never
+ * writes: it is protected before the guest runs. */
+static void start(void)
+{
+    struct table *t = &tables[0];
+    u64 va, size;
+    if (!ids.have_profile || !profile_symbol(&ids.prof, t->sym, &va, &size) || !size ||
+        !(t->gpa = profile_kva_to_pa(&ids.prof, va)))
+        return;
+    t->size = size;
+    u64 s = ALIGN_DOWN(t->gpa, 4096), end = ALIGN_UP(t->gpa + size, 4096);
+    if (!vmm_ept_protect(s, end - s, IDS_WRITE))
+        return;
+    ids_region_add(t->gpa, size, POL_CRITICAL_TABLES, t->what);
+    t->hash = hash_table(t);
+    t->ok = true;
+    kprintf("vigil: critical-tables: %s at gpa 0x%llx (%llu bytes) write-protected and hashed\n", t->what,
+            (unsigned long long)t->gpa, (unsigned long long)size);
+}
+
 static void boot_done(const struct ids_event *e)
 {
     (void)e;
     if (!ids.have_profile) {
         log_warn("vigil: critical-tables: no profile, so only the IDTR/GDTR registers are watched\n");
     } else {
-        for (u32 i = 0; i < 3; i++) {
+        for (u32 i = 1; i < 3; i++) {
             struct table *t = &tables[i];
             u64 va, size;
             if (!profile_symbol(&ids.prof, t->sym, &va, &size) || !size ||
@@ -178,5 +198,5 @@ static void tick(const struct ids_event *e)
 }
 
 const struct policy_ops pol_critical_tables = {
-    .id = POL_CRITICAL_TABLES, .boot_done = boot_done, .event = event, .tick = tick,
+    .id = POL_CRITICAL_TABLES, .start = start, .boot_done = boot_done, .event = event, .tick = tick,
 };

@@ -1,30 +1,56 @@
-/* msr-guard: once the guest kernel has booted, the MSRs that steer system
- * calls and long mode (LSTAR, STAR, CSTAR, SYSENTER_CS/ESP/EIP, EFER) keep
- * the values it set. A write that changes one is a hook being installed. */
+/* msr-guard: the MSRs that steer system calls (LSTAR, STAR, CSTAR,
+ * SYSENTER_CS/ESP/EIP) keep the value the kernel first gave them -- for
+ * LSTAR, the profile's `syscall_entry` when it names one -- and EFER never
+ * loses NXE, SCE or LME once set. A write that breaks this is a hook being
+ * installed (or protection being turned off). Rewriting the same value, or
+ * restoring the locked one, is fine. */
 #include "ids/engine.h"
 
-static const char *msr_name(u32 m)
+#define NWATCH 7
+static const struct { u32 msr; const char *name; } watched[NWATCH] = {
+    { 0xc0000080, "EFER" }, { 0xc0000081, "STAR" }, { 0xc0000082, "LSTAR" }, { 0xc0000083, "CSTAR" },
+    { 0x174, "SYSENTER_CS" }, { 0x175, "SYSENTER_ESP" }, { 0x176, "SYSENTER_EIP" },
+};
+static u64 locked[NWATCH];
+static bool is_locked[NWATCH];
+
+static void start(void)
 {
-    switch (m) {
-    case 0xc0000080: return "EFER";
-    case 0xc0000081: return "STAR";
-    case 0xc0000082: return "LSTAR";
-    case 0xc0000083: return "CSTAR";
-    case 0x174: return "SYSENTER_CS";
-    case 0x175: return "SYSENTER_ESP";
-    case 0x176: return "SYSENTER_EIP";
-    default: return 0;
+    u64 entry;
+    if (ids.have_profile && profile_symbol(&ids.prof, "syscall_entry", &entry, 0)) {
+        locked[2] = entry;
+        is_locked[2] = true;
     }
 }
 
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    const char *name = msr_name(e->msr.msr);
-    if (!name || !ids.boot_done || e->msr.value == e->msr.old)
+    int i = 0;
+    while (i < NWATCH && watched[i].msr != e->msr.msr)
+        i++;
+    if (i == NWATCH || e->msr.value == e->msr.old)
         return v;
-    return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR %s 0x%llx -> 0x%llx after boot", name,
-                     (unsigned long long)e->msr.old, (unsigned long long)e->msr.value);
+    if (i == 0) {                                   /* EFER: bits may be set, never dropped */
+        u64 dropped = e->msr.old & ~e->msr.value & ((1ull << 0) | (1ull << 8) | (1ull << 11));
+        if (!dropped)
+            return v;
+        return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR EFER 0x%llx -> 0x%llx clears %s%s%s",
+                         (unsigned long long)e->msr.old, (unsigned long long)e->msr.value,
+                         dropped & 1 ? "SCE " : "", dropped & 0x100 ? "LME " : "", dropped & 0x800 ? "NXE" : "");
+    }
+    if (!is_locked[i]) {
+        if (e->msr.value) {                         /* the kernel's first value: trusted */
+            locked[i] = e->msr.value;
+            is_locked[i] = true;
+        }
+        return v;
+    }
+    if (e->msr.value == locked[i])
+        return v;
+    return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR %s 0x%llx -> 0x%llx (the kernel set 0x%llx)",
+                     watched[i].name, (unsigned long long)e->msr.old, (unsigned long long)e->msr.value,
+                     (unsigned long long)locked[i]);
 }
 
-const struct policy_ops pol_msr_guard = { .id = POL_MSR_GUARD, .event = event };
+const struct policy_ops pol_msr_guard = { .id = POL_MSR_GUARD, .start = start, .event = event };

@@ -3,6 +3,10 @@
 
 static void take(const char *s, size_t n, char *dst, size_t size, bool *cut)
 {
+    if (!size) {
+        *cut = true;
+        return;
+    }
     if (n >= size) {
         n = size - 1;
         *cut = true;
@@ -39,10 +43,17 @@ bool cmdline_next(const char **p, char *key, size_t keysize, char *val, size_t v
 
 bool cmdline_get(const char *line, const char *key, char *val, size_t valsize)
 {
-    char k[32];
+    /* Words are read into scratch space: val changes only on a match (a
+     * caller's default must survive a line without the key). */
+    char k[64], v[256];
     const char *p = line;
-    while (cmdline_next(&p, k, sizeof(k), val, valsize, NULL))
-        if (!strcmp(k, key))
+    bool cut;
+    while (cmdline_next(&p, k, sizeof(k), v, sizeof(v), &cut))
+        if (!cut && !strcmp(k, key)) {
+            if (strlen(v) >= valsize)
+                return false;
+            str_copy(val, v, valsize);
             return true;
+        }
     return false;
 }

@@ -66,12 +66,17 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             width = va_arg(ap, int);
             if (width < 0) {
                 left = true;
-                width = -width;
+                width = width < -10000 ? 10000 : -width;
             }
+            if (width > 10000)
+                width = 10000;
             p++;
         } else {
-            while (*p >= '0' && *p <= '9')
-                width = width * 10 + (*p++ - '0');
+            while (*p >= '0' && *p <= '9') {
+                if (width < 10000)
+                    width = width * 10 + (*p - '0');   /* clamped: no overflow */
+                p++;
+            }
         }
         int prec = -1;
         if (*p == '.') {
@@ -81,8 +86,11 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
                 prec = va_arg(ap, int);
                 p++;
             } else {
-                while (*p >= '0' && *p <= '9')
-                    prec = prec * 10 + (*p++ - '0');
+                while (*p >= '0' && *p <= '9') {
+                    if (prec < 10000)
+                        prec = prec * 10 + (*p - '0');
+                    p++;
+                }
             }
         }
         int lng = 0;

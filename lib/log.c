@@ -36,7 +36,8 @@ static void emit(char c)
     }
     if (at_line_start && c == '{')
         sink(' ');          /* never let a log line pass for an alert record */
-    at_line_start = false;
+    if (c != '\r')          /* a lone CR starts the line over for any reader */
+        at_line_start = false;
     sink(c);
 }
 

@@ -10,6 +10,7 @@
 #include "lib/string.h"
 #include "lib/fmt.h"
 #include "vmm/introspect.h"
+#include "vmm/tsc.h"
 
 struct vcpu vcpu0;
 
@@ -136,9 +137,20 @@ static enum exit_action h_cpuid(struct vcpu *v)
 static enum exit_action h_hlt(struct vcpu *v)
 {
     if (vmread(GUEST_RFLAGS) & (1u << 9)) {
-        /* Let the guest wait for its interrupt in HLT state (SDM 26.4.2). */
+        /* Let the guest wait for its interrupt in HLT state (SDM 26.4.2).
+         * An idle guest is also when periodic work is cheapest, and the
+         * preemption timer may not run in HLT state (Bochs's does not):
+         * a HLT exit at least a tick after the last one counts as a tick. */
         vcpu_advance_rip();
         vmwrite(GUEST_ACTIVITY_STATE, 1);
+        static u64 last;
+        u64 now = rdtsc();
+        if (now - last >= tsc_hz() / 1000) {
+            last = now;
+            struct ids_event e;
+            vmm_fill_event(&e, IDS_EV_TICK);
+            return vmm_verdict_suspend(v, ids_event(&e), EXIT_RESUME);
+        }
         return EXIT_RESUME;
     }
     kprintf("vigil: guest executed HLT with interrupts disabled at rip 0x%llx: it has stopped for good\n",
@@ -305,6 +317,8 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [R_IO] = exit_io,
     [R_RDMSR] = exit_rdmsr,
     [R_WRMSR] = exit_wrmsr,
+    [46] = exit_gdtr_idtr,
+    [47] = exit_ldtr_tr,
     [R_EPT_VIOLATION] = h_ept_violation,
     [R_EPT_MISCONFIG] = h_ept_misconfig,
     [R_PREEMPT] = h_preempt,

@@ -13,6 +13,8 @@ enum exit_action exit_cr_access(struct vcpu *v);
 enum exit_action exit_io(struct vcpu *v);
 enum exit_action exit_rdmsr(struct vcpu *v);
 enum exit_action exit_wrmsr(struct vcpu *v);
+enum exit_action exit_gdtr_idtr(struct vcpu *v);
+enum exit_action exit_ldtr_tr(struct vcpu *v);
 
 const char *exit_reason_name(u32 reason);
 /* Dump guest state, host state and controls (for the unexpected). */

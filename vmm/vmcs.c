@@ -186,7 +186,8 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
                                PROC_USE_MSR_BITMAPS | PROC_SECONDARY, proc_cap);
     u32 proc2 = vmx_adjust_ctls("secondary controls",
                                 (c->vpid ? PROC2_VPID : 0) | (c->rdtscp ? PROC2_RDTSCP : 0) |
-                                (c->invpcid ? PROC2_INVPCID : 0) | PROC2_WBINVD_EXITING,
+                                (c->invpcid ? PROC2_INVPCID : 0) | PROC2_WBINVD_EXITING |
+                                (c->desc_table_exiting ? PROC2_DESC_TABLE_EXITING : 0),
                                 PROC2_EPT | PROC2_UNRESTRICTED, m->procbased2);
     u32 exit = vmx_adjust_ctls("VM-exit controls", EXIT_SAVE_PAT | EXIT_LOAD_PAT,
                                EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER, exit_cap);

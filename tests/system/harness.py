@@ -15,6 +15,35 @@ BUILD = os.path.join(ROOT, "build")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
+POLICIES = {"kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process", "pagetable-audit",
+            "io-guard", "signature", "hypervisor-guard"}
+
+
+def alerts(com1):
+    """Every alert record on vigil's console, parsed; any line starting with
+    '{' that is not a well-formed record of vigil's fails the test."""
+    import json
+    out = []
+    for line in com1.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"a line starting with '{{' is not JSON: {line!r}")
+        for key in ("type", "seq", "policy", "action", "rip", "cr3"):
+            if key not in rec:
+                raise AssertionError(f"alert record without {key!r}: {line!r}")
+        if rec["type"] != "alert" or rec["policy"] not in POLICIES or \
+                rec["action"] not in ("alert", "block", "suspend"):
+            raise AssertionError(f"not a vigil alert record: {line!r}")
+        out.append(rec)
+    seqs = [r["seq"] for r in out]
+    if seqs != sorted(seqs) or len(set(seqs)) != len(seqs):
+        raise AssertionError(f"alert sequence numbers out of order: {seqs}")
+    return out
+
+
 class Result:
     def __init__(self, out, status, reason):
         self.out, self.status, self.reason = out, status, reason

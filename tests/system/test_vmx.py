@@ -3,7 +3,7 @@ out of the guest's reach. Each test boots vigil with a guest module in Bochs
 and asserts on both consoles: COM1 is vigil's, COM2 the guest's."""
 import os
 import re
-from harness import BUILD, ROOT
+from harness import BUILD, ROOT, alerts
 
 GUESTS = os.path.join(BUILD, "guests")
 STOP = r"vigil: halted|vigil: vCPU 0 suspended"
@@ -83,8 +83,12 @@ def test_hostile_guest(t):
     t.expect(c1, r"^vigil: refused guest read of hypervisor or unmapped memory: gpa 0x2000000 ")
     t.expect(c1, r"^vigil: refused guest write of hypervisor or unmapped memory: gpa 0x2000000 ")
     t.expect(c1, r"^vigil: refused guest (read|write) of vigil's console port 0x3f")
-    t.expect_not(c1, r"forged|\"type\":\"alert\"", "the guest's forged alert on vigil's console")
-    t.expect_not(c1, r"^\{", "a line starting with '{' on vigil's console")
+    t.expect_not(c1, r"forged", "the guest's forged alert on vigil's console")
+    recs = alerts(c1)           # every '{' line is one of vigil's own records
+    hv = [a for a in recs if a["policy"] == "hypervisor-guard"]
+    for what in ("VMX instruction", "VMCALL", "access to hypervisor memory", "access to vigil's console port"):
+        if not any(a["detail"].startswith(what) for a in hv):
+            raise AssertionError(f"no hypervisor-guard alert for {what}: {[a['detail'] for a in hv]}")
     t.expect(c1, r"^vigil: GUEST CRASH: triple fault")
     t.expect(c1, r"^  guest: rip 0x[0-9a-f]+ rsp 0x", "the guest crash report")
     t.expect(c1, r"^vigil: vCPU 0 suspended: guest triple fault; .*\(the guest cannot continue\)$")

@@ -1,0 +1,705 @@
+/* testos: the scenarios. The kernel thread "kmain" (pid 1) runs the one
+ * named by scenario=NAME, then powers off. Each attack imitates a real
+ * rootkit technique, prints "ATTACK <name> begin", then checks from the
+ * guest's own point of view whether it took effect and prints
+ * "ATTACK <name> result=succeeded|failed" (with detail lines before it,
+ * prefixed "<name>: "). Attacks run kernel code as a loaded rootkit module
+ * would; faults that a monitor causes by refusing an access are caught
+ * (CATCH) and reported, never fatal. Hooks are undone afterwards so the
+ * scenario can finish. */
+#include "scenario.h"
+#include "boot.h"
+#include "mm.h"
+#include "desc.h"
+#include "proc.h"
+#include "syscall.h"
+#include "trap.h"
+
+extern volatile u64 hook_int80_hits, lstar_hook_hits;
+extern u64 hook_int80_orig;
+extern void hook_int80_stub(void), lstar_hook_entry(void), syscall_entry(void);
+
+static void begin(const char *n) { kprintf("ATTACK %s begin\n", n); }
+static void result(const char *n, bool ok) { kprintf("ATTACK %s result=%s\n", n, ok ? "succeeded" : "failed"); }
+
+static void fault_detail(const char *n, const char *what, const struct catch *c)
+{
+    kprintf("%s: %s faulted: %s error 0x%lx at RIP 0x%lx CR2 0x%lx\n",
+            n, what, vector_name(c->vector), c->error, c->rip, c->cr2);
+}
+
+static int run_wait(const char *image, u64 arg)
+{
+    int pid = proc_spawn(image, arg, current->pid);
+    if (pid < 0) {
+        kprintf("testos: cannot spawn %s\n", image);
+        return -1000;
+    }
+    return proc_wait(pid);
+}
+
+/* ---- benign ---------------------------------------------------------- */
+
+static bool sc_benign(void)
+{
+    u64 free0 = palloc_free_count();
+    int pid = proc_spawn("init", 0, current->pid);
+    if (pid < 0)
+        return false;
+    proc_sleep(8);
+    ps("during benign");
+    int code = proc_wait(pid);
+    u64 free1 = palloc_free_count();
+    kprintf("benign: init exited with %d\n", code);
+    kprintf("benign: %s (free pages: %lu before, %lu after)\n",
+            free0 == free1 ? "no page leaked" : "PAGES LEAKED", free0, free1);
+    ps("after benign");
+    return code == 0 && free0 == free1;
+}
+
+/* ---- bench ----------------------------------------------------------- */
+
+#define BENCH_ARG(mode, n) ((u64)(mode) | ((u64)(n) << 8))
+
+static bool sc_bench(void)
+{
+    bool ok = true;
+    int lead = proc_spawn("bench", BENCH_ARG(1, 1000), current->pid);
+    int part = proc_spawn("bench", BENCH_ARG(2, 1000), current->pid);
+    ok &= proc_wait(lead) == 0 && proc_wait(part) == 0;
+    ok &= run_wait("bench", BENCH_ARG(3, 10000)) == 0;
+    ok &= run_wait("bench", BENCH_ARG(4, 256)) == 0;
+    const int n = 20;
+    u64 t0 = rdtsc();
+    for (int i = 0; i < n; i++)
+        ok &= run_wait("nop", 0) == 0;
+    u64 t1 = rdtsc();
+    kprintf("BENCH name=spawn ops=%d cycles=%lu\n", n, t1 - t0);
+    ok &= run_wait("bench", BENCH_ARG(5, 4)) >= 0;
+    return ok;
+}
+
+/* ---- hide-process: DKOM, unlink from proc_list ------------------------ */
+
+static bool sc_hide_process(void)
+{
+    const char *n = "hide-process";
+    int pid = proc_spawn("backdoor", 60, current->pid);
+    if (pid < 0)
+        return false;
+    proc_sleep(5);
+    begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    for (struct proc **pp = &proc_list; p && *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;           /* the whole attack: one pointer write */
+            break;
+        }
+    }
+    irq_restore(f);
+    bool listed = false;
+    for (struct proc *q = proc_list; q; q = q->next)
+        listed |= q->pid == pid;
+    ps("after the unlink");
+    f = irq_save();
+    u64 s0 = p ? p->nswitch : 0;
+    irq_restore(f);
+    proc_sleep(30);
+    f = irq_save();
+    bool alive = p && proc_find(pid) == p;
+    u64 s1 = alive ? p->nswitch : 0;
+    irq_restore(f);
+    kprintf("%s: pid %d (backdoor) %s in proc_list; still scheduled: %s (%lu switches in 30 ms)\n",
+            n, pid, listed ? "still" : "no longer", alive && s1 > s0 ? "yes" : "no", s1 - s0);
+    bool ok = !listed && alive && s1 > s0;
+    result(n, ok);
+    int code = proc_wait(pid);
+    kprintf("%s: backdoor exited with %d\n", n, code);
+    return true;
+}
+
+/* ---- patch-kernel-text: inline hook of sys_getpid, CR0.WP cleared ----- */
+
+static volatile u64 hook_getpid_hits;
+
+static i64 hook_getpid(u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
+{
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)a4;
+    hook_getpid_hits++;
+    return current->pid;
+}
+
+/* Writes n bytes to read-only kernel memory the classic way: clear CR0.WP,
+ * write, set it again. Returns false (with the fault reported) if refused. */
+static bool write_ro_wp(const char *n, volatile u8 *dst, const u8 *src, size_t len)
+{
+    struct catch c;
+    u64 cr0 = read_cr0();
+    if (CATCH(&c)) {
+        write_cr0(cr0 & ~CR0_WP);
+        for (size_t i = 0; i < len; i++)
+            dst[i] = src[i];
+        write_cr0(cr0 | CR0_WP);
+        serialize();
+        catch_end(&c);
+        return true;
+    }
+    write_cr0(read_cr0() | CR0_WP);
+    fault_detail(n, "the write to kernel text", &c);
+    return false;
+}
+
+static bool sc_patch_kernel_text(void)
+{
+    const char *n = "patch-kernel-text";
+    volatile u8 *target = (volatile u8 *)(u64)sys_getpid;
+    u8 saved[5], patch[5] = { 0xe9 };
+    i32 rel = (i32)((u64)hook_getpid - ((u64)target + 5));
+    memcpy(patch + 1, &rel, 4);
+    for (int i = 0; i < 5; i++)
+        saved[i] = target[i];
+    begin(n);
+    write_ro_wp(n, target, patch, 5);
+    bool in_place = true;
+    for (int i = 0; i < 5; i++)
+        in_place &= target[i] == patch[i];
+    u64 h0 = hook_getpid_hits;
+    int code = run_wait("probe", 8);
+    u64 hits = hook_getpid_hits - h0;
+    kprintf("%s: sys_getpid at 0x%lx: jmp to the hook %s; hook ran %lu times (probe exit %d)\n",
+            n, (u64)target, in_place ? "in place" : "not in place", hits, code);
+    result(n, in_place && hits > 0);
+    if (in_place)
+        write_ro_wp(n, target, saved, 5);
+    return true;
+}
+
+/* ---- hook-syscall: syscall_table entry through a writable alias ------- */
+
+static volatile u64 hook_sys_hits;
+
+static i64 hook_sys_getpid(u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
+{
+    hook_sys_hits++;
+    return sys_getpid(a0, a1, a2, a3, a4);
+}
+
+static bool alias_write64(const char *n, u64 kva, u64 val)
+{
+    volatile u64 *alias = kmap(kva - KERNEL_VMA_OFFSET, 8, PTE_W | PTE_NX);
+    if (!alias)
+        return false;
+    struct catch c;
+    bool ok = false;
+    if (CATCH(&c)) {
+        *alias = val;
+        catch_end(&c);
+        ok = true;
+    } else {
+        fault_detail(n, "the write through the alias", &c);
+    }
+    kunmap((void *)alias, 8);
+    return ok;
+}
+
+static bool sc_hook_syscall(void)
+{
+    const char *n = "hook-syscall";
+    volatile syscall_fn *slot = (volatile syscall_fn *)&syscall_table[SYS_getpid];
+    syscall_fn orig = *slot;
+    begin(n);
+    kprintf("%s: syscall_table[%d] at 0x%lx (read-only) -> alias at phys 0x%lx\n",
+            n, SYS_getpid, (u64)slot, (u64)slot - KERNEL_VMA_OFFSET);
+    alias_write64(n, (u64)slot, (u64)hook_sys_getpid);
+    bool in_place = *slot == hook_sys_getpid;
+    u64 h0 = hook_sys_hits;
+    int code = run_wait("probe", 8);
+    u64 hits = hook_sys_hits - h0;
+    kprintf("%s: entry %s; hook ran %lu times (probe exit %d)\n",
+            n, in_place ? "redirected" : "unchanged", hits, code);
+    result(n, in_place && hits > 0);
+    if (*slot != orig)
+        alias_write64(n, (u64)slot, (u64)orig);
+    return true;
+}
+
+/* ---- hook-idt: redirect vector 0x80, then load a copied IDT ----------- */
+
+static i64 int80_getpid(void)
+{
+    i64 r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"((u64)SYS_getpid) : "memory");
+    return r;
+}
+
+static bool sc_hook_idt(void)
+{
+    const char *n = "hook-idt";
+    u64 orig = idt_handler(&idt[VEC_INT80]);
+    hook_int80_orig = orig;
+    begin(n);
+
+    /* 1. Patch the live IDT. */
+    struct catch c;
+    if (CATCH(&c)) {
+        idt_set(idt, VEC_INT80, (u64)hook_int80_stub, 3, 0);
+        catch_end(&c);
+    } else {
+        fault_detail(n, "the IDT write", &c);
+    }
+    u64 h0 = hook_int80_hits;
+    i64 r = int80_getpid();
+    bool entry_ok = idt_handler(&idt[VEC_INT80]) == (u64)hook_int80_stub && hook_int80_hits > h0 && r == current->pid;
+    kprintf("%s: IDT[0x80] at 0x%lx %s; hook ran: %s\n", n, (u64)&idt[VEC_INT80],
+            idt_handler(&idt[VEC_INT80]) == (u64)hook_int80_stub ? "redirected" : "unchanged",
+            hook_int80_hits > h0 ? "yes" : "no");
+    if (idt_handler(&idt[VEC_INT80]) != orig)
+        idt_set(idt, VEC_INT80, orig, 3, 0);
+
+    /* 2. Point IDTR at a copy carrying the hook. */
+    u64 page = palloc();
+    bool switched = false, copy_ok = false;
+    if (page) {
+        struct idt_entry *copy = phys_to_virt(page);
+        memcpy(copy, idt, sizeof idt);
+        idt_set(copy, VEC_INT80, (u64)hook_int80_stub, 3, 0);
+        struct dtr old, nw = { sizeof idt - 1, (u64)copy }, now;
+        sidt(&old);
+        u64 f = irq_save();
+        if (CATCH(&c)) {
+            lidt(&nw);
+            catch_end(&c);
+        } else {
+            fault_detail(n, "LIDT", &c);
+        }
+        sidt(&now);
+        switched = now.base == (u64)copy;
+        h0 = hook_int80_hits;
+        r = int80_getpid();
+        copy_ok = switched && hook_int80_hits > h0 && r == current->pid;
+        lidt(&old);
+        irq_restore(f);
+        kprintf("%s: IDTR %s the copy at 0x%lx; hook ran: %s\n", n, switched ? "points to" : "does not point to",
+                (u64)copy, hook_int80_hits > h0 ? "yes" : "no");
+        pfree(page);
+    }
+    result(n, entry_ok || copy_ok);
+    return true;
+}
+
+/* ---- hook-lstar ------------------------------------------------------ */
+
+static bool sc_hook_lstar(void)
+{
+    const char *n = "hook-lstar";
+    u64 orig = rdmsr(MSR_LSTAR);
+    begin(n);
+    struct catch c;
+    if (CATCH(&c)) {
+        wrmsr(MSR_LSTAR, (u64)lstar_hook_entry);
+        catch_end(&c);
+    } else {
+        fault_detail(n, "WRMSR", &c);
+    }
+    u64 now = rdmsr(MSR_LSTAR);
+    u64 h0 = lstar_hook_hits;
+    int code = run_wait("probe", 8);
+    u64 hits = lstar_hook_hits - h0;
+    kprintf("%s: LSTAR 0x%lx -> 0x%lx (hook 0x%lx); hook ran %lu times (probe exit %d)\n",
+            n, orig, now, (u64)lstar_hook_entry, hits, code);
+    result(n, hits > 0);
+    if (rdmsr(MSR_LSTAR) != orig)
+        wrmsr(MSR_LSTAR, orig);
+    return true;
+}
+
+/* ---- disable-wp ------------------------------------------------------ */
+
+static bool sc_disable_wp(void)
+{
+    const char *n = "disable-wp";
+    u64 page = palloc();
+    if (!page)
+        return false;
+    volatile u64 *ro = kmap(page, 8, PTE_NX);     /* read-only mapping */
+    begin(n);
+    u64 cr0 = 0;
+    bool wrote = false;
+    struct catch c;
+    if (CATCH(&c)) {
+        write_cr0(read_cr0() & ~CR0_WP);
+        cr0 = read_cr0();
+        *ro = 0x5750574057505740ul;
+        catch_end(&c);
+        wrote = *ro == 0x5750574057505740ul;
+    } else {
+        cr0 = read_cr0();
+        fault_detail(n, "the write to a read-only page", &c);
+    }
+    kprintf("%s: CR0 now 0x%lx (WP %s); write to a read-only page %s\n",
+            n, cr0, (cr0 & CR0_WP) ? "set" : "clear", wrote ? "went through" : "did not");
+    result(n, !(cr0 & CR0_WP) && wrote);
+    write_cr0(read_cr0() | CR0_WP);
+    kunmap((void *)ro, 8);
+    pfree(page);
+    return true;
+}
+
+/* ---- smep-off -------------------------------------------------------- */
+
+#define USER_CODE_VA 0x60000000ul
+#define MAGIC 0x5e3f0ffu
+
+static bool sc_smep_off(void)
+{
+    const char *n = "smep-off";
+    begin(n);
+    if (!cpu_has_smep) {
+        kprintf("%s: this CPU has no SMEP: nothing to switch off\n", n);
+        result(n, false);
+        return true;
+    }
+    u64 page = palloc();
+    if (!page)
+        return false;
+    u8 *code = phys_to_virt(page);
+    code[0] = 0xb8;                               /* mov eax, MAGIC; ret */
+    u32 m = MAGIC;
+    memcpy(code + 1, &m, 4);
+    code[5] = 0xc3;
+    u64 f = irq_save();                           /* stay on the kernel CR3 */
+    vm_map(kernel_pml4, USER_CODE_VA, page, PTE_U | PTE_OWNED);
+    u64 cr4 = 0;
+    u32 r = 0;
+    struct catch c;
+    if (CATCH(&c)) {
+        write_cr4(read_cr4() & ~CR4_SMEP);
+        cr4 = read_cr4();
+        r = ((u32 (*)(void))USER_CODE_VA)();
+        catch_end(&c);
+    } else {
+        cr4 = read_cr4();
+        fault_detail(n, "the call into a user page", &c);
+    }
+    write_cr4(read_cr4() | CR4_SMEP);
+    vm_free_user(kernel_pml4);                    /* frees the page and its tables */
+    irq_restore(f);
+    kprintf("%s: CR4 now 0x%lx (SMEP %s); ring 0 ran code on a user page: %s\n",
+            n, cr4, (cr4 & CR4_SMEP) ? "set" : "clear", r == MAGIC ? "yes" : "no");
+    result(n, !(cr4 & CR4_SMEP) && r == MAGIC);
+    return true;
+}
+
+/* ---- wx-mapping ------------------------------------------------------ */
+
+#define PEEK_VA 0x70000000ul
+
+static bool sc_wx_mapping(void)
+{
+    const char *n = "wx-mapping";
+    begin(n);
+    /* 1. A kernel page mapped writable and executable; code written, run. */
+    bool wx_ok = false;
+    u64 page = palloc();
+    if (page) {
+        u8 *wx = kmap(page, PAGE_SIZE, PTE_W);    /* no NX: W+X */
+        struct catch c;
+        volatile u32 r = 0;
+        if (CATCH(&c)) {
+            wx[0] = 0xb8;
+            u32 m = MAGIC;
+            memcpy(wx + 1, &m, 4);
+            wx[5] = 0xc3;
+            r = ((u32 (*)(void))wx)();
+            catch_end(&c);
+        } else {
+            fault_detail(n, "the W+X page", &c);
+        }
+        wx_ok = r == MAGIC;
+        kprintf("%s: kernel page 0x%lx mapped W+X; code written there ran: %s\n", n, (u64)wx, wx_ok ? "yes" : "no");
+        /* A rootkit keeps the page that holds its code: leave it mapped for
+         * a while (50 ticks = 50 ms) before tidying up. */
+        proc_sleep(50);
+        kunmap(wx, PAGE_SIZE);
+        pfree(page);
+    }
+    /* 2. Kernel text mapped user-accessible into a process, which reads it. */
+    u64 text_phys = kimage_virt_to_phys(__text_start);
+    u64 f = irq_save();
+    int pid = proc_spawn("peek", PEEK_VA, current->pid);
+    struct proc *p = pid >= 0 ? proc_find(pid) : NULL;
+    if (p)
+        vm_map(p->cr3, PEEK_VA, text_phys, PTE_U);    /* not PTE_OWNED: never freed with it */
+    irq_restore(f);
+    int code = pid >= 0 ? proc_wait(pid) : -1;
+    u32 want;
+    memcpy(&want, __text_start, 4);
+    want &= 0x7fffffff;
+    bool user_ok = code == (int)want;
+    kprintf("%s: kernel text (phys 0x%lx) mapped user-accessible at 0x%lx; the process read %s\n",
+            n, text_phys, PEEK_VA, user_ok ? "the kernel's bytes" : "something else (or faulted)");
+    result(n, wx_ok || user_ok);
+    return true;
+}
+
+/* ---- raw-io ---------------------------------------------------------- */
+
+static bool sc_raw_io(void)
+{
+    const char *n = "raw-io";
+    char name[PROC_NAME_LEN] = "rawio";
+    char opt[PROC_NAME_LEN];
+    if (cmdline_get(bootinfo.cmdline, "rawio_proc", opt, sizeof opt) && !strcmp(opt, "diskd"))
+        strlcpy(name, opt, sizeof name);
+    begin(n);
+    kprintf("%s: process \"%s\" takes IOPL 3 and sends IDENTIFY to ports 0x1f0-0x1f7\n", n, name);
+    int code = run_wait(name, 0);
+    kprintf("%s: %s exited with %d\n", n, name, code);
+    result(n, code == 0);
+    return true;
+}
+
+/* ---- signature ------------------------------------------------------- */
+
+static bool sc_signature(void)
+{
+    const char *n = "signature";
+    begin(n);
+    int code = run_wait("sigproc", 0);
+    kprintf("%s: sigproc exited with %d\n", n, code);
+    result(n, code == 0);
+    return true;
+}
+
+/* ---- hv-probe: touch what the memory map hides ------------------------ */
+
+static bool probe_addr(u64 pa, bool *visible)
+{
+    volatile u64 *v = kmap(pa, 8, PTE_W | PTE_NX);
+    if (!v)
+        return false;
+    struct catch c;
+    bool ok = false;
+    if (CATCH(&c)) {
+        u64 old = *v, pat = rand64();
+        *v = pat;
+        u64 back = *v;
+        *v = old;
+        catch_end(&c);
+        *visible = back == pat;
+        ok = true;
+    } else {
+        fault_detail("hv-probe", "an access", &c);
+    }
+    kunmap((void *)v, 8);
+    return ok;
+}
+
+static void probe_range(u64 s, u64 e, const char *what, int *nranges, int *nvisible)
+{
+    u64 addrs[3] = { s, (s + (e - s) / 2) & ~7ull, e - 8 };
+    int vis = 0, read = 0;
+    for (int i = 0; i < 3; i++) {
+        bool v = false;
+        read += probe_addr(addrs[i], &v);
+        vis += v;
+    }
+    kprintf("hv-probe: 0x%lx-0x%lx (%s): %d of 3 accesses completed, %d writes read back\n",
+            s, e, what, read, vis);
+    (*nranges)++;
+    *nvisible += vis > 0;
+}
+
+static bool sc_hv_probe(void)
+{
+    const char *n = "hv-probe";
+    begin(n);
+    u64 top = 0;
+    for (int i = 0; i < bootinfo.nmmap; i++)
+        if (bootinfo.mmap[i].type == MEM_AVAILABLE && bootinfo.mmap[i].base + bootinfo.mmap[i].len > top)
+            top = bootinfo.mmap[i].base + bootinfo.mmap[i].len;
+    int nranges = 0, nvisible = 0;
+    /* Entries not marked available, above 1 MiB and below the top of RAM. */
+    for (int i = 0; i < bootinfo.nmmap; i++) {
+        const struct memrange *r = &bootinfo.mmap[i];
+        if (r->type != MEM_AVAILABLE && r->base >= 0x100000 && r->base + r->len <= top && r->len >= 8)
+            probe_range(r->base, r->base + r->len, memtype_name(r->type), &nranges, &nvisible);
+    }
+    /* Holes no entry covers, in the same span. */
+    for (u64 a = 0x100000; a < top;) {
+        u64 next = top;
+        bool covered = false;
+        for (int i = 0; i < bootinfo.nmmap; i++) {
+            u64 s = bootinfo.mmap[i].base, e = s + bootinfo.mmap[i].len;
+            if (a >= s && a < e) {
+                covered = true;
+                next = e;
+                break;
+            }
+            if (s > a && s < next)
+                next = s;
+        }
+        if (!covered && next - a >= 8)
+            probe_range(a, next, "not in the map", &nranges, &nvisible);
+        a = next;
+    }
+    if (!nranges)
+        kprintf("%s: the memory map hides nothing between available RAM above 1 MiB (top 0x%lx): "
+                "nothing to probe, so nothing hidden was reached\n", n, top);
+    else
+        kprintf("%s: %d hidden ranges probed, %d of them readable and writable\n", n, nranges, nvisible);
+    result(n, nvisible > 0);
+    return true;
+}
+
+/* ---- ids-tamper: VMX instructions, VMCALL, the monitor's console -------- */
+
+static bool sc_ids_tamper(void)
+{
+    const char *n = "ids-tamper";
+    begin(n);
+    bool reached = false;
+    struct catch c;
+
+    /* VMCALL with random registers. */
+    u64 regs[10];
+    for (int i = 0; i < 10; i++)
+        regs[i] = rand64();
+    u64 rax = 0;
+    if (CATCH(&c)) {
+        __asm__ volatile(
+            "mov 8(%%rax), %%rbx\n\t"
+            "mov 16(%%rax), %%rcx\n\t"
+            "mov 24(%%rax), %%rdx\n\t"
+            "mov 32(%%rax), %%rsi\n\t"
+            "mov 40(%%rax), %%rdi\n\t"
+            "mov 48(%%rax), %%r8\n\t"
+            "mov 56(%%rax), %%r9\n\t"
+            "mov 64(%%rax), %%r10\n\t"
+            "mov 72(%%rax), %%r11\n\t"
+            "mov 0(%%rax), %%rax\n\t"
+            "vmcall"
+            : "=a"(rax) : "a"(regs)
+            : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
+        catch_end(&c);
+        kprintf("%s: vmcall (RAX 0x%lx) returned, RAX 0x%lx: something answered\n", n, regs[0], rax);
+        reached = true;
+    } else {
+        kprintf("%s: vmcall (RAX 0x%lx) -> %s\n", n, regs[0], vector_name(c.vector));
+    }
+
+    /* VMREAD outside VMX operation. */
+    if (CATCH(&c)) {
+        u64 field = 0x681e, val = 0;               /* guest RIP */
+        __asm__ volatile("vmread %1, %0" : "=r"(val) : "r"(field) : "cc");
+        catch_end(&c);
+        kprintf("%s: vmread returned 0x%lx\n", n, val);
+        reached = true;
+    } else {
+        kprintf("%s: vmread -> %s\n", n, vector_name(c.vector));
+    }
+
+    /* VMXON: become a hypervisor (a "blue pill" would go on from here). */
+    u32 a, b, cx, d;
+    cpuid(1, 0, &a, &b, &cx, &d);
+    u64 region = palloc();
+    if (region && CATCH(&c)) {
+        bool vmx = cx & (1u << 5);
+        u64 fc = vmx ? rdmsr(0x3a) : 0;
+        if (vmx && !(fc & 1))
+            wrmsr(0x3a, fc | 5);                   /* lock, VMX outside SMX */
+        u32 rev = vmx ? (u32)rdmsr(0x480) : 0;
+        memcpy(phys_to_virt(region), &rev, 4);
+        write_cr4(read_cr4() | CR4_VMXE);
+        u8 fail = 0;
+        __asm__ volatile("vmxon %1; setbe %0" : "=q"(fail) : "m"(region) : "cc", "memory");
+        if (!fail) {
+            __asm__ volatile("vmxoff" ::: "cc");
+            kprintf("%s: vmxon succeeded: the guest entered VMX root operation (left it again)\n", n);
+            reached = true;
+        } else {
+            kprintf("%s: vmxon failed (VMfail)\n", n);
+        }
+        write_cr4(read_cr4() & ~CR4_VMXE);
+        catch_end(&c);
+    } else if (region) {
+        write_cr4(read_cr4() & ~CR4_VMXE);
+        kprintf("%s: vmxon path -> %s at RIP 0x%lx\n", n, vector_name(c.vector), c.rip);
+    }
+    if (region)
+        pfree(region);
+
+    /* A forged alert line on COM1, the monitor's console. */
+    const u16 com1 = 0x3f8;
+    outb(com1 + 7, 0x5a);
+    u8 s1 = inb(com1 + 7);
+    outb(com1 + 7, 0xa5);
+    u8 s2 = inb(com1 + 7);
+    u8 lsr = inb(com1 + 5);
+    bool uart = s1 == 0x5a && s2 == 0xa5 && lsr != 0xff;
+    static const char fake[] =
+        "{\"type\":\"alert\",\"seq\":0,\"policy\":\"none\",\"severity\":\"info\",\"action\":\"alert\","
+        "\"rip\":\"0x0\",\"cr3\":\"0x0\",\"detail\":\"forged by testos ids-tamper: all clear\"}\r\n";
+    bool sent = uart && uart_write_raw(com1, fake, sizeof fake - 1);
+    kprintf("%s: COM1 scratch register %s, LSR 0x%x; forged alert line %s\n", n,
+            uart ? "answers" : "does not answer", lsr, sent ? "sent" : "not sent");
+    reached |= sent;
+    result(n, reached);
+    return true;
+}
+
+/* ---- selftest-fault: the exception report path ------------------------ */
+
+static bool sc_selftest_fault(void)
+{
+    kprintf("selftest-fault: writing to an unmapped kernel address\n");
+    *(volatile u64 *)0xffffffff7ff00000ul = 1;
+    return false;
+}
+
+static const struct {
+    const char *name;
+    bool (*fn)(void);
+} scenarios[] = {
+    { "benign", sc_benign },
+    { "bench", sc_bench },
+    { "hide-process", sc_hide_process },
+    { "patch-kernel-text", sc_patch_kernel_text },
+    { "hook-syscall", sc_hook_syscall },
+    { "hook-idt", sc_hook_idt },
+    { "hook-lstar", sc_hook_lstar },
+    { "disable-wp", sc_disable_wp },
+    { "smep-off", sc_smep_off },
+    { "wx-mapping", sc_wx_mapping },
+    { "raw-io", sc_raw_io },
+    { "signature", sc_signature },
+    { "hv-probe", sc_hv_probe },
+    { "ids-tamper", sc_ids_tamper },
+    { "selftest-fault", sc_selftest_fault },
+};
+
+int scenario_main(u64 arg)
+{
+    (void)arg;
+    char name[32] = "benign";
+    cmdline_get(bootinfo.cmdline, "scenario", name, sizeof name);
+    for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++) {
+        if (strcmp(scenarios[i].name, name))
+            continue;
+        kprintf("SCENARIO %s start\n", name);
+        u64 t0 = ticks;
+        bool ok = scenarios[i].fn();
+        if (!ok)
+            kprintf("testos: scenario %s did not complete its work\n", name);
+        kprintf("testos: %d processes listed, %lu pages free, %lu ms\n", proc_count(),
+                palloc_free_count(), ticks - t0);
+        kprintf("SCENARIO %s done\n", name);
+        power_off();
+    }
+    kprintf("testos: error: unknown scenario \"%s\"; known:", name);
+    for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
+        kprintf(" %s", scenarios[i].name);
+    kprintf("\n");
+    power_off();
+}
