@@ -66,11 +66,20 @@ $(BUILD)/vigil.elf: $(HV_OBJS) linker.ld
 -include tests/guests/guests.mk
 -include tests/tests.mk
 
-ISO_MODULES ?= $(if $(wildcard $(BUILD)/testos.elf),testos)
+GUEST_PROFILE := $(TOS_PROFILE)
 
-$(BUILD)/vigil.iso: $(BUILD)/vigil.elf $(GUEST_ELF) scripts/mkiso.sh
-	scripts/mkiso.sh $@ --vigil $(BUILD)/vigil.elf "$(VIGIL_ARGS)" \
-	    $(if $(GUEST_ELF),--module $(GUEST_ELF) "guest scenario=$(SCENARIO) console=com2")
+# The ISO boots vigil with the test guest and its profile (and POLICY, a
+# policy file, if given): make iso SCENARIO=hide-process POLICY=my.policy
+POLICY ?=
+$(BUILD)/vigil.iso: $(BUILD)/vigil.elf $(GUEST_ELF) $(GUEST_PROFILE) $(POLICY) scripts/mkiso.sh FORCE
+	@scripts/mkiso.sh $@ --vigil $(BUILD)/vigil.elf "$(VIGIL_ARGS)" \
+	    $(if $(GUEST_ELF),--module $(GUEST_ELF) "guest scenario=$(SCENARIO) console=com2") \
+	    $(if $(GUEST_PROFILE),--module $(GUEST_PROFILE) "profile") \
+	    $(if $(POLICY),--module $(POLICY) "policy")
+	@echo "  ISO     $@ (scenario=$(SCENARIO)$(if $(POLICY), policy=$(POLICY)))"
+
+.PHONY: FORCE
+FORCE:
 
 iso: deps $(BUILD)/vigil.iso
 

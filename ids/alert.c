@@ -25,7 +25,8 @@ size_t alert_format(const struct alert *a, char *buf, size_t size)
             return 0;
         memcpy(buf + pos, ",\"process\":\"", 12);
         pos += 12;
-        fmt_json_escape(buf, size, &pos, a->process);
+        if (!fmt_json_escape(buf, size, &pos, a->process))
+            return 0;
         if (pos + 2 >= size)
             return 0;
         buf[pos++] = '"';
@@ -46,7 +47,8 @@ size_t alert_format(const struct alert *a, char *buf, size_t size)
         return 0;
     memcpy(buf + pos, ",\"detail\":\"", 11);
     pos += 11;
-    fmt_json_escape(buf, size, &pos, a->detail);
+    if (!fmt_json_escape(buf, size, &pos, a->detail))
+        return 0;
     if (pos + 3 > size)
         return 0;
     buf[pos++] = '"';

@@ -14,6 +14,7 @@
 struct ids_state ids;
 static bool enabled;
 static struct alert_log alog;
+static u64 reported_suppressed;
 
 static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_KERNEL_TEXT] = &pol_kernel_text,
@@ -353,6 +354,13 @@ struct ids_verdict ids_event(const struct ids_event *e)
         ids.ticks++;
         if (ids.ticks % 100 == 0)
             alert_log_tick(&alog);                  /* the alert budget is per 100 ticks (~100 ms) */
+        if (ids.ticks % 1000 == 0 && alog.suppressed != reported_suppressed) {
+            /* Once a second at most: what the rate limit held back. */
+            kprintf("vigil: %llu alerts suppressed in the last second (repeats or over the rate limit); "
+                    "%llu in all\n", (unsigned long long)(alog.suppressed - reported_suppressed),
+                    (unsigned long long)alog.suppressed);
+            reported_suppressed = alog.suppressed;
+        }
         if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3)
             boot_done(e, "the first tick in user mode");
         for (u32 i = 0; i < POL_COUNT; i++) {

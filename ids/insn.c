@@ -147,11 +147,11 @@ u32 insn_length(const u8 *c, u32 avail, enum insn_mode mode)
             return 0;
         u8 vop = c[i++];
         d = map == 1 ? two_byte(vop) : (struct one){ true, map == 3 ? IB : I0 };
-        d.modrm = true;
+        d.modrm = !(map == 1 && vop == 0x77);       /* VZEROUPPER/VZEROALL take no ModRM */
         if (map == 1 && vop >= 0x80 && vop <= 0x8f)
             return 0;
-    } else if (op == 0x62 && x64) {
-        return 0;                                   /* EVEX: not decoded */
+    } else if (op == 0x62 && (x64 || (i < avail && (c[i] >> 6) == 3))) {
+        return 0;                                   /* EVEX (BOUND needs a memory operand): not decoded */
     } else if (op == 0x0f) {
         if (i >= avail)
             return 0;
@@ -184,7 +184,10 @@ u32 insn_length(const u8 *c, u32 avail, enum insn_mode mode)
             return 0;
         i += n;
     }
-    u32 z = opsize16 ? 2 : 4;
+    /* imm16 with 0x66, unless REX.W makes the operand 64-bit (imm32); near
+     * branches in 64-bit mode always take rel32 (0x66 is ignored). */
+    bool near_branch = op == 0xe8 || op == 0xe9 || (op == 0x0f && d.imm == IZ && !d.modrm);
+    u32 z = opsize16 && !rex_w && !(x64 && near_branch) ? 2 : 4;
     switch (d.imm) {
     case IB: i += 1; break;
     case IW: i += 2; break;

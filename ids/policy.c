@@ -96,6 +96,8 @@ static bool parse_severity(const char *v, enum severity *s)
 typedef bool (*item_fn)(void *ctx, const char *s, size_t n);
 static bool for_items(const char *v, item_fn fn, void *ctx)
 {
+    if (!*v)
+        return false;                           /* an empty list */
     while (*v) {
         size_t n = 0;
         while (v[n] && v[n] != ',')

@@ -136,6 +136,8 @@ bool profile_const(const struct profile *p, const char *name, u64 *value)
 
 u64 profile_kva_to_pa(const struct profile *p, u64 va)
 {
+    if (p->kernel_phys_end <= p->kernel_phys_start)
+        return 0;                                   /* no (or a nonsensical) image extent */
     u64 size = p->kernel_phys_end - p->kernel_phys_start;
     if (!p->kernel_virt_base || va < p->kernel_virt_base + p->kernel_phys_start ||
         va - p->kernel_virt_base - p->kernel_phys_start >= size)

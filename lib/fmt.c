@@ -181,7 +181,7 @@ int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
-void fmt_json_escape(char *buf, size_t size, size_t *pos, const char *src)
+bool fmt_json_escape(char *buf, size_t size, size_t *pos, const char *src)
 {
     static const char hex[] = "0123456789abcdef";
     for (; *src; src++) {
@@ -204,11 +204,15 @@ void fmt_json_escape(char *buf, size_t size, size_t *pos, const char *src)
             esc[0] = (char)c;
             n = 1;
         }
-        if (*pos + n + 1 > size)
-            break;
+        if (*pos + n + 1 > size) {
+            if (*pos < size)
+                buf[*pos] = 0;
+            return false;
+        }
         memcpy(buf + *pos, esc, n);
         *pos += n;
     }
     if (*pos < size)
         buf[*pos] = 0;
+    return true;
 }

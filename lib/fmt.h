@@ -14,6 +14,7 @@ int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
 
 /* Append a JSON string body (no quotes) of src, escaping ", \ and control
  * characters, into buf of size at position *pos; never overflows. */
-void fmt_json_escape(char *buf, size_t size, size_t *pos, const char *src);
+bool fmt_json_escape(char *buf, size_t size, size_t *pos, const char *src);
+/* (returns false when src did not fit whole) */
 
 #endif

@@ -91,6 +91,8 @@ class Com1Pty:
         self.slave = slave                    # kept open so the pty lives
         os.set_blocking(self.master, False)
         self.log = open(os.path.join(out, "com1.log"), "ab", buffering=0)
+        self.com2 = os.path.join(out, "com2.log")
+        self.sends_log = open(os.path.join(out, "sends.log"), "w", buffering=1)
         self.text, self.pos = "", 0
         self.sends = [(re.compile(r, re.M), t) for r, t in sends]
         self.stdin_live = stdin_live
@@ -112,6 +114,13 @@ class Com1Pty:
                 break
             self.pos = m.end()
             self.sends.pop(0)
+            # How far the guest had got when the operator typed: tests use it
+            # to show what the guest did (or did not do) before a command.
+            try:
+                com2_len = os.path.getsize(self.com2)
+            except OSError:
+                com2_len = 0
+            self.sends_log.write(f"{com2_len}\t{t.strip()}\n")
             self.type(t)
         if self.stdin_live:
             r, _, _ = select.select([sys.stdin], [], [], 0)

@@ -59,6 +59,9 @@ u64 *ept_build(const struct mem_range *owned, u32 nowned, u64 top, const struct 
 {
     struct ctx c = { owned, nowned, mtrr, large_1g, large_2m, alloc, st, false };
     *st = (struct ept_stats){ 0 };
+    for (u32 i = 0; i < nowned; i++)
+        if ((owned[i].start | owned[i].end) & 0xfff)
+            return 0;                               /* owned ranges are whole pages (no endless split) */
     top = ALIGN_UP(top, GiB(1));
     if (top > GiB(512))
         top = GiB(512);                             /* one PML4 entry */

@@ -137,20 +137,9 @@ static enum exit_action h_cpuid(struct vcpu *v)
 static enum exit_action h_hlt(struct vcpu *v)
 {
     if (vmread(GUEST_RFLAGS) & (1u << 9)) {
-        /* Let the guest wait for its interrupt in HLT state (SDM 26.4.2).
-         * An idle guest is also when periodic work is cheapest, and the
-         * preemption timer may not run in HLT state (Bochs's does not):
-         * a HLT exit at least a tick after the last one counts as a tick. */
+        /* Let the guest wait for its interrupt in HLT state (SDM 26.4.2). */
         vcpu_advance_rip();
         vmwrite(GUEST_ACTIVITY_STATE, 1);
-        static u64 last;
-        u64 now = rdtsc();
-        if (now - last >= tsc_hz() / 1000) {
-            last = now;
-            struct ids_event e;
-            vmm_fill_event(&e, IDS_EV_TICK);
-            return vmm_verdict_suspend(v, ids_event(&e), EXIT_RESUME);
-        }
         return EXIT_RESUME;
     }
     kprintf("vigil: guest executed HLT with interrupts disabled at rip 0x%llx: it has stopped for good\n",
@@ -221,8 +210,15 @@ static enum exit_action h_sipi(struct vcpu *v)
     return EXIT_RESUME;             /* only meaningful in wait-for-SIPI, which vigil never enters */
 }
 
-static enum exit_action h_preempt(struct vcpu *v)
+/* The periodic tick (~1 ms): IDS periodic checks and the operator's input.
+ * Driven by TSC time checked on every exit; the preemption timer only makes
+ * sure an exit comes. (It restarts on each VM entry, so a guest that exits
+ * often would starve a timer-only tick; Bochs's does not run in HLT state.) */
+static u64 last_tick;
+
+static enum exit_action tick(struct vcpu *v, u64 now)
 {
+    last_tick = now;
     v->preempt_ticks++;
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_TICK);
@@ -231,6 +227,8 @@ static enum exit_action h_preempt(struct vcpu *v)
         act = EXIT_SUSPEND;
     return act;
 }
+
+static enum exit_action h_preempt(struct vcpu *v) { return tick(v, rdtsc()); }
 
 static enum exit_action h_ept_violation(struct vcpu *v)
 {
@@ -366,6 +364,8 @@ void vmexit_dispatch(struct guest_regs *regs)
     }
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
+    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tsc_hz() / 1000)
+        act = tick(v, t0);                          /* RIP, if it was to move, has moved */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);
 

@@ -88,6 +88,9 @@ static int check_segment(const struct guest_segment *s, u32 idx, const struct gu
     if (end < s->paddr)
         FAIL("guest: segment %u: address 0x%llx + size 0x%llx wraps around", idx,
              (unsigned long long)s->paddr, (unsigned long long)s->memsz);
+    if (end > GiB(4))
+        FAIL("guest: segment %u at 0x%llx-0x%llx ends above 4 GiB, where vigil does not load guests", idx,
+             (unsigned long long)s->paddr, (unsigned long long)end);
     for (u32 i = 0; i < nowned; i++)
         if (range_overlaps(s->paddr, end, owned[i].start, owned[i].end))
             FAIL("guest: segment %u at 0x%llx-0x%llx overlaps vigil's memory 0x%llx-0x%llx", idx,

@@ -45,10 +45,13 @@ bool mtrr_range_type(const struct mtrr_state *s, u64 start, u64 size, u8 *type)
         if (!(mask >> 11 & 1))
             continue;                              /* not valid */
         mask &= s->addr_mask & ~0xfffull;
+        /* Bits above the range's size decide whether any address in it can
+         * match; only a range that can match and has mask bits inside the
+         * range covers part of it. */
+        if ((start ^ s->var[i].base) & mask & ~(size - 1))
+            continue;
         if (mask & (size - 1))
             return false;                          /* matches part of the range */
-        if ((start & mask) != (s->var[i].base & mask))
-            continue;
         u8 vt = (u8)(s->var[i].base & 0xff);
         t = matched ? combine(t, vt) : vt;
         matched = true;

@@ -49,6 +49,23 @@ class Result:
         self.out, self.status, self.reason = out, status, reason
         self.com1 = self._read("com1.log")
         self.com2 = self._read("com2.log")
+        # [(COM2 bytes written before the command, command)] for scripted runs
+        self.sends = []
+        try:
+            with open(os.path.join(out, "sends.log")) as f:
+                for line in f:
+                    n, _, text = line.rstrip("\n").partition("\t")
+                    self.sends.append((int(n), text))
+        except FileNotFoundError:
+            pass
+
+    def com2_before(self, command):
+        """What the guest had printed when the operator typed `command`."""
+        for n, text in self.sends:
+            if text == command:
+                with open(os.path.join(self.out, "com2.log"), "rb") as f:
+                    return ANSI.sub("", f.read(n).decode("utf-8", "replace")).replace("\r", "")
+        raise AssertionError(f"the operator never typed {command!r}")
 
     def _read(self, name):
         try:

@@ -243,12 +243,26 @@ static void test_get_first_occurrence_wins(void **state)
     assert_string_equal(val, "on");
 }
 
-static void test_get_cuts_value_to_buffer(void **state)
+/* A value that does not fit is refused, not cut: a cut "offline" would
+ * read as "off". The caller's buffer (its default) is left alone. */
+static void test_get_refuses_value_longer_than_buffer(void **state)
 {
     (void)state;
-    char val[4];
-    assert_true(cmdline_get("console=com1", "console", val, sizeof(val)));
-    assert_string_equal(val, "com");
+    char val[4] = "dfl";
+    assert_false(cmdline_get("console=com1", "console", val, sizeof(val)));
+    assert_string_equal(val, "dfl");
+    assert_false(cmdline_get("ids=offline", "ids", val, sizeof(val)));
+    assert_string_equal(val, "dfl");
+}
+
+/* A miss leaves the caller's default alone, whatever the other words say
+ * (this once switched the IDS off for "acpi=off"). */
+static void test_get_miss_leaves_default(void **state)
+{
+    (void)state;
+    char val[8] = "on";
+    assert_false(cmdline_get("console=com1 acpi=off", "ids", val, sizeof(val)));
+    assert_string_equal(val, "on");
 }
 
 int main(void)
@@ -274,7 +288,8 @@ int main(void)
         cmocka_unit_test(test_get_does_not_match_a_prefix_of_the_key),
         cmocka_unit_test(test_get_does_not_match_values),
         cmocka_unit_test(test_get_first_occurrence_wins),
-        cmocka_unit_test(test_get_cuts_value_to_buffer),
+        cmocka_unit_test(test_get_refuses_value_longer_than_buffer),
+        cmocka_unit_test(test_get_miss_leaves_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

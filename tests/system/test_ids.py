@@ -1,0 +1,286 @@
+"""Issue 5: the IDS. Every attack scenario of testos under vigil with the
+default policy raises the alert of the right policy, naming the process and
+the addresses; where the default action is block, the guest itself reports
+that its attack failed. benign raises nothing. A suspend policy stops the
+guest for the operator; a broken policy file keeps the guest from starting.
+
+Each test boots Bochs (GRUB -> vigil -> testos, with testos's profile) and
+reads both consoles: COM1 is vigil's (alerts are JSON lines), COM2 testos's."""
+import os
+import re
+from harness import BUILD, alerts
+
+TESTOS = os.path.join(BUILD, "testos.elf")
+PROFILE = os.path.join(BUILD, "testos.profile")
+STOP = r"vigil: halted|vigil: vCPU 0 suspended"
+
+
+def boot_scenario(t, scenario, vigil_args="", policy=None, guest_args="", send=(), stop_on=STOP, tag="run"):
+    modules = [(TESTOS, f"guest scenario={scenario} console=com2 {guest_args}".strip()), (PROFILE, "profile")]
+    if policy is not None:
+        path = os.path.join(t.dir, "vigil.policy")
+        with open(path, "w") as f:
+            f.write(policy)
+        modules.append((path, "policy"))
+    iso = t.iso(vigil_args, modules=modules)
+    return t.boot(iso, stop_on=stop_on, send=send, tag=tag)
+
+
+def outcome(t, r, scenario):
+    t.expect(r.com2, rf"^SCENARIO {scenario} done$", f"testos finishing {scenario}")
+    m = t.expect(r.com2, rf"^ATTACK {scenario} result=(succeeded|failed)$")
+    return m.group(1)
+
+
+def only(t, recs, allowed):
+    bad = [a for a in recs if a["policy"] not in allowed]
+    if bad:
+        raise AssertionError(f"alerts of other policies (false positives?): {bad}")
+
+
+def find(recs, policy, detail=None, **fields):
+    for a in recs:
+        if a["policy"] != policy or (detail and not re.search(detail, a.get("detail", ""))):
+            continue
+        if all(a.get(k) == v for k, v in fields.items()):
+            return a
+    return None
+
+
+def need(t, recs, policy, detail=None, **fields):
+    a = find(recs, policy, detail, **fields)
+    if not a:
+        raise AssertionError(f"no {policy} alert matching {detail!r} {fields}; alerts: "
+                             f"{[(x['policy'], x.get('process'), x.get('detail')) for x in recs]}")
+    return a
+
+
+# --- benign ----------------------------------------------------------------------
+
+
+def test_benign_raises_nothing(t):
+    r = boot_scenario(t, "benign")
+    t.expect(r.com2, r"^init: generation 2: \d+ children exited", "processes spawned and retired")
+    t.expect(r.com2, r"^SCENARIO benign done$")
+    if alerts(r.com1):
+        raise AssertionError(f"benign raised alerts: {alerts(r.com1)}")
+    t.expect(r.com1, r"^vigil: IDS: the guest kernel has booted \(the IDTR holds the kernel's IDT\)")
+    t.expect(r.com1, r"^vigil: alerts: 0 raised, 0 printed, 0 suppressed")
+    t.expect(r.com1, r"^vigil: IDS: [4-9]\d* address spaces seen|^vigil: IDS: \d{2,} address spaces seen",
+             "the processes' address spaces seen through CR3 loads")
+    t.expect(r.com1, r"^  CR3 load +\d+ +\d+ +\d+$", "the CR3 path's cost in the summary")
+
+
+# --- each attack with the default policy ------------------------------------------
+
+
+def test_patch_kernel_text(t):
+    r = boot_scenario(t, "patch-kernel-text")
+    recs = alerts(r.com1)
+    only(t, recs, {"kernel-text", "cr-guard"})
+    a = need(t, recs, "kernel-text", r"^write to protected kernel text at offset 0x", action="block",
+             process="kernel")
+    if not a.get("gpa", "").startswith("0x10") or "gva" not in a:
+        raise AssertionError(f"kernel-text alert without the addresses: {a}")
+    need(t, recs, "cr-guard", r"^CR0\.WP cleared", action="block")
+    if outcome(t, r, "patch-kernel-text") != "failed":
+        raise AssertionError("kernel text was patched under vigil")
+
+
+def test_hook_syscall(t):
+    r = boot_scenario(t, "hook-syscall")
+    recs = alerts(r.com1)
+    only(t, recs, {"critical-tables"})
+    a = need(t, recs, "critical-tables", r"^write to the system-call table, entry \d+$", action="block")
+    t.expect(r.com2, r"syscall_table\[\d+\] at 0x[0-9a-f]+ \(read-only\) -> alias at phys " + a["gpa"][:-1],
+             "the alert's gpa is the table slot testos wrote")
+    if outcome(t, r, "hook-syscall") != "failed":
+        raise AssertionError("the system-call table was hooked under vigil")
+
+
+def test_hook_idt(t):
+    r = boot_scenario(t, "hook-idt")
+    recs = alerts(r.com1)
+    only(t, recs, {"critical-tables"})
+    need(t, recs, "critical-tables", r"^write to the IDT, vector \d+$", action="block")
+    need(t, recs, "critical-tables", r"^IDTR switched to a table at 0x[0-9a-f]+ .*the boot-time one is at "
+                                     r"0xffffffff8012c000$", action="block")
+    if outcome(t, r, "hook-idt") != "failed":
+        raise AssertionError("the IDT was hooked under vigil")
+
+
+def test_hook_lstar(t):
+    r = boot_scenario(t, "hook-lstar")
+    recs = alerts(r.com1)
+    only(t, recs, {"msr-guard"})
+    need(t, recs, "msr-guard", r"^WRMSR LSTAR 0x[0-9a-f]+ -> 0x[0-9a-f]+ \(the kernel set 0x", action="block")
+    if outcome(t, r, "hook-lstar") != "failed":
+        raise AssertionError("LSTAR was hooked under vigil")
+
+
+def test_disable_wp(t):
+    r = boot_scenario(t, "disable-wp")
+    recs = alerts(r.com1)
+    only(t, recs, {"cr-guard"})
+    need(t, recs, "cr-guard", r"^CR0\.WP cleared", action="block")
+    if outcome(t, r, "disable-wp") != "failed":
+        raise AssertionError("CR0.WP was cleared under vigil")
+
+
+def test_smep_off(t):
+    r = boot_scenario(t, "smep-off")
+    recs = alerts(r.com1)
+    only(t, recs, {"cr-guard"})
+    need(t, recs, "cr-guard", r"^CR4\.SMEP cleared", action="block")
+    if outcome(t, r, "smep-off") != "failed":
+        raise AssertionError("SMEP was turned off under vigil")
+
+
+def test_wx_mapping(t):
+    # pagetable-audit only reports (it cannot refuse a page-table write it
+    # does not trap), so the attack succeeds from the guest's point of view.
+    r = boot_scenario(t, "wx-mapping")
+    recs = alerts(r.com1)
+    only(t, recs, {"pagetable-audit"})
+    need(t, recs, "pagetable-audit", r"^kernel mapping writable and executable", action="alert",
+         gva="0xffff880000000000")
+    need(t, recs, "pagetable-audit", r"^kernel text mapped user-accessible$", process="peek", gva="0x70000000")
+    outcome(t, r, "wx-mapping")
+
+
+def test_raw_io(t):
+    r = boot_scenario(t, "raw-io")
+    recs = alerts(r.com1)
+    only(t, recs, {"io-guard"})
+    a = need(t, recs, "io-guard", r"port 0x1f[0-7] by rawio, not allowed by the default rule$", action="block",
+             process="rawio")
+    if not isinstance(a.get("pid"), int):
+        raise AssertionError(f"io-guard alert without the process id: {a}")
+    if outcome(t, r, "raw-io") != "failed":
+        raise AssertionError("a process drove the disk controller under vigil")
+
+
+def test_raw_io_allowed_process(t):
+    # The same access by a process the rule allows (diskd) is let through.
+    r = boot_scenario(t, "raw-io", guest_args="rawio_proc=diskd")
+    if alerts(r.com1):
+        raise AssertionError(f"alerts for an allowed process: {alerts(r.com1)}")
+    if outcome(t, r, "raw-io") != "succeeded":
+        raise AssertionError("the allowed process could not use its ports")
+
+
+def test_signature(t):
+    r = boot_scenario(t, "signature")
+    recs = alerts(r.com1)
+    only(t, recs, {"signature"})
+    a = need(t, recs, "signature", r"^signature 'testos-evil' \(16 bytes\) found in process memory$",
+             process="sigproc")
+    if not a.get("gva", "").startswith("0x4") or "gpa" not in a:
+        raise AssertionError(f"signature alert without the user address: {a}")
+    outcome(t, r, "signature")
+
+
+def test_hv_probe(t):
+    r = boot_scenario(t, "hv-probe")
+    recs = alerts(r.com1)
+    only(t, recs, {"hypervisor-guard", "pagetable-audit"})
+    ranges = [(int(a, 16), int(b, 16)) for a, b in
+              re.findall(r"^  0x([0-9a-f]{16})-0x([0-9a-f]{16})  (?:image|page pool)", r.com1, re.M)]
+    hv = [a for a in recs if a["policy"] == "hypervisor-guard"]
+    if not hv or not all(any(s <= int(a["gpa"], 16) < e for s, e in ranges) for a in hv):
+        raise AssertionError(f"hypervisor-guard alerts must name addresses in vigil's ranges {ranges}: {hv}")
+    if outcome(t, r, "hv-probe") != "failed":
+        raise AssertionError("the guest reached vigil's memory")
+
+
+def test_ids_tamper(t):
+    r = boot_scenario(t, "ids-tamper")
+    recs = alerts(r.com1)
+    only(t, recs, {"hypervisor-guard"})
+    need(t, recs, "hypervisor-guard", r"^VMCALL")
+    need(t, recs, "hypervisor-guard", r"^VMX instruction")
+    need(t, recs, "hypervisor-guard", r"^access to vigil's console port: write refused$")
+    t.expect_not(r.com1, r"forged|VIGIL-FAKE", "the guest's text on vigil's console")
+    if outcome(t, r, "ids-tamper") != "failed":
+        raise AssertionError("the guest tampered with vigil")
+
+
+def test_hide_process(t):
+    r = boot_scenario(t, "hide-process")
+    recs = alerts(r.com1)
+    only(t, recs, {"hidden-process"})
+    a = need(t, recs, "hidden-process", r"hidden process pid \d+ \"backdoor\"$", process="backdoor")
+    if "gpa" not in a:
+        raise AssertionError(f"hidden-process alert without its address space: {a}")
+    outcome(t, r, "hide-process")
+
+
+# --- suspend, and the operator's investigation ------------------------------------
+
+
+def test_suspend_then_resume_hidden_process(t):
+    policy = "# investigate hidden processes before anything else happens\nhidden-process action=suspend\n"
+    r = boot_scenario(t, "hide-process", policy=policy, stop_on=r"vigil: halted", send=[
+        (r"vCPU 0 suspended: IDS policy hidden-process", "ps\n"),
+        (r"HIDDEN", "alerts\n"),
+        (r"the last \d+:", "pt 0xffffffff80107000\n"),
+        (r"-> gpa 0x", "dump p:0x107000 32\n"),
+        (r"^  0000000000107010", "resume\n"),
+    ])
+    c1 = r.com1
+    t.expect(c1, r"^vigil: policy file: \d+ bytes$")
+    t.expect(c1, r"^  hidden-process +on +action=suspend +severity=high +\(policy file\)$")
+    need(t, alerts(c1), "hidden-process", r"hidden process pid \d+ \"backdoor\"$", action="suspend")
+    t.expect(c1, r"^vigil: vCPU 0 suspended: IDS policy hidden-process; rip 0x[0-9a-f]+$")
+    # The guest stopped right after its attack began: when the operator
+    # typed, testos had begun the attack and not yet reported on it.
+    before = r.com2_before("ps")
+    t.expect(before, r"^ATTACK hide-process begin$", "the attack begun before the suspend")
+    t.expect_not(before, r"^ATTACK hide-process result=", "the attack's result before the operator resumed")
+    # ps: the process is in the hardware's view only.
+    row = t.expect(c1, r"^  0x([0-9a-f]{16}) \| +- - +\| +(\d+)  HIDDEN: runs, not in the process list; "
+                       r"pool says backdoor$", "the hidden process in ps")
+    if int(row.group(2)) < 1:
+        raise AssertionError("the hidden address space shows no CR3 loads")
+    t.expect(c1, r"^  0x[0-9a-f]{16} \| +\d+ (init|worker|kmain|idle) ", "listed processes beside it")
+    t.expect(c1, r"^  #\d+ hidden-process suspend rip 0x[0-9a-f]+ cr3 0x[0-9a-f]+ backdoor: ", "the alerts command")
+    t.expect(c1, r"^vigil: pt 0xffffffff80107000 through CR3 0x[0-9a-f]+: ok$")
+    t.expect(c1, r"^  -> gpa 0x107000 \(4 KiB page\) read-only supervisor executable$", "kernel text's mapping")
+    t.expect(c1, r"^  0000000000107000  ([0-9a-f]{2} ){16} \|", "the dump")
+    t.expect(c1, r"^vigil: vCPU 0 resumed$")
+    t.expect(r.com2, r"^ATTACK hide-process result=succeeded$")
+    t.expect(r.com2, r"^SCENARIO hide-process done$")
+
+
+def test_bad_policy_file_refused(t):
+    policy = "kernel-text action=block\nio-guard ports=0x1f0-0x1f7 action=blok\n"
+    r = boot_scenario(t, "benign", policy=policy)
+    t.expect(r.com1, r"^vigil: bad policy file: policy line 2, field 'action': 'blok' is not alert, block or "
+                     r"suspend$")
+    t.expect(r.com1, r"^vigil: refusing to start the guest with a broken policy \(fail closed; ids=off overrides\)$")
+    t.expect(r.com1, r"^vigil: halted$")
+    t.expect_not(r.com1, r"launching the guest|VMX on")
+    t.expect_not(r.com2, r"testos", "the guest running")
+    # ids=off: the same file is reported, and the guest runs without the IDS.
+    r = boot_scenario(t, "hook-lstar", vigil_args="ids=off", policy=policy, tag="ids-off")
+    t.expect(r.com1, r"^vigil: bad policy file: policy line 2, field 'action'")
+    t.expect(r.com1, r"^vigil: IDS off \(ids=off\)")
+    if alerts(r.com1):
+        raise AssertionError("alerts with the IDS off")
+    if outcome(t, r, "hook-lstar") != "succeeded":
+        raise AssertionError("with ids=off the attack should go unchecked (this test proves it is real)")
+
+
+def test_alert_flood_is_rate_limited(t):
+    # A million reaches for vigil's console: vigil prints a handful of
+    # records, counts the rest, and the guest goes on.
+    r = boot_scenario(t, "alert-flood")
+    recs = alerts(r.com1)
+    if not 1 <= len(recs) <= 10:
+        raise AssertionError(f"{len(recs)} alert records printed for one repeated attack")
+    t.expect(r.com1, r"^vigil: alerts: 1000001 raised, \d+ printed, 99999\d suppressed")
+    t.expect(r.com1, r"^vigil: \d+ alerts suppressed in the last second", "suppression reported while it happens")
+    t.expect(r.com1, r"^  hypervisor-guard +1000001 alerts \(99999\d suppressed\)$")
+    t.expect(r.com2, r"^alert-flood: 1000000 writes to port 0x3f8 in \d+ cycles$")
+    if outcome(t, r, "alert-flood") != "failed":
+        raise AssertionError("the guest could see vigil's console")
