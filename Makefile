@@ -91,6 +91,10 @@ test: deps-test
 	@$(MAKE) --no-print-directory all iso test-build
 	$(PYTHON) scripts/testrun.py
 
+bench: deps-run
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) scripts/bench.py
+
 check: deps-test
 	@$(MAKE) --no-print-directory unit-build
 	$(PYTHON) scripts/testrun.py --only unit

@@ -75,13 +75,16 @@ bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
     u64 key = ((u64)a->policy << 56) ^ (a->rip * 0x9e3779b97f4a7c15ull) ^ (object * 0xc2b2ae3d27d4eb4full);
     key |= 1;                                   /* 0 marks an empty slot */
     u32 slot = (u32)(key >> 40) % ALERT_KEYS;
-    bool repeat_ok;
-    if (l->keys[slot].key == key) {
-        repeat_ok = ++l->keys[slot].count <= ALERT_REPEAT_LIMIT;
-    } else {
-        l->keys[slot].key = key;
-        l->keys[slot].count = 1;
-        repeat_ok = true;
+    bool same = l->keys[slot].key == key;
+    bool repeat_ok = !same || l->keys[slot].count < ALERT_REPEAT_LIMIT;
+    /* Only a printed record counts toward the repeat limit: one held back
+     * by the budget alone may still be printed later. */
+    if (repeat_ok && l->budget_left) {
+        if (!same) {
+            l->keys[slot].key = key;
+            l->keys[slot].count = 0;
+        }
+        l->keys[slot].count++;
     }
     if (!repeat_ok || !l->budget_left) {
         l->suppressed++;

@@ -43,6 +43,10 @@ static const char *const event_names[IDS_EV_COUNT] = {
     "IDTR/GDTR load", "tick", "reach for vigil",
 };
 static u64 ev_count[IDS_EV_COUNT], ev_cycles[IDS_EV_COUNT];
+static u64 pol_cycles[POL_COUNT];
+
+/* Run a policy hook and charge its cycles to the policy. */
+#define TIMED(id, call) do { u64 _t = rdtsc(); call; pol_cycles[id] += rdtsc() - _t; } while (0)
 
 bool ids_enabled(void) { return enabled; }
 
@@ -337,9 +341,9 @@ struct ids_verdict ids_event(const struct ids_event *e)
         if (fresh)
             for (u32 i = 0; i < POL_COUNT; i++)
                 if (ids_policy_on((enum policy_id)i) && policies[i]->new_space)
-                    policies[i]->new_space(e, cr3);
+                    TIMED(i, policies[i]->new_space(e, cr3));
         if (ids_policy_on(POL_HIDDEN_PROCESS))
-            v = pol_hidden_process.event(e);
+            TIMED(POL_HIDDEN_PROCESS, v = pol_hidden_process.event(e));
         break;
     }
     case IDS_EV_EPT: {
@@ -352,9 +356,9 @@ struct ids_verdict ids_event(const struct ids_event *e)
     }
     case IDS_EV_TICK:
         ids.ticks++;
-        if (ids.ticks % 100 == 0)
-            alert_log_tick(&alog);                  /* the alert budget is per 100 ticks (~100 ms) */
-        if (ids.ticks % 1000 == 0 && alog.suppressed != reported_suppressed) {
+        if (ids.ticks % 10 == 0)
+            alert_log_tick(&alog);                  /* the alert budget is per 10 ticks (100 ms) */
+        if (ids.ticks % 100 == 0 && alog.suppressed != reported_suppressed) {
             /* Once a second at most: what the rate limit held back. */
             kprintf("vigil: %llu alerts suppressed in the last second (repeats or over the rate limit); "
                     "%llu in all\n", (unsigned long long)(alog.suppressed - reported_suppressed),
@@ -366,7 +370,7 @@ struct ids_verdict ids_event(const struct ids_event *e)
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
             if (ids_policy_on((enum policy_id)i) && policies[i]->tick && ids.ticks % every == 0)
-                policies[i]->tick(e);
+                TIMED(i, policies[i]->tick(e));
         }
         break;
     case IDS_EV_POWEROFF:
@@ -399,6 +403,11 @@ void ids_print_summary(void)
         if (ev_count[i])
             kprintf("  %-22s %10llu %12llu %8llu\n", event_names[i], (unsigned long long)ev_count[i],
                     (unsigned long long)ev_cycles[i], (unsigned long long)(ev_cycles[i] / ev_count[i]));
+    kprintf("vigil: IDS cost by policy (cycles):");
+    for (u32 i = 0; i < POL_COUNT; i++)
+        if (pol_cycles[i])
+            kprintf(" %s %llu", policy_name((enum policy_id)i), (unsigned long long)pol_cycles[i]);
+    kprintf("\n");
     kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
             (unsigned long long)vmi_stats_walks());
 }

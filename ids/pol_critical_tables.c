@@ -20,7 +20,7 @@ static struct table tables[3] = {
     { "gdt", "GDT", 0, 0, 0, false },
 };
 /* Rehash every HASH_EVERY ticks; the registers are compared every tick. */
-#define HASH_EVERY 50
+#define HASH_EVERY 10
 
 static u64 idtr_base, gdtr_base;
 static u16 idtr_limit, gdtr_limit;

@@ -3,9 +3,9 @@
  * process list, read through the profile. An address space that runs with
  * no process in the list behind it is a hidden process (DKOM: unlinked from
  * the list but still scheduled). To keep spawn and exit races quiet, it is
- * reported only after it was found missing from two list snapshots taken in
- * different ticks. It is named by what can be learned of it: the process
- * pool still holds its pid and name. */
+ * reported only after it was found missing from list snapshots taken in two
+ * different ticks, and never listed in between. It is named by what can be
+ * learned of it: the process pool still holds its pid and name. */
 #include "ids/engine.h"
 
 #define MAX_SUSPECTS 16
@@ -27,7 +27,7 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     cr3 &= PT_ADDR_MASK;
-    if (!ids.boot_done || !vmi_have_procs() || cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || listed(cr3, cr3))
+    if (!ids.boot_done || !vmi_have_procs() || cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
         return v;
     int slot = -1;
     for (int i = 0; i < MAX_SUSPECTS; i++)
@@ -35,6 +35,13 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
             slot = i;
             break;
         }
+    if (listed(cr3, cr3)) {
+        /* Listed now: whatever was suspected of this CR3 is cleared (page-
+         * table roots are reused, and a spawn can race a snapshot). */
+        if (slot >= 0)
+            suspects[slot].cr3 = 0;
+        return v;
+    }
     if (slot < 0) {
         for (int i = 0; i < MAX_SUSPECTS && slot < 0; i++)
             if (!suspects[i].cr3 || !suspects[i].misses)
@@ -67,6 +74,4 @@ static struct ids_verdict event(const struct ids_event *e) { return check(e, e->
 
 static void tick(const struct ids_event *e) { check(e, e->cr3); }
 
-/* A suspect that is listed again (it was only being spawned) is cleared
- * when the list is next consulted for it. */
 const struct policy_ops pol_hidden_process = { .id = POL_HIDDEN_PROCESS, .event = event, .tick = tick };

@@ -1,5 +1,5 @@
 /* pagetable-audit: each new address space's page tables, and the running
- * one's every `interval` ticks, are walked and checked for what a rootkit
+ * one's every `interval` ticks (default 50), are walked and checked for what a rootkit
  * sets up: kernel mappings that are writable and executable, the kernel's
  * text mapped user-accessible, and any mapping of vigil's own memory. The
  * walk is bounded (AUDIT_MAX_TABLES tables) and reads tables only from guest
@@ -15,6 +15,7 @@ enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3 };
 static struct { u64 key; } reported[MAX_REPORTED];
 static u32 nreported;
 static u64 text_pa, text_end;
+static u64 hv_lo, hv_hi;                       /* bounds of vigil's memory: a quick first test */
 static u32 tables_left;
 static const struct ids_event *cur_ev;
 static u64 cur_cr3;
@@ -43,15 +44,42 @@ static void finding(enum finding f, u64 gva, u64 pa, u64 size)
         ids_raise(POL_PAGETABLE_AUDIT, &h, gva, &gva, &pa, "page tables map vigil's own memory");
 }
 
-static void leaf(u64 gva, u64 pa, u64 size, bool w, bool u, bool nx)
+/* Checked for every leaf of every audited table: kept to a few compares. */
+static inline void leaf(u64 gva, u64 pa, u64 size, bool w, bool u, bool nx)
 {
-    bool kernel_half = gva >> 63;
-    if (kernel_half && w && !nx)
+    if ((gva >> 63) && w && !nx)
         finding(F_WX, gva, pa, size);
-    if (u && text_end && pa < text_end && pa + size > text_pa)
+    if (u && pa < text_end && pa + size > text_pa)
         finding(F_USER_TEXT, gva, pa, size);
-    if (vmm_is_hypervisor_memory(pa, pa + size))
+    if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size))
         finding(F_HV, gva, pa, size);
+}
+
+/* Tables seldom change (a direct map is thousands of entries): the leaves
+ * of a table whose entries, position and inherited permissions all match its
+ * last audit cannot hold a new finding and are not checked again; its child
+ * tables are still visited, since they can change on their own. */
+#define FP_SLOTS 512
+static struct { u64 key, sum; } fp[FP_SLOTS];
+
+static bool unchanged(const u64 *t, u64 table, u64 base, bool w, bool u, bool nx)
+{
+    u64 sum = 0x9e3779b97f4a7c15ull;
+    /* Only what the audit judges: present, writable, user, page size,
+     * no-execute and the address. Accessed/dirty bits change all the time,
+     * and OS-available bits are the kernel's own bookkeeping. */
+    const u64 judged = 0x8000000000000087ull | 0x000ffffffffff000ull;
+    for (u32 i = 0; i < 512; i++)
+        sum = (sum ^ (t[i] & judged)) * 0x100000001b3ull;
+    /* Keyed by the table itself, not the address space: the kernel half's
+     * tables are shared by every process and audited once. */
+    u64 key = table ^ (base >> 9) ^ ((u64)w << 1 | (u64)u << 2 | (u64)nx << 3);
+    u32 slot = (u32)((key * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
+    if (fp[slot].key == key && fp[slot].sum == sum)
+        return true;
+    fp[slot].key = key;
+    fp[slot].sum = sum;
+    return false;
 }
 
 static void walk(u64 table, int level, u64 base, bool w, bool u, bool nx)
@@ -60,6 +88,9 @@ static void walk(u64 table, int level, u64 base, bool w, bool u, bool nx)
     if (!t)
         return;
     tables_left--;
+    bool same = unchanged(t, table, base, w, u, nx);
+    if (same && level == 1)
+        return;
     for (u32 i = 0; i < 512; i++) {
         u64 e = t[i];
         if (!(e & 1))
@@ -71,7 +102,8 @@ static void walk(u64 table, int level, u64 base, bool w, bool u, bool nx)
         u64 pa = e & 0x000ffffffffff000ull;
         if (level == 1 || ((level == 2 || level == 3) && (e & 0x80))) {
             u64 size = 1ull << (12 + 9 * (level - 1));
-            leaf(gva, pa & ~(size - 1), size, ew, eu, enx);
+            if (!same)
+                leaf(gva, pa & ~(size - 1), size, ew, eu, enx);
         } else if (level > 1 && !(level == 4 && (e & 0x80))) {
             walk(pa, level - 1, gva, ew, eu, enx);
         }
@@ -87,6 +119,8 @@ static void audit(const struct ids_event *e, u64 cr3)
         if (profile_symbol(&ids.prof, "kernel_text", &va, &size) && (text_pa = profile_kva_to_pa(&ids.prof, va)))
             text_end = text_pa + size;
     }
+    if (!hv_hi)
+        vmm_hypervisor_bounds(&hv_lo, &hv_hi);
     cur_ev = e;
     cur_cr3 = cr3 & PT_ADDR_MASK;
     tables_left = AUDIT_MAX_TABLES;

@@ -1,8 +1,9 @@
 /* signature: byte patterns (the policy file's, or the built-in test
  * pattern) searched in a process's user memory when its address space is
- * first seen, and in the running one's every `interval` ticks. The scan is
- * bounded (SIG_MAX_PAGES pages a scan) and reports a pattern once per
- * address space. */
+ * first seen (up to SIG_MAX_PAGES pages), and in the running one's every
+ * `interval` ticks, SIG_PERIODIC_PAGES pages at a time, picking up where the
+ * last periodic scan of that address space stopped. A pattern is reported
+ * once per address space. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 #include "ids/alert.h"
@@ -10,11 +11,15 @@
 #include "lib/string.h"
 
 #define SIG_MAX_PAGES 256
+#define SIG_PERIODIC_PAGES 16
 #define MAX_REPORTED 64
 
 static u64 reported[MAX_REPORTED];
 static u32 nreported;
 static u32 pages_left;
+static u64 skip_left;                   /* user pages to pass over before scanning (the cursor) */
+static u64 seen_pages;                  /* user pages passed in this walk */
+static struct { u64 cr3, cursor; } resume;
 
 static bool first_report(u64 key)
 {
@@ -25,11 +30,26 @@ static bool first_report(u64 key)
     return true;
 }
 
+/* First occurrence of needle in hay. The first byte is looked for eight
+ * bytes at a time (a zero byte in x ^ first-byte-pattern); only candidate
+ * positions are compared in full. */
 static const u8 *find(const u8 *hay, u32 n, const u8 *needle, u32 m)
 {
     if (m == 0 || m > n)
         return 0;
-    for (u32 i = 0; i + m <= n; i++)
+    const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, pat = needle[0] * ones;
+    u32 i = 0;
+    for (; i + 8 <= n - m + 1; i += 8) {
+        u64 x;
+        memcpy(&x, hay + i, 8);
+        x ^= pat;
+        if (!((x - ones) & ~x & highs))
+            continue;                               /* no byte of these eight is the first byte */
+        for (u32 j = i; j < i + 8; j++)
+            if (hay[j] == needle[0] && !memcmp(hay + j, needle, m))
+                return hay + j;
+    }
+    for (; i + m <= n; i++)
         if (hay[i] == needle[0] && !memcmp(hay + i, needle, m))
             return hay + i;
     return 0;
@@ -37,6 +57,11 @@ static const u8 *find(const u8 *hay, u32 n, const u8 *needle, u32 m)
 
 static void scan_page(const struct ids_event *e, u64 cr3, u64 gva, u64 pa)
 {
+    seen_pages++;
+    if (skip_left) {
+        skip_left--;
+        return;
+    }
     const u8 *page = pages_left ? guestmem_map(pa, 4096) : 0;
     if (!page)
         return;
@@ -82,16 +107,29 @@ static void walk(const struct ids_event *e, u64 cr3, u64 table, int level, u64 b
     }
 }
 
-static void scan(const struct ids_event *e, u64 cr3)
+static void scan(const struct ids_event *e, u64 cr3, u32 pages, u64 skip)
 {
     cr3 &= PT_ADDR_MASK;
     if (cr3 == ids.kernel_cr3 && ids.kernel_cr3)
         return;
-    pages_left = SIG_MAX_PAGES;
+    pages_left = pages;
+    skip_left = skip;
+    seen_pages = 0;
     walk(e, cr3, cr3, 4, 0, true);
 }
 
-static void new_space(const struct ids_event *e, u64 cr3) { scan(e, cr3); }
-static void tick(const struct ids_event *e) { scan(e, e->cr3); }
+static void new_space(const struct ids_event *e, u64 cr3) { scan(e, cr3, SIG_MAX_PAGES, 0); }
+
+static void tick(const struct ids_event *e)
+{
+    u64 cr3 = e->cr3 & PT_ADDR_MASK;
+    if (resume.cr3 != cr3) {
+        resume.cr3 = cr3;
+        resume.cursor = 0;
+    }
+    scan(e, cr3, SIG_PERIODIC_PAGES, resume.cursor);
+    /* A walk that ran out of pages to scan starts over next time. */
+    resume.cursor = pages_left ? 0 : resume.cursor + SIG_PERIODIC_PAGES;
+}
 
 const struct policy_ops pol_signature = { .id = POL_SIGNATURE, .new_space = new_space, .tick = tick };

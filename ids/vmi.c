@@ -7,7 +7,8 @@ static struct { u64 off_pid, off_name, off_cr3, off_next, off_state, size; u64 h
 static u64 walks;
 
 #define TLB_SIZE 64
-static struct { u64 cr3, vpn, gpa_page; bool writable, user, nx, valid; } tlb[TLB_SIZE];
+static struct { u64 cr3, vpn, gpa_page, gen; bool writable, user, nx; } tlb[TLB_SIZE];
+static u64 tlb_gen = 1;                      /* an entry is valid when its gen is current */
 
 static bool read8(void *ctx, u64 gpa, u64 *v)
 {
@@ -17,8 +18,7 @@ static bool read8(void *ctx, u64 gpa, u64 *v)
 
 void vmi_flush(void)
 {
-    for (u32 i = 0; i < TLB_SIZE; i++)
-        tlb[i].valid = false;
+    tlb_gen++;                               /* O(1): the CR3 path calls this on every load */
 }
 
 bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w)
@@ -26,7 +26,7 @@ bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w)
     u64 vpn = gva >> 12;
     u32 slot = (u32)(vpn ^ (cr3 >> 12)) % TLB_SIZE;
     cr3 &= PT_ADDR_MASK;
-    if (tlb[slot].valid && tlb[slot].cr3 == cr3 && tlb[slot].vpn == vpn) {
+    if (tlb[slot].gen == tlb_gen && tlb[slot].cr3 == cr3 && tlb[slot].vpn == vpn) {
         memset(w, 0, sizeof(*w));
         w->gpa = tlb[slot].gpa_page | (gva & 0xfff);
         w->page_size = 4096;
@@ -44,7 +44,7 @@ bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w)
     tlb[slot].writable = w->writable;
     tlb[slot].user = w->user;
     tlb[slot].nx = w->nx;
-    tlb[slot].valid = true;
+    tlb[slot].gen = tlb_gen;
     return true;
 }
 

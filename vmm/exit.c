@@ -210,7 +210,7 @@ static enum exit_action h_sipi(struct vcpu *v)
     return EXIT_RESUME;             /* only meaningful in wait-for-SIPI, which vigil never enters */
 }
 
-/* The periodic tick (~1 ms): IDS periodic checks and the operator's input.
+/* The periodic tick (TICK_HZ, 10 ms): IDS periodic checks and the operator's input.
  * Driven by TSC time checked on every exit; the preemption timer only makes
  * sure an exit comes. (It restarts on each VM entry, so a guest that exits
  * often would starve a timer-only tick; Bochs's does not run in HLT state.) */
@@ -364,7 +364,7 @@ void vmexit_dispatch(struct guest_regs *regs)
     }
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
-    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tsc_hz() / 1000)
+    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tsc_hz() / TICK_HZ)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);

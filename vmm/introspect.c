@@ -102,6 +102,20 @@ void vmm_set_guest_dtr(bool idt, u64 base, u16 limit)
 
 bool vmm_is_hypervisor_memory(u64 start, u64 end) { return hvmem_overlaps_owned(start, end); }
 
+void vmm_hypervisor_bounds(u64 *start, u64 *end)
+{
+    const struct mem_range *r;
+    u32 n = hvmem_owned(&r);
+    *start = ~0ull;
+    *end = 0;
+    for (u32 i = 0; i < n; i++) {
+        if (r[i].start < *start)
+            *start = r[i].start;
+        if (r[i].end > *end)
+            *end = r[i].end;
+    }
+}
+
 u32 vmm_maxphys(void)
 {
     static u32 bits;

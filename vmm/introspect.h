@@ -17,6 +17,8 @@ void vmm_io_watch(u16 port, u16 count);
 void vmm_guest_dtr(u64 *idt_base, u16 *idt_limit, u64 *gdt_base, u16 *gdt_limit);
 void vmm_set_guest_dtr(bool idt, u64 base, u16 limit);
 bool vmm_is_hypervisor_memory(u64 start, u64 end);
+/* The smallest range holding all of vigil's memory (a quick first test). */
+void vmm_hypervisor_bounds(u64 *start, u64 *end);
 u32 vmm_maxphys(void);
 u64 vmm_uptime_ns(void);
 

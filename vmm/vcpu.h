@@ -13,6 +13,9 @@ struct guest_regs {
 
 #define EXIT_REASON_COUNT 70
 
+/* The periodic tick: IDS periodic checks and operator input (docs/ids.md). */
+#define TICK_HZ 100
+
 enum exit_action {
     EXIT_RESUME,             /* re-enter at the same RIP (or an injected event) */
     EXIT_ADVANCE,            /* skip the exiting instruction, then re-enter */

@@ -215,10 +215,10 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
         vmwrite(VPID, v->vpid);
     }
     if (pin & PIN_PREEMPTION_TIMER) {
-        /* Periodic work every ~1 ms of guest time; the timer counts down
+        /* An exit at least every tick (TICK_HZ) of guest time; the timer counts down
          * at TSC >> rate (SDM 26.5.1). Without "save timer value" it
          * restarts from this value on every VM entry. */
-        u64 ticks = (tsc_hz() / 1000) >> c->preemption_rate;
+        u64 ticks = (tsc_hz() / TICK_HZ) >> c->preemption_rate;
         vmwrite(VMX_PREEMPTION_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks);
     }
 

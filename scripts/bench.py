@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""vigil's benchmarks: testos's `bench` workloads bare, under vigil with the
+IDS on, and under vigil with ids=off, in Bochs with clock sync=none, so the
+emulated cycle counts repeat from run to run. Also vigil's own costs, from
+its final summary: cycles per exit reason and per IDS event.
+
+    bench.py [--out build/bench]
+
+Prints a table and writes OUT/results.txt. Exits 1 if a cost is over its
+budget (BUDGETS below): these are the speed targets, checked here and
+never by timed tests.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BUILD = os.path.join(ROOT, "build")
+
+# Budgets, in emulated cycles (Bochs Haswell model, ips=200M), for the
+# IDS-on run. The IDS's periodic checks (every 100 ms) may take 3% of the
+# guest's cycles in all. Work that takes no VM exit (system calls, page
+# faults, a memory loop) is touched only by them; one workload of 20-100 ms
+# may absorb a whole audit, hence 8% each. A context switch must exit
+# (CR3-load exiting): its budget is the cycles added per switch, the exit and
+# the IDS's CR3 path together. Spawning a process adds a first-sight audit
+# and signature scan of its address space.
+BUDGETS = {
+    "overhead_pct": {"syscall": 8, "pagefault": 8, "spawn": 10, "memloop": 8},
+    "added_cycles": {"ctxswitch": 1000},
+    "ids_event_cycles": {"CR3 load": 400},
+    # the IDS's periodic checks (ticks), as a share of the guest's cycles
+    "periodic_pct": 3.0,
+}
+
+
+def run(name, args, out):
+    iso = os.path.join(out, f"{name}.iso")
+    cmd = [os.path.join(ROOT, "scripts/mkiso.sh"), iso]
+    if name == "bare":
+        cmd += ["--kernel", os.path.join(BUILD, "testos.elf"), "scenario=bench console=com2"]
+    else:
+        cmd += ["--vigil", os.path.join(BUILD, "vigil.elf"), args,
+                "--module", os.path.join(BUILD, "testos.elf"), "guest scenario=bench console=com2",
+                "--module", os.path.join(BUILD, "testos.profile"), "profile"]
+    subprocess.run(cmd, check=True)
+    d = os.path.join(out, name)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/emu.py"), "bochs", "--iso", iso, "--out", d,
+                    "--timeout", "300", "--stop-on", "vigil: halted|suspended"], check=True,
+                   stderr=subprocess.DEVNULL)
+    read = lambda f: open(os.path.join(d, f), errors="replace").read().replace("\r", "")
+    com1, com2 = read("com1.log"), read("com2.log")
+    work = {m[0]: (int(m[1]), int(m[2])) for m in
+            re.findall(r"^BENCH name=(\w+) ops=(\d+) cycles=(\d+)$", com2, re.M)}
+    missing = {"ctxswitch", "syscall", "pagefault", "spawn", "memloop"} - set(work)
+    if missing:
+        sys.exit(f"bench.py: the {name} run printed no result for {sorted(missing)} (see {d})")
+    exits = {m[1].strip(): (int(m[2]), int(m[4])) for m in
+             re.findall(r"^  ?(\d+) (.+?) +(\d+) +(\d+) +(\d+)$", com1, re.M)} if name != "bare" else {}
+    ev = {m[0].strip(): (int(m[1]), int(m[3])) for m in
+          re.findall(r"^  ([A-Za-z][A-Za-z0-9/ ()]+?) {2,}(\d+) +(\d+) +(\d+)$", com1, re.M)}
+    return work, exits, ev, com1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(BUILD, "bench"))
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    bare, _, _, _ = run("bare", "", a.out)
+    on, exits_on, ev_on, com1_on = run("ids-on", "", a.out)
+    off, exits_off, _, _ = run("ids-off", "ids=off", a.out)
+    lines = ["workload     ops      bare cyc/op   vigil ids=off   vigil ids=on   overhead(off)  overhead(on)"]
+    fails = []
+    for w in bare:
+        b = bare[w][1] / bare[w][0]
+        o = off[w][1] / off[w][0]
+        n = on[w][1] / on[w][0]
+        ov_off, ov_on = 100 * (o - b) / b, 100 * (n - b) / b
+        lines.append(f"{w:<10} {bare[w][0]:>6} {b:>14.0f} {o:>15.0f} {n:>14.0f} {ov_off:>13.1f}% {ov_on:>12.1f}%")
+        budget = BUDGETS["overhead_pct"].get(w)
+        if budget is not None and ov_on > budget:
+            fails.append(f"{w}: {ov_on:.1f}% over bare, budget {budget}%")
+        budget = BUDGETS["added_cycles"].get(w)
+        if budget is not None and n - b > budget:
+            fails.append(f"{w}: {n - b:.0f} cycles added per operation, budget {budget}")
+    lines.append("")
+    lines.append("vigil exits (ids=on run)         count   cycles/exit")
+    for r, (cnt, avg) in sorted(exits_on.items(), key=lambda x: -x[1][0]):
+        lines.append(f"  {r:<28} {cnt:>8} {avg:>12}")
+    lines.append("")
+    lines.append("IDS cost by event (ids=on run)   count   cycles/event")
+    for e, (cnt, avg) in ev_on.items():
+        if e in ("start", "power-off"):
+            continue
+        lines.append(f"  {e:<28} {cnt:>8} {avg:>12}")
+        budget = BUDGETS["ids_event_cycles"].get(e)
+        if budget is not None and avg > budget:
+            fails.append(f"IDS {e}: {avg} cycles/event, budget {budget}")
+    m = re.search(r"^vigil: summary: guest ran (\d+) ms \((\d+) TSC cycles\); (\d+) VM exits; (\d+) cycles in vigil",
+                  com1_on, re.M)
+    if m:
+        lines.append("")
+        lines.append(f"ids=on: {m.group(3)} exits in {m.group(1)} ms of guest time; "
+                     f"{100 * int(m.group(4)) / int(m.group(2)):.1f}% of cycles in vigil (console output included)")
+        if "tick" in ev_on:
+            pct = 100 * ev_on["tick"][0] * ev_on["tick"][1] / int(m.group(2))
+            lines.append(f"ids=on: periodic checks took {pct:.2f}% of the guest's cycles")
+            if pct > BUDGETS["periodic_pct"]:
+                fails.append(f"periodic checks: {pct:.2f}% of cycles, budget {BUDGETS['periodic_pct']}%")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(a.out, "results.txt"), "w") as f:
+        f.write(text + "\n")
+    if fails:
+        print("\nover budget:\n  " + "\n  ".join(fails))
+        sys.exit(1)
+    print("\nall costs within budget")
+
+
+if __name__ == "__main__":
+    main()

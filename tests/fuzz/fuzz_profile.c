@@ -1,0 +1,72 @@
+/* libFuzzer target: profile_parse on arbitrary bytes, then every lookup of
+ * every parsed name and profile_kva_to_pa around the image. On failure the
+ * message must start with "profile"; on success every name is a proper
+ * string within its array and is found again by its lookup. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ids/profile.h"
+
+const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
+
+static void check(int ok)
+{
+    if (!ok)
+        abort();
+}
+
+static bool name_ok(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    return n > 0 && n < cap;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct profile p;
+    size_t errlen = 80;
+    char *err = malloc(errlen);
+    memset(err, 'Z', errlen);
+    int r = profile_parse((const char *)data, size, &p, err, errlen);
+    check(r == 0 || r == -1);
+    if (r == -1) {
+        check(memchr(err, 0, errlen) != NULL);
+        check(!strncmp(err, "profile", 7));
+        free(err);
+        return 0;
+    }
+    check(err[0] == 'Z');
+    free(err);
+    check(name_ok(p.os, sizeof(p.os)));
+    check(p.nsyms <= PROFILE_MAX_SYMS && p.nfields <= PROFILE_MAX_FIELDS && p.nconsts <= PROFILE_MAX_CONSTS);
+    for (u32 i = 0; i < p.nsyms; i++) {
+        check(name_ok(p.syms[i].name, PROFILE_NAME));
+        u64 a = 0, s = 0;
+        check(profile_symbol(&p, p.syms[i].name, &a, &s));
+        /* the first entry of that name */
+        u32 j = 0;
+        while (strcmp(p.syms[j].name, p.syms[i].name))
+            j++;
+        check(a == p.syms[j].addr && s == p.syms[j].size);
+    }
+    for (u32 i = 0; i < p.nfields; i++) {
+        check(name_ok(p.fields[i].name, PROFILE_NAME));
+        u64 o = 0;
+        check(profile_field(&p, p.fields[i].name, &o, NULL));
+    }
+    for (u32 i = 0; i < p.nconsts; i++) {
+        check(name_ok(p.consts[i].name, PROFILE_NAME));
+        u64 v = 0;
+        check(profile_const(&p, p.consts[i].name, &v));
+    }
+    /* translations at and around the image's edges */
+    u64 lo = p.kernel_virt_base + p.kernel_phys_start, hi = p.kernel_virt_base + p.kernel_phys_end;
+    const u64 probes[] = { 0, lo - 1, lo, lo + 1, hi - 1, hi, hi + 1, UINT64_MAX, p.kernel_virt_base };
+    for (u32 i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+        u64 pa = profile_kva_to_pa(&p, probes[i]);
+        if (pa)
+            check(pa == probes[i] - p.kernel_virt_base);
+    }
+    return 0;
+}

@@ -1,0 +1,582 @@
+/* Unit tests for ids/alert.c: alert_format (the contract's one-line JSON
+ * alert record) and the alert log's rate limiter (alert_log_admit/tick). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "ids/alert.h"
+#include "lib/string.h"
+
+const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
+
+/* The example record of ARCHITECTURE.md, "Alert record". */
+static const char CONTRACT_EXAMPLE[] =
+    "{\"type\":\"alert\",\"seq\":7,\"time_ns\":912345,\"policy\":\"kernel-text\",\"severity\":\"critical\","
+    "\"action\":\"block\",\"vcpu\":0,\"rip\":\"0xffffffff80101234\",\"cr3\":\"0x3f2000\",\"pid\":4,"
+    "\"process\":\"evil\",\"gva\":\"0xffffffff80100000\",\"gpa\":\"0x100000\","
+    "\"detail\":\"write to protected kernel text\"}";
+
+static struct alert full_alert(void)
+{
+    struct alert a;
+    memset(&a, 0, sizeof(a));
+    a.seq = 7;
+    a.time_ns = 912345;
+    a.policy = POL_KERNEL_TEXT;
+    a.severity = SEV_CRITICAL;
+    a.action = ACT_BLOCK;
+    a.vcpu = 0;
+    a.rip = 0xffffffff80101234ull;
+    a.cr3 = 0x3f2000;
+    a.pid = 4;
+    str_copy(a.process, "evil", sizeof(a.process));
+    a.has_gva = a.has_gpa = true;
+    a.gva = 0xffffffff80100000ull;
+    a.gpa = 0x100000;
+    str_copy(a.detail, "write to protected kernel text", sizeof(a.detail));
+    return a;
+}
+
+/* Nothing known beyond what is always present. */
+static struct alert bare_alert(void)
+{
+    struct alert a;
+    memset(&a, 0, sizeof(a));
+    a.seq = 1;
+    a.policy = POL_IO_GUARD;
+    a.severity = SEV_HIGH;
+    a.action = ACT_ALERT;
+    a.vcpu = 1;
+    a.rip = 0x401000;
+    a.cr3 = 0;
+    a.pid = -1;
+    str_copy(a.detail, "outb 0x1f0", sizeof(a.detail));
+    return a;
+}
+
+static char out[1024];
+
+static size_t format(const struct alert *a)
+{
+    memset(out, 'X', sizeof(out));
+    return alert_format(a, out, sizeof(out));
+}
+
+/* ---- a small JSON checker: one object of string keys, values strings or
+ * integers, nothing after it. Collects the keys in order. ---- */
+
+struct keys {
+    u32 n;
+    char k[20][16];
+};
+
+static const char *json_string(const char *p, char *copy, size_t size)
+{
+    size_t n = 0;
+    if (*p++ != '"')
+        return NULL;
+    for (;;) {
+        unsigned char c = (unsigned char)*p++;
+        if (c == '"')
+            break;
+        if (c < 0x20 || c >= 0x7f)               /* vigil writes ASCII only */
+            return NULL;
+        if (c == '\\') {
+            c = (unsigned char)*p++;
+            if (c == 'u') {
+                for (int i = 0; i < 4; i++, p++)
+                    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
+                        return NULL;
+            } else if (!strchr("\"\\/bfnrt", c) || !c) {
+                return NULL;
+            }
+        }
+        if (copy && n + 1 < size)
+            copy[n++] = (char)c;
+    }
+    if (copy)
+        copy[n] = 0;
+    return p;
+}
+
+static const char *json_integer(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p < '0' || *p > '9')
+        return NULL;
+    if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+        return NULL;                              /* no leading zeros */
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+static bool json_object(const char *s, struct keys *k)
+{
+    memset(k, 0, sizeof(*k));
+    const char *p = s;
+    if (*p++ != '{')
+        return false;
+    for (;;) {
+        if (k->n == ARRAY_SIZE(k->k))
+            return false;
+        p = json_string(p, k->k[k->n], sizeof(k->k[0]));
+        if (!p || *p++ != ':')
+            return false;
+        for (u32 i = 0; i < k->n; i++)
+            if (!strcmp(k->k[i], k->k[k->n]))
+                return false;                     /* duplicate key */
+        k->n++;
+        p = *p == '"' ? json_string(p, NULL, 0) : json_integer(p);
+        if (!p)
+            return false;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p++ != '}')
+            return false;
+        return *p == 0;
+    }
+}
+
+static void assert_keys_(const char *s, const char *const *want, u32 n, const char *file, int line)
+{
+    struct keys k;
+    if (!json_object(s, &k)) {
+        print_error("not one JSON object: %s\n", s);
+        _fail(file, line);
+    }
+    bool same = k.n == n;
+    for (u32 i = 0; same && i < n; i++)
+        same = !strcmp(k.k[i], want[i]);
+    if (!same) {
+        print_error("keys of %s are not as expected\n", s);
+        _fail(file, line);
+    }
+}
+#define assert_keys(s, ...) do { \
+        static const char *const w_[] = { __VA_ARGS__ }; \
+        assert_keys_((s), w_, ARRAY_SIZE(w_), __FILE__, __LINE__); \
+    } while (0)
+
+/* ---- alert_format ---- */
+
+static void test_format_contract_example(void **state)
+{
+    (void)state;
+    struct alert a = full_alert();
+    size_t n = format(&a);
+    assert_string_equal(out, CONTRACT_EXAMPLE);
+    assert_int_equal(n, strlen(CONTRACT_EXAMPLE));
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "pid",
+                "process", "gva", "gpa", "detail");
+}
+
+static void test_format_leaves_out_unknowns(void **state)
+{
+    (void)state;
+    struct alert a = bare_alert();
+    size_t n = format(&a);
+    static const char want[] =
+        "{\"type\":\"alert\",\"seq\":1,\"time_ns\":0,\"policy\":\"io-guard\",\"severity\":\"high\","
+        "\"action\":\"alert\",\"vcpu\":1,\"rip\":\"0x401000\",\"cr3\":\"0x0\",\"detail\":\"outb 0x1f0\"}";
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "detail");
+    assert_null(strstr(out, "pid"));
+    assert_null(strstr(out, "process"));
+    assert_null(strstr(out, "gva"));
+    assert_null(strstr(out, "gpa"));
+}
+
+static void test_format_each_optional_key_alone(void **state)
+{
+    (void)state;
+    struct alert a = bare_alert();
+    a.pid = 0;                                    /* pid 0 is known */
+    format(&a);
+    assert_non_null(strstr(out, "\"cr3\":\"0x0\",\"pid\":0,\"detail\":"));
+    a = bare_alert();
+    str_copy(a.process, "diskd", sizeof(a.process));
+    format(&a);
+    assert_non_null(strstr(out, "\"cr3\":\"0x0\",\"process\":\"diskd\",\"detail\":"));
+    a = bare_alert();
+    a.has_gva = true;
+    a.gva = 0x7fff0000;
+    format(&a);
+    assert_non_null(strstr(out, "\"cr3\":\"0x0\",\"gva\":\"0x7fff0000\",\"detail\":"));
+    a = bare_alert();
+    a.has_gpa = true;
+    a.gpa = 0;
+    format(&a);
+    assert_non_null(strstr(out, "\"cr3\":\"0x0\",\"gpa\":\"0x0\",\"detail\":"));
+}
+
+static void test_format_extreme_numbers(void **state)
+{
+    (void)state;
+    struct alert a = full_alert();
+    a.seq = UINT64_MAX;
+    a.time_ns = UINT64_MAX;
+    a.vcpu = UINT32_MAX;
+    a.rip = UINT64_MAX;
+    a.cr3 = 0;
+    a.pid = INT64_MAX;
+    format(&a);
+    assert_non_null(strstr(out, "\"seq\":18446744073709551615,\"time_ns\":18446744073709551615,"));
+    assert_non_null(strstr(out, "\"vcpu\":4294967295,\"rip\":\"0xffffffffffffffff\",\"cr3\":\"0x0\""));
+    assert_non_null(strstr(out, "\"pid\":9223372036854775807,"));
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "pid",
+                "process", "gva", "gpa", "detail");
+}
+
+static void test_format_every_policy_action_severity(void **state)
+{
+    (void)state;
+    for (u32 p = 0; p < POL_COUNT; p++)
+        for (u32 act = ACT_ALERT; act <= ACT_SUSPEND; act++)
+            for (u32 s = SEV_LOW; s <= SEV_CRITICAL; s++) {
+                struct alert a = full_alert();
+                a.policy = (enum policy_id)p;
+                a.action = (enum action)act;
+                a.severity = (enum severity)s;
+                assert_true(format(&a) > 0);
+                char want[160];
+                snprintf(want, sizeof(want), "\"policy\":\"%s\",\"severity\":\"%s\",\"action\":\"%s\",",
+                         policy_name(a.policy), severity_name(a.severity), action_name(a.action));
+                assert_non_null(strstr(out, want));
+                assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3",
+                            "pid", "process", "gva", "gpa", "detail");
+            }
+}
+
+static void test_format_escapes_detail(void **state)
+{
+    (void)state;
+    struct alert a = bare_alert();
+    str_copy(a.detail, "say \"hi\" C:\\dir\\ tab\tnl\nbell\x07 del\x7f hi\x80", sizeof(a.detail));
+    format(&a);
+    assert_non_null(strstr(out, "\"detail\":\"say \\\"hi\\\" C:\\\\dir\\\\ tab\\u0009nl\\u000abell\\u0007 "
+                                "del\\u007f hi\\u0080\"}"));
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "detail");
+    assert_null(strchr(out, '\n'));               /* one line */
+}
+
+static void test_format_escapes_process(void **state)
+{
+    (void)state;
+    struct alert a = full_alert();
+    str_copy(a.process, "ev\"il\\\n\x1f", sizeof(a.process));
+    format(&a);
+    assert_non_null(strstr(out, "\"process\":\"ev\\\"il\\\\\\u000a\\u001f\",\"gva\":"));
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "pid",
+                "process", "gva", "gpa", "detail");
+}
+
+static void test_format_empty_and_longest_detail(void **state)
+{
+    (void)state;
+    struct alert a = bare_alert();
+    a.detail[0] = 0;
+    format(&a);
+    assert_non_null(strstr(out, ",\"detail\":\"\"}"));
+    /* the longest detail, every character escaped to six */
+    memset(a.detail, 0x01, sizeof(a.detail) - 1);
+    a.detail[sizeof(a.detail) - 1] = 0;
+    size_t n = format(&a);
+    assert_int_equal(n, strlen(out));
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "detail");
+    /* and a 15-character process name of quotes */
+    a = full_alert();
+    memset(a.process, '"', sizeof(a.process) - 1);
+    a.process[sizeof(a.process) - 1] = 0;
+    memset(a.detail, '\\', sizeof(a.detail) - 1);
+    a.detail[sizeof(a.detail) - 1] = 0;
+    n = format(&a);
+    assert_true(n > 0);
+    assert_keys(out, "type", "seq", "time_ns", "policy", "severity", "action", "vcpu", "rip", "cr3", "pid",
+                "process", "gva", "gpa", "detail");
+}
+
+/* Every buffer size from 0 to one past the record: 0 until the record and
+ * its NUL fit, then exactly the record. Each buffer is an exact-size heap
+ * block, so ASan catches a single byte written past it. */
+static void check_all_sizes_(const struct alert *a, const char *file, int line)
+{
+    char full[1024];
+    size_t len = alert_format(a, full, sizeof(full));
+    assert_true(len > 0 && len == strlen(full));
+    for (size_t size = 0; size <= len + 1; size++) {
+        char *buf = malloc(size ? size : 1);
+        assert_non_null(buf);
+        memset(buf, 'X', size);
+        size_t n = alert_format(a, size ? buf : NULL, size);
+        if (size <= len && n != 0) {
+            print_error("size %zu (record %zu): returned %zu, \"%.*s\", expected 0\n", size, len, n, (int)size, buf);
+            free(buf);
+            _fail(file, line);
+        }
+        if (size == len + 1 && (n != len || strcmp(buf, full))) {
+            print_error("size %zu: returned %zu, expected %zu\n", size, n, len);
+            free(buf);
+            _fail(file, line);
+        }
+        free(buf);
+    }
+}
+#define check_all_sizes(a) check_all_sizes_((a), __FILE__, __LINE__)
+
+static void test_format_too_small_plain(void **state)
+{
+    (void)state;
+    struct alert a = full_alert();
+    check_all_sizes(&a);
+    a = bare_alert();
+    check_all_sizes(&a);
+    a = bare_alert();
+    a.detail[0] = 0;
+    check_all_sizes(&a);
+}
+
+static void test_format_too_small_with_two_byte_escapes(void **state)
+{
+    (void)state;
+    struct alert a = full_alert();
+    str_copy(a.detail, "quote\" and backslash\\", sizeof(a.detail));
+    str_copy(a.process, "a\"b", sizeof(a.process));
+    check_all_sizes(&a);
+}
+
+/* Regression: when a character escaped to six bytes (\u00XX) no longer
+ * fitted, the escape stopped early without saying so and alert_format
+ * closed the record anyway, returning a truncated record instead of 0. */
+static void test_format_too_small_with_control_characters(void **state)
+{
+    (void)state;
+    struct alert a = full_alert();
+    str_copy(a.detail, "line one\nline two\n", sizeof(a.detail));
+    check_all_sizes(&a);
+    a = bare_alert();
+    str_copy(a.process, "tab\there", sizeof(a.process));
+    str_copy(a.detail, "\x01\x02\x03", sizeof(a.detail));
+    check_all_sizes(&a);
+}
+
+/* ---- alert_log ---- */
+
+static struct alert_log alog;
+
+static struct alert raised(enum policy_id p, u64 rip)
+{
+    struct alert a = bare_alert();
+    a.seq = 0;
+    a.policy = p;
+    a.rip = rip;
+    return a;
+}
+
+static void test_log_init(void **state)
+{
+    (void)state;
+    memset(&alog, 0xa5, sizeof(alog));
+    alert_log_init(&alog);
+    assert_int_equal(alog.next_seq, 1);
+    assert_int_equal(alog.emitted, 0);
+    assert_int_equal(alog.suppressed, 0);
+    assert_int_equal(alog.budget_left, ALERT_BUDGET);
+    assert_int_equal(alog.nrecent, 0);
+    for (u32 i = 0; i < POL_COUNT; i++) {
+        assert_int_equal(alog.by_policy[i], 0);
+        assert_int_equal(alog.suppressed_by_policy[i], 0);
+    }
+}
+
+static void test_log_repeats_admitted_up_to_the_limit(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    for (u32 i = 0; i < ALERT_REPEAT_LIMIT; i++) {
+        struct alert a = raised(POL_KERNEL_TEXT, 0xffffffff80101234ull);
+        assert_true(alert_log_admit(&alog, &a, 0xffffffff80100000ull));
+        assert_int_equal(a.seq, i + 1);
+    }
+    for (u32 i = 0; i < 5; i++) {
+        struct alert a = raised(POL_KERNEL_TEXT, 0xffffffff80101234ull);
+        a.seq = 777;
+        assert_false(alert_log_admit(&alog, &a, 0xffffffff80100000ull));
+        assert_int_equal(a.seq, 777);             /* untouched when suppressed */
+    }
+    assert_int_equal(alog.emitted, ALERT_REPEAT_LIMIT);
+    assert_int_equal(alog.suppressed, 5);
+    assert_int_equal(alog.suppressed_by_policy[POL_KERNEL_TEXT], 5);
+    assert_int_equal(alog.by_policy[POL_KERNEL_TEXT], ALERT_REPEAT_LIMIT + 5);
+    assert_int_equal(alog.next_seq, ALERT_REPEAT_LIMIT + 1);
+    for (u32 i = 0; i < POL_COUNT; i++)
+        if (i != POL_KERNEL_TEXT) {
+            assert_int_equal(alog.by_policy[i], 0);
+            assert_int_equal(alog.suppressed_by_policy[i], 0);
+        }
+}
+
+static void test_log_repeats_stay_suppressed_across_ticks(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    for (u32 i = 0; i < ALERT_REPEAT_LIMIT; i++) {
+        struct alert a = raised(POL_MSR_GUARD, 0x1000);
+        assert_true(alert_log_admit(&alog, &a, 0xc0000082));
+    }
+    alert_log_tick(&alog);
+    struct alert a = raised(POL_MSR_GUARD, 0x1000);
+    assert_false(alert_log_admit(&alog, &a, 0xc0000082));
+}
+
+static void test_log_different_object_rip_or_policy_is_admitted(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    for (u32 i = 0; i < ALERT_REPEAT_LIMIT + 1; i++) {
+        struct alert a = raised(POL_IO_GUARD, 0x401000);
+        alert_log_admit(&alog, &a, 0x1f0);
+    }
+    struct alert a = raised(POL_IO_GUARD, 0x401000);
+    assert_true(alert_log_admit(&alog, &a, 0x1f1));          /* another port */
+    assert_int_equal(a.seq, ALERT_REPEAT_LIMIT + 1);
+    a = raised(POL_IO_GUARD, 0x401002);
+    assert_true(alert_log_admit(&alog, &a, 0x1f0));          /* another rip */
+    assert_int_equal(a.seq, ALERT_REPEAT_LIMIT + 2);
+    a = raised(POL_SIGNATURE, 0x401000);
+    assert_true(alert_log_admit(&alog, &a, 0x1f0));          /* another policy */
+    assert_int_equal(a.seq, ALERT_REPEAT_LIMIT + 3);
+    assert_int_equal(alog.suppressed, 1);
+    assert_int_equal(alog.by_policy[POL_IO_GUARD], ALERT_REPEAT_LIMIT + 3);
+    assert_int_equal(alog.by_policy[POL_SIGNATURE], 1);
+}
+
+static void test_log_interleaved_repeats(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    u32 admitted_a = 0, admitted_b = 0;
+    for (u32 i = 0; i < 10; i++) {
+        struct alert a = raised(POL_CR_GUARD, 0x2000);
+        admitted_a += alert_log_admit(&alog, &a, 0);
+        struct alert b = raised(POL_CR_GUARD, 0x2000);
+        admitted_b += alert_log_admit(&alog, &b, 4);
+    }
+    assert_int_equal(admitted_a, ALERT_REPEAT_LIMIT);
+    assert_int_equal(admitted_b, ALERT_REPEAT_LIMIT);
+    assert_int_equal(alog.suppressed, 20 - 2 * ALERT_REPEAT_LIMIT);
+}
+
+static void test_log_budget_per_tick(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    for (u32 i = 0; i < ALERT_BUDGET; i++) {
+        struct alert a = raised(POL_PAGETABLE_AUDIT, 0x5000);
+        assert_true(alert_log_admit(&alog, &a, 0x100000 + i * 0x1000));
+        assert_int_equal(a.seq, i + 1);
+    }
+    assert_int_equal(alog.budget_left, 0);
+    /* new objects, but the tick's budget is spent */
+    for (u32 i = 0; i < 3; i++) {
+        struct alert a = raised(POL_HIDDEN_PROCESS, 0x6000);
+        assert_false(alert_log_admit(&alog, &a, 1000 + i));
+    }
+    assert_int_equal(alog.suppressed, 3);
+    assert_int_equal(alog.suppressed_by_policy[POL_HIDDEN_PROCESS], 3);
+    assert_int_equal(alog.emitted, ALERT_BUDGET);
+    alert_log_tick(&alog);
+    assert_int_equal(alog.budget_left, ALERT_BUDGET);
+    struct alert a = raised(POL_HIDDEN_PROCESS, 0x6000);
+    assert_true(alert_log_admit(&alog, &a, 2000));
+    assert_int_equal(a.seq, ALERT_BUDGET + 1);                /* seq has no gaps */
+    assert_int_equal(alog.budget_left, ALERT_BUDGET - 1);
+}
+
+static void test_log_recent_ring_holds_the_last(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    u32 total = ALERT_RECENT + 5;
+    for (u32 i = 0; i < total; i++) {
+        struct alert a = raised(POL_KERNEL_TEXT, 0x100 + i);
+        a.time_ns = 1000 + i;
+        assert_true(alert_log_admit(&alog, &a, 0));
+    }
+    /* suppressed alerts do not enter the ring */
+    for (u32 i = 0; i < ALERT_REPEAT_LIMIT; i++) {
+        struct alert a = raised(POL_KERNEL_TEXT, 0x100);
+        alert_log_admit(&alog, &a, 0);
+    }
+    assert_int_equal(alog.nrecent, total + ALERT_REPEAT_LIMIT - 1);
+    u32 n = alog.nrecent;
+    /* the last ALERT_RECENT admitted, at (seq - 1) % ALERT_RECENT */
+    for (u32 k = 0; k < ALERT_RECENT; k++) {
+        u64 seq = n - k;
+        const struct alert *r = &alog.recent[(seq - 1) % ALERT_RECENT];
+        assert_int_equal(r->seq, seq);
+    }
+    const struct alert *last = &alog.recent[(n - 1) % ALERT_RECENT];
+    assert_int_equal(last->rip, 0x100);
+    const struct alert *first_kept = &alog.recent[(n - ALERT_RECENT) % ALERT_RECENT];
+    assert_int_equal(first_kept->seq, n - ALERT_RECENT + 1);
+}
+
+static void test_log_recent_copies_the_whole_alert(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    struct alert a = full_alert();
+    a.seq = 0;
+    assert_true(alert_log_admit(&alog, &a, 0x100000));
+    assert_int_equal(alog.nrecent, 1);
+    assert_memory_equal(&alog.recent[0], &a, sizeof(a));
+    char buf[512];
+    assert_true(alert_format(&alog.recent[0], buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "\"seq\":1,"));
+}
+
+static void test_log_out_of_range_policy(void **state)
+{
+    (void)state;
+    alert_log_init(&alog);
+    struct alert a = raised((enum policy_id)POL_COUNT, 0x1);
+    assert_true(alert_log_admit(&alog, &a, 0));
+    for (u32 i = 0; i < POL_COUNT; i++)
+        assert_int_equal(alog.by_policy[i], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_contract_example),
+        cmocka_unit_test(test_format_leaves_out_unknowns),
+        cmocka_unit_test(test_format_each_optional_key_alone),
+        cmocka_unit_test(test_format_extreme_numbers),
+        cmocka_unit_test(test_format_every_policy_action_severity),
+        cmocka_unit_test(test_format_escapes_detail),
+        cmocka_unit_test(test_format_escapes_process),
+        cmocka_unit_test(test_format_empty_and_longest_detail),
+        cmocka_unit_test(test_format_too_small_plain),
+        cmocka_unit_test(test_format_too_small_with_two_byte_escapes),
+        cmocka_unit_test(test_format_too_small_with_control_characters),
+        cmocka_unit_test(test_log_init),
+        cmocka_unit_test(test_log_repeats_admitted_up_to_the_limit),
+        cmocka_unit_test(test_log_repeats_stay_suppressed_across_ticks),
+        cmocka_unit_test(test_log_different_object_rip_or_policy_is_admitted),
+        cmocka_unit_test(test_log_interleaved_repeats),
+        cmocka_unit_test(test_log_budget_per_tick),
+        cmocka_unit_test(test_log_recent_ring_holds_the_last),
+        cmocka_unit_test(test_log_recent_copies_the_whole_alert),
+        cmocka_unit_test(test_log_out_of_range_policy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
