@@ -149,6 +149,26 @@ static struct ids_verdict event(const struct ids_event *e)
     return v;
 }
 
+/* A descriptor-table register found changed without a trapped LIDT/LGDT
+ * (no descriptor-table exiting): judged as a load; a block puts the locked
+ * value back. */
+static void check_register(const struct ids_event *e, bool idt, u64 base, u16 limit, u64 *lbase, u16 *llimit)
+{
+    if (base == *lbase && limit == *llimit)
+        return;
+    struct ids_event d = *e;
+    d.type = IDS_EV_DTR_LOAD;
+    d.dtr.idt = idt;
+    d.dtr.base = base;
+    d.dtr.limit = limit;
+    if (event(&d).action != IDS_ALLOW) {
+        vmm_set_guest_dtr(idt, *lbase, *llimit);
+    } else {
+        *lbase = base;
+        *llimit = limit;
+    }
+}
+
 /* Periodic: contents that changed although no trapped write changed them
  * (a device's DMA, say), and descriptor-table registers changed without a
  * trapped LIDT/LGDT. */
@@ -171,30 +191,8 @@ static void tick(const struct ids_event *e)
     u64 ib, gb;
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
-    if (ib != idtr_base || il != idtr_limit) {
-        struct ids_event d = *e;
-        d.type = IDS_EV_DTR_LOAD;
-        d.dtr.idt = true;
-        d.dtr.base = ib;
-        d.dtr.limit = il;
-        struct ids_verdict v = event(&d);
-        if (v.action != IDS_ALLOW)
-            vmm_set_guest_dtr(true, idtr_base, idtr_limit);   /* block: the boot-time IDT is back */
-        else
-            idtr_base = ib, idtr_limit = il;
-    }
-    if (gb != gdtr_base || gl != gdtr_limit) {
-        struct ids_event d = *e;
-        d.type = IDS_EV_DTR_LOAD;
-        d.dtr.idt = false;
-        d.dtr.base = gb;
-        d.dtr.limit = gl;
-        struct ids_verdict v = event(&d);
-        if (v.action != IDS_ALLOW)
-            vmm_set_guest_dtr(false, gdtr_base, gdtr_limit);
-        else
-            gdtr_base = gb, gdtr_limit = gl;
-    }
+    check_register(e, true, ib, il, &idtr_base, &idtr_limit);
+    check_register(e, false, gb, gl, &gdtr_base, &gdtr_limit);
 }
 
 const struct policy_ops pol_critical_tables = {
