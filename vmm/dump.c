@@ -3,6 +3,7 @@
 #include "vmm/exit.h"
 #include "vmm/vmx.h"
 #include "vmm/vmx_setup.h"
+#include "vmm/vmcs_check.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
 
@@ -38,43 +39,22 @@ void vmm_dump_state(void)
             X(CR0_GUEST_HOST_MASK), X(CR4_GUEST_HOST_MASK), X(EXCEPTION_BITMAP), X(VM_ENTRY_INTR_INFO));
 }
 
-static bool bad(const char *field, u64 val, const char *rule)
-{
-    kprintf("vigil: offending field: %s = 0x%llx: %s\n", field, (unsigned long long)val, rule);
-    return true;
-}
-
-/* A subset of the checks of SDM 27.3.1 (guest state) and 27.2 (host state),
- * enough to name the field in the failures vigil's own code can cause. */
+/* Re-check the current VMCS against the entry rules vigil knows (vmcs_check.c)
+ * and name the first field that breaks one. */
 void vmcs_diagnose(void)
 {
     struct vcpu *v = &vcpu0;
-    u64 cr0 = vmread(GUEST_CR0), cr4 = vmread(GUEST_CR4), efer = vmread(GUEST_IA32_EFER);
-    u64 entry = vmread(VM_ENTRY_CTLS), rfl = vmread(GUEST_RFLAGS);
-    u64 cr0_need = v->cr0_fixed0;
-    bool ia32e = entry & ENTRY_IA32E_GUEST;
-    if ((cr0 & cr0_need) != cr0_need || (cr0 & ~v->cr0_fixed1))
-        bad("GUEST_CR0", cr0, "violates IA32_VMX_CR0_FIXED0/1");
-    else if ((cr4 & v->cr4_fixed0) != v->cr4_fixed0 || (cr4 & ~v->cr4_fixed1))
-        bad("GUEST_CR4", cr4, "violates IA32_VMX_CR4_FIXED0/1");
-    else if ((cr0 & (1ull << 31)) && !(cr0 & 1))
-        bad("GUEST_CR0", cr0, "PG set without PE");
-    else if (ia32e && (!(cr0 & (1ull << 31)) || !(cr4 & (1u << 5))))
-        bad("GUEST_CR0/CR4", cr0, "IA-32e mode guest needs CR0.PG and CR4.PAE");
-    else if (!!(efer & (1u << 10)) != ia32e || (ia32e && !(efer & (1u << 8))))
-        bad("GUEST_IA32_EFER", efer, "LMA must equal the IA-32e mode guest control (and LME be set)");
-    else if (!(rfl & 2) || (rfl & 0xffffffffffc08028ull))
-        bad("GUEST_RFLAGS", rfl, "reserved bits (bit 1 must be 1)");
-    else if (vmread(VMCS_LINK_POINTER) != ~0ull)
-        bad("VMCS_LINK_POINTER", vmread(VMCS_LINK_POINTER), "must be all ones without shadow VMCS");
-    else if ((vmread(GUEST_TR_AR) & 0x1000f) != 0xb && (vmread(GUEST_TR_AR) & 0x1000f) != 0x3)
-        bad("GUEST_TR_AR", vmread(GUEST_TR_AR), "TR must be a usable busy TSS");
-    else if (vmread(GUEST_ACTIVITY_STATE) > 3)
-        bad("GUEST_ACTIVITY_STATE", vmread(GUEST_ACTIVITY_STATE), "not a defined state");
-    else if (!ia32e && (vmread(GUEST_RIP) >> 32))
-        bad("GUEST_RIP", vmread(GUEST_RIP), "bits 63:32 must be 0 outside IA-32e mode");
-    else if ((vmread(HOST_CR4) & (1u << 13)) == 0)
-        bad("HOST_CR4", vmread(HOST_CR4), "VMXE must be set");
+    struct vmcs_snapshot s = {
+        .guest_cr0 = vmread(GUEST_CR0), .guest_cr4 = vmread(GUEST_CR4), .guest_efer = vmread(GUEST_IA32_EFER),
+        .guest_rflags = vmread(GUEST_RFLAGS), .guest_rip = vmread(GUEST_RIP),
+        .link_pointer = vmread(VMCS_LINK_POINTER), .tr_ar = vmread(GUEST_TR_AR),
+        .activity = vmread(GUEST_ACTIVITY_STATE), .entry_ctls = vmread(VM_ENTRY_CTLS), .host_cr4 = vmread(HOST_CR4),
+        .cr0_fixed0 = v->cr0_fixed0, .cr0_fixed1 = v->cr0_fixed1, .cr4_fixed0 = v->cr4_fixed0,
+        .cr4_fixed1 = v->cr4_fixed1,
+    };
+    struct vmcs_problem p;
+    if (vmcs_check(&s, &p))
+        kprintf("vigil: offending field: %s = 0x%llx: %s\n", p.field, (unsigned long long)p.value, p.rule);
     else
         kprintf("vigil: no offending field found by vigil's checks\n");
 }

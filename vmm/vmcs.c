@@ -7,6 +7,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/hvmem.h"
 #include "vmm/tsc.h"
+#include "vmm/exit.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "lib/log.h"
@@ -61,6 +62,12 @@ static void setup_bitmaps(u16 console_port)
     io_intercept(0xcf9, 1);             /* reset control register */
     io_intercept(0x92, 1);              /* system control port A (fast reset) */
     io_intercept(0x64, 1);              /* keyboard controller: 0xfe pulses reset */
+    const struct acpi_power *acpi = vmm_acpi();
+    if (acpi && acpi->valid) {          /* ACPI sleep requests (SLP_EN) */
+        io_intercept(acpi->pm1a_cnt, 2);
+        if (acpi->pm1b_cnt)
+            io_intercept(acpi->pm1b_cnt, 2);
+    }
 
     msr_intercept(MSR_IA32_FEATURE_CONTROL, true, true);
     for (u32 m = MSR_IA32_VMX_BASIC; m <= MSR_IA32_VMX_VMFUNC; m++)

@@ -8,7 +8,9 @@ Each test boots Bochs (GRUB -> vigil -> testos, with testos's profile) and
 reads both consoles: COM1 is vigil's (alerts are JSON lines), COM2 testos's."""
 import os
 import re
-from harness import BUILD, alerts
+import subprocess
+import sys
+from harness import BUILD, ROOT, alerts
 
 TESTOS = os.path.join(BUILD, "testos.elf")
 PROFILE = os.path.join(BUILD, "testos.profile")
@@ -116,6 +118,16 @@ def test_hook_lstar(t):
     need(t, recs, "msr-guard", r"^WRMSR LSTAR 0x[0-9a-f]+ -> 0x[0-9a-f]+ \(the kernel set 0x", action="block")
     if outcome(t, r, "hook-lstar") != "failed":
         raise AssertionError("LSTAR was hooked under vigil")
+    # The alert-log tool turns the console log into a table and a summary.
+    tool = os.path.join(ROOT, "scripts", "alerts.py")
+    log = os.path.join(r.out, "com1.log")
+    table = subprocess.run([sys.executable, tool, log], capture_output=True, text=True, check=True).stdout
+    t.expect(table, r"^seq +time_ms +policy +action +severity +process +rip +gva +gpa +detail$")
+    t.expect(table, r"^1 +\d+\.\d{3} +msr-guard +block +critical +kernel +0x[0-9a-f]+ +- +- +WRMSR LSTAR ")
+    summary = subprocess.run([sys.executable, tool, "--summary", log], capture_output=True, text=True,
+                             check=True).stdout
+    t.expect(summary, r"^msr-guard +block +1$")
+    t.expect(summary, r"^1 alert records$")
 
 
 def test_disable_wp(t):

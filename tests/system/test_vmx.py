@@ -127,3 +127,17 @@ def test_operator_suspend_resume(t):
         raise AssertionError("the guest powered off before it was resumed")
     t.expect(r.com2, r"^HELLO done$")
     t.expect(c1, r"^vigil: guest powered off")
+
+
+def test_acpi_poweroff(t):
+    # The guest turns the machine off through ACPI (SLP_EN to the FADT's PM1a
+    # control port): vigil prints its summary first, then does what was asked.
+    iso = t.iso("", modules=[(os.path.join(BUILD, "testos.elf"), "guest scenario=benign console=com2 poweroff=acpi")])
+    r = t.boot(iso, stop_on=STOP)
+    t.expect(r.com1, r"^vigil: ACPI: PM1a control port 0x([0-9a-f]+)")
+    port = t.expect(r.com1, r"^vigil: ACPI: PM1a control port (0x[0-9a-f]+)").group(1)
+    t.expect(r.com2, r"^SCENARIO benign done$")
+    t.expect(r.com1, rf"^vigil: guest powered off: ACPI sleep request \(port {port}, value 0x[0-9a-f]*2[0-9a-f]{{3}}\)$",
+             "the SLP_EN write trapped")
+    t.expect(r.com1, r"^vigil: summary: guest ran \d+ ms")
+    t.expect(r.com1, r"^vigil: powering off$")
