@@ -6,8 +6,8 @@
 set -u
 
 BUILD="nasm gcc make binutils grub-pc-bin grub-common xorriso mtools"
-RUN="bochs bochsbios vgabios"
-TEST="libcmocka-dev qemu-system-x86 python3 clang"
+RUN="bochs bochsbios vgabios python3"
+TEST="libcmocka-dev qemu-system-x86 clang"
 
 case "${1:-all}" in
     build) want="$BUILD" ;;
