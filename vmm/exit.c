@@ -364,6 +364,11 @@ void vmexit_dispatch(struct guest_regs *regs)
     }
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
+    if (nmi_pending && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID) &&
+        !(vmread(GUEST_INTERRUPTIBILITY) & 0xb)) {      /* not under STI, MOV-SS or NMI blocking (SDM 26.3.1.5) */
+        nmi_pending = false;
+        vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | INTR_TYPE_NMI | 2);
+    }
     if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tsc_hz() / TICK_HZ)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
 

@@ -22,9 +22,16 @@ static const char *const names[32] = {
 };
 
 static volatile int crashing;
+volatile bool nmi_pending;
 
 void trap_handler(struct trap_frame *f)
 {
+    if (f->vector == 2) {
+        /* With NMI exiting off, NMIs belong to the guest; one that arrives
+         * while vigil runs is held and injected at the next VM entry. */
+        nmi_pending = true;
+        return;
+    }
     if (crashing++) {
         kprintf("\nvigil: exception %llu while reporting a crash\n", (unsigned long long)f->vector);
         vigil_halt();

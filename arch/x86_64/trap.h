@@ -23,6 +23,10 @@ u64 desc_tss_base(void);
 
 void trap_handler(struct trap_frame *f);
 
+/* An NMI taken while vigil ran: the guest's, to be delivered to it on the
+ * next VM entry (vmm/exit.c). */
+extern volatile bool nmi_pending;
+
 /* Print the reason, then "vigil: halted", then stop this CPU for good. */
 __attribute__((noreturn, format(printf, 1, 2))) void vigil_panic(const char *fmt, ...);
 __attribute__((noreturn)) void vigil_halt(void);
