@@ -4,6 +4,7 @@
  * allocates: every table is fixed-size and bounded. */
 #include "ids/engine.h"
 #include "ids/alert.h"
+#include "ids/elfsyms.h"
 #include "ids/insn.h"
 #include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"
@@ -79,6 +80,16 @@ bool ids_init(const struct boot_info *bi, bool on)
             kprintf("vigil: bad profile, introspection limited to the hardware view: %s\n", err);
         else
             ids.have_profile = true;
+    }
+    if (!ids.have_profile && (m = mb2_find_module(bi, "guest"))) {
+        /* No profile: the guest ELF's own symbol table gives the kernel's
+         * image and tables, though no structure layouts (no process list). */
+        if (elfsyms_profile((const u8 *)m->start, m->end - m->start, &ids.prof, err, sizeof(err)))
+            kprintf("vigil: no profile module, and no symbols either: %s\n", err);
+        else {
+            ids.have_profile = true;
+            kprintf("vigil: no profile module: symbols from the guest ELF (no structure layouts: no process list)\n");
+        }
     }
     if (!on) {
         kprintf("vigil: IDS off (ids=off): no policies run; vigil still refuses any reach for itself\n");

@@ -139,7 +139,9 @@ u64 profile_kva_to_pa(const struct profile *p, u64 va)
     if (p->kernel_phys_end <= p->kernel_phys_start)
         return 0;                                   /* no (or a nonsensical) image extent */
     u64 size = p->kernel_phys_end - p->kernel_phys_start;
-    if (!p->kernel_virt_base || va < p->kernel_virt_base + p->kernel_phys_start ||
+    /* kernel_virt_base 0 is an identity-mapped kernel: the image's extent is
+     * what bounds the translation. */
+    if (va < p->kernel_virt_base + p->kernel_phys_start ||
         va - p->kernel_virt_base - p->kernel_phys_start >= size)
         return 0;
     return va - p->kernel_virt_base;

@@ -296,3 +296,21 @@ def test_alert_flood_is_rate_limited(t):
     t.expect(r.com2, r"^alert-flood: 1000000 writes to port 0x3f8 in \d+ cycles$")
     if outcome(t, r, "alert-flood") != "failed":
         raise AssertionError("the guest could see vigil's console")
+
+
+def test_no_profile_falls_back_to_guest_elf_symbols(t):
+    # Without a profile module, the guest ELF's symbol table still places the
+    # kernel's text and tables: the syscall-table hook is refused. There are
+    # no structure layouts, so no process names.
+    iso = t.iso("", modules=[(TESTOS, "guest scenario=hook-syscall console=com2")])
+    r = t.boot(iso, stop_on=STOP)
+    t.expect(r.com1, r"^vigil: no profile module: symbols from the guest ELF \(no structure layouts: no process list\)$")
+    t.expect(r.com1, r"^vigil: IDS on; profile: elf$")
+    t.expect(r.com1, r"^vigil: kernel-text: kernel text at gpa 0x[0-9a-f]+-0x[0-9a-f]+ write-protected$")
+    recs = alerts(r.com1)
+    only(t, recs, {"critical-tables"})
+    a = need(t, recs, "critical-tables", r"^write to the system-call table, entry \d+$", action="block")
+    if "pid" in a or a.get("process") not in (None, "kernel"):
+        raise AssertionError(f"a process name without structure layouts? {a}")
+    if outcome(t, r, "hook-syscall") != "failed":
+        raise AssertionError("the system-call table was hooked under vigil without a profile")

@@ -265,11 +265,16 @@ static void test_kva_to_pa_outside_the_image(void **state)
     assert_true(profile_kva_to_pa(&prof, 0) == 0);
 }
 
-static void test_kva_to_pa_without_kernel_virt_base(void **state)
+/* No kernel_virt_base: an identity-mapped kernel, translated 1:1 within
+ * its image and not at all outside it. */
+static void test_kva_to_pa_identity_mapped_kernel(void **state)
 {
     (void)state;
     assert_ok(parse_with_header("kernel_phys_start 0x100000\nkernel_phys_end 0x13e000\n"));
-    assert_true(profile_kva_to_pa(&prof, 0x100000) == 0);
+    assert_true(profile_kva_to_pa(&prof, 0x100000) == 0x100000);
+    assert_true(profile_kva_to_pa(&prof, 0x13dfff) == 0x13dfff);
+    assert_true(profile_kva_to_pa(&prof, 0x13e000) == 0);
+    assert_true(profile_kva_to_pa(&prof, 0xfffff) == 0);
     assert_true(profile_kva_to_pa(&prof, 0xffffffff80100000ull) == 0);
 }
 
@@ -560,7 +565,7 @@ int main(void)
         cmocka_unit_test(test_const_lookup),
         cmocka_unit_test(test_kva_to_pa_inside_the_image),
         cmocka_unit_test(test_kva_to_pa_outside_the_image),
-        cmocka_unit_test(test_kva_to_pa_without_kernel_virt_base),
+        cmocka_unit_test(test_kva_to_pa_identity_mapped_kernel),
         cmocka_unit_test(test_kva_to_pa_with_missing_or_reversed_image_bounds),
         cmocka_unit_test(test_comments_blank_lines_crlf_tabs),
         cmocka_unit_test(test_unknown_records_are_ignored),
