@@ -81,6 +81,7 @@ _start:
     cmp dword [entry_magic], MB1_BOOT_MAGIC
     jne .done
     call walk_info
+    call paging_test
 .done:
     PRINT "MB1 done"
     NEWLINE
@@ -266,7 +267,54 @@ walk_info:
     NEWLINE
     ret
 
-section .bss
-align 16
+; paging_test: turn on 32-bit paging (4 MiB pages, identity) and run the
+; descriptor-table instructions a 32-bit kernel runs with paging on (SGDT,
+; LGDT, SIDT, STR): a hypervisor that traps them must follow this paging.
+paging_test:
+    mov edi, page_dir
+    mov eax, 0x83                   ; present, writable, 4 MiB page
+    mov ecx, 1024
+.fill:
+    mov [edi], eax
+    add eax, 0x400000
+    add edi, 4
+    loop .fill
+    mov eax, cr4
+    or eax, 0x10                    ; PSE
+    mov cr4, eax
+    mov eax, page_dir
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000              ; PG
+    mov cr0, eax
+    sgdt [gdt_save]
+    lgdt [gdt_save]                 ; the same table again
+    sidt [idt_save]
+    str ax
+    mov [tr_save], ax
+    mov eax, cr0
+    and eax, 0x7fffffff             ; paging off again
+    mov cr0, eax
+    PRINT "MB1 paging sgdt limit="
+    movzx eax, word [gdt_save]
+    call put_hex32
+    PRINT " base="
+    mov eax, [gdt_save + 2]
+    call put_hex32
+    PRINT " sidt limit="
+    movzx eax, word [idt_save]
+    call put_hex32
+    PRINT " str="
+    movzx eax, word [tr_save]
+    call put_hex32
+    NEWLINE
+    ret
+
+section .bss align=4096
+page_dir: resb 4096                 ; first in .bss: page-aligned by the section
+gdt_save: resb 8
+idt_save: resb 8
+tr_save:  resb 4
+          resb 12                   ; the stack stays 16-byte aligned (4128)
 stack:  resb 8192
 stack_top:

@@ -52,8 +52,14 @@ def test_multiboot1_guest(t):
     t.expect(r.com2, r"^MB1 module .*initrd ramdisk-args", "the initrd passed on to the guest")
     for start, end in vigil_ranges(r.com1):
         t.expect(r.com2, rf"^MB1 mmap 0x{start:016x} 0x{end - start:016x} type 2$")
+    # 32-bit paging on, then SGDT/LGDT/SIDT/STR: vigil emulates them through
+    # the guest's 32-bit page tables and returns what it gave the guest.
+    m = t.expect(r.com2, r"^MB1 paging sgdt limit=0000001f base=([0-9a-f]{8}) sidt limit=000003ff str=00000000$")
+    t.expect(r.com1, rf"^vigil: boot information for the guest at 0x[0-9a-f]+ ", "the boot information")
     t.expect(r.com2, r"^MB1 done$")
+    t.expect_not(r.com1, r"^vigil: CRASH|PANIC|unexpected VM exit")
     check_summary(t, r.com1)
+    t.expect(r.com1, r"^  46 GDTR/IDTR access +[3-9] ", "SGDT, LGDT and SIDT exits")
 
 
 def test_hostile_guest(t):
