@@ -46,6 +46,10 @@ bool vmm_port_watched(u16 port);
 void vmm_step_through(u64 gpa);
 bool vmm_step_done(void);
 
+/* Copy to or from guest linear memory through the guest's paging; false if
+ * an address does not translate to guest RAM (guestlin.c). */
+bool guest_linear(u64 la, void *buf, u32 len, bool write);
+
 /* CR0/CR4 as the guest sees them: owned bits from the read shadows. */
 u64 guest_cr0_visible(void);
 u64 guest_cr4_visible(void);

@@ -8,75 +8,8 @@
 #include "vmm/exit.h"
 #include "vmm/vmx.h"
 #include "vmm/guestmem.h"
-#include "ids/ptwalk.h"
 #include "vmm/introspect.h"
 #include "lib/string.h"
-
-static bool rd8(void *ctx, u64 gpa, u64 *v)
-{
-    (void)ctx;
-    return guestmem_read(gpa, v, 8);
-}
-
-/* Paging outside long mode (SDM 4.3 and 4.4): 32-bit paging with 4 MiB
- * pages under CR4.PSE, or PAE paging through the PDPTEs the VMCS holds. */
-static bool legacy_walk(u64 la, u64 *pa)
-{
-    u64 cr4 = guest_cr4_visible(), cr3 = vmread(GUEST_CR3), e;
-    la &= 0xffffffff;
-    if (cr4 & (1u << 5)) {                                  /* PAE */
-        u64 pdpte = vmread(GUEST_PDPTE0 + 2 * (la >> 30));
-        if (!(pdpte & 1) || !guestmem_read((pdpte & 0xffffffffff000ull) + (la >> 21 & 511) * 8, &e, 8) ||
-            !(e & 1))
-            return false;
-        if (e & 0x80) {
-            *pa = (e & 0xfffffffe00000ull) | (la & 0x1fffff);
-            return true;
-        }
-        if (!guestmem_read((e & 0xffffffffff000ull) + (la >> 12 & 511) * 8, &e, 8) || !(e & 1))
-            return false;
-        *pa = (e & 0xffffffffff000ull) | (la & 0xfff);
-        return true;
-    }
-    u32 d, t;                                               /* 32-bit paging */
-    if (!guestmem_read((cr3 & 0xfffff000) + (la >> 22) * 4, &d, 4) || !(d & 1))
-        return false;
-    if ((d & 0x80) && (cr4 & (1u << 4))) {
-        *pa = (d & 0xffc00000) | (u64)(d >> 13 & 0xff) << 32 | (la & 0x3fffff);
-        return true;
-    }
-    if (!guestmem_read((d & 0xfffff000) + (la >> 12 & 1023) * 4, &t, 4) || !(t & 1))
-        return false;
-    *pa = (t & 0xfffff000) | (la & 0xfff);
-    return true;
-}
-
-/* Copy to or from guest linear memory, a page at a time. */
-static bool linear(u64 la, void *buf, u32 len, bool write)
-{
-    u8 *p = buf;
-    bool paging = guest_cr0_visible() >> 31 & 1, lma = vmread(GUEST_IA32_EFER) >> 10 & 1;
-    while (len) {
-        u64 pa = la;
-        if (paging && lma) {
-            struct pt_walk w;
-            if (pt_walk(vmread(GUEST_CR3), la, vmm_maxphys(), rd8, 0, &w) != PT_OK)
-                return false;
-            pa = w.gpa;
-        } else if (paging && !legacy_walk(la, &pa)) {
-            return false;
-        }
-        u32 n = 4096 - (u32)(la & 0xfff);
-        if (n > len)
-            n = len;
-        if (!(write ? guestmem_write(pa, p, n) : guestmem_read(pa, p, n)))
-            return false;
-        p += n;
-        la += n;
-        len -= n;
-    }
-    return true;
-}
 
 static const u64 seg_base_field[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
                                        GUEST_FS_BASE, GUEST_GS_BASE };
@@ -111,7 +44,7 @@ enum exit_action exit_gdtr_idtr(struct vcpu *v)
     if (load) {
         if (vmread(GUEST_SS_AR) >> 5 & 3)
             return fault();                          /* CPL > 0 */
-        if (!linear(la, m, len, false))
+        if (!guest_linear(la, m, len, false))
             return fault();
         u16 limit;
         u64 base = 0;
@@ -135,7 +68,7 @@ enum exit_action exit_gdtr_idtr(struct vcpu *v)
     u64 base = vmread(idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE);
     memcpy(m, &limit, 2);
     memcpy(m + 2, &base, x64 ? 8 : 4);
-    if (!linear(la, m, len, true))
+    if (!guest_linear(la, m, len, true))
         return fault();
     return EXIT_ADVANCE;
 }
@@ -158,7 +91,7 @@ static bool load_system_seg(u16 sel, bool tr)
     if (off + dlen - 1 > vmread(GUEST_GDTR_LIMIT))
         return false;
     u64 d[2] = { 0, 0 };
-    if (!linear(gdt + off, d, (u32)dlen, false))
+    if (!guest_linear(gdt + off, d, (u32)dlen, false))
         return false;
     u32 type = (u32)(d[0] >> 40 & 0xf), s = d[0] >> 44 & 1, p = d[0] >> 47 & 1;
     if (s || !p || (tr ? (type != 9 && type != 1) : type != 2))
@@ -170,7 +103,7 @@ static bool load_system_seg(u16 sel, bool tr)
     u32 ar = (u32)(d[0] >> 40 & 0xf0ff);
     if (tr) {
         d[0] |= 2ull << 40;                          /* busy */
-        if (!linear(gdt + off, d, 8, true))
+        if (!guest_linear(gdt + off, d, 8, true))
             return false;
         ar |= 2;
     }
@@ -192,14 +125,14 @@ enum exit_action exit_ldtr_tr(struct vcpu *v)
         u16 sel;
         if (reg)
             sel = (u16)guest_gpr(v, r1);
-        else if (!linear(operand_address(v, info), &sel, 2, false))
+        else if (!guest_linear(operand_address(v, info), &sel, 2, false))
             return fault();
         return load_system_seg(sel, tr) ? EXIT_ADVANCE : fault();
     }
     u16 sel = (u16)vmread(tr ? GUEST_TR_SEL : GUEST_LDTR_SEL);
     if (reg)
         guest_set_gpr(v, r1, sel);                   /* zero-extended into the register */
-    else if (!linear(operand_address(v, info), &sel, 2, true))
+    else if (!guest_linear(operand_address(v, info), &sel, 2, true))
         return fault();
     return EXIT_ADVANCE;
 }

@@ -34,6 +34,51 @@ static void set_in_result(struct vcpu *v, u32 size, u32 val)
     v->regs->rax = rax;
 }
 
+/* INS/OUTS (with or without REP) to a port a policy allows: emulated a
+ * slice at a time, element by element, through the guest's paging. A long
+ * REP is done in slices of at most STRING_SLICE elements: RIP stays on the
+ * instruction until RCX runs out, as when an interrupt splits it. */
+#define STRING_SLICE 4096
+
+static enum exit_action string_io(struct vcpu *v, u64 q, u16 port, u32 size, bool in)
+{
+    static const u64 seg_base[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
+                                     GUEST_FS_BASE, GUEST_GS_BASE };
+    bool rep = q >> 5 & 1, x64 = (vmread(GUEST_CS_AR) >> 13 & 1) && (vmread(GUEST_IA32_EFER) >> 10 & 1);
+    u32 info = v->insouts_info ? (u32)vmread(VMX_INSTRUCTION_INFO) : (x64 ? 2u << 7 : 1u << 7) | 3u << 15;
+    u32 asz = info >> 7 & 7, seg = in ? 0 : info >> 15 & 7;       /* INS always writes ES:rDI */
+    if (asz > 2 || seg > 5) {
+        vcpu_inject_gp();
+        return EXIT_RESUME;
+    }
+    u64 amask = asz == 0 ? 0xffff : asz == 1 ? 0xffffffff : ~0ull;
+    u64 base = x64 && seg < 4 ? 0 : vmread(seg_base[seg]);
+    u64 *idx = in ? &v->regs->rdi : &v->regs->rsi;
+    u64 step = vmread(GUEST_RFLAGS) >> 10 & 1 ? (u64)-(s64)size : size;   /* DF */
+    u64 count = rep ? v->regs->rcx & amask : 1;
+    for (u64 i = 0; i < count && i < STRING_SLICE; i++) {
+        u64 la = base + (*idx & amask);
+        u32 val = 0;
+        if (in) {
+            val = port_in(port, size);
+            if (!guest_linear(la, &val, size, true)) {
+                vcpu_inject_gp();                    /* untranslatable buffer: refused, not guessed at */
+                return EXIT_RESUME;
+            }
+        } else {
+            if (!guest_linear(la, &val, size, false)) {
+                vcpu_inject_gp();
+                return EXIT_RESUME;
+            }
+            port_out(port, size, val);
+        }
+        *idx = (*idx & ~amask) | ((*idx + step) & amask);
+        if (rep)
+            v->regs->rcx = (v->regs->rcx & ~amask) | ((v->regs->rcx - 1) & amask);
+    }
+    return rep && (v->regs->rcx & amask) ? EXIT_RESUME : EXIT_ADVANCE;
+}
+
 enum exit_action exit_io(struct vcpu *v)
 {
     u64 q = vmread(EXIT_QUALIFICATION);
@@ -62,11 +107,6 @@ enum exit_action exit_io(struct vcpu *v)
         e.reach.detail = in ? "read" : "write";
         return vmm_verdict_suspend(v, ids_event(&e), act);
     }
-    if (string) {
-        /* String I/O to a power or reset port: refused rather than emulated. */
-        vcpu_inject_gp();
-        return EXIT_RESUME;
-    }
     if (vmm_port_watched(port)) {
         /* A port an IDS policy watches: judged before it happens. */
         struct ids_event e;
@@ -77,21 +117,24 @@ enum exit_action exit_io(struct vcpu *v)
         e.io.value = val;
         struct ids_verdict verdict = ids_event(&e);
         if (verdict.action != IDS_ALLOW) {
-            if (string) {
-                vcpu_inject_gp();
-                return vmm_verdict_suspend(v, verdict, EXIT_RESUME);
-            }
-            if (in)
+            /* Refused: the instruction is skipped with no effect (a string
+             * instruction moves no data and leaves its registers alone). */
+            if (in && !string)
                 set_in_result(v, size, 0xffffffffu);   /* nothing answers */
             return vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
         }
-        if (!string) {
-            if (in)
-                set_in_result(v, size, port_in(port, size));
-            else
-                port_out(port, size, val);
-            return EXIT_ADVANCE;
-        }
+        if (string)
+            return string_io(v, q, port, size, in);
+        if (in)
+            set_in_result(v, size, port_in(port, size));
+        else
+            port_out(port, size, val);
+        return EXIT_ADVANCE;
+    }
+    if (string) {
+        /* String I/O to a power or reset port: refused rather than emulated. */
+        vcpu_inject_gp();
+        return EXIT_RESUME;
     }
     if (in) {
         u32 r = port == 0x8900 || (port >= 0xf4 && port < 0xf8) ? 0xffffffffu : port_in(port, size);

@@ -30,6 +30,7 @@ struct vcpu {
     u64 cr0_mask, cr4_mask;              /* bits vigil owns */
     u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     bool unrestricted;
+    bool insouts_info;                   /* IA32_VMX_BASIC[54]: INS/OUTS operand information */
     bool suspended, dead;
     const char *suspend_reason;
     u64 exits;

@@ -236,6 +236,7 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     v->cr4_fixed0 = m->cr4_fixed0;
     v->cr4_fixed1 = m->cr4_fixed1;
     v->unrestricted = true;
+    v->insouts_info = m->basic >> 54 & 1;
     v->cr0_mask = v->cr0_fixed0 | ~v->cr0_fixed1 | CR0_WP;
     v->cr4_mask = v->cr4_fixed0 | ~v->cr4_fixed1 | CR4_VMXE | CR4_SMEP | CR4_SMAP;
 

@@ -168,13 +168,17 @@ def test_raw_io(t):
              process="rawio")
     if not isinstance(a.get("pid"), int):
         raise AssertionError(f"io-guard alert without the process id: {a}")
+    t.expect(r.com2, r"^rawio: no device answers \(status 0xff\)$", "the refused reads floating high")
     if outcome(t, r, "raw-io") != "failed":
         raise AssertionError("a process drove the disk controller under vigil")
 
 
 def test_raw_io_allowed_process(t):
-    # The same access by a process the rule allows (diskd) is let through.
+    # The same access by a process the rule allows (diskd) is let through,
+    # including the REP INSW that reads the 256 identify words (vigil
+    # emulates string I/O to a watched port through the guest's paging).
     r = boot_scenario(t, "raw-io", guest_args="rawio_proc=diskd")
+    t.expect(r.com2, r'^rawio: IDENTIFY( PACKET)? status 0x[0-9a-f]+, model "Generic 1234"$', "the device's identity")
     if alerts(r.com1):
         raise AssertionError(f"alerts for an allowed process: {alerts(r.com1)}")
     if outcome(t, r, "raw-io") != "succeeded":
