@@ -213,11 +213,13 @@ isr_table:
 
 section .text
 
-; triple_fault: an empty IDT, then int3: #BP -> #GP (vector past the IDT
-; limit) -> #DF -> shutdown.
+; triple_fault: a non-canonical stack, then int3. Delivering #BP pushes
+; onto that stack and faults (#SS), delivering that faults again (#DF), and
+; delivering #DF fails too: shutdown. (It leaves the IDTR alone: an IDS that
+; locks the IDT would rightly refuse a switch to an empty one.)
 global triple_fault
 triple_fault:
-    lidt [rel null_idt]
+    mov rsp, 0x8000000000000000
     int3
     ret
 
@@ -478,9 +480,6 @@ gdt_ptr:
     dw gdt_end - gdt - 1
     dq gdt
 global gdt, gdt_ptr
-null_idt:
-    dw 0
-    dq 0
 
 section .rodata
 no_lm_msg: db "HOSTILE FATAL: no long mode (CPUID.80000001h:EDX.LM=0)", 13, 10, 0
