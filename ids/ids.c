@@ -29,14 +29,14 @@ static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_HYPERVISOR_GUARD] = &pol_hypervisor_guard,
 };
 
-/* Which policy an event type goes to (the rest see it through hooks). */
+/* Which policy an event type goes to; start, CR3 loads, EPT, ticks and
+ * power-off are dispatched in ids_event itself. */
 static const enum policy_id route[IDS_EV_COUNT] = {
     [IDS_EV_IO] = POL_IO_GUARD,
     [IDS_EV_MSR_WRITE] = POL_MSR_GUARD,
     [IDS_EV_CR_WRITE] = POL_CR_GUARD,
     [IDS_EV_DTR_LOAD] = POL_CRITICAL_TABLES,
     [IDS_EV_HV_REACH] = POL_HYPERVISOR_GUARD,
-    [IDS_EV_CR3_LOAD] = POL_HIDDEN_PROCESS,
 };
 
 static const char *const event_names[IDS_EV_COUNT] = {

@@ -10,6 +10,7 @@
 
 #define MAX_SUSPECTS 16
 static struct { u64 cr3, first_tick, misses; bool reported; } suspects[MAX_SUSPECTS];
+static u32 nsuspects;                       /* slots in use: the CR3 path skips the table when 0 */
 
 static bool listed(u64 cr3, u64 view_cr3)
 {
@@ -30,7 +31,7 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
     if (!ids.boot_done || !vmi_have_procs() || cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
         return v;
     int slot = -1;
-    for (int i = 0; i < MAX_SUSPECTS; i++)
+    for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)
         if (suspects[i].cr3 == cr3) {
             slot = i;
             break;
@@ -38,16 +39,20 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
     if (listed(cr3, cr3)) {
         /* Listed now: whatever was suspected of this CR3 is cleared (page-
          * table roots are reused, and a spawn can race a snapshot). */
-        if (slot >= 0)
+        if (slot >= 0) {
             suspects[slot].cr3 = 0;
+            nsuspects--;
+        }
         return v;
     }
     if (slot < 0) {
         for (int i = 0; i < MAX_SUSPECTS && slot < 0; i++)
-            if (!suspects[i].cr3 || !suspects[i].misses)
+            if (!suspects[i].cr3)
                 slot = i;
         if (slot < 0)
             slot = (int)(cr3 >> 12) % MAX_SUSPECTS;
+        else
+            nsuspects++;
         suspects[slot].cr3 = cr3;
         suspects[slot].first_tick = ids.ticks;
         suspects[slot].misses = 0;

@@ -26,7 +26,7 @@ typedef int32_t i32;
 
 #define USER_IMAGE_BASE   0x0000000000400000ul
 #define USER_HEAP_BASE    0x0000000010000000ul
-#define USER_HEAP_MAX     (4ul << 20)
+#define USER_HEAP_MAX     (16ul << 20)
 #define USER_STACK_TOP    0x0000000080000000ul
 #define USER_STACK_PAGES  4
 #define USER_TOP          0x0000800000000000ul

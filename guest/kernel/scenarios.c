@@ -71,7 +71,7 @@ static bool sc_bench(void)
     int part = proc_spawn("bench", BENCH_ARG(2, 10000), current->pid);
     ok &= proc_wait(lead) == 0 && proc_wait(part) == 0;
     ok &= run_wait("bench", BENCH_ARG(3, 200000)) == 0;
-    ok &= run_wait("bench", BENCH_ARG(4, 1024)) == 0;
+    ok &= run_wait("bench", BENCH_ARG(4, 4096)) == 0;
     const int n = 40;
     u64 t0 = rdtsc();
     for (int i = 0; i < n; i++)
