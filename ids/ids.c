@@ -16,6 +16,9 @@ struct ids_state ids;
 static bool enabled;
 static struct alert_log alog;
 static u64 reported_suppressed;
+/* A suspend raised where there is no access to hold (an audit, a scan, a
+ * tick, a CR3 load): carried out at the end of the next tick or CR3 load. */
+static const char *pending_suspend;
 
 static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_KERNEL_TEXT] = &pol_kernel_text,
@@ -112,6 +115,14 @@ bool ids_init(const struct boot_info *bi, bool on)
 struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                     const u64 *gva, const u64 *gpa, const char *detail)
 {
+    /* Only an access can be refused. A finding of a periodic check or on a
+     * CR3 load (which is never refused) is reported as an alert when its
+     * policy says block, and a suspend happens at the next tick or CR3 load:
+     * the record says what vigil did. */
+    bool access = e->type == IDS_EV_EPT || e->type == IDS_EV_IO || e->type == IDS_EV_MSR_WRITE ||
+                  e->type == IDS_EV_CR_WRITE || e->type == IDS_EV_DTR_LOAD || e->type == IDS_EV_HV_REACH;
+    if (!access && act == ACT_BLOCK)
+        act = ACT_ALERT;
     struct alert a;
     memset(&a, 0, sizeof(a));
     a.time_ns = vmm_uptime_ns();
@@ -137,11 +148,13 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
             log_record(line);
     }
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    if (act == ACT_BLOCK)
+    if (act == ACT_BLOCK) {
         v.action = IDS_BLOCK;
-    else if (act == ACT_SUSPEND) {
+    } else if (act == ACT_SUSPEND && access) {
         v.action = IDS_SUSPEND;
         v.reason = policy_name(id);
+    } else if (act == ACT_SUSPEND && !pending_suspend) {
+        pending_suspend = policy_name(id);
     }
     return v;
 }
@@ -390,6 +403,11 @@ struct ids_verdict ids_event(const struct ids_event *e)
         if (ids_policy_on(route[e->type]) && policies[route[e->type]]->event)
             v = worst(v, policies[route[e->type]]->event(e));
         break;
+    }
+    if (pending_suspend && (e->type == IDS_EV_TICK || e->type == IDS_EV_CR3_LOAD) && v.action != IDS_SUSPEND) {
+        v.action = IDS_SUSPEND;
+        v.reason = pending_suspend;
+        pending_suspend = 0;
     }
     ev_count[e->type]++;
     ev_cycles[e->type] += rdtsc() - t0;

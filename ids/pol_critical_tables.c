@@ -77,48 +77,78 @@ static void start(void)
             (unsigned long long)t->gpa, (unsigned long long)size);
 }
 
-static void boot_done(const struct ids_event *e)
+/* Protect and hash table i, placed by the profile. */
+static bool protect_table(u32 i)
 {
-    (void)e;
-    if (!ids.have_profile) {
-        log_warn("vigil: critical-tables: no profile, so only the IDTR/GDTR registers are watched\n");
-    } else {
-        for (u32 i = 1; i < 3; i++) {
-            struct table *t = &tables[i];
-            u64 va, size;
-            if (!profile_symbol(&ids.prof, t->sym, &va, &size) || !size ||
-                !(t->gpa = profile_kva_to_pa(&ids.prof, va))) {
-                log_warn("vigil: critical-tables: the profile does not place the %s\n", t->what);
-                continue;
-            }
-            t->size = size;
-            u64 s = ALIGN_DOWN(t->gpa, 4096), end = ALIGN_UP(t->gpa + size, 4096);
-            if (!vmm_ept_protect(s, end - s, IDS_WRITE)) {
-                log_warn("vigil: critical-tables: cannot write-protect the %s\n", t->what);
-                continue;
-            }
-            ids_region_add(t->gpa, size, POL_CRITICAL_TABLES, t->what);
-            t->hash = hash_table(t);
-            t->ok = true;
-            kprintf("vigil: critical-tables: %s at gpa 0x%llx (%llu bytes) write-protected and hashed\n", t->what,
-                    (unsigned long long)t->gpa, (unsigned long long)size);
-        }
+    struct table *t = &tables[i];
+    u64 va, size;
+    if (!profile_symbol(&ids.prof, t->sym, &va, &size) || !size || !(t->gpa = profile_kva_to_pa(&ids.prof, va))) {
+        log_warn("vigil: critical-tables: the profile does not place the %s\n", t->what);
+        return false;
     }
-    vmm_guest_dtr(&idtr_base, &idtr_limit, &gdtr_base, &gdtr_limit);
-    if (tables[2].ok) {
-        u32 n = preset_accessed(tables[2].gpa, gdtr_limit);
+    t->size = size;
+    u64 s = ALIGN_DOWN(t->gpa, 4096), end = ALIGN_UP(t->gpa + size, 4096);
+    if (!vmm_ept_protect(s, end - s, IDS_WRITE)) {
+        log_warn("vigil: critical-tables: cannot write-protect the %s\n", t->what);
+        return false;
+    }
+    ids_region_add(t->gpa, size, POL_CRITICAL_TABLES, t->what);
+    t->hash = hash_table(t);
+    t->ok = true;
+    kprintf("vigil: critical-tables: %s at gpa 0x%llx (%llu bytes) write-protected and hashed\n", t->what,
+            (unsigned long long)t->gpa, (unsigned long long)size);
+    return true;
+}
+
+/* The GDT is locked once the GDTR holds the kernel's own GDT (the profile's
+ * `gdt`), which may come after the IDT: a kernel may still be on a boot-time
+ * GDT when it loads its IDT. Without the symbol, the register is locked as
+ * it stands. */
+static bool gdt_locked;
+static u64 gdt_kva;
+
+static void lock_gdt(u64 base, u16 limit)
+{
+    gdtr_base = base;
+    gdtr_limit = limit;
+    gdt_locked = true;
+    if (gdt_kva && protect_table(2)) {
+        u64 bytes = (u64)limit + 1 < tables[2].size ? (u64)limit + 1 : tables[2].size;
+        u32 n = preset_accessed(tables[2].gpa, bytes - 1);
         tables[2].hash = hash_table(&tables[2]);
         if (n)
             kprintf("vigil: critical-tables: set the accessed bit of %u GDT descriptors (the CPU would on first use)\n", n);
     }
-    kprintf("vigil: critical-tables: IDTR 0x%llx/0x%x and GDTR 0x%llx/0x%x locked\n", (unsigned long long)idtr_base,
-            idtr_limit, (unsigned long long)gdtr_base, gdtr_limit);
+    kprintf("vigil: critical-tables: GDTR 0x%llx/0x%x locked\n", (unsigned long long)gdtr_base, gdtr_limit);
+}
+
+static void boot_done(const struct ids_event *e)
+{
+    (void)e;
+    u64 gb;
+    u16 gl;
+    vmm_guest_dtr(&idtr_base, &idtr_limit, &gb, &gl);
+    if (!ids.have_profile)
+        log_warn("vigil: critical-tables: no profile, so only the IDTR/GDTR registers are watched\n");
+    else
+        protect_table(1);
+    kprintf("vigil: critical-tables: IDTR 0x%llx/0x%x locked\n", (unsigned long long)idtr_base, idtr_limit);
+    u64 size;
+    if (!ids.have_profile || !profile_symbol(&ids.prof, "gdt", &gdt_kva, &size))
+        gdt_kva = 0;
+    if (!gdt_kva || gb == gdt_kva)
+        lock_gdt(gb, gl);
 }
 
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     if (e->type == IDS_EV_DTR_LOAD) {
+        if (!e->dtr.idt && ids.boot_done && !gdt_locked) {
+            if (e->dtr.base == gdt_kva)
+                lock_gdt(e->dtr.base, e->dtr.limit);   /* the kernel's own GDT arriving */
+            return v;
+        }
         u64 base = e->dtr.idt ? idtr_base : gdtr_base;
         u16 limit = e->dtr.idt ? idtr_limit : gdtr_limit;
         if (!ids.boot_done || (e->dtr.base == base && e->dtr.limit == limit))
@@ -192,7 +222,10 @@ static void tick(const struct ids_event *e)
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
     check_register(e, true, ib, il, &idtr_base, &idtr_limit);
-    check_register(e, false, gb, gl, &gdtr_base, &gdtr_limit);
+    if (gdt_locked)
+        check_register(e, false, gb, gl, &gdtr_base, &gdtr_limit);
+    else if (gb == gdt_kva)
+        lock_gdt(gb, gl);
 }
 
 const struct policy_ops pol_critical_tables = {

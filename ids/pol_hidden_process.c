@@ -9,7 +9,16 @@
 #include "ids/engine.h"
 
 #define MAX_SUSPECTS 16
-static struct { u64 cr3, first_tick, misses; bool reported; } suspects[MAX_SUSPECTS];
+#define SUSPECT_EXPIRY 100                  /* ticks (1 s) unseen: a suspect is forgotten */
+
+/* Address spaces seen running while missing from the list. A suspect is
+ * tied to the process the pool names for it: a reused page-table root with
+ * another process behind it is a new suspect, reported anew. */
+static struct {
+    bool used, reported;
+    u64 cr3, first_tick, last_tick, misses;
+    s64 pid;
+} suspects[MAX_SUSPECTS];
 static u32 nsuspects;                       /* slots in use: the CR3 path skips the table when 0 */
 
 static bool listed(u64 cr3, u64 view_cr3)
@@ -24,49 +33,65 @@ static bool listed(u64 cr3, u64 view_cr3)
     return false;
 }
 
+static void forget(int i)
+{
+    suspects[i].used = false;
+    nsuspects--;
+}
+
+static int find(u64 cr3)
+{
+    for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)
+        if (suspects[i].used && suspects[i].cr3 == cr3)
+            return i;
+    return -1;
+}
+
 static struct ids_verdict check(const struct ids_event *e, u64 cr3)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     cr3 &= PT_ADDR_MASK;
     if (!ids.boot_done || !vmi_have_procs() || cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
         return v;
-    int slot = -1;
-    for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)
-        if (suspects[i].cr3 == cr3) {
-            slot = i;
-            break;
-        }
+    int slot = find(cr3);
     if (listed(cr3, cr3)) {
         /* Listed now: whatever was suspected of this CR3 is cleared (page-
          * table roots are reused, and a spawn can race a snapshot). */
-        if (slot >= 0) {
-            suspects[slot].cr3 = 0;
-            nsuspects--;
-        }
+        if (slot >= 0)
+            forget(slot);
         return v;
     }
+    s64 pid;
+    char name[16];
+    ids_proc_of(cr3, &pid, name);
+    if (slot >= 0 && (suspects[slot].pid != pid || ids.ticks - suspects[slot].last_tick > SUSPECT_EXPIRY))
+        forget(slot), slot = -1;                     /* another process, or long gone: start over */
     if (slot < 0) {
         for (int i = 0; i < MAX_SUSPECTS && slot < 0; i++)
-            if (!suspects[i].cr3)
+            if (!suspects[i].used)
                 slot = i;
-        if (slot < 0)
-            slot = (int)(cr3 >> 12) % MAX_SUSPECTS;
-        else
+        if (slot < 0) {
+            slot = 0;                                /* full: replace the one seen longest ago */
+            for (int i = 1; i < MAX_SUSPECTS; i++)
+                if (suspects[i].last_tick < suspects[slot].last_tick)
+                    slot = i;
+        } else {
             nsuspects++;
+        }
+        suspects[slot].used = true;
+        suspects[slot].reported = false;
         suspects[slot].cr3 = cr3;
+        suspects[slot].pid = pid;
         suspects[slot].first_tick = ids.ticks;
         suspects[slot].misses = 0;
-        suspects[slot].reported = false;
     }
     suspects[slot].misses++;
+    suspects[slot].last_tick = ids.ticks;
     if (suspects[slot].reported || ids.ticks == suspects[slot].first_tick)
         return v;
     suspects[slot].reported = true;
     struct ids_event h = *e;
     h.cr3 = cr3;                                     /* the alert is about the hidden process */
-    s64 pid;
-    char name[16];
-    ids_proc_of(cr3, &pid, name);
     if (pid >= 0)
         return ids_raise(POL_HIDDEN_PROCESS, &h, cr3, 0, &cr3,
                          "address space runs but no process in the list has it: hidden process pid %lld \"%s\"",
@@ -77,6 +102,12 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
 
 static struct ids_verdict event(const struct ids_event *e) { return check(e, e->load.new_cr3); }
 
-static void tick(const struct ids_event *e) { check(e, e->cr3); }
+static void tick(const struct ids_event *e)
+{
+    check(e, e->cr3);
+    for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)       /* suspects not seen for a while */
+        if (suspects[i].used && ids.ticks - suspects[i].last_tick > SUSPECT_EXPIRY)
+            forget(i);
+}
 
 const struct policy_ops pol_hidden_process = { .id = POL_HIDDEN_PROCESS, .event = event, .tick = tick };

@@ -12,7 +12,8 @@ static struct ids_verdict event(const struct ids_event *e)
     };
     u64 gpa = e->reach.addr;
     struct ids_verdict v = ids_raise(POL_HYPERVISOR_GUARD, e, ((u64)e->reach.what << 60) ^ (gpa & ~0xfffull),
-                                     0, e->reach.what == REACH_MEMORY ? &gpa : 0, "%s: %s refused",
+                                     0, e->reach.what == REACH_MEMORY ? &gpa : 0,
+                                     e->reach.detail && e->reach.detail[0] ? "%s: %s refused" : "%s refused%s",
                                      what[e->reach.what], e->reach.detail ? e->reach.detail : "");
     if (v.action == IDS_ALLOW)
         v.action = IDS_BLOCK;

@@ -5,6 +5,7 @@
  * installed (or protection being turned off). Rewriting the same value, or
  * restoring the locked one, is fine. */
 #include "ids/engine.h"
+#include "lib/string.h"
 
 #define NWATCH 7
 static const struct { u32 msr; const char *name; } watched[NWATCH] = {
@@ -35,9 +36,16 @@ static struct ids_verdict event(const struct ids_event *e)
         u64 dropped = e->msr.old & ~e->msr.value & ((1ull << 0) | (1ull << 8) | (1ull << 11));
         if (!dropped)
             return v;
-        return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR EFER 0x%llx -> 0x%llx clears %s%s%s",
-                         (unsigned long long)e->msr.old, (unsigned long long)e->msr.value,
-                         dropped & 1 ? "SCE " : "", dropped & 0x100 ? "LME " : "", dropped & 0x800 ? "NXE" : "");
+        char bits[16] = "";
+        const char *names[3] = { dropped & 1 ? "SCE" : 0, dropped & 0x100 ? "LME" : 0, dropped & 0x800 ? "NXE" : 0 };
+        for (int k = 0; k < 3; k++)
+            if (names[k]) {
+                if (bits[0])
+                    str_copy(bits + strlen(bits), " ", sizeof(bits) - strlen(bits));
+                str_copy(bits + strlen(bits), names[k], sizeof(bits) - strlen(bits));
+            }
+        return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR EFER 0x%llx -> 0x%llx clears %s",
+                         (unsigned long long)e->msr.old, (unsigned long long)e->msr.value, bits);
     }
     if (!is_locked[i]) {
         if (e->msr.value) {                         /* the kernel's first value: trusted */

@@ -12,7 +12,7 @@
 
 enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3 };
 
-static struct { u64 key; } reported[MAX_REPORTED];
+static struct { u64 cr3, gva; enum finding kind; } reported[MAX_REPORTED];
 static u32 nreported;
 static u64 text_pa, text_end;
 static u64 hv_lo, hv_hi;                       /* bounds of vigil's memory: a quick first test */
@@ -20,18 +20,21 @@ static u32 tables_left;
 static const struct ids_event *cur_ev;
 static u64 cur_cr3;
 
-static bool first_report(u64 key)
+static bool first_report(enum finding f, u64 cr3, u64 gva)
 {
     for (u32 i = 0; i < nreported && i < MAX_REPORTED; i++)
-        if (reported[i].key == key)
+        if (reported[i].kind == f && reported[i].cr3 == cr3 && reported[i].gva == gva)
             return false;
-    reported[nreported++ % MAX_REPORTED].key = key;
+    u32 slot = nreported++ % MAX_REPORTED;
+    reported[slot].kind = f;
+    reported[slot].cr3 = cr3;
+    reported[slot].gva = gva;
     return true;
 }
 
 static void finding(enum finding f, u64 gva, u64 pa, u64 size)
 {
-    if (!first_report(((u64)f << 60) ^ gva ^ (cur_cr3 << 4)))
+    if (!first_report(f, cur_cr3, gva))
         return;
     struct ids_event h = *cur_ev;
     h.cr3 = cur_cr3;

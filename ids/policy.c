@@ -284,6 +284,9 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
         c->sig[c->nsig++] = sig;
     } else if (action_given) {
         c->pol[id].action = act;
+        if (id == POL_SIGNATURE)                    /* `signature action=...`: every signature */
+            for (u32 i = 0; i < c->nsig; i++)
+                c->sig[i].action = act;
     }
     if (id != POL_IO_GUARD && id != POL_SIGNATURE)
         c->pol[id].line = ln;

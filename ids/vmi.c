@@ -3,7 +3,11 @@
 #include "lib/string.h"
 
 static const struct profile *prof;
-static struct { u64 off_pid, off_name, off_cr3, off_next, off_state, size; u64 head, pool, npool, state_free; bool ok; } pl;
+static struct {
+    u64 off_pid, off_name, off_cr3, off_next, off_state, size;
+    u64 head, pool, npool, state_free;
+    bool ok, has_state;
+} pl;
 static u64 walks;
 
 #define TLB_SIZE 64
@@ -77,6 +81,9 @@ bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len)
     return cr3 && vmi_read_virt(cr3, kva, buf, len);
 }
 
+/* A field of n bytes at off lies inside the structure (no overflow). */
+static bool fits(u64 off, u64 n) { return off <= pl.size && pl.size - off >= n; }
+
 void vmi_init(const struct profile *p)
 {
     prof = p;
@@ -88,7 +95,11 @@ void vmi_init(const struct profile *p)
             profile_field(p, "proc.name", &pl.off_name, 0) && profile_field(p, "proc.cr3", &pl.off_cr3, 0) &&
             profile_field(p, "proc.next", &pl.off_next, 0) && profile_field(p, "proc", &pl.size, 0) &&
             pl.size >= 16 && pl.size <= 512;
-    profile_field(p, "proc.state", &pl.off_state, 0);
+    /* Every field read must lie inside the structure (and so inside the
+     * 512-byte copy read_proc makes): a wrong profile gives wrong answers,
+     * never a read past a buffer. */
+    pl.ok = pl.ok && fits(pl.off_pid, 4) && fits(pl.off_name, 16) && fits(pl.off_cr3, 8) && fits(pl.off_next, 8);
+    pl.has_state = profile_field(p, "proc.state", &pl.off_state, 0) && fits(pl.off_state, 4);
     if (profile_symbol(p, "proc_pool", &pl.pool, &sz) && pl.size && !profile_const(p, "nproc", &pl.npool))
         pl.npool = sz / pl.size;
     profile_const(p, "proc.state.free", &pl.state_free);
@@ -111,7 +122,7 @@ static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
         if ((unsigned char)p->name[i] < 0x20 || (unsigned char)p->name[i] >= 0x7f)
             p->name[i] = '?';                  /* the guest's bytes are not trusted text */
     p->state = 0;
-    if (pl.off_state)
+    if (pl.has_state)
         memcpy(&p->state, raw + pl.off_state, 4);
     p->pid = pid;
     p->addr = addr;

@@ -44,3 +44,19 @@ fuzz: fuzz-build
 	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 -include $(PURE_OBJS:.o=.d)
+
+# IDS policy logic on the host: the real ids/*.c (engine, policies, vmi,
+# alert log, parsers, console) against a fake vmm/ layer with a synthetic
+# guest in its memory (tests/unit/fake_vmm.c). An explicit rule with its own
+# recipe, so make does not use the generic one-file rule above for it; the
+# binary is in UNIT_BINS through the tests/unit/test_*.c wildcard.
+POLICY_TEST_SRCS := $(wildcard ids/*.c) lib/fmt.c lib/string.c lib/log.c arch/x86_64/multiboot2.c
+POLICY_TEST_OBJS := $(POLICY_TEST_SRCS:%.c=$(BUILD)/host/%.o)
+
+$(BUILD)/tests/unit/test_policies: tests/unit/test_policies.c tests/unit/fake_vmm.c tests/unit/fake_vmm.h \
+                                   $(POLICY_TEST_OBJS) $(wildcard ids/*.h vmm/introspect.h vmm/guestmem.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  UNIT    $@")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) tests/unit/test_policies.c tests/unit/fake_vmm.c $(POLICY_TEST_OBJS) -lcmocka -o $@
+
+-include $(POLICY_TEST_OBJS:.o=.d)
