@@ -323,9 +323,13 @@ static void boot_done(const struct ids_event *e, const char *why)
 {
     ids.boot_done = true;
     kprintf("vigil: IDS: the guest kernel has booted (%s); boot-time state locked\n", why);
+    /* Whatever event noticed the boot, the policies' boot-time work is not
+     * part of it: a finding made there cannot block that event's access. */
+    struct ids_event b = *e;
+    b.type = IDS_EV_TICK;
     for (u32 i = 0; i < POL_COUNT; i++)
         if (ids_policy_on((enum policy_id)i) && policies[i]->boot_done)
-            policies[i]->boot_done(e);
+            policies[i]->boot_done(&b);
 }
 
 static struct ids_verdict worst(struct ids_verdict a, struct ids_verdict b)

@@ -22,6 +22,7 @@
 
 #include "tests/unit/fake_vmm.h"
 #include "ids/ids.h"
+#include "ids/policy.h"
 #include "vmm/introspect.h"
 #include "lib/string.h"
 
@@ -1416,6 +1417,551 @@ static void scn_policy_disabled(void)
     ONE_ALERT(m, "critical-tables", "block");
 }
 
+/* --- regressions: one scenario group per fixed bug ------------------------------------- */
+
+/* R1. vmi_init: every struct proc field read (pid 4 bytes, name 16, cr3 8,
+ * next 8; state 4) lies inside the structure's size, or the profile gives
+ * no process-list view. read_proc copies the structure (at most 512 bytes)
+ * and reads the fields from that copy: `struct proc.cr3 600 8` had it read
+ * past its 512-byte buffer, a field just past the structure read bytes the
+ * copy never filled, and a bound written off + n <= size lets a huge offset
+ * wrap. The scenario runs once per entry of bad_fields. */
+static const struct { const char *from, *to; } bad_fields[] = {
+    { "struct proc.cr3 24 8", "struct proc.cr3 600 8" },                  /* past the 512-byte copy */
+    { "struct proc.cr3 24 8", "struct proc.cr3 0xffffffffffffffff 8" },   /* off + 8 wraps to 7 */
+    { "struct proc.pid 0 4", "struct proc.pid 0xfffffffffffffffc 4" },    /* off + 4 wraps to 0 */
+    { "struct proc.name 8 16", "struct proc.name 128 16" },               /* ends 8 bytes past the structure */
+    { "struct proc.next 40 8", "struct proc.next 132 8" },
+};
+static u32 bad_field;                        /* which entry: set by the parent before the fork */
+
+/* profile_text with the line `from` replaced by `to`. */
+static const char *profile_with(const char *from, const char *to)
+{
+    static char buf[sizeof(profile_text) + 128];
+    const char *at = strstr(profile_text, from);
+    CHECK(at);
+    int n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - profile_text), profile_text, to, at + strlen(from));
+    CHECK(n > 0 && (size_t)n < sizeof(buf));
+    return buf;
+}
+
+static void scn_vmi_field_bounds(void)
+{
+    CHECK(init_ids_profile(profile_with(bad_fields[bad_field].from, bad_fields[bad_field].to), NULL, true));
+    CHECK_HAS(0, "vigil: IDS on; profile: fakeos");
+    boot();
+    u64 init = cr3_of[S_INIT];
+    size_t m = MARK();
+    CHECK(ids_console_command("ps", init));
+    CHECK_HAS(m, "(process list unreadable");
+    CHECK_LACKS(m, " init ");
+    /* Alerts carry no process. */
+    m = MARK();
+    CHECK_BLOCK(io(cr3_of[S_RAWIO], 0x1f0, false));
+    struct fake_alert a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x1f0 by an unknown process, not allowed by the default rule");
+    CHECK_S(a.process, "");
+    CHECK_U(a.pid, -1);
+    /* No OS view, no hidden-process verdict: neither for the listed spaces
+     * nor for a really hidden one, however long they run. */
+    u64 h = hidden_space(SLOT_HIDDEN, 9, "hidden");
+    m = MARK();
+    for (u64 t = 2; t <= 12; t++) {
+        for (u32 s = 0; s < S_COUNT; s++)
+            CHECK_ALLOW(cr3_load(init, cr3_of[s]));
+        CHECK_ALLOW(cr3_load(init, h));
+        tick_to(h, t);
+    }
+    CHECK_NO_ALERT(m);
+}
+
+/* The optional state field out of bounds: not read (no state), and the
+ * list itself is still read. (600 and the huge offset read outside
+ * read_proc's copy before; 134, two bytes short, is a sanity case.) */
+static const char *const bad_states[] = { "struct proc.state 600 4", "struct proc.state 0xffffffffffffffff 4",
+                                          "struct proc.state 134 4" };
+static u32 bad_state;
+
+static void scn_vmi_state_bounds(void)
+{
+    CHECK(init_ids_profile(profile_with("struct proc.state 32 4", bad_states[bad_state]), NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    for (u32 s = 0; s < S_COUNT; s++)
+        cr3_load(init, cr3_of[s]);
+    size_t m = MARK();
+    CHECK(ids_console_command("ps", init));
+    CHECK_LACKS(m, "unreadable");
+    CHECK_LACKS(m, "HIDDEN");
+    CHECK_HAS(m, " init ");
+    CHECK_HAS(m, " evil ");
+    m = MARK();
+    CHECK_BLOCK(io(cr3_of[S_RAWIO], 0x1f0, false));
+    struct fake_alert a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.process, "rawio");
+    CHECK_U(a.pid, 3);
+}
+
+/* R2. A finding made outside an access (a new address space, a periodic
+ * check, the boot lock) has nothing to refuse: `block` is reported as
+ * "alert", and `suspend` is reported as "suspend" and carried out by the
+ * tick or CR3 load that made the finding (IDS_SUSPEND, the policy's name as
+ * the reason), once. Before, the record said block/suspend while the
+ * verdict was allow. */
+static void check_suspend(struct ids_verdict v, const char *pol, int line)
+{
+    if (v.action != IDS_SUSPEND || !v.reason || strcmp(v.reason, pol))
+        child_fail(__FILE__, line, "verdict %d (reason %s), expected a suspend by %s", v.action,
+                   v.reason ? v.reason : "none", pol);
+}
+#define CHECK_SUSPEND(v, pol) check_suspend((v), (pol), __LINE__)
+
+static void check_all_alerts(size_t m, u32 n, const char *pol, const char *act, int line)
+{
+    struct fake_alert a[8];
+    u32 got = fake_alerts(m, a, 8);
+    if (got != n)
+        child_fail(__FILE__, line, "%u alert records, expected %u", got, n);
+    for (u32 i = 0; i < n; i++)
+        if (strcmp(a[i].policy, pol) || strcmp(a[i].action, act))
+            child_fail(__FILE__, line, "alert %u is %s/%s, expected %s/%s", i, a[i].policy, a[i].action, pol, act);
+}
+#define CHECK_ALL_ALERTS(m, n, pol, act) check_all_alerts((m), (n), (pol), (act), __LINE__)
+
+static void scn_nonaccess_block(void)
+{
+    CHECK(init_ids("pagetable-audit action=block\n", true));
+    CHECK_HAS(0, "pagetable-audit   on  action=block");
+    start();
+    cr3_load(0, boot_cr3);
+    u64 wx_pa, r = rootkit_space(&wx_pa);
+    CHECK_ALLOW(cr3_load(boot_cr3, r));
+    /* The boot lock audits r. */
+    fake.idt_base = K(IDT_PA);
+    fake.idt_limit = 0xfff;
+    fake.gdt_base = K(GDT_PA);
+    fake.gdt_limit = 0x3f;
+    size_t m = MARK();
+    CHECK_ALLOW(tick(r));                                        /* tick 1 */
+    CHECK_HAS(m, "the guest kernel has booted");
+    check_rootkit_findings(m, r, wx_pa);                         /* each record: action "alert" */
+    /* A new address space. */
+    u64 r2 = new_space(NULL);
+    fake_map(r2, ALIAS_VA, TEXT_PA, PTE_P | PTE_U);
+    m = MARK();
+    CHECK_ALLOW(cr3_load(r, r2));
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "kernel text mapped user-accessible");
+    CHECK_HEX(a.cr3, r2);
+    CHECK_ALLOW(cr3_load(r2, r));
+    /* A periodic audit. */
+    fake_map_2m(r, WX2_GVA, 0x2200000, PTE_P | PTE_W);
+    tick_to(r, 9);
+    m = MARK();
+    CHECK_ALLOW(tick(r));                                        /* tick 10: the audit */
+    a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "kernel mapping writable and executable (2048 KiB page)");
+    CHECK_HEX(a.gva, WX2_GVA);
+    /* Accesses are still refused: the policies that judge one keep block. */
+    m = MARK();
+    CHECK_BLOCK(ept(cr3_of[S_EVIL], KRIP, K(TEXT_PA + 0x40), TEXT_PA + 0x40, IDS_WRITE));
+    ONE_ALERT(m, "kernel-text", "block");
+}
+
+static void scn_nonaccess_suspend_audit(void)
+{
+    CHECK(init_ids("pagetable-audit action=suspend\n", true));
+    start();
+    cr3_load(0, boot_cr3);
+    u64 wx_pa, r = rootkit_space(&wx_pa);
+    CHECK_ALLOW(cr3_load(boot_cr3, r));
+    fake.idt_base = K(IDT_PA);
+    fake.idt_limit = 0xfff;
+    fake.gdt_base = K(GDT_PA);
+    fake.gdt_limit = 0x3f;
+    /* The boot lock, on a tick: that tick suspends (once for the three). */
+    size_t m = MARK();
+    CHECK_SUSPEND(tick(r), "pagetable-audit");                   /* tick 1 */
+    CHECK_HAS(m, "the guest kernel has booted");
+    CHECK_ALL_ALERTS(m, 3, "pagetable-audit", "suspend");
+    m = MARK();
+    CHECK_ALLOW(tick(r));                                        /* carried out: not again */
+    CHECK_ALLOW(cr3_load(r, cr3_of[S_INIT]));
+    CHECK_NO_ALERT(m);
+    /* A new address space: the CR3 load that audits it. */
+    u64 init = cr3_of[S_INIT], r2 = new_space(NULL);
+    fake_map(r2, ALIAS_VA, TEXT_PA, PTE_P | PTE_U);
+    CHECK_SUSPEND(cr3_load(init, r2), "pagetable-audit");
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "suspend");
+    CHECK_HEX(a.gva, ALIAS_VA);
+    CHECK_HEX(a.cr3, r2);
+    m = MARK();
+    CHECK_ALLOW(cr3_load(r2, init));
+    CHECK_ALLOW(tick(init));                                     /* tick 3 */
+    /* A periodic audit: the tick that finds it. */
+    fake_map_2m(r, WX2_GVA, 0x2200000, PTE_P | PTE_W);
+    tick_to(init, 8);
+    CHECK_ALLOW(cr3_load(init, r));
+    CHECK_ALLOW(tick(r));                                        /* tick 9 */
+    CHECK_NO_ALERT(m);
+    CHECK_SUSPEND(tick(r), "pagetable-audit");                   /* tick 10: the audit */
+    a = ONE_ALERT(m, "pagetable-audit", "suspend");
+    CHECK_HEX(a.gva, WX2_GVA);
+    m = MARK();
+    CHECK_ALLOW(tick(r));
+    CHECK_ALLOW(cr3_load(r, init));
+    CHECK_NO_ALERT(m);
+}
+
+static void scn_nonaccess_suspend_signature(void)
+{
+    CHECK(init_ids("signature name=evil pattern=text:VIGIL-SIGNATURE! action=suspend\n", true));
+    boot();
+    u64 init = cr3_of[S_INIT], code, s = new_space(&code);
+    proc_set(5, 7, "sigproc", s, 1);
+    static const int l[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, 5, -1 };
+    list_link(l);
+    fake_poke(code + 0x123, SIG, 16);
+    size_t m = MARK();
+    CHECK_SUSPEND(cr3_load(init, s), "signature");               /* scanned as a new space */
+    struct fake_alert a = ONE_ALERT(m, "signature", "suspend");
+    CHECK_S(a.detail, "signature 'evil' (16 bytes) found in process memory");
+    CHECK_S(a.process, "sigproc");
+    m = MARK();
+    CHECK_ALLOW(cr3_load(s, init));
+    CHECK_ALLOW(tick(init));
+    CHECK_NO_ALERT(m);
+}
+
+static void scn_nonaccess_suspend_hidden(void)
+{
+    CHECK(init_ids("hidden-process action=suspend\n", true));
+    boot();
+    u64 h = hidden_space(SLOT_HIDDEN, 11, "sneaky");
+    size_t m = MARK();
+    CHECK_ALLOW(cr3_load(cr3_of[S_INIT], h));                    /* tick 1: first miss */
+    for (u32 t = 2; t <= 4; t++)
+        CHECK_ALLOW(tick(h));
+    CHECK_NO_ALERT(m);
+    CHECK_SUSPEND(tick(h), "hidden-process");                    /* tick 5: the periodic check */
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "suspend");
+    CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 11 \"sneaky\"");
+    m = MARK();
+    CHECK_ALLOW(tick(h));
+    CHECK_ALLOW(cr3_load(h, cr3_of[S_INIT]));
+    CHECK_ALLOW(cr3_load(cr3_of[S_INIT], h));
+    CHECK_NO_ALERT(m);
+}
+
+/* R3. `signature action=suspend` (no name, no pattern) sets the action of
+ * every signature, the built-in one included. Before, the built-in
+ * signature kept alert. */
+static void scn_signature_action_all(void)
+{
+    struct policy_config c;
+    char err[200];
+    static const char one[] = "signature action=suspend\n";
+    policy_defaults(&c);
+    CHECK_U(c.nsig, 1);
+    CHECK_U(c.sig[0].action, ACT_ALERT);
+    CHECK_U(policy_parse(one, strlen(one), &c, err, sizeof(err)), 0);
+    CHECK_U(c.pol[POL_SIGNATURE].action, ACT_SUSPEND);
+    CHECK_U(c.nsig, 1);
+    CHECK_S(c.sig[0].name, "testos-evil");
+    CHECK_U(c.sig[0].action, ACT_SUSPEND);
+    /* The file's own signatures, whatever their own action was. */
+    static const char two[] = "signature name=a pattern=text:abc\n"
+                              "signature name=b pattern=hex:0102 action=suspend\n"
+                              "signature action=block\n";
+    policy_defaults(&c);
+    CHECK_U(policy_parse(two, strlen(two), &c, err, sizeof(err)), 0);
+    CHECK_U(c.nsig, 2);
+    CHECK_U(c.sig[0].action, ACT_BLOCK);
+    CHECK_U(c.sig[1].action, ACT_BLOCK);
+    CHECK_U(c.pol[POL_SIGNATURE].action, ACT_BLOCK);
+
+    /* Through an alert of the built-in signature. */
+    CHECK(init_ids(one, true));
+    CHECK_HAS(0, "signature         on  action=suspend");
+    boot();
+    u64 init = cr3_of[S_INIT], code, s = new_space(&code);
+    proc_set(5, 7, "sigproc", s, 1);
+    static const int l[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, 5, -1 };
+    list_link(l);
+    fake_poke(code + 0x123, SIG, 16);
+    size_t m = MARK();
+    CHECK_SUSPEND(cr3_load(init, s), "signature");
+    struct fake_alert a = ONE_ALERT(m, "signature", "suspend");
+    CHECK_S(a.detail, "signature 'testos-evil' (16 bytes) found in process memory");
+}
+
+/* R4. pagetable-audit reports a finding once per (kind, address space,
+ * address), compared field by field. Before, the key was
+ * kind<<60 ^ gva ^ cr3<<4: a finding at gva G in space A hid the same kind
+ * of finding at G ^ (A<<4) ^ (B<<4) in space B. */
+static void scn_pagetable_audit_report_key(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    u64 a_cr3 = new_space(NULL), b_cr3 = new_space(NULL);
+    proc_set(5, 6, "procA", a_cr3, 1);
+    proc_set(6, 7, "procB", b_cr3, 1);
+    static const int l[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, 5, 6, -1 };
+    list_link(l);
+    /* In the standard guest A is 0x1029000 and B 0x1031000: 0x600000 and 0x780000. */
+    const u64 ga = ALIAS_VA, gb = ga ^ (a_cr3 << 4) ^ (b_cr3 << 4);
+    /* Page-aligned, in the user half, clear of the code and stack pages. */
+    CHECK(gb != ga && !(gb & 0xfff) && gb < 0x800000000000ull && gb != USER_CODE && gb != USER_STACK);
+    CHECK_U((2ull << 60) ^ ga ^ (a_cr3 << 4), (2ull << 60) ^ gb ^ (b_cr3 << 4));   /* the old keys collide */
+    fake_map(a_cr3, ga, TEXT_PA, PTE_P | PTE_U);                 /* kernel text, user-accessible */
+    fake_map(b_cr3, gb, TEXT_PA + 0x1000, PTE_P | PTE_U);
+    size_t m = MARK();
+    CHECK_ALLOW(cr3_load(init, a_cr3));
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "kernel text mapped user-accessible");
+    CHECK_HEX(a.gva, ga);
+    CHECK_HEX(a.cr3, a_cr3);
+    m = MARK();
+    CHECK_ALLOW(cr3_load(a_cr3, b_cr3));
+    a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "kernel text mapped user-accessible");
+    CHECK_HEX(a.gva, gb);
+    CHECK_HEX(a.gpa, TEXT_PA + 0x1000);
+    CHECK_HEX(a.cr3, b_cr3);
+    CHECK_S(a.process, "procB");
+    /* Each still once. */
+    m = MARK();
+    tick_to(b_cr3, 10);
+    cr3_load(b_cr3, a_cr3);
+    tick_to(a_cr3, 20);
+    CHECK_NO_ALERT(m);
+}
+
+/* R5. A hidden-process suspect is tied to the pid the pool names for its
+ * CR3, and forgotten after 100 ticks unseen: page-table roots are reused.
+ * Before, a CR3 once reported stayed reported: a second hidden process on
+ * the same root was never reported. */
+static void scn_hidden_reused_root(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    u64 x = hidden_space(SLOT_HIDDEN, 9, "hidden1");
+    size_t m = MARK();
+    cr3_load(init, x);                                           /* tick 1 */
+    tick_to(init, 2);
+    cr3_load(init, x);
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 9);
+    CHECK_HEX(a.cr3, x);
+    /* hidden1 exits: its pool slot is freed. A second hidden process gets
+     * the same page-table root and another slot. */
+    proc_set(SLOT_HIDDEN, 0, "", 0, 0);
+    tick_to(init, 4);
+    proc_set(SLOT_HIDDEN + 1, 13, "hidden2", x, 2);
+    m = MARK();
+    cr3_load(init, x);                                           /* tick 4 */
+    tick_to(x, 8);
+    cr3_load(init, x);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 13 \"hidden2\"");
+    CHECK_U(a.pid, 13);
+    CHECK_S(a.process, "hidden2");
+    CHECK_HEX(a.cr3, x);
+    m = MARK();
+    tick_to(x, 12);
+    cr3_load(init, x);
+    CHECK_NO_ALERT(m);                                           /* once for hidden2 */
+    /* hidden2 exits and its slot is reused by a third, same root again. */
+    proc_set(SLOT_HIDDEN + 1, 14, "hidden3", x, 2);
+    cr3_load(init, x);
+    tick_to(x, 16);
+    cr3_load(init, x);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 14);
+    CHECK_S(a.process, "hidden3");
+    /* hidden3 stops running for more than 100 ticks (1 s): forgotten. When
+     * its root runs again (the same pid: a new process the pool names
+     * alike), it is a new suspect, reported once more. */
+    m = MARK();
+    tick_to(init, 130);
+    CHECK_NO_ALERT(m);
+    cr3_load(init, x);                                           /* tick 130: first miss */
+    CHECK_NO_ALERT(m);
+    tick_to(init, 131);
+    cr3_load(init, x);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 14);
+}
+
+/* R6. critical-tables locks the GDT only once the GDTR holds the profile's
+ * gdt, which a kernel may load after its IDT; the accessed-bit preset covers
+ * min(GDTR limit + 1, the profile's gdt size). Before, the IDT lock with
+ * the GDTR still on a boot GDT locked that boot GDTR (so the kernel's own
+ * LGDT was refused), and preset bits with the boot GDTR's limit in the
+ * memory past the profile's GDT. Run once per kernel GDTR limit in
+ * gdt_limits. */
+static const u16 gdt_limits[] = { 0x3f, 0x17, 0xfff };
+static u32 gdt_case;
+
+static void scn_gdt_lock_after_idt(void)
+{
+    const u16 klimit = gdt_limits[gdt_case];
+    CHECK(init_ids(NULL, true));
+    start();
+    cr3_load(0, boot_cr3);
+    /* A boot GDT at 0x9000 (limit 0xfff), and in the profile's GDT page,
+     * past the 64-byte GDT, data that looks like a not-yet-accessed
+     * descriptor. */
+    static const u64 boot_gdt[4] = { 0, 0x00af9a000000ffffull, 0x00cf92000000ffffull, 0x00cf92000000ffffull };
+    fake_poke(0x9000, boot_gdt, sizeof(boot_gdt));
+    fake_w64(GDT_PA + 0x40, 0x00cf92000000ffffull);
+    fake_w64(GDT_PA + 0x48, 0x00af9a000000ffffull);
+    fake.gdt_base = 0x9000;
+    fake.gdt_limit = 0xfff;
+    static u8 boot_page[4096], gdt_page[4096];
+    memcpy(boot_page, fake_mem + 0x9000, 4096);
+    memcpy(gdt_page, fake_mem + GDT_PA, 4096);
+
+    /* The kernel loads its IDT first: the IDT is locked, the GDT is not. */
+    fake.idt_base = K(IDT_PA);
+    fake.idt_limit = 0xfff;
+    size_t m = MARK();
+    CHECK_ALLOW(tick(boot_cr3));                                 /* tick 1 */
+    CHECK_HAS(m, "the guest kernel has booted");
+    CHECK(!memcmp(fake_mem + GDT_PA, gdt_page, 4096));           /* no accessed bit set anywhere */
+    CHECK(!memcmp(fake_mem + 0x9000, boot_page, 4096));
+    CHECK(vmm_ept_is_protected(IDT_PA));
+    CHECK(!vmm_ept_is_protected(GDT_PA));
+    CHECK_LACKS(m, "GDTR");
+    CHECK_LACKS(m, "GDT at gpa");
+    CHECK_LACKS(m, "accessed bit");
+    CHECK_HAS(m, "vigil: critical-tables: IDTR 0xffffffff80120000/0xfff locked");
+    /* Still on the boot GDT: ticks change nothing; reloading it, or another
+     * boot-time GDT, is allowed and locks nothing. */
+    CHECK_ALLOW(tick(boot_cr3));
+    CHECK_ALLOW(dtr(boot_cr3, false, 0x9000, 0xfff));
+    CHECK_ALLOW(dtr(boot_cr3, false, 0xa000, 0x1f));
+    fake.gdt_base = 0xa000;
+    fake.gdt_limit = 0x1f;
+    CHECK_ALLOW(tick(boot_cr3));
+    CHECK_LACKS(m, "GDTR");
+    CHECK(!vmm_ept_is_protected(GDT_PA));
+    CHECK(!memcmp(fake_mem + 0x9000, boot_page, 4096));
+    CHECK(!memcmp(fake_mem + GDT_PA, gdt_page, 4096));
+    CHECK_NO_ALERT(m);
+    CHECK_U(fake.nset_dtr, 0);
+
+    /* The kernel's LGDT of its own GDT: allowed, and now the GDT is locked. */
+    m = MARK();
+    CHECK_ALLOW(dtr(boot_cr3, false, K(GDT_PA), klimit));
+    fake.gdt_base = K(GDT_PA);
+    fake.gdt_limit = klimit;
+    char msg[160];
+    snprintf(msg, sizeof(msg), "vigil: critical-tables: GDTR 0xffffffff80121000/0x%x locked", klimit);
+    CHECK_HAS(m, msg);
+    CHECK_HAS(m, "vigil: critical-tables: GDT at gpa 0x121000 (64 bytes) write-protected and hashed");
+    CHECK(fake_protected(GDT_PA, 0x1000, IDS_WRITE));
+    /* The preset: descriptors within min(limit + 1, 64) bytes only. */
+    const u32 n = klimit == 0x17 ? 2 : 4;
+    snprintf(msg, sizeof(msg), "vigil: critical-tables: set the accessed bit of %u GDT descriptors", n);
+    CHECK_HAS(m, msg);
+    CHECK_U(fake_r64(GDT_PA + 0x08), 0x00af9b000000ffffull);
+    CHECK_U(fake_r64(GDT_PA + 0x10), 0x00cf93000000ffffull);
+    CHECK_U(fake_r64(GDT_PA + 0x18), n == 4 ? 0x00affb000000ffffull : 0x00affa000000ffffull);
+    CHECK_U(fake_r64(GDT_PA + 0x20), n == 4 ? 0x00cff3000000ffffull : 0x00cff2000000ffffull);
+    CHECK(!memcmp(fake_mem + GDT_PA + 0x28, gdt_page + 0x28, 4096 - 0x28));   /* past the GDT: untouched */
+    CHECK(!memcmp(fake_mem + 0x9000, boot_page, 4096));
+    CHECK_NO_ALERT(m);
+    /* Ticks: the hash taken after the preset holds, the register matches. */
+    tick_to(boot_cr3, 20);
+    CHECK_NO_ALERT(m);
+    CHECK_ALLOW(dtr(boot_cr3, false, K(GDT_PA), klimit));
+    CHECK_NO_ALERT(m);
+    /* Then another GDT, or back to the boot one: refused. */
+    CHECK_BLOCK(dtr(boot_cr3, false, K(0x125000), klimit));
+    struct fake_alert a = ONE_ALERT(m, "critical-tables", "block");
+    snprintf(msg, sizeof(msg), "GDTR switched to a table at 0xffffffff80125000 (limit 0x%x); the boot-time one "
+             "is at 0xffffffff80121000", klimit);
+    CHECK_S(a.detail, msg);
+    m = MARK();
+    CHECK_BLOCK(dtr(boot_cr3, false, 0x9000, 0xfff));
+    ONE_ALERT(m, "critical-tables", "block");
+}
+
+/* R7. hidden-process suspect slots have an explicit used flag. Before, a
+ * slot holding CR3 0 was an empty slot: loading CR3 0 found "its" slot among
+ * the empty ones, and (listed, through a process whose cr3 is 0) cleared it
+ * and decremented the count of suspects, so the CR3 path skipped the table
+ * and a hidden process became a new suspect every tick, never reported; or
+ * (not listed) was reported in the tick of its first load, against the
+ * two-tick rule. */
+static void scn_hidden_cr3_zero_listed(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    proc_set(5, 50, "kthread", 0, 1);                            /* a listed process with cr3 0 */
+    static const int l[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, 5, -1 };
+    list_link(l);
+    u64 h = hidden_space(SLOT_HIDDEN, 9, "hidden");
+    size_t m = MARK();
+    /* Tick 1: the first miss, with CR3 0 loads around it. */
+    CHECK_ALLOW(cr3_load(init, 0));
+    CHECK_ALLOW(cr3_load(0, h));
+    CHECK_ALLOW(cr3_load(h, 0));
+    CHECK_ALLOW(cr3_load(0, init));
+    tick_to(init, 2);
+    CHECK_ALLOW(cr3_load(init, 0));
+    CHECK_NO_ALERT(m);
+    /* Tick 2: the second miss, reported here as without the CR3 0 loads. */
+    CHECK_ALLOW(cr3_load(0, h));
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 9);
+    CHECK_HEX(a.cr3, h);
+    m = MARK();
+    for (u64 t = 3; t <= 12; t++) {
+        CHECK_ALLOW(cr3_load(h, 0));
+        CHECK_ALLOW(cr3_load(0, h));
+        tick_to(h, t);
+    }
+    CHECK_NO_ALERT(m);
+}
+
+static void scn_hidden_cr3_zero_unlisted(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    u64 h = hidden_space(SLOT_HIDDEN, 9, "hidden");
+    size_t m = MARK();
+    /* Tick 1: h, then CR3 0 (no process has it): each a first miss. */
+    CHECK_ALLOW(cr3_load(init, h));
+    CHECK_ALLOW(cr3_load(h, 0));
+    CHECK_ALLOW(cr3_load(0, init));
+    CHECK_NO_ALERT(m);
+    tick_to(init, 2);
+    /* Tick 2: each missed again, each reported. */
+    CHECK_ALLOW(cr3_load(init, 0));
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process (no name known)");
+    CHECK_HEX(a.cr3, 0);
+    m = MARK();
+    CHECK_ALLOW(cr3_load(0, h));
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 9);
+    CHECK_HEX(a.cr3, h);
+    m = MARK();
+    for (u64 t = 3; t <= 12; t++) {
+        CHECK_ALLOW(cr3_load(h, 0));
+        CHECK_ALLOW(cr3_load(0, h));
+        tick_to(h, t);
+    }
+    CHECK_NO_ALERT(m);
+}
+
 /* --- the cmocka side: each scenario in its own process ----------------------------------- */
 
 static void run_isolated(void (*scenario)(void))
@@ -1467,6 +2013,92 @@ SCENARIO(rate_limit)
 SCENARIO(ids_off)
 SCENARIO(broken_policy)
 SCENARIO(policy_disabled)
+SCENARIO(pagetable_audit_report_key)
+SCENARIO(hidden_reused_root)
+
+/* Regressions whose scenario runs more than once (a case set before each fork). */
+static void test_vmi_field_bounds(void **state)
+{
+    (void)state;
+    for (bad_field = 0; bad_field < ARRAY_SIZE(bad_fields); bad_field++)
+        run_isolated(scn_vmi_field_bounds);
+    for (bad_state = 0; bad_state < ARRAY_SIZE(bad_states); bad_state++)
+        run_isolated(scn_vmi_state_bounds);
+}
+
+static void test_nonaccess_findings(void **state)
+{
+    (void)state;
+    run_isolated(scn_nonaccess_block);
+    run_isolated(scn_nonaccess_suspend_audit);
+    run_isolated(scn_nonaccess_suspend_signature);
+    run_isolated(scn_nonaccess_suspend_hidden);
+}
+
+static void test_signature_action_all(void **state)
+{
+    (void)state;
+    run_isolated(scn_signature_action_all);
+}
+
+static void test_gdt_lock_after_idt(void **state)
+{
+    (void)state;
+    for (gdt_case = 0; gdt_case < ARRAY_SIZE(gdt_limits); gdt_case++)
+        run_isolated(scn_gdt_lock_after_idt);
+}
+
+/* The boot lock noticed on an access (here the kernel's own LSTAR write
+ * right after its LIDT): a pagetable-audit finding made at the lock is not
+ * part of that access. With action=block its record says alert and the
+ * write goes through; with action=suspend the write goes through and the
+ * next tick suspends. */
+static void scn_boot_lock_on_access(const char *policy, bool suspend)
+{
+    CHECK(init_ids(policy, true));
+    start();
+    cr3_load(0, boot_cr3);
+    u64 wx_pa, r = rootkit_space(&wx_pa);
+    (void)wx_pa;
+    cr3_load(boot_cr3, r);
+    fake.idt_base = K(IDT_PA);
+    fake.idt_limit = 0xfff;
+    fake.gdt_base = K(GDT_PA);
+    fake.gdt_limit = 0x3f;
+    size_t m = MARK();
+    struct ids_verdict v = msr(r, MSR_LSTAR, 0, K(ENTRY_PA));
+    CHECK_ALLOW(v);                                  /* the kernel's own LSTAR write */
+    struct fake_alert a[8];
+    u32 n = fake_alerts(m, a, 8);
+    CHECK(n >= 1);
+    for (u32 i = 0; i < n; i++) {
+        CHECK_S(a[i].policy, "pagetable-audit");
+        CHECK_S(a[i].action, suspend ? "suspend" : "alert");
+    }
+    v = tick(r);
+    if (suspend) {
+        CHECK_U(v.action, IDS_SUSPEND);
+        CHECK_S(v.reason, "pagetable-audit");
+    } else {
+        CHECK_ALLOW(v);
+    }
+}
+static void scn_boot_lock_on_access_block(void) { scn_boot_lock_on_access("pagetable-audit action=block\n", false); }
+static void scn_boot_lock_on_access_suspend(void) { scn_boot_lock_on_access("pagetable-audit action=suspend\n", true); }
+
+static void test_boot_lock_on_access_event(void **state)
+{
+    (void)state;
+    run_isolated(scn_boot_lock_on_access_block);
+    run_isolated(scn_boot_lock_on_access_suspend);
+}
+
+static void test_hidden_cr3_zero(void **state)
+{
+    (void)state;
+    run_isolated(scn_hidden_cr3_zero_listed);
+    run_isolated(scn_hidden_cr3_zero_unlisted);
+}
 
 int main(void)
 {
@@ -1499,6 +2131,14 @@ int main(void)
         cmocka_unit_test(test_ids_off),
         cmocka_unit_test(test_broken_policy),
         cmocka_unit_test(test_policy_disabled),
+        cmocka_unit_test(test_vmi_field_bounds),
+        cmocka_unit_test(test_nonaccess_findings),
+        cmocka_unit_test(test_signature_action_all),
+        cmocka_unit_test(test_pagetable_audit_report_key),
+        cmocka_unit_test(test_hidden_reused_root),
+        cmocka_unit_test(test_gdt_lock_after_idt),
+        cmocka_unit_test(test_hidden_cr3_zero),
+        cmocka_unit_test(test_boot_lock_on_access_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
