@@ -50,22 +50,25 @@ void vcpu_advance_rip(void)
         vmwrite(GUEST_PENDING_DBG, vmread(GUEST_PENDING_DBG) | (1u << 14));
 }
 
+/* Register number (as exit qualifications and instruction information give
+ * it: 0 RAX ... 4 RSP ... 15 R15) to its slot in struct guest_regs; RSP
+ * lives in the VMCS. */
+static const u8 gpr_slot[16] = { 0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+
 u64 guest_gpr(struct vcpu *v, u32 n)
 {
-    if (n == 4)
+    if ((n & 15) == 4)
         return vmread(GUEST_RSP);
-    static const u8 idx[16] = { 0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
-    return ((u64 *)v->regs)[idx[n & 15]];
+    return ((u64 *)v->regs)[gpr_slot[n & 15]];
 }
 
 void guest_set_gpr(struct vcpu *v, u32 n, u64 val)
 {
-    if (n == 4) {
+    if ((n & 15) == 4) {
         vmwrite(GUEST_RSP, val);
         return;
     }
-    static const u8 idx[16] = { 0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
-    ((u64 *)v->regs)[idx[n & 15]] = val;
+    ((u64 *)v->regs)[gpr_slot[n & 15]] = val;
 }
 
 void vmm_fill_event(struct ids_event *e, enum ids_event_type t)
@@ -90,7 +93,7 @@ enum exit_action vmm_verdict_suspend(struct vcpu *v, struct ids_verdict verdict,
     return EXIT_SUSPEND;
 }
 
-static void reach(struct vcpu *v, enum ids_reach what, u64 addr, const char *detail, enum exit_action *act)
+void vmm_reach(struct vcpu *v, enum ids_reach what, u64 addr, const char *detail, enum exit_action *act)
 {
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_HV_REACH);
@@ -153,7 +156,7 @@ static enum exit_action h_ud(struct vcpu *v)
     u32 reason = (u32)vmread(EXIT_REASON) & 0xffff;
     vcpu_inject_ud();               /* VMX instructions and VMCALL: as a CPU without VMX */
     enum exit_action act = EXIT_RESUME;
-    reach(v, reason == R_VMCALL ? REACH_VMCALL : REACH_VMX_INSN, 0, exit_reason_name(reason), &act);
+    vmm_reach(v, reason == R_VMCALL ? REACH_VMCALL : REACH_VMX_INSN, 0, exit_reason_name(reason), &act);
     return act;
 }
 
@@ -214,7 +217,7 @@ static enum exit_action h_sipi(struct vcpu *v)
  * Driven by TSC time checked on every exit; the preemption timer only makes
  * sure an exit comes. (It restarts on each VM entry, so a guest that exits
  * often would starve a timer-only tick; Bochs's does not run in HLT state.) */
-static u64 last_tick;
+static u64 last_tick, tick_period;              /* TSC cycles; the period is set on the first exit */
 
 static enum exit_action tick(struct vcpu *v, u64 now)
 {
@@ -268,7 +271,7 @@ static enum exit_action h_ept_violation(struct vcpu *v)
     vcpu_inject_gp();
     enum exit_action act = EXIT_RESUME;
     if (vmm_is_hypervisor_memory(gpa, gpa + 1))
-        reach(v, REACH_MEMORY, gpa, what, &act);
+        vmm_reach(v, REACH_MEMORY, gpa, what, &act);
     return act;
 }
 
@@ -369,7 +372,9 @@ void vmexit_dispatch(struct guest_regs *regs)
         nmi_pending = false;
         vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | INTR_TYPE_NMI | 2);
     }
-    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tsc_hz() / TICK_HZ)
+    if (!tick_period)
+        tick_period = tsc_hz() / TICK_HZ;           /* not a division on every exit */
+    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tick_period)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);

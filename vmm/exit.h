@@ -38,6 +38,9 @@ bool vcpu_operator_poll(struct vcpu *v);
 /* IDS glue (exit.c): an event filled from the current exit, and how a
  * verdict's suspend is applied; `done` is what the handler does otherwise. */
 void vmm_fill_event(struct ids_event *e, enum ids_event_type t);
+/* A reach for vigil (already refused): reported; *act becomes a suspend if
+ * the IDS says so. */
+void vmm_reach(struct vcpu *v, enum ids_reach what, u64 addr, const char *detail, enum exit_action *act);
 enum exit_action vmm_verdict_suspend(struct vcpu *v, struct ids_verdict verdict, enum exit_action done);
 
 /* introspect.c */
@@ -49,6 +52,9 @@ bool vmm_step_done(void);
 /* Copy to or from guest linear memory through the guest's paging; false if
  * an address does not translate to guest RAM (guestlin.c). */
 bool guest_linear(u64 la, void *buf, u32 len, bool write);
+/* The base of segment register seg (0 ES ... 5 GS) for an operand address:
+ * in 64-bit mode only FS and GS have one. */
+u64 guest_seg_base(u32 seg, bool x64);
 
 /* CR0/CR4 as the guest sees them: owned bits from the read shadows. */
 u64 guest_cr0_visible(void);

@@ -6,6 +6,7 @@
 #include "vmm/exit.h"
 #include "vmm/vmx.h"
 #include "vmm/guestmem.h"
+#include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
 
@@ -22,16 +23,7 @@
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 
-static u64 maxphys_mask(void)
-{
-    static u64 mask;
-    if (!mask) {
-        u32 a, b, c, d;
-        cpuid(0x80000008, 0, &a, &b, &c, &d);
-        mask = (1ull << (a & 0xff)) - 1;
-    }
-    return mask;
-}
+static u64 maxphys_mask(void) { return (1ull << vmm_maxphys()) - 1; }
 
 static void flush_guest_tlb(struct vcpu *v, bool keep_global)
 {

@@ -11,9 +11,6 @@
 #include "vmm/introspect.h"
 #include "lib/string.h"
 
-static const u64 seg_base_field[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
-                                       GUEST_FS_BASE, GUEST_GS_BASE };
-
 static u64 operand_address(struct vcpu *v, u32 info)
 {
     u64 disp = vmread(EXIT_QUALIFICATION), a = disp;
@@ -22,9 +19,7 @@ static u64 operand_address(struct vcpu *v, u32 info)
         a += guest_gpr(v, info >> 23 & 15);
     if (!(info >> 22 & 1))
         a += guest_gpr(v, info >> 18 & 15) << (info & 3);
-    bool x64 = vmread(GUEST_CS_AR) >> 13 & 1;
-    if (seg < 6 && (!x64 || seg >= 4))
-        a += vmread(seg_base_field[seg]);
+    a += guest_seg_base(seg, vmread(GUEST_CS_AR) >> 13 & 1);
     return asz == 0 ? a & 0xffff : asz == 1 ? a & 0xffffffff : a;
 }
 

@@ -42,8 +42,6 @@ static void set_in_result(struct vcpu *v, u32 size, u32 val)
 
 static enum exit_action string_io(struct vcpu *v, u64 q, u16 port, u32 size, bool in)
 {
-    static const u64 seg_base[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
-                                     GUEST_FS_BASE, GUEST_GS_BASE };
     bool rep = q >> 5 & 1, x64 = (vmread(GUEST_CS_AR) >> 13 & 1) && (vmread(GUEST_IA32_EFER) >> 10 & 1);
     u32 info = v->insouts_info ? (u32)vmread(VMX_INSTRUCTION_INFO) : (x64 ? 2u << 7 : 1u << 7) | 3u << 15;
     u32 asz = info >> 7 & 7, seg = in ? 0 : info >> 15 & 7;       /* INS always writes ES:rDI */
@@ -52,7 +50,7 @@ static enum exit_action string_io(struct vcpu *v, u64 q, u16 port, u32 size, boo
         return EXIT_RESUME;
     }
     u64 amask = asz == 0 ? 0xffff : asz == 1 ? 0xffffffff : ~0ull;
-    u64 base = x64 && seg < 4 ? 0 : vmread(seg_base[seg]);
+    u64 base = guest_seg_base(seg, x64);
     u64 *idx = in ? &v->regs->rdi : &v->regs->rsi;
     u64 step = vmread(GUEST_RFLAGS) >> 10 & 1 ? (u64)-(s64)size : size;   /* DF */
     u64 count = rep ? v->regs->rcx & amask : 1;
@@ -100,12 +98,8 @@ enum exit_action exit_io(struct vcpu *v)
         } else if (in) {
             set_in_result(v, size, 0xffffffffu);
         }
-        struct ids_event e;
-        vmm_fill_event(&e, IDS_EV_HV_REACH);
-        e.reach.what = REACH_CONSOLE;
-        e.reach.addr = port;
-        e.reach.detail = in ? "read" : "write";
-        return vmm_verdict_suspend(v, ids_event(&e), act);
+        vmm_reach(v, REACH_CONSOLE, port, in ? "read" : "write", &act);
+        return act;
     }
     if (vmm_port_watched(port)) {
         /* A port an IDS policy watches: judged before it happens. */

@@ -47,6 +47,13 @@ static bool legacy_walk(u64 la, u64 *pa)
     return true;
 }
 
+u64 guest_seg_base(u32 seg, bool x64)
+{
+    static const u64 field[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
+                                  GUEST_FS_BASE, GUEST_GS_BASE };
+    return seg < 6 && (!x64 || seg >= 4) ? vmread(field[seg]) : 0;
+}
+
 /* Copy to or from guest linear memory, a page at a time. */
 bool guest_linear(u64 la, void *buf, u32 len, bool write)
 {

@@ -116,13 +116,19 @@ void vmm_hypervisor_bounds(u64 *start, u64 *end)
     }
 }
 
+/* MAXPHYADDR (CPUID 0x80000008 EAX[7:0]; 36 where the leaf is missing),
+ * read once: CPUID serializes, and the CR3 path needs it. */
 u32 vmm_maxphys(void)
 {
     static u32 bits;
     if (!bits) {
         u32 a, b, c, d;
-        cpuid(0x80000008, 0, &a, &b, &c, &d);
-        bits = a & 0xff;
+        cpuid(0x80000000, 0, &a, &b, &c, &d);
+        bits = 36;
+        if (a >= 0x80000008) {
+            cpuid(0x80000008, 0, &a, &b, &c, &d);
+            bits = a & 0xff;
+        }
     }
     return bits;
 }

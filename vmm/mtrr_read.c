@@ -2,17 +2,13 @@
 #include "vmm/mtrr.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/string.h"
+#include "vmm/introspect.h"
 
 void mtrr_read(struct mtrr_state *s)
 {
     u32 a, b, c, d;
     memset(s, 0, sizeof(*s));
-    cpuid(0x80000000, 0, &a, &b, &c, &d);
-    u32 maxphys = 36;
-    if (a >= 0x80000008) {
-        cpuid(0x80000008, 0, &a, &b, &c, &d);
-        maxphys = a & 0xff;
-    }
+    u32 maxphys = vmm_maxphys();
     s->addr_mask = (maxphys >= 64 ? ~0ull : (1ull << maxphys) - 1);
     cpuid(1, 0, &a, &b, &c, &d);
     if (!(d >> 12 & 1)) {                 /* no MTRRs: everything WB */

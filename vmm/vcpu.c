@@ -65,11 +65,17 @@ void vmm_print_summary(void)
     ids_print_summary();
 }
 
+static void bochs_shutdown(void)
+{
+    for (const char *s = "Shutdown"; *s; s++)
+        outb(0x8900, (u8)*s);
+}
+
+/* Every way vigil knows to turn the machine off, in turn. */
 static void machine_poweroff(void)
 {
     acpi_poweroff(acpi);
-    for (const char *s = "Shutdown"; *s; s++)   /* Bochs */
-        outb(0x8900, (u8)*s);
+    bochs_shutdown();
     outb(0xf4, 0);                               /* QEMU isa-debug-exit */
 }
 
@@ -85,22 +91,14 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
     ids_event(&e);
     vmm_print_summary();
     kprintf("vigil: powering off\n");
-    /* Replay what the guest asked for, now that the summary is out. */
-    switch (how) {
-    case POWER_BOCHS:
-        for (const char *s = "Shutdown"; *s; s++)
-            outb(0x8900, (u8)*s);
-        break;
-    case POWER_QEMU:
+    /* Replay what the guest asked for, now that the summary is out; if the
+     * machine is still running after that (or for a reset), turn it off. */
+    if (how == POWER_BOCHS)
+        bochs_shutdown();
+    else if (how == POWER_QEMU)
         outl(port, value);
-        break;
-    case POWER_ACPI:
+    else if (how == POWER_ACPI)
         outw(port, (u16)value);
-        break;
-    case POWER_RESET:
-        machine_poweroff();
-        break;
-    }
     machine_poweroff();
     vigil_halt();
 }
