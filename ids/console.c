@@ -8,8 +8,6 @@
 #include "lib/log.h"
 #include "lib/string.h"
 
-const struct alert_log *ids_alert_log(void);
-
 static void ps(u64 cr3)
 {
     const struct vmi_proc *p;

@@ -51,6 +51,15 @@ int ids_spaces(const struct ids_space **spaces);
 
 /* Protected guest-physical regions and who owns them. */
 void ids_region_add(u64 gpa, u64 len, enum policy_id id, const char *what);
+/* Write-protect in EPT the kernel object the profile calls sym and register
+ * it as policy id's region (the whole pages, or exactly the object); its
+ * guest-physical place in *gpa, *size. Warns and returns false when the
+ * profile does not place it inside the kernel image or EPT refuses. */
+bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u64 *gpa,
+                        u64 *size);
+
+/* The alert log, for the operator's `alerts`. */
+const struct alert_log *ids_alert_log(void);
 bool ids_region_find(u64 gpa, enum policy_id *id, const char **what, u64 *start);
 
 /* Length of the instruction at the event's RIP (0 when unknown). */

@@ -284,6 +284,29 @@ bool ids_region_find(u64 gpa, enum policy_id *id, const char **what, u64 *start)
     return true;
 }
 
+bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u64 *gpa,
+                        u64 *size)
+{
+    u64 va, len, pa = 0;
+    const char *why;
+    if (!profile_symbol(&ids.prof, sym, &va, &len) || !len) {
+        why = "the profile does not place it";
+    } else if (!(pa = profile_kva_to_pa(&ids.prof, va))) {
+        why = "it lies outside the kernel image";
+    } else {
+        u64 start = ALIGN_DOWN(pa, 4096), end = ALIGN_UP(pa + len, 4096);
+        if (vmm_ept_protect(start, end - start, IDS_WRITE)) {
+            *gpa = whole_pages ? start : pa;
+            *size = whole_pages ? end - start : len;
+            ids_region_add(*gpa, *size, id, what);
+            return true;
+        }
+        why = "EPT refused to protect it";
+    }
+    log_warn("vigil: %s: the %s (%s): %s; not protected\n", policy_name(id), what, sym, why);
+    return false;
+}
+
 u32 ids_insn_len(const struct ids_event *e)
 {
     u8 code[15];
@@ -445,5 +468,4 @@ void ids_print_summary(void)
             (unsigned long long)vmi_stats_walks());
 }
 
-const struct alert_log *ids_alert_log(void);
 const struct alert_log *ids_alert_log(void) { return &alog; }

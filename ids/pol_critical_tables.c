@@ -57,47 +57,25 @@ static u32 preset_accessed(u64 gpa, u64 limit)
     return n;
 }
 
-/* The system-call table lives in read-only data, which the kernel never
- * writes: it is protected before the guest runs. */
-static void start(void)
-{
-    struct table *t = &tables[0];
-    u64 va, size;
-    if (!ids.have_profile || !profile_symbol(&ids.prof, t->sym, &va, &size) || !size ||
-        !(t->gpa = profile_kva_to_pa(&ids.prof, va)))
-        return;
-    t->size = size;
-    u64 s = ALIGN_DOWN(t->gpa, 4096), end = ALIGN_UP(t->gpa + size, 4096);
-    if (!vmm_ept_protect(s, end - s, IDS_WRITE))
-        return;
-    ids_region_add(t->gpa, size, POL_CRITICAL_TABLES, t->what);
-    t->hash = hash_table(t);
-    t->ok = true;
-    kprintf("vigil: critical-tables: %s at gpa 0x%llx (%llu bytes) write-protected and hashed\n", t->what,
-            (unsigned long long)t->gpa, (unsigned long long)size);
-}
-
 /* Protect and hash table i, placed by the profile. */
 static bool protect_table(u32 i)
 {
     struct table *t = &tables[i];
-    u64 va, size;
-    if (!profile_symbol(&ids.prof, t->sym, &va, &size) || !size || !(t->gpa = profile_kva_to_pa(&ids.prof, va))) {
-        log_warn("vigil: critical-tables: the profile does not place the %s\n", t->what);
+    if (!ids_protect_object(POL_CRITICAL_TABLES, t->sym, t->what, false, &t->gpa, &t->size))
         return false;
-    }
-    t->size = size;
-    u64 s = ALIGN_DOWN(t->gpa, 4096), end = ALIGN_UP(t->gpa + size, 4096);
-    if (!vmm_ept_protect(s, end - s, IDS_WRITE)) {
-        log_warn("vigil: critical-tables: cannot write-protect the %s\n", t->what);
-        return false;
-    }
-    ids_region_add(t->gpa, size, POL_CRITICAL_TABLES, t->what);
     t->hash = hash_table(t);
     t->ok = true;
     kprintf("vigil: critical-tables: %s at gpa 0x%llx (%llu bytes) write-protected and hashed\n", t->what,
-            (unsigned long long)t->gpa, (unsigned long long)size);
+            (unsigned long long)t->gpa, (unsigned long long)t->size);
     return true;
+}
+
+/* The system-call table lives in read-only data, which the kernel never
+ * writes: it is protected before the guest runs. */
+static void start(void)
+{
+    if (ids.have_profile)
+        protect_table(0);
 }
 
 /* The GDT is locked once the GDTR holds the kernel's own GDT (the profile's

@@ -9,25 +9,10 @@
 
 static void protect(const char *sym, const char *what)
 {
-    u64 va, size;
-    if (!profile_symbol(&ids.prof, sym, &va, &size) || !size) {
-        log_warn("vigil: kernel-text: the profile has no symbol '%s' with a size; not protected\n", sym);
-        return;
-    }
-    u64 pa = profile_kva_to_pa(&ids.prof, va);
-    if (!pa) {
-        log_warn("vigil: kernel-text: '%s' at 0x%llx is outside the kernel image\n", sym, (unsigned long long)va);
-        return;
-    }
-    u64 start = ALIGN_DOWN(pa, 4096), end = ALIGN_UP(pa + size, 4096);
-    if (!vmm_ept_protect(start, end - start, IDS_WRITE)) {
-        log_warn("vigil: kernel-text: cannot write-protect 0x%llx-0x%llx\n", (unsigned long long)start,
-                 (unsigned long long)end);
-        return;
-    }
-    ids_region_add(start, end - start, POL_KERNEL_TEXT, what);
-    kprintf("vigil: kernel-text: %s at gpa 0x%llx-0x%llx write-protected\n", what, (unsigned long long)start,
-            (unsigned long long)end);
+    u64 gpa, size;
+    if (ids_protect_object(POL_KERNEL_TEXT, sym, what, true, &gpa, &size))
+        kprintf("vigil: kernel-text: %s at gpa 0x%llx-0x%llx write-protected\n", what, (unsigned long long)gpa,
+                (unsigned long long)(gpa + size));
 }
 
 static void start(void)
