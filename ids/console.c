@@ -163,7 +163,17 @@ static void policy(void)
                 severity_name(ids.cfg.pol[i].severity));
 }
 
+static bool command(const char *line, u64 cr3);
+
 bool ids_console_command(const char *line, u64 cr3)
+{
+    ids_lock_take();
+    bool known = command(line, cr3);
+    ids_lock_drop();
+    return known;
+}
+
+static bool command(const char *line, u64 cr3)
 {
     if (!strcmp(line, "help")) {
         kprintf("  ps        processes: the OS's list beside the address spaces the CPU ran\n"

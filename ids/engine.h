@@ -15,6 +15,7 @@ struct policy_ops {
     void (*new_space)(const struct ids_event *e, u64 cr3);   /* an address space seen the first time */
     void (*tick)(const struct ids_event *e);                 /* every `interval` ticks */
     struct ids_verdict (*event)(const struct ids_event *e);  /* the events it is routed */
+    void (*vcpu_start)(const struct ids_event *e);           /* vCPU e->vcpu starts over (SIPI) */
 };
 
 struct ids_state {
@@ -67,5 +68,9 @@ u32 ids_insn_len(const struct ids_event *e);
 
 extern const struct policy_ops pol_kernel_text, pol_critical_tables, pol_msr_guard, pol_cr_guard,
     pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard;
+
+/* The engine's lock (ids.c): console commands take it as events do. */
+void ids_lock_take(void);
+void ids_lock_drop(void);
 
 #endif

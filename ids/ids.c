@@ -2,6 +2,7 @@
  * modules, alert raising, and the views the policies share (the process
  * list, the address spaces seen, the protected regions). Nothing here
  * allocates: every table is fixed-size and bounded. */
+#include "lib/spinlock.h"
 #include "ids/engine.h"
 #include "ids/alert.h"
 #include "ids/elfsyms.h"
@@ -44,9 +45,10 @@ static const enum policy_id route[IDS_EV_COUNT] = {
 
 static const char *const event_names[IDS_EV_COUNT] = {
     "start", "power-off", "CR3 load", "EPT (protected page)", "port I/O", "MSR write", "CR0/CR4 write",
-    "IDTR/GDTR load", "tick", "reach for vigil",
+    "IDTR/GDTR load", "tick", "reach for vigil", "vCPU start",
 };
 static u64 ev_count[IDS_EV_COUNT], ev_cycles[IDS_EV_COUNT];
+static u64 vticks[IDS_MAX_VCPUS];
 static u64 pol_cycles[POL_COUNT];
 
 /* Run a policy hook and charge its cycles to the policy. */
@@ -360,7 +362,25 @@ static struct ids_verdict worst(struct ids_verdict a, struct ids_verdict b)
     return b.action > a.action ? b : a;
 }
 
+static struct ids_verdict event(const struct ids_event *e);
+
+/* Events from several vCPUs: one at a time through the engine (its policy
+ * state, caches and the alert log are shared). vmm/ never holds this lock
+ * across a VM entry, and nothing under it waits for another vCPU. */
+static struct spinlock ids_lock;
+
+void ids_lock_take(void) { spin_lock(&ids_lock); }
+void ids_lock_drop(void) { spin_unlock(&ids_lock); }
+
 struct ids_verdict ids_event(const struct ids_event *e)
+{
+    spin_lock(&ids_lock);
+    struct ids_verdict v = event(e);
+    spin_unlock(&ids_lock);
+    return v;
+}
+
+static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     if (e->type >= IDS_EV_COUNT)
@@ -405,11 +425,16 @@ struct ids_verdict ids_event(const struct ids_event *e)
             v = policies[id]->event(e);
         break;
     }
-    case IDS_EV_TICK:
-        ids.ticks++;
-        if (ids.ticks % 10 == 0)
+    case IDS_EV_TICK: {
+        /* vCPU 0's tick keeps the IDS's clock; every vCPU's tick runs the
+         * periodic checks on what that vCPU runs (its own count decides
+         * which checks are due). */
+        u64 vt = ++vticks[e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0];
+        if (e->vcpu == 0)
+            ids.ticks++;
+        if (e->vcpu == 0 && ids.ticks % 10 == 0)
             alert_log_tick(&alog);                  /* the alert budget is per 10 ticks (100 ms) */
-        if (ids.ticks % 100 == 0 && alog.suppressed != reported_suppressed) {
+        if (e->vcpu == 0 && ids.ticks % 100 == 0 && alog.suppressed != reported_suppressed) {
             /* Once a second at most: what the rate limit held back. */
             kprintf("vigil: %llu alerts suppressed in the last second (repeats or over the rate limit); "
                     "%llu in all\n", (unsigned long long)(alog.suppressed - reported_suppressed),
@@ -420,9 +445,15 @@ struct ids_verdict ids_event(const struct ids_event *e)
             boot_done(e, "the first tick in user mode");
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
-            if (ids_policy_on((enum policy_id)i) && policies[i]->tick && ids.ticks % every == 0)
+            if (ids_policy_on((enum policy_id)i) && policies[i]->tick && vt % every == 0)
                 TIMED(i, policies[i]->tick(e));
         }
+        break;
+    }
+    case IDS_EV_VCPU_START:
+        for (u32 i = 0; i < POL_COUNT; i++)
+            if (ids_policy_on((enum policy_id)i) && policies[i]->vcpu_start)
+                policies[i]->vcpu_start(e);
         break;
     case IDS_EV_POWEROFF:
         break;

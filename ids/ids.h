@@ -18,8 +18,12 @@ enum ids_event_type {
     IDS_EV_DTR_LOAD,       /* LIDT / LGDT (before it takes effect) */
     IDS_EV_TICK,           /* periodic (VMX preemption timer) */
     IDS_EV_HV_REACH,       /* a reach for vigil itself; already refused by vmm/ */
+    IDS_EV_VCPU_START,     /* the guest started (SIPI) or reset (INIT) vCPU e->vcpu: it sets up its own tables again */
     IDS_EV_COUNT
 };
+
+/* vCPUs the IDS keeps per-vCPU state for (vmm/ offers no more). */
+#define IDS_MAX_VCPUS 64
 
 enum ids_access { IDS_READ = 1, IDS_WRITE = 2, IDS_EXEC = 4 };
 enum ids_reach { REACH_MEMORY, REACH_CONSOLE, REACH_VMX_INSN, REACH_VMCALL };

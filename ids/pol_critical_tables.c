@@ -2,7 +2,13 @@
  * protected in EPT once the kernel has booted, and hashed; the IDTR and GDTR
  * keep their boot-time values. A write to a table, a LIDT/LGDT to another
  * table, or contents that changed by a path EPT did not see (the periodic
- * hash) are reported. */
+ * hash) are reported.
+ *
+ * Each vCPU has its own registers. vCPU 0's are locked when the kernel has
+ * booted; another vCPU's when it first holds the kernel's IDT (it set up its
+ * own tables on the way: a started processor begins in real mode), with its
+ * GDTR as it stands then (an OS may give each CPU a GDT of its own). A vCPU
+ * the guest starts again (INIT, SIPI) is unlocked until it is back. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 #include "lib/log.h"
@@ -22,8 +28,15 @@ static struct table tables[3] = {
 /* Rehash every HASH_EVERY ticks; the registers are compared every tick. */
 #define HASH_EVERY 10
 
-static u64 idtr_base, gdtr_base;
-static u16 idtr_limit, gdtr_limit;
+static u64 idtr_base;                   /* the kernel's IDT: the same on every vCPU */
+static u16 idtr_limit;
+static struct vcpu_dtr {
+    bool idt_locked, gdt_locked;
+    u64 gdtr_base;
+    u16 gdtr_limit;
+} vc[IDS_MAX_VCPUS];
+
+static struct vcpu_dtr *of(const struct ids_event *e) { return &vc[e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0]; }
 
 static u64 hash_table(const struct table *t)
 {
@@ -82,14 +95,18 @@ static void start(void)
  * `gdt`), which may come after the IDT: a kernel may still be on a boot-time
  * GDT when it loads its IDT. Without the symbol, the register is locked as
  * it stands. */
-static bool gdt_locked;
 static u64 gdt_kva;
 
-static void lock_gdt(u64 base, u16 limit)
+static void lock_gdt(struct vcpu_dtr *d, u32 vcpu, u64 base, u16 limit)
 {
-    gdtr_base = base;
-    gdtr_limit = limit;
-    gdt_locked = true;
+    d->gdtr_base = base;
+    d->gdtr_limit = limit;
+    d->gdt_locked = true;
+    if (vcpu) {
+        kprintf("vigil: critical-tables: vCPU %u: IDTR and GDTR 0x%llx/0x%x locked\n", vcpu,
+                (unsigned long long)base, limit);
+        return;
+    }
     if (gdt_kva && protect_table(2)) {
         u64 bytes = (u64)limit + 1 < tables[2].size ? (u64)limit + 1 : tables[2].size;
         u32 n = preset_accessed(tables[2].gpa, bytes - 1);
@@ -97,7 +114,29 @@ static void lock_gdt(u64 base, u16 limit)
         if (n)
             kprintf("vigil: critical-tables: set the accessed bit of %u GDT descriptors (the CPU would on first use)\n", n);
     }
-    kprintf("vigil: critical-tables: GDTR 0x%llx/0x%x locked\n", (unsigned long long)gdtr_base, gdtr_limit);
+    kprintf("vigil: critical-tables: GDTR 0x%llx/0x%x locked\n", (unsigned long long)base, limit);
+}
+
+/* Another vCPU holding the kernel's IDT has finished its own start-up. */
+static bool lock_ap(const struct ids_event *e)
+{
+    struct vcpu_dtr *d = of(e);
+    if (d->idt_locked)
+        return true;
+    u64 ib, gb;
+    u16 il, gl;
+    vmm_guest_dtr(&ib, &il, &gb, &gl);
+    if (e->vcpu == 0 || ib != idtr_base || il != idtr_limit)
+        return false;
+    d->idt_locked = true;
+    lock_gdt(d, e->vcpu, gb, gl);
+    return true;
+}
+
+static void vcpu_start(const struct ids_event *e)
+{
+    if (e->vcpu)
+        *of(e) = (struct vcpu_dtr){ 0 };
 }
 
 static void boot_done(const struct ids_event *e)
@@ -114,22 +153,38 @@ static void boot_done(const struct ids_event *e)
     u64 size;
     if (!ids.have_profile || !profile_symbol(&ids.prof, "gdt", &gdt_kva, &size))
         gdt_kva = 0;
+    vc[0].idt_locked = true;
     if (!gdt_kva || gb == gdt_kva)
-        lock_gdt(gb, gl);
+        lock_gdt(&vc[0], 0, gb, gl);
 }
 
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     if (e->type == IDS_EV_DTR_LOAD) {
-        if (!e->dtr.idt && ids.boot_done && !gdt_locked) {
-            if (e->dtr.base == gdt_kva)
-                lock_gdt(e->dtr.base, e->dtr.limit);   /* the kernel's own GDT arriving */
+        struct vcpu_dtr *d = of(e);
+        if (!ids.boot_done)
+            return v;
+        if (!d->idt_locked) {
+            /* A vCPU still starting: its loads are its own start-up; it is
+             * locked once it holds the kernel's IDT (checked after the load). */
+            if (e->dtr.idt && e->dtr.base == idtr_base && e->dtr.limit == idtr_limit) {
+                d->idt_locked = true;
+                u64 ib, gb;
+                u16 il, gl;
+                vmm_guest_dtr(&ib, &il, &gb, &gl);
+                lock_gdt(d, e->vcpu, gb, gl);
+            }
             return v;
         }
-        u64 base = e->dtr.idt ? idtr_base : gdtr_base;
-        u16 limit = e->dtr.idt ? idtr_limit : gdtr_limit;
-        if (!ids.boot_done || (e->dtr.base == base && e->dtr.limit == limit))
+        if (!e->dtr.idt && !d->gdt_locked) {
+            if (e->dtr.base == gdt_kva)
+                lock_gdt(d, e->vcpu, e->dtr.base, e->dtr.limit);   /* the kernel's own GDT arriving */
+            return v;
+        }
+        u64 base = e->dtr.idt ? idtr_base : d->gdtr_base;
+        u16 limit = e->dtr.idt ? idtr_limit : d->gdtr_limit;
+        if (e->dtr.base == base && e->dtr.limit == limit)
             return v;
         v = ids_raise(POL_CRITICAL_TABLES, e, e->dtr.idt ? 1 : 2, &e->dtr.base, 0,
                       "%s switched to a table at 0x%llx (limit 0x%x); the boot-time one is at 0x%llx",
@@ -184,7 +239,7 @@ static void tick(const struct ids_event *e)
 {
     if (!ids.boot_done)
         return;
-    for (u32 i = 0; i < 3 && ids.ticks % HASH_EVERY == 0; i++) {
+    for (u32 i = 0; i < 3 && e->vcpu == 0 && ids.ticks % HASH_EVERY == 0; i++) {
         struct table *t = &tables[i];
         if (!t->ok)
             continue;
@@ -196,16 +251,20 @@ static void tick(const struct ids_event *e)
             t->hash = h;
         }
     }
+    if (e->vcpu && !lock_ap(e))
+        return;                          /* this vCPU is still starting */
+    struct vcpu_dtr *d = of(e);
     u64 ib, gb;
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
     check_register(e, true, ib, il, &idtr_base, &idtr_limit);
-    if (gdt_locked)
-        check_register(e, false, gb, gl, &gdtr_base, &gdtr_limit);
+    if (d->gdt_locked)
+        check_register(e, false, gb, gl, &d->gdtr_base, &d->gdtr_limit);
     else if (gb == gdt_kva)
-        lock_gdt(gb, gl);
+        lock_gdt(d, e->vcpu, gb, gl);
 }
 
 const struct policy_ops pol_critical_tables = {
     .id = POL_CRITICAL_TABLES, .start = start, .boot_done = boot_done, .event = event, .tick = tick,
+    .vcpu_start = vcpu_start,
 };

@@ -5,7 +5,14 @@ static log_sink_fn sink;
 static enum log_level level = LOG_INFO;
 static bool at_line_start = true;
 
+static void (*lock_fn)(void), (*unlock_fn)(void);
+
 void log_set_sink(log_sink_fn s) { sink = s; }
+void log_set_lock(void (*lock)(void), void (*unlock)(void))
+{
+    lock_fn = lock;
+    unlock_fn = unlock;
+}
 void log_set_level(enum log_level l) { level = l; }
 enum log_level log_get_level(void) { return level; }
 
@@ -45,11 +52,15 @@ void kvprintf(const char *fmt, va_list ap)
 {
     char buf[512];
     int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+    if (lock_fn)
+        lock_fn();
     for (int i = 0; buf[i]; i++)
         emit(buf[i]);
     if (n >= (int)sizeof(buf))
         for (const char *t = "...[cut]\n"; *t; t++)
             emit(*t);
+    if (unlock_fn)
+        unlock_fn();
 }
 
 void kprintf(const char *fmt, ...)
@@ -74,9 +85,13 @@ void log_record(const char *line)
 {
     if (!sink)
         return;
+    if (lock_fn)
+        lock_fn();
     if (!at_line_start)
         emit('\n');
     for (; *line && *line != '\n'; line++)
         sink(*line);
     emit('\n');
+    if (unlock_fn)
+        unlock_fn();
 }

@@ -11,6 +11,8 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 typedef void (*log_sink_fn)(char c);
 
 void log_set_sink(log_sink_fn sink);
+/* Lines from several CPUs: lock around each print (NULL: none). */
+void log_set_lock(void (*lock)(void), void (*unlock)(void));
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parses "error|warn|info|debug"; false if unknown. */

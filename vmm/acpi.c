@@ -52,11 +52,12 @@ static bool find_s5(const u8 *dsdt, u32 len, u8 *a, u8 *b)
     return false;
 }
 
-void acpi_init(const struct boot_info *bi, struct acpi_power *out)
+/* The first table with signature sig that the RSDP's XSDT (or RSDT) lists,
+ * checksummed; NULL if there is none. */
+const u8 *acpi_find(const struct boot_info *bi, const char *sig)
 {
-    memset(out, 0, sizeof(*out));
     if (!bi->rsdp_rev)
-        return;
+        return 0;
     const u8 *rsdp = bi->rsdp;
     const u8 *root = 0;
     bool xsdt = false;
@@ -66,14 +67,21 @@ void acpi_init(const struct boot_info *bi, struct acpi_power *out)
     }
     if (!root)
         root = table(r32(rsdp + 16), "RSDT");
-    if (!root) {
-        log_warn("vigil: ACPI: no valid RSDT/XSDT\n");
-        return;
-    }
+    if (!root)
+        return 0;
     u32 n = (r32(root + 4) - 36) / (xsdt ? 8 : 4);
-    const u8 *fadt = 0;
-    for (u32 i = 0; i < n && !fadt; i++)
-        fadt = table(xsdt ? r64(root + 36 + 8 * i) : r32(root + 36 + 4 * i), "FACP");
+    const u8 *t = 0;
+    for (u32 i = 0; i < n && !t; i++)
+        t = table(xsdt ? r64(root + 36 + 8 * i) : r32(root + 36 + 4 * i), sig);
+    return t;
+}
+
+void acpi_init(const struct boot_info *bi, struct acpi_power *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!bi->rsdp_rev)
+        return;
+    const u8 *fadt = acpi_find(bi, "FACP");
     if (!fadt || r32(fadt + 4) < 76) {
         log_warn("vigil: ACPI: no valid FADT\n");
         return;

@@ -15,6 +15,9 @@ struct acpi_power {
 };
 
 void acpi_init(const struct boot_info *bi, struct acpi_power *out);
+/* The table with signature sig (for example "APIC", the MADT) that the
+ * loader's RSDP leads to, checked; NULL if there is none. */
+const u8 *acpi_find(const struct boot_info *bi, const char *sig);
 /* Power the machine off through ACPI S5; returns if that did not work. */
 void acpi_poweroff(const struct acpi_power *p);
 

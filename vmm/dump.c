@@ -6,6 +6,7 @@
 #include "vmm/vmcs_check.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
+#include "vmm/smp.h"
 
 #define X(f) (unsigned long long)vmread(f)
 
@@ -20,8 +21,8 @@ void vmm_dump_state(void)
             X(GUEST_SS_AR), X(GUEST_TR_SEL), X(GUEST_TR_AR));
     kprintf("  guest: gdtr 0x%llx/0x%llx idtr 0x%llx/0x%llx\n", X(GUEST_GDTR_BASE), X(GUEST_GDTR_LIMIT),
             X(GUEST_IDTR_BASE), X(GUEST_IDTR_LIMIT));
-    if (vcpu0.regs) {
-        struct guest_regs *r = vcpu0.regs;
+    if (vcpu_self()->regs) {
+        struct guest_regs *r = vcpu_self()->regs;
         kprintf("  guest: rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx rsi 0x%llx rdi 0x%llx rbp 0x%llx\n",
                 (unsigned long long)r->rax, (unsigned long long)r->rbx, (unsigned long long)r->rcx,
                 (unsigned long long)r->rdx, (unsigned long long)r->rsi, (unsigned long long)r->rdi,
@@ -43,7 +44,7 @@ void vmm_dump_state(void)
  * and name the first field that breaks one. */
 void vmcs_diagnose(void)
 {
-    struct vcpu *v = &vcpu0;
+    struct vcpu *v = vcpu_self();
     struct vmcs_snapshot s = {
         .guest_cr0 = vmread(GUEST_CR0), .guest_cr4 = vmread(GUEST_CR4), .guest_efer = vmread(GUEST_IA32_EFER),
         .guest_rflags = vmread(GUEST_RFLAGS), .guest_rip = vmread(GUEST_RIP),

@@ -11,8 +11,7 @@
 #include "lib/fmt.h"
 #include "vmm/introspect.h"
 #include "vmm/tsc.h"
-
-struct vcpu vcpu0;
+#include "vmm/smp.h"
 
 enum {
     R_EXCEPTION = 0, R_EXT_INT = 1, R_TRIPLE_FAULT = 2, R_INIT = 3, R_SIPI = 4, R_CPUID = 10,
@@ -75,6 +74,7 @@ void vmm_fill_event(struct ids_event *e, enum ids_event_type t)
 {
     memset(e, 0, sizeof(*e));
     e->type = t;
+    e->vcpu = this_cpu()->index;
     e->rip = vmread(GUEST_RIP);
     e->cr3 = vmread(GUEST_CR3);
     e->cpl = (u8)(vmread(GUEST_SS_AR) >> 5 & 3);        /* CPL is SS.DPL */
@@ -87,9 +87,8 @@ enum exit_action vmm_verdict_suspend(struct vcpu *v, struct ids_verdict verdict,
         return done;
     if (done == EXIT_ADVANCE)
         vcpu_advance_rip();                      /* the refused instruction is behind the guest */
-    static char reason[48];
-    fmt_snprintf(reason, sizeof(reason), "IDS policy %s", verdict.reason ? verdict.reason : "?");
-    v->suspend_reason = reason;
+    fmt_snprintf(v->reason_buf, sizeof(v->reason_buf), "IDS policy %s", verdict.reason ? verdict.reason : "?");
+    v->suspend_reason = v->reason_buf;
     return EXIT_SUSPEND;
 }
 
@@ -139,7 +138,9 @@ static enum exit_action h_cpuid(struct vcpu *v)
 
 static enum exit_action h_hlt(struct vcpu *v)
 {
-    if (vmread(GUEST_RFLAGS) & (1u << 9)) {
+    /* An application processor may halt with interrupts off (an OS parks
+     * its idle or offline CPUs so): NMI, INIT and SIPI still reach it. */
+    if ((vmread(GUEST_RFLAGS) & (1u << 9)) || v->id) {
         /* Let the guest wait for its interrupt in HLT state (SDM 26.4.2). */
         vcpu_advance_rip();
         vmwrite(GUEST_ACTIVITY_STATE, 1);
@@ -200,28 +201,51 @@ static enum exit_action h_triple_fault(struct vcpu *v)
     return EXIT_DEAD;
 }
 
+/* INIT to an application processor resets it into the wait-for-SIPI
+ * state, as the hardware would (INIT is blocked in VMX root operation, and
+ * a vCPU waiting for SIPI is not interrupted by another INIT). The boot
+ * CPU is not reset: vigil does not reboot guests. */
 static enum exit_action h_init(struct vcpu *v)
 {
-    kprintf("vigil: INIT signal for the guest's CPU: vigil does not reset guests\n");
+    if (v->id) {
+        vmcs_guest_init_state();
+        return EXIT_RESUME;
+    }
+    kprintf("vigil: INIT signal for the guest's boot CPU: vigil does not reset guests\n");
     v->suspend_reason = "INIT signal (guest reset)";
     return EXIT_DEAD;
 }
 
+/* A SIPI reaches a vCPU only in the wait-for-SIPI state: it starts in real
+ * mode at the vector's page, under the same EPT and IDS as every vCPU. */
 static enum exit_action h_sipi(struct vcpu *v)
 {
-    (void)v;
-    return EXIT_RESUME;             /* only meaningful in wait-for-SIPI, which vigil never enters */
+    u8 vector = (u8)vmread(EXIT_QUALIFICATION);
+    vmcs_guest_sipi(vector);
+    /* Bochs leaves the NMI and SMI masking of wait-for-SIPI in place after
+     * the SIPI's exit: an IRET in VMX root operation ends NMI blocking (as
+     * it does on hardware, where nothing is blocked here anyway), so that
+     * vigil's kicks reach this CPU. */
+    __asm__ volatile("movq %%rsp, %%rax\n\t"
+                     "pushq %1\n\tpushq %%rax\n\tpushfq\n\tpushq %2\n\t"
+                     "leaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tiretq\n1:"
+                     ::"a"(0), "i"(SEL_DATA), "i"(SEL_CODE) : "memory");
+    kprintf("vigil: vCPU %u started by the guest (SIPI vector 0x%x: real mode at 0x%x)\n", v->id, vector,
+            (u32)vector << 12);
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_VCPU_START);
+    return vmm_verdict_suspend(v, ids_event(&e), EXIT_RESUME);
 }
 
 /* The periodic tick (TICK_HZ, 10 ms): IDS periodic checks and the operator's input.
  * Driven by TSC time checked on every exit; the preemption timer only makes
  * sure an exit comes. (It restarts on each VM entry, so a guest that exits
  * often would starve a timer-only tick; Bochs's does not run in HLT state.) */
-static u64 last_tick, tick_period;              /* TSC cycles; the period is set on the first exit */
+static u64 tick_period;                         /* TSC cycles; set on the first exit */
 
 static enum exit_action tick(struct vcpu *v, u64 now)
 {
-    last_tick = now;
+    v->last_tick = now;
     v->preempt_ticks++;
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_TICK);
@@ -231,7 +255,11 @@ static enum exit_action tick(struct vcpu *v, u64 now)
     return act;
 }
 
-static enum exit_action h_preempt(struct vcpu *v) { return tick(v, rdtsc()); }
+static enum exit_action h_preempt(struct vcpu *v)
+{
+    vmm_step_expire();                   /* a window the guest ran past (an exception in the step) closes */
+    return tick(v, rdtsc());
+}
 
 static enum exit_action h_ept_violation(struct vcpu *v)
 {
@@ -278,6 +306,14 @@ static enum exit_action h_ept_violation(struct vcpu *v)
 static enum exit_action h_exception(struct vcpu *v)
 {
     u32 info = (u32)vmread(VM_EXIT_INTR_INFO);
+    if ((info & (7u << 8)) == INTR_TYPE_NMI) {
+        /* NMI exiting (more than one vCPU): vigil's own kick, or the
+         * guest's NMI, which is delivered to it at this entry. */
+        struct cpu *c = this_cpu();
+        if (!smp_nmi_is_kick(c))
+            c->nmi_pending = true;
+        return EXIT_RESUME;
+    }
     if ((info & 0xff) == 1 && vmm_step_done())
         return EXIT_RESUME;                  /* the allowed write went through; page closed again */
     return h_unexpected(v);
@@ -332,7 +368,9 @@ void vmresume_failed(struct guest_regs *regs);
 
 void vmexit_dispatch(struct guest_regs *regs)
 {
-    struct vcpu *v = &vcpu0;
+    struct cpu *c = this_cpu();
+    c->mode = GM_ROOT;
+    struct vcpu *v = &c->vcpu;
     u64 t0 = rdtsc(), op0 = v->operator_cycles;
     v->regs = regs;
     u32 full = (u32)vmread(EXIT_REASON), reason = full & 0xffff;
@@ -367,14 +405,22 @@ void vmexit_dispatch(struct guest_regs *regs)
     }
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
-    if (nmi_pending && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID) &&
+    bool waiting = vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI;
+    if (waiting) {
+        vmwrite(VM_ENTRY_INTR_INFO, 0);             /* nothing may be injected into wait-for-SIPI */
+        c->nmi_pending = false;
+    }
+    if (c->nmi_pending && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID) &&
         !(vmread(GUEST_INTERRUPTIBILITY) & 0xb)) {      /* not under STI, MOV-SS or NMI blocking (SDM 26.3.1.5) */
-        nmi_pending = false;
+        c->nmi_pending = false;
         vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | INTR_TYPE_NMI | 2);
+        if (vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
+            vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
     }
     if (!tick_period)
         tick_period = tsc_hz() / TICK_HZ;           /* not a division on every exit */
-    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && t0 - last_tick >= tick_period)
+    if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && !waiting &&
+        t0 - v->last_tick >= tick_period)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);
@@ -383,17 +429,29 @@ void vmexit_dispatch(struct guest_regs *regs)
         v->dead = act == EXIT_DEAD;
         vcpu_suspend_loop(v);
     }
+    if (v->id) {
+        /* "Blocking by SMI" outside SMM fails the entry; Bochs records it
+         * for a CPU that waited for SIPI (its SMI mask is never lifted). */
+        u64 intr = vmread(GUEST_INTERRUPTIBILITY);
+        if (intr & 4)
+            vmwrite(GUEST_INTERRUPTIBILITY, intr & ~4ull);
+    }
+    smp_before_entry(c, vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI ? GM_WAIT_SIPI : GM_GUEST);
 }
 
 void vmresume_failed(struct guest_regs *regs)
 {
-    vcpu0.regs = regs;
+    struct cpu *c = this_cpu();
+    struct vcpu *v = &c->vcpu;
+    c->mode = GM_ROOT;
+    v->regs = regs;
     u32 err = (u32)vmread(VM_INSTRUCTION_ERROR);
-    kprintf("vigil: VMRESUME failed: VM-instruction error %u (%s)\n", err, vmx_instruction_error_name(err));
+    kprintf("vigil: vCPU %u: VMRESUME failed: VM-instruction error %u (%s)\n", v->id, err,
+            vmx_instruction_error_name(err));
     vmcs_diagnose();
     vmm_dump_state();
-    vcpu0.suspend_reason = "VMRESUME failed";
-    vcpu0.dead = true;
-    vcpu_suspend_loop(&vcpu0);
+    v->suspend_reason = "VMRESUME failed";
+    v->dead = true;
+    vcpu_suspend_loop(v);
     vigil_halt();
 }

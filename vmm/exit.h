@@ -48,6 +48,7 @@ void introspect_init(u64 *ept_pml4);
 bool vmm_port_watched(u16 port);
 void vmm_step_through(u64 gpa);
 bool vmm_step_done(void);
+void vmm_step_expire(void);
 
 /* Copy to or from guest linear memory through the guest's paging; false if
  * an address does not translate to guest RAM (guestlin.c). */

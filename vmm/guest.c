@@ -11,6 +11,7 @@
 #include "vmm/loader.h"
 #include "vmm/guestinfo.h"
 #include "vmm/palloc.h"
+#include "vmm/smp.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "lib/log.h"
@@ -87,7 +88,11 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
         isize = guest_mb1_info(info_buf, sizeof(info_buf), (u32)where, &p);
 
     /* From here on vigil commits: VMX on, EPT, the image copied in. */
-    vmx_enable(m, c);
+    if (!vmx_enable(m, c, hv_alloc_pages(1, 1), true))
+        vigil_panic("VMXON failed (CR0 0x%llx, CR4 0x%llx, feature control 0x%llx)", (unsigned long long)read_cr0(),
+                    (unsigned long long)read_cr4(), (unsigned long long)rdmsr(MSR_IA32_FEATURE_CONTROL));
+    /* Every other processor into VMX before anything of the guest's runs. */
+    smp_start_aps(bi, m, c);
     struct mtrr_state mtrr;
     mtrr_read(&mtrr);
     u64 top = GiB(4);
@@ -135,11 +140,16 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
     vmm_fill_event(&start, IDS_EV_START);
     ids_event(&start);
 
+    smp_launch_aps();
     static struct guest_regs regs;
     regs.rax = e.eax;
     regs.rbx = e.ebx;
-    vcpu0.launch_tsc = rdtsc();
+    struct cpu *self = this_cpu();
+    self->vcpu.regs = &regs;
+    vmm_launch_tsc = rdtsc();
+    smp_before_entry(self, GM_GUEST);
     vmx_launch(&regs);
+    self->mode = GM_ROOT;
 
     /* Only here if VMLAUNCH itself failed (VMfailValid: the controls or the
      * host state; guest-state failures arrive as a VM exit instead). */

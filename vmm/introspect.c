@@ -2,7 +2,10 @@
  * window that lets an allowed write through a protected page: the page is
  * opened, the guest single-steps that instruction (RFLAGS.TF with #DB
  * intercepted: Bochs has no monitor trap flag), and the page is closed again
- * before any other guest instruction runs. */
+ * before any other guest instruction runs. With several vCPUs the other
+ * vCPUs are held outside the guest while a page is open (smp_world_stop),
+ * and every EPT change is flushed on every CPU before it is relied on
+ * (smp_ept_changed). */
 #include "vmm/introspect.h"
 #include "vmm/ept.h"
 #include "vmm/hvmem.h"
@@ -10,7 +13,9 @@
 #include "vmm/vmx.h"
 #include "vmm/vmx_setup.h"
 #include "vmm/tsc.h"
+#include "vmm/smp.h"
 #include "arch/x86_64/cpu.h"
+#include "lib/spinlock.h"
 #include "lib/log.h"
 
 #define RESERVE_PAGES 48
@@ -24,7 +29,7 @@ static struct { u64 start, end, deny; } prot[MAX_PROT];
 static u32 nprot;
 static struct { u16 lo, hi; } watch[MAX_WATCH];
 static u32 nwatch;
-static struct { bool active, tf_was_set; u32 n; u64 pages[4]; } step;
+static struct spinlock ept_lock;       /* protect/split and open/close: one CPU at a time */
 
 static void *reserve_page(void) { return nreserve ? reserve[--nreserve] : 0; }
 
@@ -43,12 +48,15 @@ bool vmm_ept_protect(u64 gpa, u64 len, u32 deny)
 {
     if (!pml4 || nprot == MAX_PROT || !len || hvmem_overlaps_owned(gpa, gpa + len))
         return false;
-    for (u64 a = ALIGN_DOWN(gpa, 4096); a < gpa + len; a += 4096)
-        if (!ept_restrict(pml4, a, ept_deny(deny), reserve_page))
-            return false;
-    prot[nprot++] = (typeof(prot[0])){ ALIGN_DOWN(gpa, 4096), ALIGN_UP(gpa + len, 4096), ept_deny(deny) };
-    invept(INVEPT_ALL, 0);
-    return true;
+    spin_lock(&ept_lock);
+    bool ok = true;
+    for (u64 a = ALIGN_DOWN(gpa, 4096); a < gpa + len && ok; a += 4096)
+        ok = ept_restrict(pml4, a, ept_deny(deny), reserve_page);
+    if (ok)
+        prot[nprot++] = (typeof(prot[0])){ ALIGN_DOWN(gpa, 4096), ALIGN_UP(gpa + len, 4096), ept_deny(deny) };
+    spin_unlock(&ept_lock);
+    smp_ept_changed();                   /* in force on every CPU from here on */
+    return ok;
 }
 
 bool vmm_ept_is_protected(u64 gpa)
@@ -133,25 +141,30 @@ u32 vmm_maxphys(void)
     return bits;
 }
 
-u64 vmm_uptime_ns(void) { return vcpu0.launch_tsc ? tsc_to_ns(rdtsc() - vcpu0.launch_tsc) : 0; }
+u64 vmm_uptime_ns(void) { return vmm_launch_tsc ? tsc_to_ns(rdtsc() - vmm_launch_tsc) : 0; }
 
 /* --- the one-instruction window ---------------------------------------- */
 
 void vmm_step_through(u64 gpa)
 {
+    struct step_window *step = &this_cpu()->step;
     u64 page = ALIGN_DOWN(gpa, 4096);
-    if (step.n == ARRAY_SIZE(step.pages)) {
+    if (step->n == ARRAY_SIZE(step->pages)) {
         vcpu_inject_gp();                      /* an instruction touching >4 protected pages: refuse */
         return;
     }
+    /* No other vCPU runs guest code while the page is open. */
+    smp_world_stop();
+    spin_lock(&ept_lock);
     ept_set_perms(pml4, page, EPT_RWX);
-    step.pages[step.n++] = page;
+    spin_unlock(&ept_lock);
+    step->pages[step->n++] = page;
     invept(INVEPT_ALL, 0);
-    if (step.active)
+    if (step->active)
         return;
-    step.active = true;
+    step->active = true;
     u64 rfl = vmread(GUEST_RFLAGS);
-    step.tf_was_set = rfl & (1u << 8);
+    step->tf_was_set = rfl & (1u << 8);
     vmwrite(GUEST_RFLAGS, rfl | (1u << 8));
     vmwrite(EXCEPTION_BITMAP, vmread(EXCEPTION_BITMAP) | (1u << 1));
     /* With TF set, VM entry demands a pending single-step if STI/MOV-SS
@@ -162,19 +175,41 @@ void vmm_step_through(u64 gpa)
 }
 
 /* A #DB exit: the window's instruction has run (or another #DB arrived). */
+static void step_close(struct step_window *step)
+{
+    u32 n = step->n;
+    spin_lock(&ept_lock);
+    for (u32 i = 0; i < n; i++)
+        ept_restrict(pml4, step->pages[i], deny_of(step->pages[i]), 0);
+    spin_unlock(&ept_lock);
+    invept(INVEPT_ALL, 0);
+    step->n = 0;
+    step->active = false;
+    vmwrite(EXCEPTION_BITMAP, vmread(EXCEPTION_BITMAP) & ~(u64)(1u << 1));
+    while (n--)
+        smp_world_start();               /* one hold per page opened */
+}
+
 bool vmm_step_done(void)
 {
-    if (!step.active)
+    struct step_window *step = &this_cpu()->step;
+    if (!step->active)
         return false;
-    for (u32 i = 0; i < step.n; i++)
-        ept_restrict(pml4, step.pages[i], deny_of(step.pages[i]), 0);
-    invept(INVEPT_ALL, 0);
-    step.n = 0;
-    step.active = false;
-    if (!step.tf_was_set)
+    bool tf = step->tf_was_set;
+    step_close(step);
+    if (!tf)
         vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) & ~(u64)(1u << 8));
-    vmwrite(EXCEPTION_BITMAP, vmread(EXCEPTION_BITMAP) & ~(u64)(1u << 1));
-    if (step.tf_was_set)
+    else
         vcpu_inject_exception(1, false, 0);    /* the guest was single-stepping itself */
     return true;
+}
+
+/* A tick while the window is open: the stepped instruction did not end in
+ * a #DB (it faulted, and the guest's handler cleared TF). The page closes
+ * and the other vCPUs go on; the guest keeps what TF it has now. */
+void vmm_step_expire(void)
+{
+    struct step_window *step = &this_cpu()->step;
+    if (step->active)
+        step_close(step);
 }

@@ -13,6 +13,7 @@
 #include "vmm/acpi.h"
 #include "vmm/tsc.h"
 #include "vmm/guestmem.h"
+#include "vmm/smp.h"
 #include "ids/ids.h"
 
 #define VIGIL_VERSION "0.1"
@@ -39,6 +40,12 @@ static void apply_cmdline(const char *line)
                 log_set_level(l);
             else
                 log_warn("vigil: loglevel=%s is not error|warn|info|debug; keeping info\n", val);
+        } else if (!strcmp(key, "cpus")) {
+            u64 n;
+            if (str_to_u64(val, strlen(val), &n) && n >= 1 && n <= VIGIL_MAX_CPUS)
+                smp_set_limit((u32)n);
+            else
+                log_warn("vigil: cpus=%s is not a number from 1 to %u; offering every CPU\n", val, VIGIL_MAX_CPUS);
         } else if (!strcmp(key, "ids")) {
             if (strcmp(val, "on") && strcmp(val, "off"))
                 log_warn("vigil: ids=%s is not on or off; keeping on\n", val);
@@ -121,7 +128,7 @@ void vigil_main(u32 magic, u32 mbi_phys)
         console_port = COM2_PORT;
     uart_init(console_port);
     log_set_sink(console_putc);
-    desc_init();
+    smp_init_boot_cpu();                /* GS base, GDT/TSS/IDT, the log lock */
 
     kprintf("\nvigil %s: hypervisor-based intrusion detection (x86-64, VT-x + EPT)\n", VIGIL_VERSION);
     if (magic != MB2_BOOTLOADER_MAGIC)     /* boot.asm checks this first; keep C honest too */

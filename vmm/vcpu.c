@@ -7,6 +7,8 @@
 #include "arch/x86_64/uart.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "lib/spinlock.h"
+#include "vmm/smp.h"
 #include "ids/ids.h"
 
 static u16 console_port;
@@ -43,25 +45,46 @@ const char *exit_reason_name(u32 r)
     return r < EXIT_REASON_COUNT && reason_names[r] ? reason_names[r] : "unknown";
 }
 
+/* The totals over every vCPU (their counters are stable: the caller holds
+ * the world), then each vCPU's own line when there are several. */
 void vmm_print_summary(void)
 {
-    struct vcpu *v = &vcpu0;
-    u64 elapsed = rdtsc() - v->launch_tsc, in_vigil = 0;
-    for (u32 i = 0; i < EXIT_REASON_COUNT; i++)
-        in_vigil += v->exit_cycles[i];
+    u64 elapsed = rdtsc() - vmm_launch_tsc, in_vigil = 0, exits = 0, hv = 0, con = 0;
+    u64 count[EXIT_REASON_COUNT], cycles[EXIT_REASON_COUNT];
+    memset(count, 0, sizeof(count));
+    memset(cycles, 0, sizeof(cycles));
+    for (u32 c = 0; c < ncpus; c++) {
+        const struct vcpu *v = &cpus[c].vcpu;
+        exits += v->exits;
+        hv += v->hv_mem_refusals;
+        con += v->console_refusals;
+        for (u32 i = 0; i < EXIT_REASON_COUNT; i++) {
+            count[i] += v->exit_count[i];
+            cycles[i] += v->exit_cycles[i];
+            in_vigil += v->exit_cycles[i];
+        }
+    }
     kprintf("vigil: summary: guest ran %llu ms (%llu TSC cycles); %llu VM exits; %llu cycles in vigil (%llu.%llu%%)\n",
             (unsigned long long)(tsc_to_ns(elapsed) / 1000000), (unsigned long long)elapsed,
-            (unsigned long long)v->exits, (unsigned long long)in_vigil,
-            (unsigned long long)(elapsed ? in_vigil * 100 / elapsed : 0),
-            (unsigned long long)(elapsed ? in_vigil * 1000 / elapsed % 10 : 0));
+            (unsigned long long)exits, (unsigned long long)in_vigil,
+            (unsigned long long)(elapsed && ncpus ? in_vigil * 100 / elapsed / ncpus : 0),
+            (unsigned long long)(elapsed && ncpus ? in_vigil * 1000 / elapsed / ncpus % 10 : 0));
     kprintf("vigil: exits by reason:      reason  count  cycles  cycles/exit\n");
     for (u32 i = 0; i < EXIT_REASON_COUNT; i++)
-        if (v->exit_count[i])
-            kprintf("  %2u %-26s %10llu %12llu %8llu\n", i, exit_reason_name(i),
-                    (unsigned long long)v->exit_count[i], (unsigned long long)v->exit_cycles[i],
-                    (unsigned long long)(v->exit_cycles[i] / v->exit_count[i]));
+        if (count[i])
+            kprintf("  %2u %-26s %10llu %12llu %8llu\n", i, exit_reason_name(i), (unsigned long long)count[i],
+                    (unsigned long long)cycles[i], (unsigned long long)(cycles[i] / count[i]));
+    for (u32 c = 0; ncpus > 1 && c < ncpus; c++) {
+        const struct vcpu *v = &cpus[c].vcpu;
+        kprintf("vigil: vCPU %u (APIC ID %u): %llu exits:", c, cpus[c].apic_id, (unsigned long long)v->exits);
+        for (u32 i = 0; i < EXIT_REASON_COUNT; i++)
+            if (v->exit_count[i])
+                kprintf(" %s %llu", exit_reason_name(i), (unsigned long long)v->exit_count[i]);
+        kprintf("\n");
+    }
+    smp_print_summary();
     kprintf("vigil: refused: %llu accesses to hypervisor memory, %llu to vigil's console ports\n",
-            (unsigned long long)v->hv_mem_refusals, (unsigned long long)v->console_refusals);
+            (unsigned long long)hv, (unsigned long long)con);
     ids_print_summary();
 }
 
@@ -85,6 +108,7 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
         [POWER_BOCHS] = "Bochs shutdown port 0x8900", [POWER_QEMU] = "isa-debug-exit port",
         [POWER_ACPI] = "ACPI sleep request", [POWER_RESET] = "reset request (vigil does not reset guests)",
     };
+    smp_world_stop();                            /* the other vCPUs stop where they are */
     kprintf("vigil: guest powered off: %s (port 0x%x, value 0x%x)\n", hows[how], port, value);
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_POWEROFF);
@@ -105,8 +129,28 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
 
 /* --- suspended vCPU: vigil stays at the operator's service ---------------- */
 
+/* This vCPU's registers from its VMCS; another's from the snapshot it took
+ * when it stopped at the gate (its VMCS is current on its own CPU). */
 static void print_regs(struct vcpu *v)
 {
+    struct cpu *c = &cpus[v->id];
+    if (c != this_cpu()) {
+        const struct vcpu_snapshot *s = &c->snap;
+        if (c->mode == GM_WAIT_SIPI || !s->valid) {
+            kprintf("  vCPU %u: %s\n", v->id, c->mode == GM_WAIT_SIPI ? "waiting for SIPI (not started by the guest)"
+                                                                      : "no registers recorded yet");
+            return;
+        }
+        const struct guest_regs *r = &s->regs;
+        kprintf("  vCPU %u: rip 0x%016llx  rsp 0x%016llx  rflags 0x%llx  activity %llu\n", v->id,
+                (unsigned long long)s->rip, (unsigned long long)s->rsp, (unsigned long long)s->rflags,
+                (unsigned long long)s->activity);
+        kprintf("  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n", (unsigned long long)r->rax,
+                (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+        kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)s->cr0,
+                (unsigned long long)s->cr3, (unsigned long long)s->cr4, (unsigned long long)s->efer);
+        return;
+    }
     struct guest_regs *r = v->regs;
     kprintf("  rip 0x%016llx  rsp 0x%016llx  rflags 0x%llx\n", (unsigned long long)vmread(GUEST_RIP),
             (unsigned long long)vmread(GUEST_RSP), (unsigned long long)vmread(GUEST_RFLAGS));
@@ -149,28 +193,43 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
 {
     kprintf("vigil> %s\n", line);
     if (!strcmp(line, "help")) {
-        kprintf("  status    run state and exit statistics\n  regs      guest registers\n"
-                "  suspend   stop the guest at once\n  resume    let a suspended guest run again\n"
+        kprintf("  status    run state of every vCPU and exit statistics\n  regs [N]  guest registers (of vCPU N)\n"
+                "  suspend   stop every vCPU at once\n  resume    let the suspended vCPUs run again\n"
                 "  poweroff  print the summary and power off\n");
         ids_console_command("help", 0);
     } else if (!strcmp(line, "status")) {
-        kprintf("vigil: vCPU 0 %s%s%s\n", v->dead ? "stopped" : v->suspended ? "suspended" : "running",
-                v->suspend_reason ? ": " : "", v->suspend_reason ? v->suspend_reason : "");
+        for (u32 i = 0; i < ncpus; i++) {
+            const struct cpu *c = &cpus[i];
+            const struct vcpu *o = &c->vcpu;
+            const char *st = o->dead ? "stopped" : o->suspended ? "suspended"
+                           : c->mode == GM_WAIT_SIPI ? "waiting for SIPI" : v->suspended ? "held" : "running";
+            kprintf("vigil: vCPU %u %s%s%s\n", i, st, o->suspend_reason ? ": " : "",
+                    o->suspend_reason ? o->suspend_reason : "");
+        }
         vmm_print_summary();
     } else if (!strcmp(line, "regs")) {
         print_regs(v);
+    } else if (!strncmp(line, "regs ", 5)) {
+        u64 n;
+        if (!str_to_u64(line + 5, strlen(line + 5), &n) || n >= ncpus)
+            kprintf("vigil: regs: no vCPU '%s' (0 to %u)\n", line + 5, ncpus - 1);
+        else if (!v->suspended && n != v->id)
+            kprintf("vigil: regs %llu: suspend first (a running vCPU's registers change)\n", (unsigned long long)n);
+        else
+            print_regs(&cpus[n].vcpu);
     } else if (!strcmp(line, "suspend")) {
         if (!v->suspended)
             return OP_SUSPEND;
-        kprintf("vigil: vCPU 0 is already suspended\n");
+        kprintf("vigil: vCPU %u is already suspended\n", v->id);
     } else if (!strcmp(line, "resume")) {
         if (v->dead)
             kprintf("vigil: the guest cannot continue (%s); only poweroff\n", v->suspend_reason);
         else if (!v->suspended)
-            kprintf("vigil: vCPU 0 is running\n");
+            kprintf("vigil: vCPU %u is running\n", v->id);
         else
             return OP_RESUME;
     } else if (!strcmp(line, "poweroff")) {
+        smp_world_stop();
         vmm_print_summary();
         kprintf("vigil: powering off\n");
         machine_poweroff();
@@ -181,9 +240,16 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
     return OP_STAY;
 }
 
+/* One CPU at a time reads the operator's line. */
+static struct spinlock operator_lock;
+
 bool vcpu_operator_poll(struct vcpu *v)
 {
-    if (!poll_line())
+    if (!spin_trylock(&operator_lock))
+        return false;
+    bool got = poll_line();
+    spin_unlock(&operator_lock);
+    if (!got)
         return false;
     u64 t0 = rdtsc();
     enum op_result r = operator_command(v, line_buf);
@@ -194,11 +260,17 @@ bool vcpu_operator_poll(struct vcpu *v)
     return true;
 }
 
+/* Suspend: every vCPU stops (this one here, the others at their gate) until
+ * the operator resumes; only this CPU reads the console meanwhile. */
 void vcpu_suspend_loop(struct vcpu *v)
 {
+    smp_world_stop();
+    spin_lock(&operator_lock);
     v->suspended = true;
-    kprintf("vigil: vCPU 0 suspended: %s; rip 0x%llx%s\n", v->suspend_reason ? v->suspend_reason : "operator",
+    kprintf("vigil: vCPU %u suspended: %s; rip 0x%llx%s\n", v->id, v->suspend_reason ? v->suspend_reason : "operator",
             (unsigned long long)vmread(GUEST_RIP), v->dead ? " (the guest cannot continue)" : "");
+    if (ncpus > 1)
+        kprintf("vigil: every vCPU is stopped (%u)\n", ncpus);
     kprintf("vigil: operator console: help, status, regs, %spoweroff\n", v->dead ? "" : "resume, ");
     for (;;) {
         if (!poll_line()) {
@@ -208,7 +280,9 @@ void vcpu_suspend_loop(struct vcpu *v)
         if (operator_command(v, line_buf) == OP_RESUME)
             break;
     }
-    kprintf("vigil: vCPU 0 resumed\n");
+    kprintf("vigil: vCPU %u resumed%s\n", v->id, ncpus > 1 ? " (and every vCPU with it)" : "");
     v->suspended = false;
     v->suspend_reason = 0;
+    spin_unlock(&operator_lock);
+    smp_world_start();
 }

@@ -1,5 +1,6 @@
-/* The one virtual CPU: guest registers VMX does not keep in the VMCS, exit
- * statistics, and run state (running / suspended). */
+/* A virtual CPU: guest registers VMX does not keep in the VMCS, exit
+ * statistics, and run state (running / suspended). One per CPU of the
+ * machine that the guest may use (vmm/smp.h holds them). */
 #ifndef VIGIL_VMM_VCPU_H
 #define VIGIL_VMM_VCPU_H
 
@@ -24,6 +25,7 @@ enum exit_action {
 };
 
 struct vcpu {
+    u32 id;                              /* vCPU number (0 = the boot CPU) */
     struct guest_regs *regs;             /* of the exit being handled */
     u16 vpid;
     u64 eptp;
@@ -36,14 +38,14 @@ struct vcpu {
     u64 exits;
     u64 exit_count[EXIT_REASON_COUNT];
     u64 exit_cycles[EXIT_REASON_COUNT];
-    u64 launch_tsc;
+    u64 last_tick;                       /* TSC of this vCPU's last tick */
     u64 preempt_ticks;
     u64 operator_cycles;                 /* time at the operator console, not charged to exits */
     u64 console_refusals, hv_mem_refusals;
     u8 shutdown_match;                   /* bytes of "Shutdown" seen at 0x8900 */
-};
+    char reason_buf[48];
 
-extern struct vcpu vcpu0;
+};
 
 /* Queue a hardware exception for the next VM entry (RIP is not advanced). */
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);

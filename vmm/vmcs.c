@@ -8,6 +8,8 @@
 #include "vmm/hvmem.h"
 #include "vmm/tsc.h"
 #include "vmm/exit.h"
+#include "vmm/smp.h"
+#include "lib/spinlock.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "lib/log.h"
@@ -21,9 +23,17 @@
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
 
-static u8 *io_bitmap;            /* A (ports 0-0x7fff) then B */
+static u8 *io_bitmap;            /* A (ports 0-0x7fff) then B; one for every vCPU */
 static u8 *msr_bitmap;           /* read low, read high, write low, write high */
-static u8 exit_stack[16384] __attribute__((aligned(16)));
+static u8 exit_stack[16384] __attribute__((aligned(16)));   /* the boot CPU's */
+
+/* What every vCPU's VMCS shares, chosen once by the boot CPU. */
+static struct {
+    u32 pin, proc, proc2, exit, entry;
+    u64 eptp;
+    u32 preempt;
+    bool vpid;
+} ctl;
 
 extern char vmx_exit_stub[];
 
@@ -89,13 +99,9 @@ static void setup_bitmaps(u16 console_port)
     msr_intercept(MSR_IA32_SYSENTER_CS, false, true);
     msr_intercept(MSR_IA32_SYSENTER_ESP, false, true);
     msr_intercept(MSR_IA32_SYSENTER_EIP, false, true);
-
-    vmwrite(IO_BITMAP_A, (u64)io_bitmap);
-    vmwrite(IO_BITMAP_B, (u64)io_bitmap + 4096);
-    vmwrite(MSR_BITMAP, (u64)msr_bitmap);
 }
 
-static void setup_host(void)
+static void setup_host(struct cpu *cpu)
 {
     vmwrite(HOST_CR0, read_cr0());
     vmwrite(HOST_CR3, read_cr3());
@@ -108,16 +114,16 @@ static void setup_host(void)
     vmwrite(HOST_GS_SEL, 0);
     vmwrite(HOST_TR_SEL, SEL_TSS);
     vmwrite(HOST_FS_BASE, 0);
-    vmwrite(HOST_GS_BASE, 0);
-    vmwrite(HOST_TR_BASE, desc_tss_base());
-    vmwrite(HOST_GDTR_BASE, desc_gdt_base());
+    vmwrite(HOST_GS_BASE, (u64)cpu);   /* this_cpu() */
+    vmwrite(HOST_TR_BASE, desc_tss_base(cpu->desc));
+    vmwrite(HOST_GDTR_BASE, desc_gdt_base(cpu->desc));
     vmwrite(HOST_IDTR_BASE, desc_idt_base());
     vmwrite(HOST_SYSENTER_CS, 0);
     vmwrite(HOST_SYSENTER_ESP, 0);
     vmwrite(HOST_SYSENTER_EIP, 0);
     vmwrite(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
     vmwrite(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
-    vmwrite(HOST_RSP, (u64)&exit_stack[sizeof(exit_stack)]);
+    vmwrite(HOST_RSP, cpu->index ? (u64)cpu->exit_stack_top : (u64)&exit_stack[sizeof(exit_stack)]);
     vmwrite(HOST_RIP, (u64)vmx_exit_stub);
 }
 
@@ -131,7 +137,7 @@ static void seg(u64 sel_f, u64 base_f, u64 limit_f, u64 ar_f, u16 sel, u32 limit
 
 static void setup_guest(const struct guest_entry *g)
 {
-    struct vcpu *v = &vcpu0;
+    struct vcpu *v = vcpu_self();
     /* Guest-visible CR0 is PE|ET; the real one adds the bits VMX fixes
      * (NE), except PE and PG, which unrestricted guest leaves free. */
     u64 cr0_visible = CR0_PE | CR0_ET;
@@ -173,21 +179,120 @@ static void setup_guest(const struct guest_entry *g)
     vmwrite(VMCS_LINK_POINTER, ~0ull);
 }
 
+/* The state INIT leaves a processor in (SDM Vol. 3, 10.1.1, Table 10-1), as
+ * the guest sees it; the vCPU then waits for SIPI. */
+void vmcs_guest_init_state(void)
+{
+    struct vcpu *v = vcpu_self();
+    u64 cr0_visible = 0x60000010ull;      /* CD, NW, ET */
+    vmwrite(GUEST_CR0, (cr0_visible | v->cr0_fixed0) & v->cr0_fixed1);
+    vmwrite(CR0_READ_SHADOW, cr0_visible);
+    vmwrite(GUEST_CR3, 0);
+    vmwrite(GUEST_CR4, v->cr4_fixed0 & v->cr4_fixed1);
+    vmwrite(CR4_READ_SHADOW, 0);
+    vmwrite(GUEST_IA32_EFER, 0);
+    vmwrite(VM_ENTRY_CTLS, vmread(VM_ENTRY_CTLS) & ~ENTRY_IA32E_GUEST);
+    vmwrite(GUEST_DR7, 0x400);
+    vmwrite(GUEST_RSP, 0);
+    vmwrite(GUEST_RIP, 0xfff0);
+    vmwrite(GUEST_RFLAGS, 0x2);
+    seg(GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR, 0xf000, 0xffff, 0x9b);
+    vmwrite(GUEST_CS_BASE, 0xffff0000);
+    seg(GUEST_SS_SEL, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR, 0, 0xffff, 0x93);
+    seg(GUEST_DS_SEL, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR, 0, 0xffff, 0x93);
+    seg(GUEST_ES_SEL, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR, 0, 0xffff, 0x93);
+    seg(GUEST_FS_SEL, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR, 0, 0xffff, 0x93);
+    seg(GUEST_GS_SEL, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR, 0, 0xffff, 0x93);
+    seg(GUEST_LDTR_SEL, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR, 0, 0xffff, 0x82);
+    seg(GUEST_TR_SEL, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR, 0, 0xffff, 0x8b);
+    vmwrite(GUEST_GDTR_BASE, 0);
+    vmwrite(GUEST_GDTR_LIMIT, 0xffff);
+    vmwrite(GUEST_IDTR_BASE, 0);
+    vmwrite(GUEST_IDTR_LIMIT, 0xffff);
+    vmwrite(GUEST_IA32_DEBUGCTL, 0);
+    vmwrite(GUEST_IA32_PAT, 0x0007040600070406ull);
+    vmwrite(GUEST_SYSENTER_CS, 0);
+    vmwrite(GUEST_SYSENTER_ESP, 0);
+    vmwrite(GUEST_SYSENTER_EIP, 0);
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(VM_ENTRY_INTR_INFO, 0);
+    vmwrite(VMCS_LINK_POINTER, ~0ull);
+    if (v->regs) {
+        u32 a, b, c, d;
+        cpuid(1, 0, &a, &b, &c, &d);
+        *v->regs = (struct guest_regs){ .rdx = a };      /* EDX: the processor signature */
+    }
+    vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+}
+
+/* A SIPI with vector V starts the processor in real mode at V*0x1000
+ * (SDM Vol. 3, 9.4.4.1). */
+void vmcs_guest_sipi(u8 vector)
+{
+    seg(GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR, (u16)(vector << 8), 0xffff, 0x9b);
+    vmwrite(GUEST_CS_BASE, (u64)vector << 12);
+    vmwrite(GUEST_RIP, 0);
+    vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    /* Nothing is blocked in the started processor (Bochs records the SMI
+     * and NMI masking of wait-for-SIPI in the exit's interruptibility). */
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+}
+
+/* Make this CPU's VMCS current and fill what every vCPU's has. */
+static void load_common(const struct vmx_caps *c, struct cpu *cpu)
+{
+    struct vcpu *v = &cpu->vcpu;
+    u32 *vmcs = cpu->vmcs;
+    vmcs[0] = c->revision;
+    if (!vmcs_clear((u64)vmcs) || !vmcs_load((u64)vmcs))
+        vigil_panic("VMCLEAR/VMPTRLD of CPU %u's VMCS at 0x%llx failed", cpu->index, (unsigned long long)(u64)vmcs);
+    vmwrite(PIN_BASED_CTLS, ctl.pin);
+    vmwrite(PROC_BASED_CTLS, ctl.proc);
+    vmwrite(PROC_BASED_CTLS2, ctl.proc2);
+    vmwrite(VM_EXIT_CTLS, ctl.exit);
+    vmwrite(VM_ENTRY_CTLS, ctl.entry);
+    vmwrite(EXCEPTION_BITMAP, 0);
+    vmwrite(PF_ERROR_CODE_MASK, 0);
+    vmwrite(PF_ERROR_CODE_MATCH, 0);
+    vmwrite(CR3_TARGET_COUNT, 0);
+    vmwrite(VM_EXIT_MSR_STORE_COUNT, 0);
+    vmwrite(VM_EXIT_MSR_LOAD_COUNT, 0);
+    vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
+    vmwrite(VM_ENTRY_INTR_INFO, 0);
+    vmwrite(TSC_OFFSET, 0);
+    vmwrite(EPT_POINTER, ctl.eptp);
+    v->eptp = ctl.eptp;
+    if (ctl.vpid) {
+        v->vpid = (u16)(cpu->index + 1);  /* one VPID per vCPU */
+        vmwrite(VPID, v->vpid);
+    }
+    if (ctl.pin & PIN_PREEMPTION_TIMER)
+        vmwrite(VMX_PREEMPTION_TIMER, ctl.preempt);
+    vmwrite(CR0_GUEST_HOST_MASK, v->cr0_mask);
+    vmwrite(CR4_GUEST_HOST_MASK, v->cr4_mask);
+    vmwrite(IO_BITMAP_A, (u64)io_bitmap);
+    vmwrite(IO_BITMAP_B, (u64)io_bitmap + 4096);
+    vmwrite(MSR_BITMAP, (u64)msr_bitmap);
+    setup_host(cpu);
+}
+
 void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, const struct guest_entry *g,
                 u16 console_port)
 {
-    struct vcpu *v = &vcpu0;
-    u32 *vmcs = hv_alloc_pages(1, 1);
-    vmcs[0] = c->revision;
-    if (!vmcs_clear((u64)vmcs) || !vmcs_load((u64)vmcs))
-        vigil_panic("VMCLEAR/VMPTRLD of the VMCS at 0x%llx failed", (unsigned long long)(u64)vmcs);
+    struct cpu *cpu = this_cpu();
+    struct vcpu *v = &cpu->vcpu;
+    cpu->vmcs = hv_alloc_pages(1, 1);
 
     u64 pin_cap = c->true_ctls ? m->true_pinbased : m->pinbased;
     u64 proc_cap = c->true_ctls ? m->true_procbased : m->procbased;
     u64 exit_cap = c->true_ctls ? m->true_exit : m->exit;
     u64 entry_cap = c->true_ctls ? m->true_entry : m->entry;
 
-    u32 pin = vmx_adjust_ctls("pin-based controls", c->preemption_timer ? PIN_PREEMPTION_TIMER : 0, 0, pin_cap);
+    /* NMI exiting with more than one vCPU: vigil's CPUs kick each other
+     * with NMIs (smp.c); the guest's own NMIs are injected back. */
+    u32 pin = vmx_adjust_ctls("pin-based controls", c->preemption_timer ? PIN_PREEMPTION_TIMER : 0,
+                              ncpus > 1 ? PIN_NMI_EXITING : 0, pin_cap);
     u32 proc = vmx_adjust_ctls("processor-based controls", 0,
                                PROC_HLT_EXITING | PROC_CR3_LOAD_EXITING | PROC_USE_IO_BITMAPS |
                                PROC_USE_MSR_BITMAPS | PROC_SECONDARY, proc_cap);
@@ -200,33 +305,19 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
                                EXIT_HOST_ADDR_SPACE | EXIT_SAVE_EFER | EXIT_LOAD_EFER, exit_cap);
     u32 entry = vmx_adjust_ctls("VM-entry controls", ENTRY_LOAD_PAT, ENTRY_LOAD_EFER, entry_cap);
     entry &= ~ENTRY_IA32E_GUEST;         /* the guest starts in 32-bit protected mode */
-
-    vmwrite(PIN_BASED_CTLS, pin);
-    vmwrite(PROC_BASED_CTLS, proc);
-    vmwrite(PROC_BASED_CTLS2, proc2);
-    vmwrite(VM_EXIT_CTLS, exit);
-    vmwrite(VM_ENTRY_CTLS, entry);
-    vmwrite(EXCEPTION_BITMAP, 0);
-    vmwrite(PF_ERROR_CODE_MASK, 0);
-    vmwrite(PF_ERROR_CODE_MATCH, 0);
-    vmwrite(CR3_TARGET_COUNT, 0);
-    vmwrite(VM_EXIT_MSR_STORE_COUNT, 0);
-    vmwrite(VM_EXIT_MSR_LOAD_COUNT, 0);
-    vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
-    vmwrite(VM_ENTRY_INTR_INFO, 0);
-    vmwrite(TSC_OFFSET, 0);
-    vmwrite(EPT_POINTER, eptp);
-    v->eptp = eptp;
-    if (proc2 & PROC2_VPID) {
-        v->vpid = 1;
-        vmwrite(VPID, v->vpid);
-    }
+    ctl.pin = pin;
+    ctl.proc = proc;
+    ctl.proc2 = proc2;
+    ctl.exit = exit;
+    ctl.entry = entry;
+    ctl.eptp = eptp;
+    ctl.vpid = proc2 & PROC2_VPID;
     if (pin & PIN_PREEMPTION_TIMER) {
         /* An exit at least every tick (TICK_HZ) of guest time; the timer counts down
          * at TSC >> rate (SDM 26.5.1). Without "save timer value" it
          * restarts from this value on every VM entry. */
         u64 ticks = (tsc_hz() / TICK_HZ) >> c->preemption_rate;
-        vmwrite(VMX_PREEMPTION_TIMER, ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks);
+        ctl.preempt = ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
     }
 
     /* CR0/CR4 bits vigil owns: the fixed bits (NE, VMXE), reserved bits,
@@ -239,10 +330,40 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     v->insouts_info = m->basic >> 54 & 1;
     v->cr0_mask = v->cr0_fixed0 | ~v->cr0_fixed1 | CR0_WP;
     v->cr4_mask = v->cr4_fixed0 | ~v->cr4_fixed1 | CR4_VMXE | CR4_SMEP | CR4_SMAP;
+    for (u32 i = 1; i < ncpus; i++) {    /* the same for every vCPU */
+        struct vcpu *o = &cpus[i].vcpu;
+        o->cr0_fixed0 = v->cr0_fixed0;
+        o->cr0_fixed1 = v->cr0_fixed1;
+        o->cr4_fixed0 = v->cr4_fixed0;
+        o->cr4_fixed1 = v->cr4_fixed1;
+        o->unrestricted = true;
+        o->insouts_info = v->insouts_info;
+        o->cr0_mask = v->cr0_mask;
+        o->cr4_mask = v->cr4_mask;
+    }
 
-    setup_host();
-    setup_guest(g);
     setup_bitmaps(console_port);
+    load_common(c, cpu);
+    setup_guest(g);
     kprintf("vigil: VMCS at 0x%llx: pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x\n",
-            (unsigned long long)(u64)vmcs, pin, proc, proc2, exit, entry);
+            (unsigned long long)(u64)cpu->vmcs, pin, proc, proc2, exit, entry);
+}
+
+bool vmx_launch(const struct guest_regs *regs);
+
+void vmcs_launch_ap(struct cpu *c, const struct vmx_caps *caps)
+{
+    static struct guest_regs regs[VIGIL_MAX_CPUS];
+    load_common(caps, c);
+    c->vcpu.regs = &regs[c->index];
+    vmcs_guest_init_state();
+    c->vcpu.regs = 0;
+    smp_mb();
+    c->state = CPU_LAUNCHED;
+    smp_before_entry(c, GM_WAIT_SIPI);
+    vmx_launch(&regs[c->index]);
+    c->mode = GM_ROOT;
+    u32 err = (u32)vmread(VM_INSTRUCTION_ERROR);
+    kprintf("vigil: CPU %u: VMLAUNCH failed: VM-instruction error %u (%s)\n", c->index, err,
+            vmx_instruction_error_name(err));
 }

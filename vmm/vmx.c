@@ -25,14 +25,15 @@ u32 vmx_adjust_ctls(const char *name, u32 want, u32 must, u64 cap)
     return ((want | must) & allowed1) | allowed0;
 }
 
-void vmx_enable(const struct vmx_msrs *m, const struct vmx_caps *c)
+bool vmx_enable(const struct vmx_msrs *m, const struct vmx_caps *c, void *region, bool report)
 {
     /* IA32_FEATURE_CONTROL: if firmware left it unlocked, enable VMX outside
      * SMX and lock it (SDM 24.7). vmxcap_usable refused locked-off. */
     u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
     if (!(fc & 1)) {
         wrmsr(MSR_IA32_FEATURE_CONTROL, fc | 1 | 4);
-        kprintf("vigil: IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it\n");
+        if (report)
+            kprintf("vigil: IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it\n");
     }
     /* CR0 and CR4 must hold the fixed bits in VMX operation (SDM A.7, A.8). */
     u64 cr0 = (read_cr0() | m->cr0_fixed0) & m->cr0_fixed1;
@@ -46,13 +47,12 @@ void vmx_enable(const struct vmx_msrs *m, const struct vmx_caps *c)
     write_cr0(cr0);
     write_cr4(cr4);
 
-    u32 *region = hv_alloc_pages(1, 1);
-    region[0] = c->revision;                 /* bit 31 clear */
+    *(u32 *)region = c->revision;            /* bit 31 clear */
     if (!vmx_on((u64)region))
-        vigil_panic("VMXON failed (CR0 0x%llx, CR4 0x%llx, feature control 0x%llx)",
-                    (unsigned long long)cr0, (unsigned long long)cr4,
-                    (unsigned long long)rdmsr(MSR_IA32_FEATURE_CONTROL));
-    kprintf("vigil: VMX on (VMXON region 0x%llx)\n", (unsigned long long)(u64)region);
+        return false;
+    if (report)
+        kprintf("vigil: VMX on (VMXON region 0x%llx)\n", (unsigned long long)(u64)region);
+    return true;
 }
 
 const char *vmx_instruction_error_name(u32 e)

@@ -93,6 +93,11 @@ enum vmcs_field {
 #define ENTRY_LOAD_PAT          (1u << 14)
 #define ENTRY_LOAD_EFER         (1u << 15)
 
+/* Guest activity states (SDM Vol. 3, 25.4.2). */
+#define ACTIVITY_ACTIVE    0
+#define ACTIVITY_HLT       1
+#define ACTIVITY_WAIT_SIPI 3
+
 /* Interruption information (VM-entry and VM-exit). */
 #define INTR_VALID              (1u << 31)
 #define INTR_ERRCODE            (1u << 11)

@@ -23,7 +23,7 @@ struct vmx_caps {
     bool wb_vmcs;
     bool fc_locked, fc_vmx_outside_smx;
     bool secondary, io_bitmaps, msr_bitmaps, cr3_load_exiting, hlt_exiting, mtf;
-    bool preemption_timer, nmi_exiting;
+    bool preemption_timer, nmi_exiting, wait_for_sipi;
     u32 preemption_rate;       /* timer counts down every 2^rate TSC ticks */
     bool ept, vpid, unrestricted, desc_table_exiting, rdtscp, invpcid, xsaves;
     bool ept_wb, ept_uc, ept_4level, ept_2m, ept_1g, ept_ad, invept, invept_single, invept_all;

@@ -61,4 +61,6 @@ void vmxcap_report(const struct vmx_msrs *m, const struct vmx_caps *c)
             "monitor trap flag %s\n",
             yn(c->msr_bitmaps), yn(c->io_bitmaps), yn(c->cr3_load_exiting), yn(c->desc_table_exiting),
             yn(c->mtf));
+    kprintf("vigil: VT-x: NMI exiting %s, wait-for-SIPI activity state %s (IA32_VMX_MISC 0x%llx)\n",
+            yn(c->nmi_exiting), yn(c->wait_for_sipi), (unsigned long long)m->misc);
 }

@@ -4,15 +4,6 @@
 #include "arch/x86_64/trap.h"
 #include "lib/string.h"
 
-struct tss {
-    u32 reserved0;
-    u64 rsp[3];
-    u64 reserved1;
-    u64 ist[7];
-    u64 reserved2;
-    u16 reserved3;
-    u16 iomap_base;
-} __attribute__((packed));
 _Static_assert(sizeof(struct tss) == 104, "TSS is 104 bytes (SDM 8.7)");
 
 struct idt_gate {
@@ -28,29 +19,30 @@ struct dtr {
     u64 base;
 } __attribute__((packed));
 
-#define IST_STACK 4096
-static u8 ist_stacks[3][IST_STACK] __attribute__((aligned(16)));
-static struct tss tss __attribute__((aligned(16)));
-static u64 gdt[5] __attribute__((aligned(16)));
 static struct idt_gate idt[32] __attribute__((aligned(16)));
+static bool idt_built;
 extern const u64 isr_table[32];
 
-void desc_init(void)
+/* The IDT is one for all CPUs; each CPU has its own GDT, TSS and IST stacks
+ * (a TSS is marked busy by LTR, and a stack serves one CPU). */
+void desc_init(struct cpu_desc *d)
 {
+    u64 *gdt = d->gdt;
+    struct tss *tss = &d->tss;
     gdt[0] = 0;
     gdt[SEL_CODE / 8] = 0x00af9b000000ffffull;   /* 64-bit code, DPL 0, accessed */
     gdt[SEL_DATA / 8] = 0x00cf93000000ffffull;   /* data, DPL 0, accessed */
-    u64 t = (u64)&tss, lim = sizeof(tss) - 1;
+    u64 t = (u64)tss, lim = sizeof(*tss) - 1;
     gdt[SEL_TSS / 8] = (lim & 0xffff) | ((t & 0xffffff) << 16) | (0x89ull << 40) |
                        ((lim >> 16 & 0xf) << 48) | ((t >> 24 & 0xff) << 56);
     gdt[SEL_TSS / 8 + 1] = t >> 32;
 
-    memset(&tss, 0, sizeof(tss));
+    memset(tss, 0, sizeof(*tss));
     for (int i = 0; i < 3; i++)
-        tss.ist[i] = (u64)&ist_stacks[i][IST_STACK];
-    tss.iomap_base = sizeof(tss);                /* no I/O permission bitmap */
+        tss->ist[i] = (u64)&d->ist[i][DESC_IST_STACK];
+    tss->iomap_base = sizeof(*tss);              /* no I/O permission bitmap */
 
-    for (int v = 0; v < 32; v++) {
+    for (int v = 0; v < 32 && !idt_built; v++) {
         u64 h = isr_table[v];
         idt[v].off_lo = (u16)h;
         idt[v].sel = SEL_CODE;
@@ -61,7 +53,8 @@ void desc_init(void)
         idt[v].reserved = 0;
     }
 
-    struct dtr g = { sizeof(gdt) - 1, (u64)gdt }, i = { sizeof(idt) - 1, (u64)idt };
+    idt_built = true;
+    struct dtr g = { sizeof(d->gdt) - 1, (u64)gdt }, i = { sizeof(idt) - 1, (u64)idt };
     __asm__ volatile(
         "lgdt %0\n\t"
         "pushq %2\n\t"
@@ -78,6 +71,4 @@ void desc_init(void)
         :: "m"(g), "m"(i), "i"(SEL_CODE), "i"(SEL_DATA), "r"((u16)SEL_TSS) : "rax", "memory");
 }
 
-u64 desc_gdt_base(void) { return (u64)gdt; }
 u64 desc_idt_base(void) { return (u64)idt; }
-u64 desc_tss_base(void) { return (u64)&tss; }

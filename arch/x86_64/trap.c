@@ -22,14 +22,17 @@ static const char *const names[32] = {
 };
 
 static volatile int crashing;
-volatile bool nmi_pending;
+static void (*nmi_hook)(void);
+
+void trap_set_nmi_hook(void (*hook)(void)) { nmi_hook = hook; }
 
 void trap_handler(struct trap_frame *f)
 {
     if (f->vector == 2) {
-        /* With NMI exiting off, NMIs belong to the guest; one that arrives
-         * while vigil runs is held and injected at the next VM entry. */
-        nmi_pending = true;
+        /* An NMI while vigil runs: the guest's, or one vigil's CPUs sent
+         * each other (vmm/smp.c tells which). */
+        if (nmi_hook)
+            nmi_hook();
         return;
     }
     if (crashing++) {

@@ -99,7 +99,8 @@ class Case:
         subprocess.run(cmd, check=True, cwd=ROOT)
         return path
 
-    def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1", send=()):
+    def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1",
+             send=(), cpus=1):
         """send: [(regex, text)]: the operator's script, typed on vigil's
         console (COM1) once regex has appeared there, in order."""
         out = os.path.join(self.dir, tag)
@@ -109,6 +110,8 @@ class Case:
             cmd += ["--stop-on", stop_on, "--stop-port", stop_port]
         if cpu:
             cmd += ["--cpu", cpu]
+        if cpus != 1:
+            cmd += ["--cpus", str(cpus)]
         for rx, text in send:
             cmd += ["--send", f"{rx}=>{text}"]
         p = subprocess.run(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
