@@ -141,7 +141,7 @@ static struct spinlock world_lock;
 static volatile u32 world_holder;        /* index + 1 of the CPU holding the world, or 0 */
 static u32 world_depth;
 static volatile u32 ept_gen;
-static u64 shootdowns, shootdown_cycles, kicks;
+static u64 shootdowns, shootdown_cycles, kicks, stops, stop_cycles;
 
 bool smp_nmi_is_kick(struct cpu *c)
 {
@@ -189,11 +189,15 @@ void smp_world_stop(void)
     /* The holder waits only for CPUs in guest mode; spinning here, in
      * vigil, is never what it waits for. */
     spin_lock(&world_lock);
+    u64 t0 = rdtsc();
     world_holder = me->index + 1;
     world_depth = 1;
     smp_mb();
-    if (ncpus > 1)
+    if (ncpus > 1) {
         kick_out();
+        stops++;
+        stop_cycles += rdtsc() - t0;
+    }
 }
 
 void smp_world_start(void)
@@ -269,9 +273,10 @@ void smp_print_summary(void)
 {
     if (ncpus == 1)
         return;
-    kprintf("vigil: CPUs: %u vCPUs; %llu EPT shootdowns (%llu cycles each on average), %llu kicks\n", ncpus,
-            (unsigned long long)shootdowns,
-            (unsigned long long)(shootdowns ? shootdown_cycles / shootdowns : 0), (unsigned long long)kicks);
+    kprintf("vigil: CPUs: %u vCPUs; %llu EPT shootdowns (%llu cycles each on average), %llu kicks; "
+            "%llu world stops (%llu cycles each on average)\n", ncpus, (unsigned long long)shootdowns,
+            (unsigned long long)(shootdowns ? shootdown_cycles / shootdowns : 0), (unsigned long long)kicks,
+            (unsigned long long)stops, (unsigned long long)(stops ? stop_cycles / stops : 0));
 }
 
 /* --- bringing the other CPUs up -------------------------------------------- */
@@ -410,9 +415,9 @@ static bool find_cpus(const struct boot_info *bi, struct cpu_table *t, const cha
 
 static void wake(struct cpu *c, u8 vector)
 {
-    c->bringup_tsc = rdtsc();
     lapic_send(c->apic_id, ICR_INIT);
     udelay(10000);
+    c->bringup_tsc = rdtsc();            /* bring-up time counts from the SIPI */
     for (int sipi = 0; sipi < 2 && c->state == CPU_OFF; sipi++) {
         lapic_send(c->apic_id, ICR_SIPI | vector);
         udelay(300);

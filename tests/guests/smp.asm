@@ -3,7 +3,7 @@
 ; real-mode trampoline at 0x8000, as an OS (or a rootkit) would. Each CPU
 ; that starts switches to protected mode and reports whether it runs under a
 ; hypervisor, then reaches for vigil: it reads and writes 0x2000000 (vigil's
-; load address) and scans 0x2000000-0x2080000 a page at a time for the
+; load address) and scans 0x2000000-0x2040000 a page at a time for the
 ; string "vigil:". Bare, the woken CPUs run natively (hv=0) and read that
 ; memory; under vigil they must run as vCPUs (hv=1, vigil's signature) and
 ; every access to vigil's memory must fault (#GP, from EPT).
@@ -35,7 +35,7 @@ ICR_LO          equ 0x300
 ICR_HI          equ 0x310
 TRAMP           equ 0x8000
 SCAN_START      equ 0x2000000
-SCAN_END        equ 0x2080000
+SCAN_END        equ 0x2040000
 MAX_AP          equ 8
 
 section .multiboot2
@@ -80,11 +80,7 @@ _start:
 
 %ifdef SIPI_FIRST
     call sipi_all
-    mov ecx, 40000000
-.wait0:
-    pause
-    dec ecx
-    jnz .wait0
+    call wait_done
     call lock_print
     PRINT "SMP sipi-only arrived="
     mov eax, [arrived]
@@ -95,23 +91,8 @@ _start:
     jne .wait1_more
 %endif
     call start_all
-    ; wait for the APs that answer (bounded: they may not exist)
-    mov ecx, 40000000
-.wait1:
-    pause
-    dec ecx
-    jnz .wait1
-    mov eax, [done]
-    cmp eax, [arrived]
-    jne .wait1_more
-    jmp .report1
 .wait1_more:
-    mov ecx, 40000000
-.wait1b:
-    pause
-    dec ecx
-    jnz .wait1b
-.report1:
+    call wait_done
     call lock_print
     PRINT "SMP arrived="
     mov eax, [arrived]
@@ -140,9 +121,33 @@ _start:
     call unlock_print
     jmp poweroff
 
+; a SIPI to each other APIC ID in turn (Bochs 2.7 stops a broadcast SIPI
+; at the first CPU whose SIPI is a VM exit)
 sipi_all:
-    mov dword [LAPIC + ICR_HI], 0
-    mov dword [LAPIC + ICR_LO], 0x000c4600 | (TRAMP >> 12)
+    push eax
+    push ecx
+    call apic_id
+    mov ecx, 1
+.next:
+    cmp ecx, MAX_AP
+    jae .done
+    cmp ecx, eax
+    je .skip
+    push ecx
+    shl ecx, 24
+    mov dword [LAPIC + ICR_HI], ecx
+    mov dword [LAPIC + ICR_LO], 0x00004600 | (TRAMP >> 12)
+    mov ecx, 200000
+.gap: pause
+    dec ecx
+    jnz .gap
+    pop ecx
+.skip:
+    inc ecx
+    jmp .next
+.done:
+    pop ecx
+    pop eax
     ret
 
 ; INIT, then SIPI twice, to all excluding self (SDM Vol. 3, 9.4.4.1)
@@ -187,12 +192,34 @@ hv_bit:                         ; EAX = CPUID.1:ECX[31]
     pop ebx
     ret
 
-lock_print:
-    lock bts dword [print_lock], 0
-    jnc .got
+lock_print:                     ; test and test-and-set: spinning only reads
+    cmp dword [print_lock], 0
+    je .try
     pause
     jmp lock_print
-.got:
+.try:
+    lock bts dword [print_lock], 0
+    jc lock_print
+    ret
+
+; wait until every CPU that arrived is done (bounded: some may never come)
+wait_done:
+    push ecx
+    mov ecx, 20000000
+.settle:
+    pause
+    dec ecx
+    jnz .settle
+    mov ecx, 400000000
+.poll:
+    mov eax, [done]
+    cmp eax, [arrived]
+    je .out
+    pause
+    dec ecx
+    jnz .poll
+.out:
+    pop ecx
     ret
 
 unlock_print:

@@ -207,6 +207,19 @@ static void test_decode_preemption_rate_is_misc_bits_4_0(void **state)
     assert_int_equal(c.preemption_rate, 31);
 }
 
+static void test_decode_wait_for_sipi_is_misc_bit_8(void **state)
+{
+    (void)state;
+    vmxcap_decode(&m, &c);
+    assert_true(c.wait_for_sipi);              /* Haswell's 0x300481e5 has bits 6-8 */
+    m.misc &= ~(1ull << 8);
+    vmxcap_decode(&m, &c);
+    assert_false(c.wait_for_sipi);
+    m.misc = 1ull << 8;
+    vmxcap_decode(&m, &c);
+    assert_true(c.wait_for_sipi);
+}
+
 static void test_decode_uses_true_controls_when_basic_bit_55_is_set(void **state)
 {
     (void)state;
@@ -506,6 +519,7 @@ int main(void)
         T(test_decode_feature_control_bits),
         T(test_decode_basic_fields),
         T(test_decode_preemption_rate_is_misc_bits_4_0),
+        T(test_decode_wait_for_sipi_is_misc_bit_8),
         T(test_decode_uses_true_controls_when_basic_bit_55_is_set),
         T(test_decode_ignores_plain_controls_when_basic_bit_55_is_set),
         T(test_decode_uses_plain_controls_when_basic_bit_55_is_clear),
