@@ -309,9 +309,7 @@ static enum exit_action h_exception(struct vcpu *v)
     if ((info & (7u << 8)) == INTR_TYPE_NMI) {
         /* NMI exiting (more than one vCPU): vigil's own kick, or the
          * guest's NMI, which is delivered to it at this entry. */
-        struct cpu *c = this_cpu();
-        if (!smp_nmi_is_kick(c))
-            c->nmi_pending = true;
+        smp_nmi(this_cpu());
         return EXIT_RESUME;
     }
     if ((info & 0xff) == 1 && vmm_step_done())
@@ -436,7 +434,7 @@ void vmexit_dispatch(struct guest_regs *regs)
         if (intr & 4)
             vmwrite(GUEST_INTERRUPTIBILITY, intr & ~4ull);
     }
-    smp_before_entry(c, vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI ? GM_WAIT_SIPI : GM_GUEST);
+    smp_before_entry(c, waiting ? GM_WAIT_SIPI : GM_GUEST);
 }
 
 void vmresume_failed(struct guest_regs *regs)

@@ -153,8 +153,9 @@ void vmm_step_through(u64 gpa)
         vcpu_inject_gp();                      /* an instruction touching >4 protected pages: refuse */
         return;
     }
-    /* No other vCPU runs guest code while the page is open. */
-    smp_world_stop();
+    /* No other vCPU runs guest code while a page is open. */
+    if (!step->active)
+        smp_world_stop();
     spin_lock(&ept_lock);
     ept_set_perms(pml4, page, EPT_RWX);
     spin_unlock(&ept_lock);
@@ -177,17 +178,15 @@ void vmm_step_through(u64 gpa)
 /* A #DB exit: the window's instruction has run (or another #DB arrived). */
 static void step_close(struct step_window *step)
 {
-    u32 n = step->n;
     spin_lock(&ept_lock);
-    for (u32 i = 0; i < n; i++)
+    for (u32 i = 0; i < step->n; i++)
         ept_restrict(pml4, step->pages[i], deny_of(step->pages[i]), 0);
     spin_unlock(&ept_lock);
     invept(INVEPT_ALL, 0);
     step->n = 0;
     step->active = false;
     vmwrite(EXCEPTION_BITMAP, vmread(EXCEPTION_BITMAP) & ~(u64)(1u << 1));
-    while (n--)
-        smp_world_start();               /* one hold per page opened */
+    smp_world_start();
 }
 
 bool vmm_step_done(void)

@@ -22,6 +22,7 @@
 #include "vmm/tsc.h"
 #include "vmm/vmx.h"
 #include "vmm/vmx_setup.h"
+#include "vmm/exit.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
@@ -113,12 +114,7 @@ void smp_log_unlock(void)
 
 /* --- the boot CPU ----------------------------------------------------------- */
 
-static void host_nmi(void)
-{
-    struct cpu *c = this_cpu();
-    if (!smp_nmi_is_kick(c))
-        c->nmi_pending = true;           /* the guest's: injected at the next entry */
-}
+static void host_nmi(void) { smp_nmi(this_cpu()); }
 
 void smp_init_boot_cpu(void)
 {
@@ -143,13 +139,13 @@ static u32 world_depth;
 static volatile u32 ept_gen;
 static u64 shootdowns, shootdown_cycles, kicks, stops, stop_cycles;
 
-bool smp_nmi_is_kick(struct cpu *c)
+void smp_nmi(struct cpu *c)
 {
     u32 sent = c->kicks_sent;
     if (c->kicks_seen == sent)
-        return false;
-    c->kicks_seen = sent;                /* NMIs coalesce: one covers every kick so far */
-    return true;
+        c->nmi_pending = true;           /* the guest's: injected at the next entry */
+    else
+        c->kicks_seen = sent;            /* NMIs coalesce: one covers every kick so far */
 }
 
 static void kick(struct cpu *c)
@@ -176,8 +172,6 @@ static void kick_out(void)
             cpu_relax();
     }
 }
-
-bool smp_world_held_by_me(void) { return world_holder == this_cpu()->index + 1; }
 
 void smp_world_stop(void)
 {
@@ -232,9 +226,9 @@ static void snapshot(struct cpu *c)
     s->rip = vmread(GUEST_RIP);
     s->rsp = vmread(GUEST_RSP);
     s->rflags = vmread(GUEST_RFLAGS);
-    s->cr0 = (vmread(GUEST_CR0) & ~vmread(CR0_GUEST_HOST_MASK)) | (vmread(CR0_READ_SHADOW) & vmread(CR0_GUEST_HOST_MASK));
+    s->cr0 = guest_cr0_visible();
     s->cr3 = vmread(GUEST_CR3);
-    s->cr4 = (vmread(GUEST_CR4) & ~vmread(CR4_GUEST_HOST_MASK)) | (vmread(CR4_READ_SHADOW) & vmread(CR4_GUEST_HOST_MASK));
+    s->cr4 = guest_cr4_visible();
     s->efer = vmread(GUEST_IA32_EFER);
     s->activity = vmread(GUEST_ACTIVITY_STATE);
     if (c->vcpu.regs)
@@ -244,6 +238,8 @@ static void snapshot(struct cpu *c)
 
 void smp_before_entry(struct cpu *c, u32 mode)
 {
+    if (ncpus == 1)
+        return;                          /* no one to wait for; smp_ept_changed flushed this CPU */
     u32 me = c->index + 1;
     for (;;) {
         u32 h = world_holder;
@@ -403,7 +399,7 @@ static bool find_cpus(const struct boot_info *bi, struct cpu_table *t, const cha
         u64 cfg;
         if (!where[i].base || !mp_find((const u8 *)where[i].base, where[i].len, where[i].base, &cfg))
             continue;
-        if (cfg >= MiB(1) * 4096 - 0x10000)
+        if (cfg >= GiB(4) - 0x10000)     /* vigil maps the first 4 GiB; the table is < 64 KiB */
             break;
         if (mp_parse((const u8 *)cfg, 0x10000, t, err, sizeof(err)))
             vigil_panic("cannot tell which processors exist: %s", err);

@@ -97,14 +97,13 @@ void vmcs_launch_ap(struct cpu *c, const struct vmx_caps *caps);
  * flushes EPT translations this CPU may hold from before the last change,
  * and marks the CPU as in the guest (mode GM_GUEST or GM_WAIT_SIPI). */
 void smp_before_entry(struct cpu *c, u32 mode);
-/* An NMI exit or an NMI taken in vigil: true if it was vigil's kick (then
- * it is not the guest's). */
-bool smp_nmi_is_kick(struct cpu *c);
+/* An NMI exit or an NMI taken in vigil: vigil's kick, or else the guest's
+ * NMI, which becomes pending for injection. */
+void smp_nmi(struct cpu *c);
 /* Stop every other vCPU outside guest mode until smp_world_start
  * (re-entrant for the CPU that holds it). */
 void smp_world_stop(void);
 void smp_world_start(void);
-bool smp_world_held_by_me(void);
 /* After an EPT change: on return no CPU uses a translation from before it. */
 void smp_ept_changed(void);
 /* Shootdown statistics for the summary. */
