@@ -8,7 +8,10 @@
  * booted; another vCPU's when it first holds the kernel's IDT (it set up its
  * own tables on the way: a started processor begins in real mode), with its
  * GDTR as it stands then (an OS may give each CPU a GDT of its own). A vCPU
- * the guest starts again (INIT, SIPI) is unlocked until it is back. */
+ * the guest starts again (INIT, SIPI) is unlocked until it is back. One that
+ * runs for AP_LOCK_TICKS of its own ticks without ever holding the kernel's
+ * IDT runs on tables of its own (a CPU a rootkit started for itself): that
+ * is reported. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 #include "lib/log.h"
@@ -34,7 +37,9 @@ static struct vcpu_dtr {
     bool idt_locked, gdt_locked;
     u64 gdtr_base;
     u16 gdtr_limit;
+    u32 unlocked_ticks;                 /* ticks of this vCPU since it started, while unlocked */
 } vc[IDS_MAX_VCPUS];
+#define AP_LOCK_TICKS 100               /* 1 s: an OS's CPU holds its IDT within milliseconds */
 
 static struct vcpu_dtr *of(const struct ids_event *e) { return &vc[e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0]; }
 
@@ -117,17 +122,18 @@ static void lock_gdt(struct vcpu_dtr *d, u32 vcpu, u64 base, u16 limit)
     kprintf("vigil: critical-tables: GDTR 0x%llx/0x%x locked\n", (unsigned long long)base, limit);
 }
 
-/* Another vCPU holding the kernel's IDT has finished its own start-up. */
-static bool lock_ap(const struct ids_event *e)
+/* Another vCPU whose IDTR is (or is being loaded with) the kernel's IDT
+ * has finished its own start-up: its registers lock, the GDTR as it stands. */
+static bool lock_ap(const struct ids_event *e, u64 idt_base, u16 idt_limit)
 {
     struct vcpu_dtr *d = of(e);
     if (d->idt_locked)
         return true;
+    if (e->vcpu == 0 || idt_base != idtr_base || idt_limit != idtr_limit)
+        return false;
     u64 ib, gb;
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
-    if (e->vcpu == 0 || ib != idtr_base || il != idtr_limit)
-        return false;
     d->idt_locked = true;
     lock_gdt(d, e->vcpu, gb, gl);
     return true;
@@ -166,15 +172,10 @@ static struct ids_verdict event(const struct ids_event *e)
         if (!ids.boot_done)
             return v;
         if (!d->idt_locked) {
-            /* A vCPU still starting: its loads are its own start-up; it is
-             * locked once it holds the kernel's IDT (checked after the load). */
-            if (e->dtr.idt && e->dtr.base == idtr_base && e->dtr.limit == idtr_limit) {
-                d->idt_locked = true;
-                u64 ib, gb;
-                u16 il, gl;
-                vmm_guest_dtr(&ib, &il, &gb, &gl);
-                lock_gdt(d, e->vcpu, gb, gl);
-            }
+            /* A vCPU still starting: its loads are its own start-up; it
+             * locks once it loads the kernel's IDT. */
+            if (e->dtr.idt)
+                lock_ap(e, e->dtr.base, e->dtr.limit);
             return v;
         }
         if (!e->dtr.idt && !d->gdt_locked) {
@@ -251,12 +252,18 @@ static void tick(const struct ids_event *e)
             t->hash = h;
         }
     }
-    if (e->vcpu && !lock_ap(e))
-        return;                          /* this vCPU is still starting */
     struct vcpu_dtr *d = of(e);
     u64 ib, gb;
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
+    if (e->vcpu && !lock_ap(e, ib, il)) {
+        /* Still starting, or running on tables of its own. */
+        if (++d->unlocked_ticks == AP_LOCK_TICKS)
+            ids_raise(POL_CRITICAL_TABLES, e, 0x200 + e->vcpu, &ib, 0,
+                      "vCPU %u ran %u ticks on its own IDT 0x%llx/0x%x, never the kernel's 0x%llx",
+                      e->vcpu, AP_LOCK_TICKS, (unsigned long long)ib, il, (unsigned long long)idtr_base);
+        return;
+    }
     check_register(e, true, ib, il, &idtr_base, &idtr_limit);
     if (d->gdt_locked)
         check_register(e, false, gb, gl, &d->gdtr_base, &d->gdtr_limit);

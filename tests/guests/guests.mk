@@ -4,11 +4,13 @@
 #   build/guests/hello-mb1.elf  multiboot1, ELF32, 32-bit protected mode
 #   build/guests/hostile.elf    multiboot2, ELF64, switches to long mode
 #   build/guests/smp.elf        multiboot2, ELF64, 32-bit: wakes every other CPU
+#   build/guests/smp-sipi.elf   the same, a SIPI alone first (starts vigil's vCPUs)
+#   build/guests/smp-ownidt.elf the same, its CPUs then run on an IDT of their own
 
 GUESTS_SRC  := tests/guests
 GUESTS_OUT  := $(BUILD)/guests
 GUESTS_ELFS := $(GUESTS_OUT)/hello.elf $(GUESTS_OUT)/hello-mb1.elf $(GUESTS_OUT)/hostile.elf $(GUESTS_OUT)/smp.elf \
-               $(GUESTS_OUT)/smp-sipi.elf
+               $(GUESTS_OUT)/smp-sipi.elf $(GUESTS_OUT)/smp-ownidt.elf
 
 GUESTS_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
                   -T $(GUESTS_SRC)/guest.ld
@@ -38,7 +40,11 @@ $(GUESTS_OUT)/smp-sipi.o: $(GUESTS_SRC)/smp.asm $(GUESTS_SRC)/common32.inc
 	@mkdir -p $(dir $@)
 	$(GUESTS_NASM) -DSIPI_FIRST -f elf64 $< -o $@
 
-$(GUESTS_OUT)/smp.elf $(GUESTS_OUT)/smp-sipi.elf: $(GUESTS_OUT)/%.elf: $(GUESTS_OUT)/%.o $(GUESTS_SRC)/guest.ld
+$(GUESTS_OUT)/smp-ownidt.o: $(GUESTS_SRC)/smp.asm $(GUESTS_SRC)/common32.inc
+	@mkdir -p $(dir $@)
+	$(GUESTS_NASM) -DSIPI_FIRST -DPRIVATE_IDT -f elf64 $< -o $@
+
+$(GUESTS_OUT)/smp.elf $(GUESTS_OUT)/smp-sipi.elf $(GUESTS_OUT)/smp-ownidt.elf: $(GUESTS_OUT)/%.elf: $(GUESTS_OUT)/%.o $(GUESTS_SRC)/guest.ld
 	$(LD) -m elf_x86_64 $(GUESTS_LDFLAGS) $< -o $@
 	@grub-file --is-x86-multiboot2 $@ || { echo "error: $@ is not a multiboot2 kernel"; rm -f $@; exit 1; }
 

@@ -10,7 +10,9 @@
 ; Then the boot CPU sends INIT-SIPI-SIPI a second time (an OS restarting its
 ; CPUs): each CPU must start again from the trampoline.
 ;
-; Built twice: smp.elf as above; smp-sipi.elf (-DSIPI_FIRST) sends a SIPI
+; Built three times: smp.elf as above; smp-ownidt.elf (-DSIPI_FIRST
+; -DPRIVATE_IDT), whose woken CPUs load an IDT of their own instead of the
+; kernel's and keep running on it (a CPU a rootkit keeps for itself); smp-sipi.elf (-DSIPI_FIRST) sends a SIPI
 ; alone first, which starts a CPU that waits for SIPI (vigil's vCPUs do; the
 ; BIOS's halted CPUs do not), and INIT-SIPI-SIPI only if none answered.
 ; (Bochs 2.7 never clears an INIT that reached a CPU in VMX operation: the
@@ -63,6 +65,12 @@ _start:
     mov ss, ax
     call idt_init
     lidt [idt_desc]
+%ifdef PRIVATE_IDT
+    mov esi, idt                ; the woken CPUs' own copy
+    mov edi, idt_own
+    mov ecx, 32 * 8
+    rep movsb
+%endif
 
     PRINT "SMP bsp apic="
     call apic_id
@@ -277,7 +285,11 @@ ap_pm32:
     inc eax
     shl eax, 12
     lea esp, [ap_stacks + eax]
+%ifdef PRIVATE_IDT
+    lidt [idt_own_desc]         ; never the kernel's
+%else
     lidt [idt_desc]
+%endif
     cmp dword [round], 2
     je .round2
     lock inc dword [arrived]
@@ -394,7 +406,25 @@ ap_pm32:
     PRINT "none"
 .found_nl:
     NEWLINE
+%ifdef PRIVATE_IDT
+    ; a CPU of the rootkit's own, on its own IDT from the start
+    PRINT "SMP ap apic="
+    mov eax, ebx
+    call put_dec
+    PRINT " own-idt "
+    sidt [sidt_buf]
+    mov eax, [sidt_buf + 2]
+    call put_x32
+    NEWLINE
     call unlock_print
+    mov ecx, 150000000          ; keep running on it
+.own:
+    pause
+    dec ecx
+    jnz .own
+%else
+    call unlock_print
+%endif
     lock inc dword [done]
     jmp .park
 .round2:
@@ -435,6 +465,10 @@ gdt_desc:
 idt_desc:
     dw 32 * 8 - 1
     dd idt
+idt_own_desc:
+    dw 32 * 8 - 1
+    dd idt_own
+sidt_buf:   times 8 db 0
 print_lock: dd 0
 arrived:    dd 0
 arrived2:   dd 0
@@ -451,3 +485,4 @@ stack:      resb 4096
 stack_top:
 ap_stacks:  resb 4096 * (MAX_AP + 1)
 idt:        resb 32 * 8
+idt_own:    resb 32 * 8

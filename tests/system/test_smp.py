@@ -71,8 +71,8 @@ def test_smp_init_sipi_attack_2cpus(t):
     check_vigil_intact(t, c1)
 
 
-def run_vcpus(t, cpus, vigil_args="", tag="run"):
-    iso = t.iso(vigil_args, modules=[(f"{GUESTS}/smp-sipi.elf", "guest smp")])
+def run_vcpus(t, cpus, vigil_args="", tag="run", guest="smp-sipi.elf"):
+    iso = t.iso(vigil_args, modules=[(f"{GUESTS}/{guest}", "guest smp")])
     return t.boot(iso, stop_on=STOP, cpus=cpus, tag=tag)
 
 
@@ -107,7 +107,11 @@ def test_smp_vcpus_run_under_vigil_4cpus(t):
         check_ap_refused(t, r, apic)
     t.expect(c2, r"^SMP sipi-only arrived=3$")
     t.expect(c2, r"^SMP arrived=3 done=3$")
-    hv = [a for a in alerts(c1) if a["policy"] == "hypervisor-guard"]
+    recs = alerts(c1)
+    ct = [a for a in recs if a["policy"] == "critical-tables"]
+    if ct:
+        raise AssertionError(f"vCPUs starting on the kernel's IDT raised critical-tables alerts: {ct}")
+    hv = [a for a in recs if a["policy"] == "hypervisor-guard"]
     for n in (1, 2, 3):
         if not any(a["vcpu"] == n and a["detail"].startswith("access to hypervisor memory") for a in hv):
             raise AssertionError(f"no hypervisor-guard alert from vCPU {n}: {[(a['vcpu'], a['detail']) for a in hv][:8]}")
@@ -115,6 +119,26 @@ def test_smp_vcpus_run_under_vigil_4cpus(t):
         t.expect(c1, rf"^vigil: vCPU {n} \(APIC ID {n}\): [1-9]\d* exits:")
     t.expect(c1, r"^vigil: CPUs: 4 vCPUs; \d+ EPT shootdowns \(\d+ cycles each on average\), [1-9]\d* kicks; "
                  r"\d+ world stops \(\d+ cycles each on average\)$")
+    check_vigil_intact(t, c1)
+
+
+def test_smp_cpu_on_its_own_idt_is_reported(t):
+    # A CPU a rootkit starts for itself and runs on an IDT of its own, never
+    # the kernel's: it works bare, and under vigil critical-tables names it.
+    iso = t.iso(kernel=(f"{GUESTS}/smp-ownidt.elf", "smp"))
+    r = t.boot(iso, stop_on=r"^SMP done", stop_port="com2", cpus=2, tag="bare")
+    t.expect(r.com2, r"^SMP ap apic=1 hv=0 ", "the rootkit's CPU running bare")
+    m = t.expect(r.com2, r"^SMP ap apic=1 own-idt 0x([0-9a-f]{8})$")
+    own = int(m.group(1), 16)
+    r = run_vcpus(t, 2, guest="smp-ownidt.elf")
+    c1 = r.com1
+    t.expect(r.com2, rf"^SMP ap apic=1 own-idt 0x{own:08x}$", "its own IDT in force under vigil too")
+    kidt = int(t.expect(c1, r"^vigil: critical-tables: IDTR 0x([0-9a-f]+)/0x[0-9a-f]+ locked$").group(1), 16)
+    ct = [a for a in alerts(c1) if a["policy"] == "critical-tables"]
+    want = f"vCPU 1 ran 100 ticks on its own IDT 0x{own:x}/0xff, never the kernel's 0x{kidt:x}"
+    if [(a["vcpu"], a["action"], a["detail"]) for a in ct] != [(1, "alert", want)]:
+        raise AssertionError(f"expected one critical-tables alert {want!r} from vCPU 1, got {ct}")
+    t.expect_not(c1, r"^vigil: critical-tables: vCPU 1: IDTR and GDTR", "vCPU 1 locked on a table of its own")
     check_vigil_intact(t, c1)
 
 

@@ -659,6 +659,72 @@ static void scn_critical_tables_tick(void)
     CHECK_NO_ALERT(m);
 }
 
+/* 4c. critical-tables with several vCPUs: a started vCPU's own start-up
+ * tables are not judged; it locks once it loads the kernel's IDT; one that
+ * keeps running on an IDT of its own is reported once; SIPI unlocks it. */
+static struct ids_verdict on_vcpu(u32 vcpu, struct ids_event e)
+{
+    e.vcpu = vcpu;
+    return ids_event(&e);
+}
+
+static void scn_critical_tables_vcpus(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    size_t m = MARK();
+    on_vcpu(1, ev(IDS_EV_VCPU_START, 0, 0));
+    u64 kidt = fake.idt_base, kgdt = fake.gdt_base;
+    u16 kidt_l = fake.idt_limit;
+    /* vCPU 1 in its real-mode start-up: its own IDTR and GDTR */
+    fake.idt_base = 0x8000;
+    fake.idt_limit = 0x3ff;
+    fake.gdt_base = 0x9000;
+    struct ids_event d = ev(IDS_EV_DTR_LOAD, 0, 0x8010);
+    d.dtr.idt = false;
+    d.dtr.base = 0x9000;
+    d.dtr.limit = 0x17;
+    CHECK_ALLOW(on_vcpu(1, d));
+    for (u32 i = 0; i < 99; i++)
+        on_vcpu(1, ev(IDS_EV_TICK, 0, 0x8020));
+    CHECK_NO_ALERT(m);
+    on_vcpu(1, ev(IDS_EV_TICK, 0, 0x8020));       /* the 100th: reported */
+    struct fake_alert a = ONE_ALERT(m, "critical-tables", "alert");
+    CHECK_S(a.detail, "vCPU 1 ran 100 ticks on its own IDT 0x8000/0x3ff, never the kernel's 0xffffffff80120000");
+    m = MARK();
+    for (u32 i = 0; i < 150; i++)
+        on_vcpu(1, ev(IDS_EV_TICK, 0, 0x8020));
+    CHECK_NO_ALERT(m);                            /* once */
+    CHECK_U(fake.nset_dtr, 0);                    /* nothing of vCPU 1's was put back */
+
+    /* it loads the kernel's IDT: locked, with its GDTR as it stands */
+    fake.gdt_base = kgdt;
+    d.dtr.idt = true;
+    d.dtr.base = kidt;
+    d.dtr.limit = kidt_l;
+    m = MARK();
+    CHECK_ALLOW(on_vcpu(1, d));
+    CHECK_HAS(m, "vCPU 1: IDTR and GDTR");
+    fake.idt_base = kidt;
+    fake.idt_limit = kidt_l;
+    d.dtr.base = K(0x125000);                     /* then another IDT: refused */
+    m = MARK();
+    CHECK_BLOCK(on_vcpu(1, d));
+    ONE_ALERT(m, "critical-tables", "block");
+    /* vCPU 0 is not affected by vCPU 1's start-up */
+    m = MARK();
+    tick_to(init, ticks_now + 2);
+    CHECK_NO_ALERT(m);
+
+    /* the guest starts vCPU 1 again: its start-up is its own again */
+    on_vcpu(1, ev(IDS_EV_VCPU_START, 0, 0));
+    d.dtr.base = 0x8000;
+    m = MARK();
+    CHECK_ALLOW(on_vcpu(1, d));
+    CHECK_NO_ALERT(m);
+}
+
 /* 5. kernel-text. */
 static void scn_kernel_text(void)
 {
@@ -1990,6 +2056,7 @@ SCENARIO(msr_guard)
 SCENARIO(cr_guard)
 SCENARIO(critical_tables)
 SCENARIO(critical_tables_tick)
+SCENARIO(critical_tables_vcpus)
 SCENARIO(kernel_text)
 SCENARIO(kernel_text_alert)
 SCENARIO(io_guard_default)
@@ -2108,6 +2175,7 @@ int main(void)
         cmocka_unit_test(test_cr_guard),
         cmocka_unit_test(test_critical_tables),
         cmocka_unit_test(test_critical_tables_tick),
+        cmocka_unit_test(test_critical_tables_vcpus),
         cmocka_unit_test(test_kernel_text),
         cmocka_unit_test(test_kernel_text_alert),
         cmocka_unit_test(test_io_guard_default),
