@@ -220,7 +220,7 @@ void smp_ept_changed(void)
     shootdown_cycles += rdtsc() - t0;
 }
 
-static void snapshot(struct cpu *c)
+void smp_snapshot(struct cpu *c)
 {
     struct vcpu_snapshot *s = &c->snap;
     s->rip = vmread(GUEST_RIP);
@@ -244,7 +244,7 @@ void smp_before_entry(struct cpu *c, u32 mode)
     for (;;) {
         u32 h = world_holder;
         if (h && h != me) {
-            snapshot(c);                 /* for the operator's `regs N` */
+            smp_snapshot(c);             /* for the operator's `regs N` */
             while (world_holder == h)
                 cpu_relax();
             continue;

@@ -106,6 +106,8 @@ void smp_world_stop(void);
 void smp_world_start(void);
 /* After an EPT change: on return no CPU uses a translation from before it. */
 void smp_ept_changed(void);
+/* Record this CPU's guest state (from its current VMCS) in c->snap. */
+void smp_snapshot(struct cpu *c);
 /* Shootdown statistics for the summary. */
 void smp_print_summary(void);
 

@@ -7,6 +7,7 @@
 #include "arch/x86_64/uart.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "lib/fmt.h"
 #include "lib/spinlock.h"
 #include "vmm/smp.h"
 #include "ids/ids.h"
@@ -129,38 +130,32 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
 
 /* --- suspended vCPU: vigil stays at the operator's service ---------------- */
 
-/* This vCPU's registers from its VMCS; another's from the snapshot it took
- * when it stopped at the gate (its VMCS is current on its own CPU). */
+/* A vCPU's registers: this one's as they are now, another's as it recorded
+ * them when it stopped at the gate (its VMCS is current on its own CPU). */
 static void print_regs(struct vcpu *v)
 {
     struct cpu *c = &cpus[v->id];
-    if (c != this_cpu()) {
-        const struct vcpu_snapshot *s = &c->snap;
-        if (c->mode == GM_WAIT_SIPI || !s->valid) {
-            kprintf("  vCPU %u: %s\n", v->id, c->mode == GM_WAIT_SIPI ? "waiting for SIPI (not started by the guest)"
-                                                                      : "no registers recorded yet");
-            return;
-        }
-        const struct guest_regs *r = &s->regs;
-        kprintf("  vCPU %u: rip 0x%016llx  rsp 0x%016llx  rflags 0x%llx  activity %llu\n", v->id,
-                (unsigned long long)s->rip, (unsigned long long)s->rsp, (unsigned long long)s->rflags,
-                (unsigned long long)s->activity);
-        kprintf("  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n", (unsigned long long)r->rax,
-                (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
-        kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)s->cr0,
-                (unsigned long long)s->cr3, (unsigned long long)s->cr4, (unsigned long long)s->efer);
+    bool self = c == this_cpu();
+    if (self)
+        smp_snapshot(c);
+    else if (c->mode == GM_WAIT_SIPI || !c->snap.valid) {
+        kprintf("  vCPU %u: %s\n", v->id, c->mode == GM_WAIT_SIPI ? "waiting for SIPI (not started by the guest)"
+                                                                  : "no registers recorded yet");
         return;
     }
-    struct guest_regs *r = v->regs;
-    kprintf("  rip 0x%016llx  rsp 0x%016llx  rflags 0x%llx\n", (unsigned long long)vmread(GUEST_RIP),
-            (unsigned long long)vmread(GUEST_RSP), (unsigned long long)vmread(GUEST_RFLAGS));
+    const struct vcpu_snapshot *s = &c->snap;
+    const struct guest_regs *r = &s->regs;
+    char who[16] = "";
+    if (!self)
+        fmt_snprintf(who, sizeof(who), "vCPU %u: ", v->id);
+    kprintf("  %srip 0x%016llx  rsp 0x%016llx  rflags 0x%llx  activity %llu\n", who, (unsigned long long)s->rip,
+            (unsigned long long)s->rsp, (unsigned long long)s->rflags, (unsigned long long)s->activity);
     kprintf("  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n", (unsigned long long)r->rax,
             (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
     kprintf("  rsi 0x%016llx  rdi 0x%016llx  rbp 0x%016llx  r8  0x%016llx\n", (unsigned long long)r->rsi,
             (unsigned long long)r->rdi, (unsigned long long)r->rbp, (unsigned long long)r->r8);
-    kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)guest_cr0_visible(),
-            (unsigned long long)vmread(GUEST_CR3), (unsigned long long)guest_cr4_visible(),
-            (unsigned long long)vmread(GUEST_IA32_EFER));
+    kprintf("  cr0 0x%llx  cr3 0x%llx  cr4 0x%llx  efer 0x%llx\n", (unsigned long long)s->cr0,
+            (unsigned long long)s->cr3, (unsigned long long)s->cr4, (unsigned long long)s->efer);
 }
 
 /* One line of operator input, collected a byte at a time without waiting;
@@ -247,12 +242,15 @@ bool vcpu_operator_poll(struct vcpu *v)
 {
     if (!spin_trylock(&operator_lock))
         return false;
-    bool got = poll_line();
-    spin_unlock(&operator_lock);
-    if (!got)
+    if (!poll_line()) {
+        spin_unlock(&operator_lock);
         return false;
+    }
+    /* Held until the command is done: another CPU's poll would overwrite
+     * the line. */
     u64 t0 = rdtsc();
     enum op_result r = operator_command(v, line_buf);
+    spin_unlock(&operator_lock);
     v->operator_cycles += rdtsc() - t0;
     if (r != OP_SUSPEND)
         return false;

@@ -135,23 +135,38 @@ static void seg(u64 sel_f, u64 base_f, u64 limit_f, u64 ar_f, u16 sel, u32 limit
     vmwrite(ar_f, ar);
 }
 
-static void setup_guest(const struct guest_entry *g)
+/* What a guest's entry state has whatever mode it starts in: CR0 as the
+ * guest sees it (the real one adds the bits VMX fixes, NE, except PE and PG,
+ * which unrestricted guest leaves free), CR3 and CR4 clear, IF clear, the
+ * power-on MSRs, nothing blocked or pending. */
+static void guest_base_state(u64 cr0_visible, u64 rip)
 {
     struct vcpu *v = vcpu_self();
-    /* Guest-visible CR0 is PE|ET; the real one adds the bits VMX fixes
-     * (NE), except PE and PG, which unrestricted guest leaves free. */
-    u64 cr0_visible = CR0_PE | CR0_ET;
     vmwrite(GUEST_CR0, (cr0_visible | v->cr0_fixed0) & v->cr0_fixed1);
     vmwrite(CR0_READ_SHADOW, cr0_visible);
-    vmwrite(CR0_GUEST_HOST_MASK, v->cr0_mask);
     vmwrite(GUEST_CR3, 0);
     vmwrite(GUEST_CR4, v->cr4_fixed0 & v->cr4_fixed1);
     vmwrite(CR4_READ_SHADOW, 0);
-    vmwrite(CR4_GUEST_HOST_MASK, v->cr4_mask);
     vmwrite(GUEST_DR7, 0x400);
     vmwrite(GUEST_RSP, 0);
-    vmwrite(GUEST_RIP, g->eip);
-    vmwrite(GUEST_RFLAGS, 0x2);          /* IF clear, as both multiboot specs say */
+    vmwrite(GUEST_RIP, rip);
+    vmwrite(GUEST_RFLAGS, 0x2);
+    vmwrite(GUEST_IA32_DEBUGCTL, 0);
+    vmwrite(GUEST_IA32_PAT, 0x0007040600070406ull);   /* power-on default */
+    vmwrite(GUEST_IA32_EFER, 0);
+    vmwrite(GUEST_SYSENTER_CS, 0);
+    vmwrite(GUEST_SYSENTER_ESP, 0);
+    vmwrite(GUEST_SYSENTER_EIP, 0);
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(GUEST_PENDING_DBG, 0);
+    vmwrite(VMCS_LINK_POINTER, ~0ull);
+}
+
+/* The boot vCPU: 32-bit protected mode, paging off, IF clear (both
+ * multiboot specs). */
+static void setup_guest(const struct guest_entry *g)
+{
+    guest_base_state(CR0_PE | CR0_ET, g->eip);
 
     /* Flat 4 GiB segments: code 32-bit execute/read, data read/write. */
     seg(GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR, g->cs_sel, 0xffffffff, 0xc09b);
@@ -166,17 +181,7 @@ static void setup_guest(const struct guest_entry *g)
     vmwrite(GUEST_GDTR_LIMIT, g->gdt_limit);
     vmwrite(GUEST_IDTR_BASE, 0);
     vmwrite(GUEST_IDTR_LIMIT, 0x3ff);
-
-    vmwrite(GUEST_IA32_DEBUGCTL, 0);
-    vmwrite(GUEST_IA32_PAT, 0x0007040600070406ull);   /* power-on default */
-    vmwrite(GUEST_IA32_EFER, 0);
-    vmwrite(GUEST_SYSENTER_CS, 0);
-    vmwrite(GUEST_SYSENTER_ESP, 0);
-    vmwrite(GUEST_SYSENTER_EIP, 0);
-    vmwrite(GUEST_INTERRUPTIBILITY, 0);
-    vmwrite(GUEST_ACTIVITY_STATE, 0);
-    vmwrite(GUEST_PENDING_DBG, 0);
-    vmwrite(VMCS_LINK_POINTER, ~0ull);
+    vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 }
 
 /* The state INIT leaves a processor in (SDM Vol. 3, 10.1.1, Table 10-1), as
@@ -184,18 +189,8 @@ static void setup_guest(const struct guest_entry *g)
 void vmcs_guest_init_state(void)
 {
     struct vcpu *v = vcpu_self();
-    u64 cr0_visible = 0x60000010ull;      /* CD, NW, ET */
-    vmwrite(GUEST_CR0, (cr0_visible | v->cr0_fixed0) & v->cr0_fixed1);
-    vmwrite(CR0_READ_SHADOW, cr0_visible);
-    vmwrite(GUEST_CR3, 0);
-    vmwrite(GUEST_CR4, v->cr4_fixed0 & v->cr4_fixed1);
-    vmwrite(CR4_READ_SHADOW, 0);
-    vmwrite(GUEST_IA32_EFER, 0);
+    guest_base_state(0x60000010ull, 0xfff0);            /* CR0: CD, NW, ET */
     vmwrite(VM_ENTRY_CTLS, vmread(VM_ENTRY_CTLS) & ~ENTRY_IA32E_GUEST);
-    vmwrite(GUEST_DR7, 0x400);
-    vmwrite(GUEST_RSP, 0);
-    vmwrite(GUEST_RIP, 0xfff0);
-    vmwrite(GUEST_RFLAGS, 0x2);
     seg(GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR, 0xf000, 0xffff, 0x9b);
     vmwrite(GUEST_CS_BASE, 0xffff0000);
     seg(GUEST_SS_SEL, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR, 0, 0xffff, 0x93);
@@ -209,15 +204,7 @@ void vmcs_guest_init_state(void)
     vmwrite(GUEST_GDTR_LIMIT, 0xffff);
     vmwrite(GUEST_IDTR_BASE, 0);
     vmwrite(GUEST_IDTR_LIMIT, 0xffff);
-    vmwrite(GUEST_IA32_DEBUGCTL, 0);
-    vmwrite(GUEST_IA32_PAT, 0x0007040600070406ull);
-    vmwrite(GUEST_SYSENTER_CS, 0);
-    vmwrite(GUEST_SYSENTER_ESP, 0);
-    vmwrite(GUEST_SYSENTER_EIP, 0);
-    vmwrite(GUEST_INTERRUPTIBILITY, 0);
-    vmwrite(GUEST_PENDING_DBG, 0);
     vmwrite(VM_ENTRY_INTR_INFO, 0);
-    vmwrite(VMCS_LINK_POINTER, ~0ull);
     if (v->regs) {
         u32 a, b, c, d;
         cpuid(1, 0, &a, &b, &c, &d);

@@ -42,18 +42,19 @@ void desc_init(struct cpu_desc *d)
         tss->ist[i] = (u64)&d->ist[i][DESC_IST_STACK];
     tss->iomap_base = sizeof(*tss);              /* no I/O permission bitmap */
 
-    for (int v = 0; v < 32 && !idt_built; v++) {
-        u64 h = isr_table[v];
-        idt[v].off_lo = (u16)h;
-        idt[v].sel = SEL_CODE;
-        idt[v].ist = v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 3 : 0;
-        idt[v].type = 0x8e;                      /* present, DPL 0, interrupt gate */
-        idt[v].off_mid = (u16)(h >> 16);
-        idt[v].off_hi = (u32)(h >> 32);
-        idt[v].reserved = 0;
+    if (!idt_built) {                            /* the boot CPU builds it */
+        for (int v = 0; v < 32; v++) {
+            u64 h = isr_table[v];
+            idt[v].off_lo = (u16)h;
+            idt[v].sel = SEL_CODE;
+            idt[v].ist = v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 3 : 0;
+            idt[v].type = 0x8e;                  /* present, DPL 0, interrupt gate */
+            idt[v].off_mid = (u16)(h >> 16);
+            idt[v].off_hi = (u32)(h >> 32);
+            idt[v].reserved = 0;
+        }
+        idt_built = true;
     }
-
-    idt_built = true;
     struct dtr g = { sizeof(d->gdt) - 1, (u64)gdt }, i = { sizeof(idt) - 1, (u64)idt };
     __asm__ volatile(
         "lgdt %0\n\t"
