@@ -6,6 +6,7 @@
 #include "ids/policy.h"
 #include "ids/profile.h"
 #include "ids/vmi.h"
+#include "vmm/traps.h"
 
 /* One policy module (one file each: ids/pol_*.c). Every hook is optional. */
 struct policy_ops {
@@ -50,18 +51,38 @@ int ids_procs(u64 cr3, const struct vmi_proc **procs);
 struct ids_space { u64 cr3, loads, first_tick, last_tick; };
 int ids_spaces(const struct ids_space **spaces);
 
-/* Protected guest-physical regions and who owns them. */
-void ids_region_add(u64 gpa, u64 len, enum policy_id id, const char *what);
-/* Write-protect in EPT the kernel object the profile calls sym and register
- * it as policy id's region (the whole pages, or exactly the object); its
- * guest-physical place in *gpa, *size. Warns and returns false when the
- * profile does not place it inside the kernel image or EPT refuses. */
-bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u64 *gpa,
-                        u64 *size);
+/* What the policies trap. Each subscription is an object here, and its
+ * index is the owner number vmm/ hands back in the events the trap raises:
+ * ids_event dispatches on it with no second lookup. */
+struct ids_object {
+    enum policy_id policy;
+    const char *what;
+    u64 start, len;                /* guest-physical bytes; first port and count; MSR; CR bits */
+    u32 arg;                       /* the policy's own number for it (a table, a rule) */
+};
+#define IDS_MAX_OBJECTS (TRAP_MAX_PAGES + TRAP_MAX_PORTS + TRAP_MAX_MSRS + TRAP_MAX_CRS)
+
+/* Subscribe policy id to an access (IDS_READ/WRITE/EXEC) of guest-physical
+ * [gpa, gpa + len), to ports lo..hi, to writes of an MSR, to changes of CR0
+ * or CR4 bits. All or nothing. A subscription that cannot be made is named
+ * on the console; before the guest runs vigil then refuses to start it
+ * (fail closed), later the vCPU is suspended. */
+bool ids_trap_pages(enum policy_id id, u64 gpa, u64 len, u32 access, const char *what, u32 arg);
+bool ids_trap_ports(enum policy_id id, u16 lo, u16 hi, const char *what, u32 arg);
+bool ids_trap_msr(enum policy_id id, u32 msr, const char *what, u32 arg);
+bool ids_trap_cr(enum policy_id id, u8 cr, u64 bits, const char *what);
+/* The subscription an EPT, I/O, MSR or CR event came through. */
+const struct ids_object *ids_object_of(const struct ids_event *e);
+/* Write-protect in EPT the kernel object the profile calls sym and subscribe
+ * policy id to writes of it (the whole pages, or exactly the object); its
+ * guest-physical place in *gpa, *size; arg as for ids_trap_pages. Warns and
+ * returns false when the profile does not place it inside the kernel image
+ * or the trap cannot be made. */
+bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u32 arg,
+                        u64 *gpa, u64 *size);
 
 /* The alert log, for the operator's `alerts`. */
 const struct alert_log *ids_alert_log(void);
-bool ids_region_find(u64 gpa, enum policy_id *id, const char **what, u64 *start);
 
 /* Length of the instruction at the event's RIP (0 when unknown). */
 u32 ids_insn_len(const struct ids_event *e);

@@ -20,6 +20,10 @@ static u64 reported_suppressed;
 /* A suspend raised where there is no access to hold (an audit, a scan, a
  * tick, a CR3 load): carried out at the end of the next tick or CR3 load. */
 static const char *pending_suspend;
+static struct ids_object objects[IDS_MAX_OBJECTS];
+static u32 nobjects;
+static u32 trap_failures;              /* before the guest runs: any refuses the guest */
+static bool started;                   /* IDS_EV_START is over: the guest runs */
 
 static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_KERNEL_TEXT] = &pol_kernel_text,
@@ -33,12 +37,9 @@ static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_HYPERVISOR_GUARD] = &pol_hypervisor_guard,
 };
 
-/* Which policy an event type goes to; start, CR3 loads, EPT, ticks and
- * power-off are dispatched in ids_event itself. */
+/* Which policy an event type goes to when no subscription names it; the
+ * others are dispatched in ids_event itself. */
 static const enum policy_id route[IDS_EV_COUNT] = {
-    [IDS_EV_IO] = POL_IO_GUARD,
-    [IDS_EV_MSR_WRITE] = POL_MSR_GUARD,
-    [IDS_EV_CR_WRITE] = POL_CR_GUARD,
     [IDS_EV_DTR_LOAD] = POL_CRITICAL_TABLES,
     [IDS_EV_HV_REACH] = POL_HYPERVISOR_GUARD,
 };
@@ -65,6 +66,8 @@ bool ids_init(const struct boot_info *bi, bool on)
     char err[200];
     policy_defaults(&ids.cfg);
     alert_log_init(&alog);
+    nobjects = trap_failures = 0;
+    started = false;
     enabled = on;
     const struct mb2_module *m = mb2_find_module(bi, "policy");
     if (m) {
@@ -259,54 +262,85 @@ static bool note_space(u64 cr3)
     return true;
 }
 
-/* --- protected regions ---------------------------------------------------------- */
+/* --- subscriptions ------------------------------------------------------------- */
 
-#define MAX_REGIONS 16
-static struct { u64 start, end; enum policy_id id; const char *what; } regions[MAX_REGIONS];
-static int nregions;
 
-void ids_region_add(u64 gpa, u64 len, enum policy_id id, const char *what)
+/* A new object for a subscription, or NULL (named) when the table is full. */
+static struct ids_object *new_object(enum policy_id id, const char *what, u64 start, u64 len, u32 arg)
 {
-    if (nregions < MAX_REGIONS)
-        regions[nregions++] = (typeof(regions[0])){ gpa, gpa + len, id, what };
+    if (nobjects == IDS_MAX_OBJECTS)
+        return 0;
+    objects[nobjects] = (struct ids_object){ id, what, start, len, arg };
+    return &objects[nobjects];
 }
 
-bool ids_region_find(u64 gpa, enum policy_id *id, const char **what, u64 *start)
+/* The subscription was made (ok) or refused (err): keep the object, or say
+ * what failed and fail closed. */
+static bool subscribed(enum policy_id id, const char *what, bool ok, const char *err)
 {
-    int best = -1;
-    for (int i = 0; i < nregions; i++)
-        if (gpa >= regions[i].start && gpa < regions[i].end &&
-            (best < 0 || regions[i].end - regions[i].start < regions[best].end - regions[best].start))
-            best = i;                                   /* the most specific object */
-    if (best < 0)
-        return false;
-    *id = regions[best].id;
-    *what = regions[best].what;
-    *start = regions[best].start;
-    return true;
+    if (ok) {
+        nobjects++;
+        return true;
+    }
+    kprintf("vigil: %s: cannot trap %s: %s\n", policy_name(id), what,
+            nobjects == IDS_MAX_OBJECTS ? "the IDS's subscription table is full" : err);
+    if (!started)
+        trap_failures++;
+    else if (!pending_suspend)
+        pending_suspend = policy_name(id);      /* the guest runs: it stops until an operator looks */
+    return false;
 }
 
-bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u64 *gpa,
-                        u64 *size)
+bool ids_trap_pages(enum policy_id id, u64 gpa, u64 len, u32 access, const char *what, u32 arg)
+{
+    char err[120] = "";
+    bool ok = new_object(id, what, gpa, len, arg) && vmm_trap_pages(gpa, len, access, nobjects, err, sizeof(err));
+    return subscribed(id, what, ok, err);
+}
+
+bool ids_trap_ports(enum policy_id id, u16 lo, u16 hi, const char *what, u32 arg)
+{
+    char err[120] = "";
+    bool ok = new_object(id, what, lo, (u64)hi - lo + 1, arg) && vmm_trap_ports(lo, hi, nobjects, err, sizeof(err));
+    return subscribed(id, what, ok, err);
+}
+
+bool ids_trap_msr(enum policy_id id, u32 msr, const char *what, u32 arg)
+{
+    char err[120] = "";
+    bool ok = new_object(id, what, msr, 1, arg) && vmm_trap_msr_write(msr, nobjects, err, sizeof(err));
+    return subscribed(id, what, ok, err);
+}
+
+bool ids_trap_cr(enum policy_id id, u8 cr, u64 bits, const char *what)
+{
+    char err[120] = "";
+    bool ok = new_object(id, what, bits, 0, cr) && vmm_trap_cr_write(cr, bits, nobjects, err, sizeof(err));
+    return subscribed(id, what, ok, err);
+}
+
+const struct ids_object *ids_object_of(const struct ids_event *e)
+{
+    return e->owner < nobjects ? &objects[e->owner] : 0;
+}
+
+bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u32 arg,
+                        u64 *gpa, u64 *size)
 {
     u64 va, len, pa = 0;
-    const char *why;
     if (!profile_symbol(&ids.prof, sym, &va, &len) || !len) {
-        why = "the profile does not place it";
-    } else if (!(pa = profile_kva_to_pa(&ids.prof, va))) {
-        why = "it lies outside the kernel image";
-    } else {
-        u64 start = ALIGN_DOWN(pa, 4096), end = ALIGN_UP(pa + len, 4096);
-        if (vmm_ept_protect(start, end - start, IDS_WRITE)) {
-            *gpa = whole_pages ? start : pa;
-            *size = whole_pages ? end - start : len;
-            ids_region_add(*gpa, *size, id, what);
-            return true;
-        }
-        why = "EPT refused to protect it";
+        log_warn("vigil: %s: the %s (%s): the profile does not place it; not protected\n", policy_name(id), what, sym);
+        return false;
     }
-    log_warn("vigil: %s: the %s (%s): %s; not protected\n", policy_name(id), what, sym, why);
-    return false;
+    if (!(pa = profile_kva_to_pa(&ids.prof, va))) {
+        log_warn("vigil: %s: the %s (%s): it lies outside the kernel image; not protected\n", policy_name(id), what,
+                 sym);
+        return false;
+    }
+    u64 start = ALIGN_DOWN(pa, 4096), end = ALIGN_UP(pa + len, 4096);
+    *gpa = whole_pages ? start : pa;
+    *size = whole_pages ? end - start : len;
+    return ids_trap_pages(id, *gpa, *size, IDS_WRITE, what, arg);
 }
 
 u32 ids_insn_len(const struct ids_event *e)
@@ -397,6 +431,12 @@ static struct ids_verdict event(const struct ids_event *e)
         for (u32 i = 0; i < POL_COUNT; i++)
             if (ids_policy_on((enum policy_id)i) && policies[i]->start)
                 policies[i]->start();
+        started = true;
+        if (trap_failures) {
+            kprintf("vigil: %u IDS traps could not be made: refusing to start the guest (fail closed; ids=off "
+                    "overrides)\n", trap_failures);
+            v.action = IDS_BLOCK;
+        }
         break;
     case IDS_EV_CR3_LOAD: {
         u64 cr3 = e->load.new_cr3 & PT_ADDR_MASK;
@@ -417,12 +457,14 @@ static struct ids_verdict event(const struct ids_event *e)
             TIMED(POL_HIDDEN_PROCESS, v = pol_hidden_process.event(e));
         break;
     }
-    case IDS_EV_EPT: {
-        enum policy_id id;
-        const char *what;
-        u64 start;
-        if (ids_region_find(e->ept.gpa, &id, &what, &start) && ids_policy_on(id) && policies[id]->event)
-            v = policies[id]->event(e);
+    case IDS_EV_EPT:
+    case IDS_EV_IO:
+    case IDS_EV_MSR_WRITE:
+    case IDS_EV_CR_WRITE: {
+        /* A subscription's event: its owner names the policy. */
+        const struct ids_object *o = ids_object_of(e);
+        if (o && ids_policy_on(o->policy) && policies[o->policy]->event)
+            v = policies[o->policy]->event(e);
         break;
     }
     case IDS_EV_TICK: {

@@ -8,7 +8,7 @@
 #include "arch/x86_64/multiboot2.h"
 
 enum ids_event_type {
-    IDS_EV_START,          /* before the first VM entry: policies set up their traps */
+    IDS_EV_START,          /* before the first VM entry: policies set up their traps; a block refuses the guest */
     IDS_EV_POWEROFF,       /* the guest is going away: final summary */
     IDS_EV_CR3_LOAD,       /* MOV to CR3 (before it takes effect) */
     IDS_EV_EPT,            /* access to a page an IDS policy protects */
@@ -34,6 +34,7 @@ struct ids_event {
     u64 rip, cr3;              /* guest RIP and CR3 at the event */
     u8 cpl;
     bool long_mode;            /* 64-bit code segment: how to decode instructions */
+    u32 owner;                 /* EPT, I/O, MSR and CR events: the subscription's owner number (the IDS's own) */
     union {
         struct { u64 new_cr3; } load;
         struct { u64 gpa, gva; bool gva_valid; u32 access; } ept;

@@ -8,6 +8,12 @@
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
 
+static void start(void)
+{
+    ids_trap_cr(POL_CR_GUARD, 0, CR0_WP, "CR0.WP");
+    ids_trap_cr(POL_CR_GUARD, 4, CR4_SMEP | CR4_SMAP, "CR4.SMEP and CR4.SMAP");
+}
+
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
@@ -24,4 +30,4 @@ static struct ids_verdict event(const struct ids_event *e)
     return v;
 }
 
-const struct policy_ops pol_cr_guard = { .id = POL_CR_GUARD, .event = event };
+const struct policy_ops pol_cr_guard = { .id = POL_CR_GUARD, .start = start, .event = event };

@@ -79,7 +79,7 @@ static u32 preset_accessed(u64 gpa, u64 limit)
 static bool protect_table(u32 i)
 {
     struct table *t = &tables[i];
-    if (!ids_protect_object(POL_CRITICAL_TABLES, t->sym, t->what, false, &t->gpa, &t->size))
+    if (!ids_protect_object(POL_CRITICAL_TABLES, t->sym, t->what, false, i, &t->gpa, &t->size))
         return false;
     t->hash = hash_table(t);
     t->ok = true;
@@ -193,16 +193,14 @@ static struct ids_verdict event(const struct ids_event *e)
                       (unsigned long long)base);
         return v;
     }
-    enum policy_id id;
-    const char *what;
-    u64 start, gpa = e->ept.gpa;
-    if (!(e->ept.access & IDS_WRITE) || !ids_region_find(gpa, &id, &what, &start))
+    const struct ids_object *o = ids_object_of(e);
+    u64 gpa = e->ept.gpa, off = gpa - o->start;
+    if (!(e->ept.access & IDS_WRITE))
         return v;
-    u64 off = gpa - start;
-    if (what == tables[0].what)
+    if (o->arg == 0)
         v = ids_raise(POL_CRITICAL_TABLES, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
                       "write to the system-call table, entry %llu", (unsigned long long)(off / 8));
-    else if (what == tables[1].what)
+    else if (o->arg == 1)
         v = ids_raise(POL_CRITICAL_TABLES, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
                       "write to the IDT, vector %llu", (unsigned long long)(off / 16));
     else

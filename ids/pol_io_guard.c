@@ -4,7 +4,6 @@
  * loaded; any other process is reported, and blocked (the write dropped, a
  * read returns all ones) if the rule says so. */
 #include "ids/engine.h"
-#include "vmm/introspect.h"
 #include "ids/alert.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
@@ -13,35 +12,32 @@ static void start(void)
 {
     for (u32 r = 0; r < ids.cfg.nio; r++)
         for (u32 i = 0; i < ids.cfg.io[r].nranges; i++)
-            vmm_io_watch(ids.cfg.io[r].ranges[i].lo,
-                         (u16)(ids.cfg.io[r].ranges[i].hi - ids.cfg.io[r].ranges[i].lo + 1));
+            ids_trap_ports(POL_IO_GUARD, ids.cfg.io[r].ranges[i].lo, ids.cfg.io[r].ranges[i].hi, "a port range", r);
 }
 
+/* An access that touched a range of the rule its subscription names (every
+ * port of a 2- or 4-byte access counts). */
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    for (u32 r = 0; r < ids.cfg.nio; r++) {
-        const struct io_rule *rule = &ids.cfg.io[r];
-        bool hit = false;
-        for (u32 i = 0; i < rule->nranges; i++)
-            if (e->io.port >= rule->ranges[i].lo && e->io.port <= rule->ranges[i].hi)
-                hit = true;
-        if (!hit)
-            continue;
-        s64 pid;
-        char name[16];
-        ids_proc_of(e->cr3, &pid, name);
-        for (u32 i = 0; i < rule->nallow; i++)
-            if (name[0] && !strcmp(name, rule->allow[i]))
-                return v;
-        char detail[ALERT_DETAIL], where[24] = "the default rule";
-        if (rule->line)
-            fmt_snprintf(where, sizeof(where), "policy line %u", rule->line);
-        fmt_snprintf(detail, sizeof(detail), "%s port 0x%x by %s, not allowed by %s", e->io.in ? "IN from" : "OUT to",
-                     e->io.port, name[0] ? name : "an unknown process", where);
-        return ids_raise_action(POL_IO_GUARD, rule->action, e, e->io.port, 0, 0, detail);
-    }
-    return v;
+    u32 r = ids_object_of(e)->arg;
+    if (r >= ids.cfg.nio)
+        return v;
+    const struct io_rule *rule = &ids.cfg.io[r];
+    s64 pid;
+    char name[16];
+    ids_proc_of(e->cr3, &pid, name);
+    for (u32 i = 0; i < rule->nallow; i++)
+        if (name[0] && !strcmp(name, rule->allow[i]))
+            return v;
+    char detail[ALERT_DETAIL], where[24] = "the default rule", width[12] = "";
+    if (rule->line)
+        fmt_snprintf(where, sizeof(where), "policy line %u", rule->line);
+    if (e->io.size > 1)
+        fmt_snprintf(width, sizeof(width), " (%u bytes)", e->io.size);
+    fmt_snprintf(detail, sizeof(detail), "%s port 0x%x%s by %s, not allowed by %s", e->io.in ? "IN from" : "OUT to",
+                 e->io.port, width, name[0] ? name : "an unknown process", where);
+    return ids_raise_action(POL_IO_GUARD, rule->action, e, e->io.port, 0, 0, detail);
 }
 
 const struct policy_ops pol_io_guard = { .id = POL_IO_GUARD, .start = start, .event = event };

@@ -10,7 +10,7 @@
 static void protect(const char *sym, const char *what)
 {
     u64 gpa, size;
-    if (ids_protect_object(POL_KERNEL_TEXT, sym, what, true, &gpa, &size))
+    if (ids_protect_object(POL_KERNEL_TEXT, sym, what, true, 0, &gpa, &size))
         kprintf("vigil: kernel-text: %s at gpa 0x%llx-0x%llx write-protected\n", what, (unsigned long long)gpa,
                 (unsigned long long)(gpa + size));
 }
@@ -28,13 +28,12 @@ static void start(void)
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    enum policy_id id;
-    const char *what;
-    u64 start, gpa = e->ept.gpa;
-    if (!(e->ept.access & IDS_WRITE) || !ids_region_find(gpa, &id, &what, &start))
+    const struct ids_object *o = ids_object_of(e);
+    u64 gpa = e->ept.gpa;
+    if (!(e->ept.access & IDS_WRITE))
         return v;
     v = ids_raise(POL_KERNEL_TEXT, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
-                  "write to protected %s at offset 0x%llx", what, (unsigned long long)(gpa - start));
+                  "write to protected %s at offset 0x%llx", o->what, (unsigned long long)(gpa - o->start));
     if (v.action != IDS_ALLOW)
         v.skip_len = ids_insn_len(e);
     return v;

@@ -17,6 +17,8 @@ static bool is_locked[NWATCH];
 
 static void start(void)
 {
+    for (u32 i = 0; i < NWATCH; i++)
+        ids_trap_msr(POL_MSR_GUARD, watched[i].msr, watched[i].name, i);
     u64 entry;
     if (ids.have_profile && profile_symbol(&ids.prof, "syscall_entry", &entry, 0)) {
         locked[2] = entry;
@@ -27,10 +29,8 @@ static void start(void)
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    int i = 0;
-    while (i < NWATCH && watched[i].msr != e->msr.msr)
-        i++;
-    if (i == NWATCH || e->msr.value == e->msr.old)
+    u32 i = ids_object_of(e)->arg;
+    if (i >= NWATCH || e->msr.value == e->msr.old)
         return v;
     if (i == 0) {                                   /* EFER: bits may be set, never dropped */
         u64 dropped = e->msr.old & ~e->msr.value & ((1ull << 0) | (1ull << 8) | (1ull << 11));

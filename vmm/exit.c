@@ -266,13 +266,22 @@ static enum exit_action h_ept_violation(struct vcpu *v)
     u64 q = vmread(EXIT_QUALIFICATION), gpa = vmread(GUEST_PHYSICAL_ADDRESS);
     const char *what = q & 2 ? "write" : q & 4 ? "instruction fetch" : "read";
     if (vmm_ept_is_protected(gpa)) {
-        /* A page an IDS policy protects. */
+        /* A page the IDS trapped. The subscription holding this byte for
+         * this access judges it; a byte of the page that none holds (the
+         * page around a small object) goes through unjudged. */
+        u32 access = (q & 1 ? IDS_READ : 0) | (q & 2 ? IDS_WRITE : 0) | (q & 4 ? IDS_EXEC : 0);
+        const struct trap_page *t = trap_page_find(vmm_traps(), gpa, access);
+        if (!t) {
+            vmm_step_through(gpa);
+            return EXIT_RESUME;
+        }
         struct ids_event e;
         vmm_fill_event(&e, IDS_EV_EPT);
+        e.owner = t->owner;
         e.ept.gpa = gpa;
         e.ept.gva_valid = q >> 7 & 1;
         e.ept.gva = e.ept.gva_valid ? vmread(GUEST_LINEAR_ADDRESS) : 0;
-        e.ept.access = (q & 1 ? IDS_READ : 0) | (q & 2 ? IDS_WRITE : 0) | (q & 4 ? IDS_EXEC : 0);
+        e.ept.access = access;
         struct ids_verdict verdict = ids_event(&e);
         if (verdict.action == IDS_ALLOW) {
             vmm_step_through(gpa);           /* let this one instruction through */

@@ -6,6 +6,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/acpi.h"
 #include "ids/ids.h"
+#include "vmm/traps.h"
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
@@ -45,7 +46,12 @@ enum exit_action vmm_verdict_suspend(struct vcpu *v, struct ids_verdict verdict,
 
 /* introspect.c */
 void introspect_init(u64 *ept_pml4);
-bool vmm_port_watched(u16 port);
+const struct traps *vmm_traps(void);
+/* WRMSR of msr is emulated by exit_msr.c, so it may be trapped (exit_msr.c). */
+bool msr_write_virtualized(u32 msr);
+/* vigil owns these CR0/CR4 bits from now on, on every vCPU: the guest's
+ * changes of them exit (vmcs.c; before the guest runs). */
+void vcpu_own_cr_bits(u8 cr, u64 bits);
 void vmm_step_through(u64 gpa);
 bool vmm_step_done(void);
 void vmm_step_expire(void);

@@ -63,20 +63,25 @@ static bool pae_legacy_paging(u64 cr0, u64 cr4, u64 efer)
     return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
 }
 
-/* The IDS judges a write that changes a watched bit before it takes
- * effect; a blocked write is skipped whole (the register keeps its value). */
+/* Each subscription to a bit the write changes judges it before it takes
+ * effect; a refused write is skipped whole (the register keeps its value). */
 static bool ids_refuses(struct vcpu *v, u8 cr, u64 old, u64 val, enum exit_action *act)
 {
-    struct ids_event e;
-    vmm_fill_event(&e, IDS_EV_CR_WRITE);
-    e.cr.cr = cr;
-    e.cr.old = old;
-    e.cr.value = val;
-    struct ids_verdict verdict = ids_event(&e);
-    if (verdict.action == IDS_ALLOW)
-        return false;
-    *act = vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
-    return true;
+    const struct traps *t = vmm_traps();
+    for (int i = trap_cr_next(t, cr, old ^ val, 0); i >= 0; i = trap_cr_next(t, cr, old ^ val, i + 1)) {
+        struct ids_event e;
+        vmm_fill_event(&e, IDS_EV_CR_WRITE);
+        e.owner = t->cr[i].owner;
+        e.cr.cr = cr;
+        e.cr.old = old;
+        e.cr.value = val;
+        struct ids_verdict verdict = ids_event(&e);
+        if (verdict.action != IDS_ALLOW) {
+            *act = vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
+            return true;
+        }
+    }
+    return false;
 }
 
 static enum exit_action emulate_cr0(struct vcpu *v, u64 val)
@@ -87,7 +92,7 @@ static enum exit_action emulate_cr0(struct vcpu *v, u64 val)
         return EXIT_RESUME;
     }
     enum exit_action act;
-    if (((old ^ val) & (1ull << 16)) && ids_refuses(v, 0, old, val, &act))
+    if (ids_refuses(v, 0, old, val, &act))
         return act;
     u32 entry = (u32)vmread(VM_ENTRY_CTLS);
     if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
@@ -124,7 +129,7 @@ static enum exit_action emulate_cr4(struct vcpu *v, u64 val)
         return EXIT_RESUME;
     }
     enum exit_action act;
-    if (((old ^ val) & (3ull << 20)) && ids_refuses(v, 4, old, val, &act))
+    if (ids_refuses(v, 4, old, val, &act))
         return act;
     if (pae_legacy_paging(cr0, val, efer) && ((val ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE)) &&
         !load_pdptes(vmread(GUEST_CR3))) {

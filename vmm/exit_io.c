@@ -1,7 +1,9 @@
 /* Port I/O exits (reason 30; qualification in SDM Vol. 3, Table 28-5). Only
  * the ports set in the I/O bitmaps exit: vigil's console (refused: writes
- * dropped, reads float high), and the ports through which a guest turns the
- * machine off or resets it (turned into an orderly guest power-off). */
+ * dropped, reads float high), the ports the IDS trapped (judged first), and
+ * the ports through which a guest turns the machine off or resets it
+ * (turned into an orderly guest power-off). An access of 2 or 4 bytes
+ * covers as many ports, and each is checked. */
 #include "vmm/exit.h"
 #include "vmm/vmx.h"
 #include "arch/x86_64/cpu.h"
@@ -77,15 +79,43 @@ static enum exit_action string_io(struct vcpu *v, u64 q, u16 port, u32 size, boo
     return rep && (v->regs->rcx & amask) ? EXIT_RESUME : EXIT_ADVANCE;
 }
 
+/* A byte of this access went to a port that turns the machine off or
+ * resets it: the power-off is vigil's, after its summary. Every byte of a
+ * wide access counts (a word written at 0xcf8 reaches 0xcf9). */
+static void power_ports(struct vcpu *v, u16 port, u32 size, u32 val)
+{
+    const struct acpi_power *acpi = vmm_acpi();
+    u8 b;
+    if (io_byte_at(port, size, val, 0x8900, &b)) {
+        /* Bochs powers off on the bytes "Shutdown"; vigil collects them and
+         * sends them itself after its summary. */
+        static const char word[] = "Shutdown";
+        v->shutdown_match = b == (u8)word[v->shutdown_match] ? v->shutdown_match + 1 : b == 'S' ? 1 : 0;
+        if (v->shutdown_match == 8)
+            vmm_guest_poweroff(POWER_BOCHS, 0x8900, 0);
+    }
+    if (trap_ports_touch(port, size, 0xf4, 0xf7))
+        vmm_guest_poweroff(POWER_QEMU, 0xf4, val);
+    /* SLP_EN (PM1 control bit 13): the guest asks for a sleep state. */
+    if (acpi->valid && ((io_byte_at(port, size, val, (u16)(acpi->pm1a_cnt + 1), &b) && (b & 0x20)) ||
+                        (acpi->pm1b_cnt && io_byte_at(port, size, val, (u16)(acpi->pm1b_cnt + 1), &b) && (b & 0x20))))
+        vmm_guest_poweroff(POWER_ACPI, port, val);
+    if ((io_byte_at(port, size, val, 0xcf9, &b) && (b & 4)) || (io_byte_at(port, size, val, 0x92, &b) && (b & 1)) ||
+        (io_byte_at(port, size, val, 0x64, &b) && b == 0xfe))
+        vmm_guest_poweroff(POWER_RESET, port, val);
+}
+
 enum exit_action exit_io(struct vcpu *v)
 {
     u64 q = vmread(EXIT_QUALIFICATION);
     u32 size = (u32)(q & 7) + 1, in = q >> 3 & 1, string = q >> 4 & 1;
     u16 port = (u16)(q >> 16), con = vmm_console_port();
     u32 val = in ? 0 : (u32)v->regs->rax & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
-    const struct acpi_power *acpi = vmm_acpi();
+    const struct traps *t = vmm_traps();
 
-    if (port >= con && port < con + 8) {
+    /* Every port an access covers is checked, here as in the I/O bitmap:
+     * `out 0x3f7, ax` reaches 0x3f8 too. */
+    if (trap_ports_touch(port, size, con, (u16)(con + 7))) {
         /* vigil's console: the guest may neither write into it nor read
          * what the operator types. */
         if (v->console_refusals++ == 0)
@@ -101,15 +131,23 @@ enum exit_action exit_io(struct vcpu *v)
         vmm_reach(v, REACH_CONSOLE, port, in ? "read" : "write", &act);
         return act;
     }
-    if (vmm_port_watched(port)) {
-        /* A port an IDS policy watches: judged before it happens. */
-        struct ids_event e;
-        vmm_fill_event(&e, IDS_EV_IO);
-        e.io.port = port;
-        e.io.size = (u8)size;
-        e.io.in = in;
-        e.io.value = val;
-        struct ids_verdict verdict = ids_event(&e);
+    int i = trap_port_next(t, port, size, 0);
+    if (i >= 0) {
+        /* Ports the IDS trapped: every subscription the access touches
+         * judges it before it happens; the worst verdict stands. */
+        struct ids_verdict verdict = { IDS_ALLOW, 0, 0 };
+        for (; i >= 0; i = trap_port_next(t, port, size, i + 1)) {
+            struct ids_event e;
+            vmm_fill_event(&e, IDS_EV_IO);
+            e.owner = t->port[i].owner;
+            e.io.port = port;
+            e.io.size = (u8)size;
+            e.io.in = in;
+            e.io.value = val;
+            struct ids_verdict w = ids_event(&e);
+            if (w.action > verdict.action)
+                verdict = w;
+        }
         if (verdict.action != IDS_ALLOW) {
             /* Refused: the instruction is skipped with no effect (a string
              * instruction moves no data and leaves its registers alone). */
@@ -131,30 +169,15 @@ enum exit_action exit_io(struct vcpu *v)
         return EXIT_RESUME;
     }
     if (in) {
-        u32 r = port == 0x8900 || (port >= 0xf4 && port < 0xf8) ? 0xffffffffu : port_in(port, size);
-        set_in_result(v, size, r);
+        bool none = trap_ports_touch(port, size, 0x8900, 0x8900) || trap_ports_touch(port, size, 0xf4, 0xf7);
+        set_in_result(v, size, none ? 0xffffffffu : port_in(port, size));
         return EXIT_ADVANCE;
     }
-
-    if (port == 0x8900) {
-        /* Bochs powers off on the bytes "Shutdown"; vigil collects them and
-         * sends them itself after its summary. */
-        static const char word[] = "Shutdown";
-        u8 c = (u8)val;
-        v->shutdown_match = c == (u8)word[v->shutdown_match] ? v->shutdown_match + 1 : c == 'S' ? 1 : 0;
-        if (v->shutdown_match == 8)
-            vmm_guest_poweroff(POWER_BOCHS, port, 0);
-        return EXIT_ADVANCE;
-    }
-    if (port >= 0xf4 && port < 0xf8)
-        vmm_guest_poweroff(POWER_QEMU, 0xf4, val);
-    if (acpi->valid && (port == acpi->pm1a_cnt || (acpi->pm1b_cnt && port == acpi->pm1b_cnt)) &&
-        (val & (1u << 13)))
-        vmm_guest_poweroff(POWER_ACPI, port, val);  /* SLP_EN: the guest asks for a sleep state */
-    if ((port == 0xcf9 && (val & 4)) || (port == 0x92 && (val & 1)) || (port == 0x64 && (val & 0xff) == 0xfe))
-        vmm_guest_poweroff(POWER_RESET, port, val);
-    if (port == 0x92)
-        val &= ~1u;
-    port_out(port, size, val);
+    power_ports(v, port, size, val);
+    u8 b;
+    if (io_byte_at(port, size, val, 0x92, &b))
+        val &= ~(1u << (8 * (0x92 - port)));          /* the fast-reset bit never reaches the chipset */
+    if (!io_byte_at(port, size, val, 0x8900, &b))
+        port_out(port, size, val);
     return EXIT_ADVANCE;
 }

@@ -49,6 +49,25 @@ static bool efer_write(u64 val)
     return true;
 }
 
+/* The guest's present value of an MSR whose writes vigil emulates. */
+static bool guest_msr(u32 msr, u64 *val)
+{
+    switch (msr) {
+    case MSR_IA32_EFER: *val = vmread(GUEST_IA32_EFER); return true;
+    case MSR_IA32_STAR: case MSR_IA32_LSTAR: case MSR_IA32_CSTAR: *val = rdmsr(msr); return true;
+    case MSR_IA32_SYSENTER_CS: *val = vmread(GUEST_SYSENTER_CS); return true;
+    case MSR_IA32_SYSENTER_ESP: *val = vmread(GUEST_SYSENTER_ESP); return true;
+    case MSR_IA32_SYSENTER_EIP: *val = vmread(GUEST_SYSENTER_EIP); return true;
+    }
+    return false;
+}
+
+bool msr_write_virtualized(u32 msr)
+{
+    u64 v;
+    return guest_msr(msr, &v);
+}
+
 enum exit_action exit_wrmsr(struct vcpu *v)
 {
     u32 msr = (u32)v->regs->rcx;
@@ -56,23 +75,15 @@ enum exit_action exit_wrmsr(struct vcpu *v)
     bool ok = true;
     static bool told_mtrr, told_ucode;
 
-    /* Writes that steer system calls or long mode go to the IDS first. */
-    u64 old = 0;
-    bool watched = true;
-    switch (msr) {
-    case MSR_IA32_EFER: old = vmread(GUEST_IA32_EFER); break;
-    case MSR_IA32_STAR: case MSR_IA32_LSTAR: case MSR_IA32_CSTAR: old = rdmsr(msr); break;
-    case MSR_IA32_SYSENTER_CS: old = vmread(GUEST_SYSENTER_CS); break;
-    case MSR_IA32_SYSENTER_ESP: old = vmread(GUEST_SYSENTER_ESP); break;
-    case MSR_IA32_SYSENTER_EIP: old = vmread(GUEST_SYSENTER_EIP); break;
-    default: watched = false; break;
-    }
-    if (watched) {
+    /* A write the IDS trapped is judged before it takes effect. */
+    const struct trap_msr *t = trap_msr_find(vmm_traps(), msr);
+    if (t) {
         struct ids_event e;
         vmm_fill_event(&e, IDS_EV_MSR_WRITE);
+        e.owner = t->owner;
         e.msr.msr = msr;
         e.msr.value = val;
-        e.msr.old = old;
+        guest_msr(msr, &e.msr.old);
         struct ids_verdict verdict = ids_event(&e);
         if (verdict.action != IDS_ALLOW)
             return vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);   /* the MSR keeps its value */

@@ -12,6 +12,7 @@
 #include "vmm/guestinfo.h"
 #include "vmm/palloc.h"
 #include "vmm/smp.h"
+#include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "lib/log.h"
@@ -138,7 +139,10 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
      * allocation is still allowed and before the guest runs. */
     struct ids_event start;
     vmm_fill_event(&start, IDS_EV_START);
-    ids_event(&start);
+    bool refused = ids_event(&start).action != IDS_ALLOW;
+    vmm_trap_report();
+    if (refused)
+        vigil_halt();
 
     smp_launch_aps();
     static struct guest_regs regs;

@@ -17,19 +17,15 @@
 #include "arch/x86_64/cpu.h"
 #include "lib/spinlock.h"
 #include "lib/log.h"
+#include "lib/fmt.h"
 
 #define RESERVE_PAGES 48
-#define MAX_PROT 32
-#define MAX_WATCH 16
 
 static u64 *pml4;
 static void *reserve[RESERVE_PAGES];
 static u32 nreserve;
-static struct { u64 start, end, deny; } prot[MAX_PROT];
-static u32 nprot;
-static struct { u16 lo, hi; } watch[MAX_WATCH];
-static u32 nwatch;
-static struct spinlock ept_lock;       /* protect/split and open/close: one CPU at a time */
+static struct traps traps;             /* what the IDS subscribed to */
+static struct spinlock ept_lock;       /* traps, splits and open/close: one CPU at a time */
 
 static void *reserve_page(void) { return nreserve ? reserve[--nreserve] : 0; }
 
@@ -42,56 +38,89 @@ void introspect_init(u64 *ept_pml4)
         reserve[nreserve] = hv_alloc_pages(1, 1);
 }
 
-static u64 ept_deny(u32 deny) { return (deny & IDS_WRITE ? EPT_W : 0) | (deny & IDS_EXEC ? EPT_X : 0); }
+const struct traps *vmm_traps(void) { return &traps; }
 
-bool vmm_ept_protect(u64 gpa, u64 len, u32 deny)
+/* The EPT permissions of a page whose trapped accesses are `access`. A
+ * write without read is an EPT misconfiguration, so a read trap takes
+ * every access away. */
+static u64 ept_perms(u32 access)
 {
-    if (!pml4 || nprot == MAX_PROT || !len || hvmem_overlaps_owned(gpa, gpa + len))
+    if (access & TRAP_READ)
+        return 0;
+    return EPT_RWX & ~((access & TRAP_WRITE ? EPT_W : 0) | (access & TRAP_EXEC ? EPT_X : 0));
+}
+
+static bool set_page(u64 page)
+{
+    return ept_restrict(pml4, page, 0, reserve_page) &&      /* split to 4 KiB if need be */
+           ept_set_perms(pml4, page, ept_perms(trap_page_access(&traps, page)));
+}
+
+bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t errlen)
+{
+    if (!pml4 || hvmem_overlaps_owned(gpa, gpa + len)) {
+        fmt_snprintf(err, errlen, "gpa 0x%llx-0x%llx is %s", (unsigned long long)gpa,
+                     (unsigned long long)(gpa + len), pml4 ? "vigil's own memory" : "not mapped yet");
         return false;
+    }
     spin_lock(&ept_lock);
-    bool ok = true;
-    for (u64 a = ALIGN_DOWN(gpa, 4096); a < gpa + len && ok; a += 4096)
-        ok = ept_restrict(pml4, a, ept_deny(deny), reserve_page);
-    if (ok)
-        prot[nprot++] = (typeof(prot[0])){ ALIGN_DOWN(gpa, 4096), ALIGN_UP(gpa + len, 4096), ept_deny(deny) };
+    bool ok = trap_add_page(&traps, gpa, len, access, owner, err, errlen) >= 0;
+    u64 first = ALIGN_DOWN(gpa, 4096), end = ALIGN_UP(gpa + len, 4096), a = first;
+    while (ok && a < end && set_page(a))
+        a += 4096;
+    if (ok && a < end) {
+        /* All or nothing: the pages done so far get their old permissions. */
+        fmt_snprintf(err, errlen, "EPT cannot split the page at gpa 0x%llx (its %u spare tables are used up)",
+                     (unsigned long long)a, RESERVE_PAGES);
+        trap_drop_last_page(&traps);
+        for (u64 b = first; b <= a; b += 4096)
+            set_page(b);
+        ok = false;
+    }
     spin_unlock(&ept_lock);
     smp_ept_changed();                   /* in force on every CPU from here on */
     return ok;
 }
 
-bool vmm_ept_is_protected(u64 gpa)
+bool vmm_ept_is_protected(u64 gpa) { return trap_page_access(&traps, gpa) != 0; }
+
+bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen)
 {
-    for (u32 i = 0; i < nprot; i++)
-        if (gpa >= prot[i].start && gpa < prot[i].end)
-            return true;
-    return false;
+    if (trap_add_ports(&traps, lo, hi, owner, err, errlen) < 0)
+        return false;
+    io_intercept(lo, (u16)(hi - lo + 1));
+    return true;
 }
 
-static u64 deny_of(u64 page)
+bool vmm_trap_msr_write(u32 msr, u32 owner, char *err, size_t errlen)
 {
-    u64 d = 0;
-    for (u32 i = 0; i < nprot; i++)
-        if (page >= prot[i].start && page < prot[i].end)
-            d |= prot[i].deny;
-    return d;
-}
-
-void vmm_io_watch(u16 port, u16 count)
-{
-    if (nwatch < MAX_WATCH && count) {
-        watch[nwatch].lo = port;
-        watch[nwatch].hi = (u16)(port + count - 1);
-        nwatch++;
-        io_intercept(port, count);
+    if (!msr_write_virtualized(msr)) {
+        fmt_snprintf(err, errlen, "vigil does not virtualize writes of MSR 0x%x", msr);
+        return false;
     }
+    if (trap_add_msr(&traps, msr, owner, err, errlen) < 0)
+        return false;
+    msr_intercept(msr, false, true);
+    return true;
 }
 
-bool vmm_port_watched(u16 port)
+bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen)
 {
-    for (u32 i = 0; i < nwatch; i++)
-        if (port >= watch[i].lo && port <= watch[i].hi)
-            return true;
-    return false;
+    if (vmm_launch_tsc) {
+        fmt_snprintf(err, errlen, "CR traps are armed before the guest runs");
+        return false;
+    }
+    if (trap_add_cr(&traps, cr, bits, owner, err, errlen) < 0)
+        return false;
+    vcpu_own_cr_bits(cr, bits);
+    return true;
+}
+
+void vmm_trap_report(void)
+{
+    kprintf("vigil: traps: %u of %u page ranges, %u of %u port ranges, %u of %u MSRs, %u of %u CR bit sets; "
+            "%u of %u EPT split tables left\n", traps.npages, TRAP_MAX_PAGES, traps.nports, TRAP_MAX_PORTS,
+            traps.nmsrs, TRAP_MAX_MSRS, traps.ncrs, TRAP_MAX_CRS, nreserve, RESERVE_PAGES);
 }
 
 void vmm_guest_dtr(u64 *ib, u16 *il, u64 *gb, u16 *gl)
@@ -180,7 +209,7 @@ static void step_close(struct step_window *step)
 {
     spin_lock(&ept_lock);
     for (u32 i = 0; i < step->n; i++)
-        ept_restrict(pml4, step->pages[i], deny_of(step->pages[i]), 0);
+        ept_set_perms(pml4, step->pages[i], ept_perms(trap_page_access(&traps, step->pages[i])));
     spin_unlock(&ept_lock);
     invept(INVEPT_ALL, 0);
     step->n = 0;

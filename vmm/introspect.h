@@ -5,14 +5,25 @@
 
 #include "lib/types.h"
 #include "vmm/guestmem.h"
+#include "vmm/traps.h"
 
-/* Deny writes (and/or execution) of [gpa, gpa + len) in EPT: pages are split
- * to 4 KiB from a reserve set aside before the guest started. Accesses then
- * arrive as IDS_EV_EPT. False if the range cannot be protected. */
-bool vmm_ept_protect(u64 gpa, u64 len, u32 deny);
+/* Subscriptions: the IDS traps guest-physical ranges (IDS_READ, IDS_WRITE,
+ * IDS_EXEC: the accesses that arrive as IDS_EV_EPT), port ranges
+ * (IDS_EV_IO, every byte of an access checked), MSR writes
+ * (IDS_EV_MSR_WRITE) and CR0/CR4 bits (IDS_EV_CR_WRITE, armed before the
+ * guest runs). `owner` is the IDS's own number for the subscription; every
+ * event the trap raises carries it back (ids_event.owner). All or nothing:
+ * on false, err says what did not fit or why, and nothing is left armed.
+ * EPT pages are split to 4 KiB from a reserve set aside before the guest
+ * started. vmm/traps.h holds the tables and their capacities. */
+bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t errlen);
+bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen);
+bool vmm_trap_msr_write(u32 msr, u32 owner, char *err, size_t errlen);
+bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen);
+/* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
-/* Ports whose accesses arrive as IDS_EV_IO. */
-void vmm_io_watch(u16 port, u16 count);
+/* The boot report's line: each table's use. */
+void vmm_trap_report(void);
 /* The guest's IDTR and GDTR now. */
 void vmm_guest_dtr(u64 *idt_base, u16 *idt_limit, u64 *gdt_base, u16 *gdt_limit);
 void vmm_set_guest_dtr(bool idt, u64 base, u16 limit);

@@ -17,11 +17,8 @@
 #define CR0_PE (1ull << 0)
 #define CR0_ET (1ull << 4)
 #define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
 #define CR0_PG (1ull << 31)
 #define CR4_VMXE (1ull << 13)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
 
 static u8 *io_bitmap;            /* A (ports 0-0x7fff) then B; one for every vCPU */
 static u8 *msr_bitmap;           /* read low, read high, write low, write high */
@@ -91,14 +88,9 @@ static void setup_bitmaps(u16 console_port)
                                  0x26f, 0x2ff };
     for (u32 i = 0; i < ARRAY_SIZE(fixed); i++)
         msr_intercept(fixed[i], false, true);
-    /* Writes watched (and, later, judged by the IDS); reads pass. */
+    /* EFER writes are validated (LME, LMA are vigil's to keep straight);
+     * the MSRs the IDS traps are added by vmm_trap_msr_write. */
     msr_intercept(MSR_IA32_EFER, false, true);
-    msr_intercept(MSR_IA32_STAR, false, true);
-    msr_intercept(MSR_IA32_LSTAR, false, true);
-    msr_intercept(MSR_IA32_CSTAR, false, true);
-    msr_intercept(MSR_IA32_SYSENTER_CS, false, true);
-    msr_intercept(MSR_IA32_SYSENTER_ESP, false, true);
-    msr_intercept(MSR_IA32_SYSENTER_EIP, false, true);
 }
 
 static void setup_host(struct cpu *cpu)
@@ -307,16 +299,16 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
         ctl.preempt = ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
     }
 
-    /* CR0/CR4 bits vigil owns: the fixed bits (NE, VMXE), reserved bits,
-     * and the protections the IDS watches (WP, SMEP, SMAP). */
+    /* CR0/CR4 bits vigil owns: the fixed bits (NE, VMXE) and reserved
+     * bits; the IDS adds the ones it traps (vcpu_own_cr_bits). */
     v->cr0_fixed0 = m->cr0_fixed0 & ~(CR0_PE | CR0_PG);
     v->cr0_fixed1 = m->cr0_fixed1;
     v->cr4_fixed0 = m->cr4_fixed0;
     v->cr4_fixed1 = m->cr4_fixed1;
     v->unrestricted = true;
     v->insouts_info = m->basic >> 54 & 1;
-    v->cr0_mask = v->cr0_fixed0 | ~v->cr0_fixed1 | CR0_WP;
-    v->cr4_mask = v->cr4_fixed0 | ~v->cr4_fixed1 | CR4_VMXE | CR4_SMEP | CR4_SMAP;
+    v->cr0_mask = v->cr0_fixed0 | ~v->cr0_fixed1;
+    v->cr4_mask = v->cr4_fixed0 | ~v->cr4_fixed1 | CR4_VMXE;
     for (u32 i = 1; i < ncpus; i++) {    /* the same for every vCPU */
         struct vcpu *o = &cpus[i].vcpu;
         o->cr0_fixed0 = v->cr0_fixed0;
@@ -334,6 +326,25 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     setup_guest(g);
     kprintf("vigil: VMCS at 0x%llx: pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x\n",
             (unsigned long long)(u64)cpu->vmcs, pin, proc, proc2, exit, entry);
+}
+
+void vcpu_own_cr_bits(u8 cr, u64 bits)
+{
+    /* The current VMCS is the boot CPU's; the others load theirs from
+     * struct vcpu when they launch. The read shadow takes the guest's
+     * present value of the newly owned bits. */
+    bool c0 = cr == 0;
+    u64 mask = vmread(c0 ? CR0_GUEST_HOST_MASK : CR4_GUEST_HOST_MASK);
+    u64 fresh = bits & ~mask, shadow = vmread(c0 ? CR0_READ_SHADOW : CR4_READ_SHADOW);
+    shadow = (shadow & ~fresh) | (vmread(c0 ? GUEST_CR0 : GUEST_CR4) & fresh);
+    vmwrite(c0 ? CR0_READ_SHADOW : CR4_READ_SHADOW, shadow);
+    vmwrite(c0 ? CR0_GUEST_HOST_MASK : CR4_GUEST_HOST_MASK, mask | bits);
+    for (u32 i = 0; i < ncpus; i++) {
+        if (c0)
+            cpus[i].vcpu.cr0_mask |= bits;
+        else
+            cpus[i].vcpu.cr4_mask |= bits;
+    }
 }
 
 bool vmx_launch(const struct guest_regs *regs);

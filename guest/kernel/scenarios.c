@@ -662,8 +662,11 @@ static bool sc_ids_tamper(void)
     if (region)
         pfree(region);
 
-    /* A forged alert line on COM1, the monitor's console. */
+    /* A forged alert line on COM1, the monitor's console. First a word
+     * written at the port below it: its high byte goes to 0x3f8 (the
+     * transmit register) on hardware that takes it. */
     const u16 com1 = 0x3f8;
+    outw(com1 - 1, (u16)('{' << 8));
     outb(com1 + 7, 0x5a);
     u8 s1 = inb(com1 + 7);
     outb(com1 + 7, 0xa5);

@@ -71,6 +71,10 @@ def test_benign_raises_nothing(t):
     t.expect(r.com1, r"^vigil: IDS: [4-9]\d* address spaces seen|^vigil: IDS: \d{2,} address spaces seen",
              "the processes' address spaces seen through CR3 loads")
     t.expect(r.com1, r"^  CR3 load +\d+ +\d+ +\d+$", "the CR3 path's cost in the summary")
+    # The default policy's traps, each table's use: kernel text, rodata and
+    # the system-call table; the ATA ports; seven MSRs; CR0.WP, CR4.SMEP/SMAP.
+    t.expect(r.com1, r"^vigil: traps: 3 of 64 page ranges, 1 of 64 port ranges, 7 of 16 MSRs, 2 of 8 CR bit sets; "
+                     r"\d+ of 48 EPT split tables left$")
 
 
 # --- each attack with the default policy ------------------------------------------
@@ -216,6 +220,9 @@ def test_ids_tamper(t):
     need(t, recs, "hypervisor-guard", r"^VMCALL")
     need(t, recs, "hypervisor-guard", r"^VMX instruction")
     need(t, recs, "hypervisor-guard", r"^access to vigil's console port: write refused$")
+    # Its first reach is a word at 0x3f7, which covers 0x3f8: every byte of
+    # an access is checked, not just the first port.
+    t.expect(r.com1, r"^vigil: refused guest write of vigil's console port 0x3f7 at rip ")
     t.expect_not(r.com1, r"forged|VIGIL-FAKE", "the guest's text on vigil's console")
     if outcome(t, r, "ids-tamper") != "failed":
         raise AssertionError("the guest tampered with vigil")

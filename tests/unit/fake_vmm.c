@@ -24,8 +24,12 @@ static void sink(char c)
     }
 }
 
+/* Subscriptions go into a real registry (vmm/traps.c), as in vmm/. */
+static struct traps traps;
+
 void fake_reset(void)
 {
+    memset(&traps, 0, sizeof(traps));
     if (!fake_mem) {
         fake_mem = aligned_alloc(4096, FAKE_MEM_SIZE);
         console = malloc(CONSOLE_SIZE);
@@ -77,27 +81,45 @@ const void *guestmem_map(u64 gpa, u64 len)
 
 /* --- vmm/introspect.h ------------------------------------------------------- */
 
-bool vmm_ept_protect(u64 gpa, u64 len, u32 deny)
+bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t errlen)
 {
-    if (fake.protect_fails || fake.nprotect == FAKE_MAX_RECORDS)
+    if (fake.protect_fails) {
+        snprintf(err, errlen, "EPT refused (test)");
         return false;
-    fake.protect[fake.nprotect++] = (struct fake_protect){ gpa, len, deny };
+    }
+    if (trap_add_page(&traps, gpa, len, access, owner, err, errlen) < 0)
+        return false;
+    /* Recorded as EPT protects it: whole pages. */
+    u64 start = ALIGN_DOWN(gpa, 4096), end = ALIGN_UP(gpa + len, 4096);
+    if (fake.nprotect < FAKE_MAX_RECORDS)
+        fake.protect[fake.nprotect++] = (struct fake_protect){ start, end - start, access };
     return true;
 }
 
-bool vmm_ept_is_protected(u64 gpa)
+bool vmm_ept_is_protected(u64 gpa) { return trap_page_access(&traps, gpa) != 0; }
+
+bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen)
 {
-    for (u32 i = 0; i < fake.nprotect; i++)
-        if (gpa >= fake.protect[i].gpa && gpa - fake.protect[i].gpa < fake.protect[i].len)
-            return true;
-    return false;
+    if (trap_add_ports(&traps, lo, hi, owner, err, errlen) < 0)
+        return false;
+    if (fake.nwatch < FAKE_MAX_RECORDS)
+        fake.watch[fake.nwatch++] = (struct fake_watch){ lo, (u16)(hi - lo + 1) };
+    return true;
 }
 
-void vmm_io_watch(u16 port, u16 count)
+bool vmm_trap_msr_write(u32 msr, u32 owner, char *err, size_t errlen)
 {
-    if (fake.nwatch < FAKE_MAX_RECORDS)
-        fake.watch[fake.nwatch++] = (struct fake_watch){ port, count };
+    return trap_add_msr(&traps, msr, owner, err, errlen) >= 0;
 }
+
+bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen)
+{
+    return trap_add_cr(&traps, cr, bits, owner, err, errlen) >= 0;
+}
+
+void vmm_trap_report(void) {}
+
+const struct traps *fake_traps(void) { return &traps; }
 
 void vmm_guest_dtr(u64 *idt_base, u16 *idt_limit, u64 *gdt_base, u16 *gdt_limit)
 {

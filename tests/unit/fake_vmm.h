@@ -7,6 +7,7 @@
 #define VIGIL_TESTS_FAKE_VMM_H
 
 #include "lib/types.h"
+#include "vmm/traps.h"
 
 /* Guest-physical memory: [0, FAKE_MEM_SIZE), except vigil's own region
  * [FAKE_HV_LO, FAKE_HV_HI), which guestmem_* refuse, as the real one does. */
@@ -74,6 +75,9 @@ struct fake_alert {
     bool has_gva, has_gpa;
 };
 u32 fake_alerts(size_t from, struct fake_alert *out, u32 max);
+
+/* The registry the IDS subscribed through (as vmm/ keeps it). */
+const struct traps *fake_traps(void);
 
 bool fake_protected(u64 gpa, u64 len, u32 deny);  /* such a vmm_ept_protect call was made */
 bool fake_watched(u16 port, u16 count);

@@ -292,9 +292,17 @@ static struct ids_verdict tick(u64 cr3)
     return ids_event(&e);
 }
 
+/* Events as vmm/ raises them: only through a subscription, whose owner
+ * they carry; an access no subscription holds never reaches the IDS. */
+static const struct ids_verdict allowed = { IDS_ALLOW, 0, 0 };
+
 static struct ids_verdict ept(u64 cr3, u64 rip, u64 gva, u64 gpa, u32 access)
 {
+    const struct trap_page *t = trap_page_find(fake_traps(), gpa, access);
+    if (!t)
+        return allowed;
     struct ids_event e = ev(IDS_EV_EPT, cr3, rip);
+    e.owner = t->owner;
     e.ept.gpa = gpa;
     e.ept.gva = gva;
     e.ept.gva_valid = true;
@@ -302,18 +310,32 @@ static struct ids_verdict ept(u64 cr3, u64 rip, u64 gva, u64 gpa, u32 access)
     return ids_event(&e);
 }
 
-static struct ids_verdict io(u64 cr3, u16 port, bool in)
+static struct ids_verdict io_sized(u64 cr3, u16 port, u32 size, bool in)
 {
-    struct ids_event e = ev(IDS_EV_IO, cr3, USER_CODE + 0x20);
-    e.io.port = port;
-    e.io.size = 1;
-    e.io.in = in;
-    return ids_event(&e);
+    const struct traps *t = fake_traps();
+    struct ids_verdict v = allowed;
+    for (int i = trap_port_next(t, port, size, 0); i >= 0; i = trap_port_next(t, port, size, i + 1)) {
+        struct ids_event e = ev(IDS_EV_IO, cr3, USER_CODE + 0x20);
+        e.owner = t->port[i].owner;
+        e.io.port = port;
+        e.io.size = (u8)size;
+        e.io.in = in;
+        struct ids_verdict w = ids_event(&e);
+        if (w.action > v.action)
+            v = w;
+    }
+    return v;
 }
+
+static struct ids_verdict io(u64 cr3, u16 port, bool in) { return io_sized(cr3, port, 1, in); }
 
 static struct ids_verdict msr(u64 cr3, u32 m, u64 old, u64 value)
 {
+    const struct trap_msr *t = trap_msr_find(fake_traps(), m);
+    if (!t)
+        return allowed;
     struct ids_event e = ev(IDS_EV_MSR_WRITE, cr3, K(0x105000));
+    e.owner = t->owner;
     e.msr.msr = m;
     e.msr.old = old;
     e.msr.value = value;
@@ -322,11 +344,18 @@ static struct ids_verdict msr(u64 cr3, u32 m, u64 old, u64 value)
 
 static struct ids_verdict crw(u64 cr3, u8 cr, u64 old, u64 value)
 {
-    struct ids_event e = ev(IDS_EV_CR_WRITE, cr3, K(0x105100));
-    e.cr.cr = cr;
-    e.cr.old = old;
-    e.cr.value = value;
-    return ids_event(&e);
+    const struct traps *t = fake_traps();
+    struct ids_verdict v = allowed;
+    for (int i = trap_cr_next(t, cr, old ^ value, 0); i >= 0 && v.action == IDS_ALLOW;
+         i = trap_cr_next(t, cr, old ^ value, i + 1)) {
+        struct ids_event e = ev(IDS_EV_CR_WRITE, cr3, K(0x105100));
+        e.owner = t->cr[i].owner;
+        e.cr.cr = cr;
+        e.cr.old = old;
+        e.cr.value = value;
+        v = ids_event(&e);
+    }
+    return v;
 }
 
 static struct ids_verdict dtr(u64 cr3, bool idt, u64 base, u16 limit)
@@ -830,6 +859,77 @@ static void scn_io_guard_custom(void)
     struct fake_alert a = ONE_ALERT(m, "io-guard", "alert");
     CHECK_S(a.detail, "IN from port 0x60 by rawio, not allowed by policy line 2");
     CHECK_S(a.process, "rawio");
+}
+
+/* io-guard sees every port of a wide access: a word read just below the
+ * rule's range reaches 0x1f0, a dword from 0x1f6 covers 0x1f6-0x1f9. */
+static void scn_io_guard_wide(void)
+{
+    CHECK(init_ids(NULL, true));
+    start();
+    size_t m = MARK();
+    CHECK_ALLOW(io_sized(cr3_of[S_RAWIO], 0x1ee, 2, true));      /* 0x1ee-0x1ef: outside */
+    CHECK_NO_ALERT(m);
+    CHECK_BLOCK(io_sized(cr3_of[S_RAWIO], 0x1ef, 2, true));
+    struct fake_alert a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "IN from port 0x1ef (2 bytes) by rawio, not allowed by the default rule");
+    m = MARK();
+    CHECK_BLOCK(io_sized(cr3_of[S_RAWIO], 0x1f6, 4, false));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x1f6 (4 bytes) by rawio, not allowed by the default rule");
+    m = MARK();
+    CHECK_ALLOW(io_sized(cr3_of[S_DISKD], 0x1ef, 2, true));
+    CHECK_NO_ALERT(m);
+}
+
+/* The policy file's 64 port ranges (8 rules of 8) are every one trapped:
+ * the registry holds as many as the parser accepts. */
+static void scn_io_guard_64_ranges(void)
+{
+    char policy[2048] = "", line[256];
+    for (u32 r = 0; r < 8; r++) {
+        snprintf(line, sizeof(line), "io-guard ports=");
+        for (u32 i = 0; i < 8; i++)
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s0x%x", i ? "," : "", 0x100 + r * 16 + i);
+        strcat(line, " action=block\n");
+        strcat(policy, line);
+    }
+    CHECK(init_ids(policy, true));
+    CHECK_ALLOW(start());
+    CHECK_U(fake.nwatch, 64);
+    CHECK_U(fake_traps()->nports, 64);
+    size_t m = MARK();
+    CHECK_BLOCK(io(cr3_of[S_RAWIO], 0x177, false));              /* the last range of the last rule */
+    struct fake_alert a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x177 by rawio, not allowed by policy line 8");
+}
+
+/* A trap that cannot be made before the guest runs refuses the guest, with
+ * the trap and the reason named; one that fails later (the IDT at boot)
+ * suspends the vCPU. */
+static void scn_trap_fail_closed(void)
+{
+    CHECK(init_ids(NULL, true));
+    fake.protect_fails = true;
+    size_t m = MARK();
+    CHECK_BLOCK(start());
+    CHECK_HAS(m, "vigil: kernel-text: cannot trap kernel text: EPT refused (test)");
+    CHECK_HAS(m, "vigil: critical-tables: cannot trap system-call table: EPT refused (test)");
+    CHECK_HAS(m, "IDS traps could not be made: refusing to start the guest (fail closed; ids=off overrides)");
+
+    CHECK(init_ids(NULL, true));
+    CHECK_ALLOW(start());
+    fake.protect_fails = true;
+    cr3_load(0, boot_cr3);
+    fake.idt_base = K(IDT_PA);
+    fake.idt_limit = 0xfff;
+    fake.gdt_base = K(GDT_PA);
+    fake.gdt_limit = (u16)(GDT_SIZE - 1);
+    m = MARK();
+    struct ids_verdict v = tick(boot_cr3);
+    CHECK_U(v.action, IDS_SUSPEND);
+    CHECK_S(v.reason, "critical-tables");
+    CHECK_HAS(m, "vigil: critical-tables: cannot trap IDT: EPT refused (test)");
 }
 
 /* 7. hidden-process. The standard guest is booted; ticks keep the running
@@ -2061,6 +2161,9 @@ SCENARIO(kernel_text)
 SCENARIO(kernel_text_alert)
 SCENARIO(io_guard_default)
 SCENARIO(io_guard_custom)
+SCENARIO(io_guard_wide)
+SCENARIO(io_guard_64_ranges)
+SCENARIO(trap_fail_closed)
 SCENARIO(hidden_listed)
 SCENARIO(hidden_two_ticks)
 SCENARIO(hidden_tick_path)
@@ -2180,6 +2283,9 @@ int main(void)
         cmocka_unit_test(test_kernel_text_alert),
         cmocka_unit_test(test_io_guard_default),
         cmocka_unit_test(test_io_guard_custom),
+        cmocka_unit_test(test_io_guard_wide),
+        cmocka_unit_test(test_io_guard_64_ranges),
+        cmocka_unit_test(test_trap_fail_closed),
         cmocka_unit_test(test_hidden_listed),
         cmocka_unit_test(test_hidden_two_ticks),
         cmocka_unit_test(test_hidden_tick_path),
