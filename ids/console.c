@@ -136,7 +136,6 @@ static void pt(const char *args, u64 cr3)
         return;
     }
     struct pt_walk w;
-    vmi_flush();
     vmi_translate(cr3, gva, &w);
     static const char *const lv[] = { "PML4E", "PDPTE", "PDE", "PTE" };
     kprintf("vigil: pt 0x%llx through CR3 0x%llx: %s\n", (unsigned long long)gva, (unsigned long long)cr3,
@@ -168,6 +167,7 @@ static bool command(const char *line, u64 cr3);
 bool ids_console_command(const char *line, u64 cr3)
 {
     ids_lock_take();
+    vmi_flush();                      /* the guest ran since: no stale translations for dump, pt */
     bool known = command(line, cr3);
     ids_lock_drop();
     return known;

@@ -409,6 +409,10 @@ void ids_lock_drop(void) { spin_unlock(&ids_lock); }
 struct ids_verdict ids_event(const struct ids_event *e)
 {
     spin_lock(&ids_lock);
+    /* The guest may have changed its page tables since the last event
+     * (INVLPG, INVPCID and plain PTE writes do not exit): no translation
+     * vigil cached is used across events. */
+    vmi_flush();
     struct ids_verdict v = event(e);
     spin_unlock(&ids_lock);
     return v;
@@ -440,7 +444,6 @@ static struct ids_verdict event(const struct ids_event *e)
         break;
     case IDS_EV_CR3_LOAD: {
         u64 cr3 = e->load.new_cr3 & PT_ADDR_MASK;
-        vmi_flush();
         if (!ids.first_cr3)
             ids.first_cr3 = cr3;
         bool fresh = note_space(cr3);

@@ -1,5 +1,5 @@
 /* Virtual machine introspection: guest-virtual reads through the guest's
- * page tables (with a translation cache flushed on every CR3 change), and
+ * page tables (with a translation cache that lives for one event), and
  * the guest's process list read through the profile, with bounded
  * traversal so that a cyclic or endless list cannot hang vigil. */
 #ifndef VIGIL_IDS_VMI_H
@@ -21,7 +21,8 @@ struct vmi_proc {
 };
 
 void vmi_init(const struct profile *p);
-/* Every CR3 change: cached translations belong to the old address space. */
+/* Forget every cached translation: at the start of each IDS event and
+ * console command, since the guest changes its tables without exits. */
 void vmi_flush(void);
 bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w);
 bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len);

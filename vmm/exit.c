@@ -2,6 +2,7 @@
  * (Intel SDM Vol. 3, Appendix C), one handler each, and a fallback that dumps
  * everything and suspends the guest. Handlers never allocate. */
 #include "vmm/exit.h"
+#include "vmm/exit_reasons.h"
 #include "vmm/vmx.h"
 #include "vmm/vmx_setup.h"
 #include "arch/x86_64/cpu.h"
@@ -13,14 +14,6 @@
 #include "vmm/tsc.h"
 #include "vmm/smp.h"
 
-enum {
-    R_EXCEPTION = 0, R_EXT_INT = 1, R_TRIPLE_FAULT = 2, R_INIT = 3, R_SIPI = 4, R_CPUID = 10,
-    R_GETSEC = 11, R_HLT = 12, R_INVD = 13, R_VMCALL = 18, R_VMCLEAR = 19, R_VMLAUNCH = 20,
-    R_VMPTRLD = 21, R_VMPTRST = 22, R_VMREAD = 23, R_VMRESUME = 24, R_VMWRITE = 25, R_VMXOFF = 26,
-    R_VMXON = 27, R_CR = 28, R_IO = 30, R_RDMSR = 31, R_WRMSR = 32, R_BAD_GUEST = 33, R_BAD_MSR_LOAD = 34,
-    R_MCE_ENTRY = 41, R_EPT_VIOLATION = 48, R_EPT_MISCONFIG = 49, R_INVEPT = 50, R_PREEMPT = 52,
-    R_INVVPID = 53, R_WBINVD = 54, R_XSETBV = 55, R_VMFUNC = 59,
-};
 
 /* --- helpers shared by handlers ------------------------------------------ */
 
@@ -37,9 +30,13 @@ void vcpu_inject_exception(u8 vector, bool has_error, u32 error)
 void vcpu_inject_gp(void) { vcpu_inject_exception(13, true, 0); }
 void vcpu_inject_ud(void) { vcpu_inject_exception(6, false, 0); }
 
-void vcpu_advance_rip(void)
+_Static_assert(R_XRSTORS < EXIT_REASON_COUNT, "every named exit reason has a slot");
+
+void vcpu_advance_rip(void) { vcpu_skip_insn((u32)vmread(VM_EXIT_INSTRUCTION_LEN)); }
+
+void vcpu_skip_insn(u32 len)
 {
-    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+    vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
     /* The instruction completed: STI and MOV-SS blocking end with it, and a
      * single-step trap is due (SDM 26.3.1.5, 27.3.4). */
     u64 intr = vmread(GUEST_INTERRUPTIBILITY);
@@ -49,16 +46,27 @@ void vcpu_advance_rip(void)
         vmwrite(GUEST_PENDING_DBG, vmread(GUEST_PENDING_DBG) | (1u << 14));
 }
 
+/* struct guest_regs is what vmexit.asm pushes: RAX at the lowest address,
+ * R15 at the highest, 15 quadwords. */
+#define GREG(r) __builtin_offsetof(struct guest_regs, r)
+_Static_assert(sizeof(struct guest_regs) == 15 * 8, "vmexit.asm: PUSH_GUEST pushes 15 registers");
+_Static_assert(GREG(rax) == 0 && GREG(rcx) == 8 && GREG(rdx) == 16 && GREG(rbx) == 24 && GREG(rbp) == 32 &&
+               GREG(rsi) == 40 && GREG(rdi) == 48, "vmexit.asm: push order rax..rdi");
+_Static_assert(GREG(r8) == 56 && GREG(r9) == 64 && GREG(r10) == 72 && GREG(r11) == 80 && GREG(r12) == 88 &&
+               GREG(r13) == 96 && GREG(r14) == 104 && GREG(r15) == 112, "vmexit.asm: push order r8..r15");
+
 /* Register number (as exit qualifications and instruction information give
- * it: 0 RAX ... 4 RSP ... 15 R15) to its slot in struct guest_regs; RSP
+ * it: 0 RAX ... 4 RSP ... 15 R15) to its offset in struct guest_regs; RSP
  * lives in the VMCS. */
-static const u8 gpr_slot[16] = { 0, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+static const u8 gpr_off[16] = { GREG(rax), GREG(rcx), GREG(rdx), GREG(rbx), 0xff, GREG(rbp), GREG(rsi), GREG(rdi),
+                                GREG(r8), GREG(r9), GREG(r10), GREG(r11), GREG(r12), GREG(r13), GREG(r14),
+                                GREG(r15) };
 
 u64 guest_gpr(struct vcpu *v, u32 n)
 {
     if ((n & 15) == 4)
         return vmread(GUEST_RSP);
-    return ((u64 *)v->regs)[gpr_slot[n & 15]];
+    return *(u64 *)((u8 *)v->regs + gpr_off[n & 15]);
 }
 
 void guest_set_gpr(struct vcpu *v, u32 n, u64 val)
@@ -67,7 +75,7 @@ void guest_set_gpr(struct vcpu *v, u32 n, u64 val)
         vmwrite(GUEST_RSP, val);
         return;
     }
-    ((u64 *)v->regs)[gpr_slot[n & 15]] = val;
+    *(u64 *)((u8 *)v->regs + gpr_off[n & 15]) = val;
 }
 
 void vmm_fill_event(struct ids_event *e, enum ids_event_type t)
@@ -290,8 +298,7 @@ static enum exit_action h_ept_violation(struct vcpu *v)
         /* Block: the write never happens; the instruction is skipped when
          * its length is known, else it faults (#GP) like a refused access. */
         if (verdict.skip_len) {
-            vmwrite(GUEST_RIP, vmread(GUEST_RIP) + verdict.skip_len);
-            vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~3ull);
+            vcpu_skip_insn(verdict.skip_len);
         } else {
             vcpu_inject_gp();
         }
@@ -361,8 +368,8 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [R_IO] = exit_io,
     [R_RDMSR] = exit_rdmsr,
     [R_WRMSR] = exit_wrmsr,
-    [46] = exit_gdtr_idtr,
-    [47] = exit_ldtr_tr,
+    [R_DTR] = exit_gdtr_idtr,
+    [R_LDTR_TR] = exit_ldtr_tr,
     [R_EPT_VIOLATION] = h_ept_violation,
     [R_EPT_MISCONFIG] = h_ept_misconfig,
     [R_PREEMPT] = h_preempt,
@@ -413,17 +420,9 @@ void vmexit_dispatch(struct guest_regs *regs)
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
     bool waiting = vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI;
-    if (waiting) {
+    if (waiting)
         vmwrite(VM_ENTRY_INTR_INFO, 0);             /* nothing may be injected into wait-for-SIPI */
-        c->nmi_pending = false;
-    }
-    if (c->nmi_pending && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID) &&
-        !(vmread(GUEST_INTERRUPTIBILITY) & 0xb)) {      /* not under STI, MOV-SS or NMI blocking (SDM 26.3.1.5) */
-        c->nmi_pending = false;
-        vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | INTR_TYPE_NMI | 2);
-        if (vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
-            vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-    }
+    smp_deliver_nmi(c, waiting);
     if (!tick_period)
         tick_period = tsc_hz() / TICK_HZ;           /* not a division on every exit */
     if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && !waiting &&

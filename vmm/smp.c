@@ -139,6 +139,19 @@ static u32 world_depth;
 static volatile u32 ept_gen;
 static u64 shootdowns, shootdown_cycles, kicks, stops, stop_cycles;
 
+void smp_deliver_nmi(struct cpu *c, bool waiting)
+{
+    if (waiting)
+        c->nmi_pending = false;                     /* a CPU waiting for SIPI takes none */
+    if (c->nmi_pending && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID) &&
+        !(vmread(GUEST_INTERRUPTIBILITY) & 0xb)) {      /* not under STI, MOV-SS or NMI blocking (SDM 26.3.1.5) */
+        c->nmi_pending = false;
+        vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | INTR_TYPE_NMI | 2);
+        if (vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
+            vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    }
+}
+
 void smp_nmi(struct cpu *c)
 {
     u32 sent = c->kicks_sent;

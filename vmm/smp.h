@@ -52,7 +52,7 @@ struct cpu {
     volatile u32 mode;                   /* enum guest_mode */
     volatile u32 kicks_sent, kicks_seen; /* NMIs vigil sent this CPU, and those it has taken */
     u32 ept_gen;                         /* the EPT generation this CPU last flushed */
-    bool nmi_pending;                    /* a guest NMI to inject at the next entry */
+    bool nmi_pending;                    /* a guest NMI to inject at the next entry (smp.c alone writes it) */
     u64 bringup_tsc;                     /* boot CPU's TSC when this CPU was woken, and when it was in VMX */
     u64 bringup_cycles;
     struct vcpu vcpu;
@@ -100,6 +100,9 @@ void smp_before_entry(struct cpu *c, u32 mode);
 /* An NMI exit or an NMI taken in vigil: vigil's kick, or else the guest's
  * NMI, which becomes pending for injection. */
 void smp_nmi(struct cpu *c);
+/* Inject the guest NMI held for this CPU, when nothing blocks it (at the
+ * end of an exit; never into wait-for-SIPI). */
+void smp_deliver_nmi(struct cpu *c, bool waiting);
 /* Stop every other vCPU outside guest mode until smp_world_start
  * (re-entrant for the CPU that holds it). */
 void smp_world_stop(void);

@@ -1,5 +1,6 @@
 /* vCPU run state: suspend and resume, the final summary, and power-off. */
 #include "vmm/exit.h"
+#include "vmm/exit_reasons.h"
 #include "vmm/vmx.h"
 #include "vmm/tsc.h"
 #include "arch/x86_64/cpu.h"
@@ -24,22 +25,9 @@ void vmm_set_platform(u16 port, const struct acpi_power *a)
 u16 vmm_console_port(void) { return console_port; }
 const struct acpi_power *vmm_acpi(void) { return acpi; }
 
-static const char *const reason_names[EXIT_REASON_COUNT] = {
-    [0] = "exception or NMI", [1] = "external interrupt", [2] = "triple fault", [3] = "INIT",
-    [4] = "SIPI", [5] = "I/O SMI", [6] = "other SMI", [7] = "interrupt window", [8] = "NMI window",
-    [9] = "task switch", [10] = "CPUID", [11] = "GETSEC", [12] = "HLT", [13] = "INVD", [14] = "INVLPG",
-    [15] = "RDPMC", [16] = "RDTSC", [17] = "RSM", [18] = "VMCALL", [19] = "VMCLEAR", [20] = "VMLAUNCH",
-    [21] = "VMPTRLD", [22] = "VMPTRST", [23] = "VMREAD", [24] = "VMRESUME", [25] = "VMWRITE",
-    [26] = "VMXOFF", [27] = "VMXON", [28] = "control-register access", [29] = "MOV DR", [30] = "I/O instruction",
-    [31] = "RDMSR", [32] = "WRMSR", [33] = "entry failure: guest state", [34] = "entry failure: MSR loading",
-    [36] = "MWAIT", [37] = "monitor trap flag", [39] = "MONITOR", [40] = "PAUSE",
-    [41] = "entry failure: machine check", [43] = "TPR below threshold", [44] = "APIC access",
-    [45] = "virtualized EOI", [46] = "GDTR/IDTR access", [47] = "LDTR/TR access", [48] = "EPT violation",
-    [49] = "EPT misconfiguration", [50] = "INVEPT", [51] = "RDTSCP", [52] = "preemption timer",
-    [53] = "INVVPID", [54] = "WBINVD", [55] = "XSETBV", [56] = "APIC write", [57] = "RDRAND",
-    [58] = "INVPCID", [59] = "VMFUNC", [60] = "ENCLS", [61] = "RDSEED", [62] = "PML full",
-    [63] = "XSAVES", [64] = "XRSTORS",
-};
+#define EXIT_REASON_NAME(n, id, name) [n] = name,
+static const char *const reason_names[EXIT_REASON_COUNT] = { EXIT_REASONS(EXIT_REASON_NAME) };
+#undef EXIT_REASON_NAME
 
 const char *exit_reason_name(u32 r)
 {

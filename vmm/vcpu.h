@@ -51,7 +51,10 @@ struct vcpu {
 void vcpu_inject_exception(u8 vector, bool has_error, u32 error);
 void vcpu_inject_gp(void);
 void vcpu_inject_ud(void);
-/* Advance RIP past the exiting instruction: the one place that does. */
+/* Move RIP past the exiting instruction, or past len bytes: the one place
+ * RIP moves. It ends STI/MOV-SS blocking and makes the single-step trap
+ * due when RFLAGS.TF is set, as the completed instruction would. */
 void vcpu_advance_rip(void);
+void vcpu_skip_insn(u32 len);
 
 #endif

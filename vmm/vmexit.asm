@@ -1,7 +1,7 @@
 ; VM entry and exit. On a VM exit the CPU loads HOST_RSP (the top of vigil's
 ; exit stack) and HOST_RIP (vmx_exit_stub); the guest's general registers are
 ; still live and are saved here as struct guest_regs (vcpu.h; offsets checked
-; by _Static_assert in vmentry.c). The handler may change them; they are
+; by _Static_assert in exit.c). The handler may change them; they are
 ; restored and the guest resumed with VMRESUME.
 
 extern vmexit_dispatch

@@ -620,6 +620,16 @@ static void scn_critical_tables(void)
     v = ept(evil, USER_CODE + 0x10, K(IDT_PA + 0x50), IDT_PA + 0x50, IDS_WRITE);
     CHECK_BLOCK(v);
     CHECK_U(v.skip_len, 3);
+    /* Remapped again with no CR3 load (the guest's INVLPG does not exit):
+     * vigil's translations do not outlive the event that made them, so the
+     * next event decodes the page mapped now. */
+    u64 newer = fake_alloc_page();
+    static const u8 mov2[] = { 0x88, 0x00 };                     /* mov [rax], al: 2 bytes */
+    fake_poke(newer + 0x10, mov2, sizeof(mov2));
+    fake_map(evil, USER_CODE, newer, PTE_P | PTE_U);
+    v = ept(evil, USER_CODE + 0x10, K(IDT_PA + 0x58), IDT_PA + 0x58, IDS_WRITE);
+    CHECK_BLOCK(v);
+    CHECK_U(v.skip_len, 2);
     /* RIP that is not mapped: still blocked, length unknown (0: vmm injects #GP). */
     v = ept(evil, 0x7fff0000ull, K(IDT_PA + 0x40), IDT_PA + 0x40, IDS_WRITE);
     CHECK_BLOCK(v);
