@@ -319,17 +319,51 @@ static enum exit_action h_ept_violation(struct vcpu *v)
     return act;
 }
 
+/* An exception the stepped instruction raised while the window was open
+ * (every exception exits then): delivered to the guest as the CPU would
+ * have, now that the page is closed again. */
+static enum exit_action deliver_exit_exception(u32 info)
+{
+    u32 type = info & (7u << 8), vector = info & 0xff;
+    if (vector == 14) {
+        u64 cr2 = vmread(EXIT_QUALIFICATION);       /* a #PF exit leaves CR2 alone (SDM 27.1) */
+        __asm__ volatile("mov %0, %%cr2" ::"r"(cr2));
+    }
+    vmwrite(VM_ENTRY_INTR_INFO, INTR_VALID | type | vector | (info & INTR_ERRCODE));
+    if (info & INTR_ERRCODE)
+        vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(VM_EXIT_INTR_ERROR_CODE));
+    if (type == INTR_TYPE_SW_EXC || type == INTR_TYPE_PRIV_SW_EXC)
+        vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
+    if ((info & (1u << 12)) && vector != 8)
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) | 8);  /* NMI unblocked by IRET: re-block (SDM 27.2.3) */
+    return EXIT_RESUME;
+}
+
 static enum exit_action h_exception(struct vcpu *v)
 {
     u32 info = (u32)vmread(VM_EXIT_INTR_INFO);
     if ((info & (7u << 8)) == INTR_TYPE_NMI) {
-        /* NMI exiting (more than one vCPU): vigil's own kick, or the
-         * guest's NMI, which is delivered to it at this entry. */
+        /* NMI exiting (more than one vCPU, or a step window): vigil's own
+         * kick, or the guest's NMI, which is delivered to it at this entry
+         * (a window closes first: the instruction runs again after it). */
+        vmm_step_abort();
         smp_nmi(this_cpu());
         return EXIT_RESUME;
     }
     if ((info & 0xff) == 1 && vmm_step_done())
         return EXIT_RESUME;                  /* the allowed write went through; page closed again */
+    if (vmm_step_abort())
+        return deliver_exit_exception(info);
+    return h_unexpected(v);
+}
+
+/* External-interrupt exiting is on only in a step window: the interrupt
+ * (not acknowledged) is delivered once the window is closed, and the
+ * instruction runs again after its handler. */
+static enum exit_action h_ext_int(struct vcpu *v)
+{
+    if (vmm_step_abort())
+        return EXIT_RESUME;
     return h_unexpected(v);
 }
 
@@ -354,6 +388,7 @@ static enum exit_action h_unexpected(struct vcpu *v)
 
 static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [R_EXCEPTION] = h_exception,
+    [R_EXT_INT] = h_ext_int,
     [R_TRIPLE_FAULT] = h_triple_fault,
     [R_INIT] = h_init,
     [R_SIPI] = h_sipi,

@@ -52,8 +52,17 @@ bool msr_write_virtualized(u32 msr);
 /* vigil owns these CR0/CR4 bits from now on, on every vCPU: the guest's
  * changes of them exit (vmcs.c; before the guest runs). */
 void vcpu_own_cr_bits(u8 cr, u64 bits);
+/* The step window's controls (vmcs.c): on, NMIs and (ext_int) external
+ * interrupts exit instead of reaching the guest, every exception exits, and
+ * (expire_now) the preemption timer ends the entry right after an injected
+ * event is delivered, before any instruction (SDM 26.7.4). Off: as usual. */
+void vmcs_step_controls(bool on, bool ext_int, bool expire_now);
+bool vmcs_can_expire_now(void);
 void vmm_step_through(u64 gpa);
 bool vmm_step_done(void);
+/* Close an open window whose instruction did not run (an interrupt, NMI or
+ * exception came first); false if none was open. */
+bool vmm_step_abort(void);
 void vmm_step_expire(void);
 
 /* Copy to or from guest linear memory through the guest's paging; false if

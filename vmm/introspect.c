@@ -174,6 +174,44 @@ u64 vmm_uptime_ns(void) { return vmm_launch_tsc ? tsc_to_ns(rdtsc() - vmm_launch
 
 /* --- the one-instruction window ---------------------------------------- */
 
+/* Nothing but the stepped instruction runs while the page is open:
+ *   - external interrupts (when RFLAGS.IF lets them in) and NMIs exit
+ *     instead of reaching the guest, and every exception exits; any of these
+ *     closes the window before a handler runs: an interrupt or NMI is then
+ *     delivered as usual and the instruction runs again, an exception the
+ *     instruction raised is delivered as the CPU would have;
+ *   - TF is vigil's: the guest's own TF is restored, and a PUSHF that ran in
+ *     the window has TF taken out of the image it pushed;
+ *   - a write made by the delivery of an event (its frame pushed onto a
+ *     protected page) has no instruction to step: the preemption timer,
+ *     started at 0, ends the entry right after the delivery.
+ * A tick that finds the window open closes it (the instruction has not run:
+ * it runs again). */
+
+/* The instruction at RIP is PUSHF (after prefixes): its operand size. */
+static u32 pushf_size(void)
+{
+    u8 b[15];
+    bool x64 = (vmread(GUEST_CS_AR) >> 13 & 1) && (vmread(GUEST_IA32_EFER) >> 10 & 1);
+    bool d32 = x64 || (vmread(GUEST_CS_AR) >> 14 & 1);
+    if (!guest_linear(vmread(GUEST_CS_BASE) + vmread(GUEST_RIP), b, 1, false))
+        return 0;
+    bool osize = false;
+    for (u32 i = 0; i < sizeof(b); i++) {
+        if (i && !guest_linear(vmread(GUEST_CS_BASE) + vmread(GUEST_RIP) + i, b + i, 1, false))
+            return 0;
+        u8 c = b[i];
+        if (c == 0x66)
+            osize = true;
+        else if (c == 0x67 || c == 0xf0 || c == 0xf2 || c == 0xf3 || c == 0x26 || c == 0x2e || c == 0x36 ||
+                 c == 0x3e || c == 0x64 || c == 0x65 || (x64 && (c & 0xf0) == 0x40))
+            continue;
+        else
+            return c == 0x9c ? (osize ? 2 : x64 ? 8 : d32 ? 4 : 2) : 0;
+    }
+    return 0;
+}
+
 void vmm_step_through(u64 gpa)
 {
     struct step_window *step = &this_cpu()->step;
@@ -195,49 +233,65 @@ void vmm_step_through(u64 gpa)
     step->active = true;
     u64 rfl = vmread(GUEST_RFLAGS);
     step->tf_was_set = rfl & (1u << 8);
+    step->intr = vmread(GUEST_INTERRUPTIBILITY);
+    step->delivery = (vmread(IDT_VECTORING_INFO) & INTR_VALID) && vmcs_can_expire_now();
+    step->pushf = step->delivery ? 0 : pushf_size();
+    vmcs_step_controls(true, rfl & (1u << 9), step->delivery);
+    if (step->delivery)
+        return;                                /* the event is injected again at this entry */
     vmwrite(GUEST_RFLAGS, rfl | (1u << 8));
-    vmwrite(EXCEPTION_BITMAP, vmread(EXCEPTION_BITMAP) | (1u << 1));
     /* With TF set, VM entry demands a pending single-step if STI/MOV-SS
      * blocking is on (SDM 26.3.1.5); that would trap before the write. */
-    u64 intr = vmread(GUEST_INTERRUPTIBILITY);
-    if (intr & 3)
-        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ull);
+    if (step->intr & 3)
+        vmwrite(GUEST_INTERRUPTIBILITY, step->intr & ~3ull);
 }
 
-/* A #DB exit: the window's instruction has run (or another #DB arrived). */
-static void step_close(struct step_window *step)
+/* Close the window: the pages get their trapped permissions back, the
+ * controls and the guest's own TF return. ran: the instruction completed. */
+static void step_close(struct step_window *step, bool ran)
 {
+    if (ran && step->pushf && !step->tf_was_set) {
+        /* The image PUSHF stored (the page is still open) carries vigil's TF. */
+        u64 sp = vmread(GUEST_SS_BASE) + vmread(GUEST_RSP), img = 0;
+        if (guest_linear(sp, &img, step->pushf, false)) {
+            img &= ~(u64)(1u << 8);
+            guest_linear(sp, &img, step->pushf, true);
+        }
+    }
     spin_lock(&ept_lock);
     for (u32 i = 0; i < step->n; i++)
         ept_set_perms(pml4, step->pages[i], ept_perms(trap_page_access(&traps, step->pages[i])));
     spin_unlock(&ept_lock);
     invept(INVEPT_ALL, 0);
+    vmcs_step_controls(false, false, false);
+    if (!step->delivery && !step->tf_was_set)
+        vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) & ~(u64)(1u << 8));
+    if (!ran && !step->delivery)
+        vmwrite(GUEST_INTERRUPTIBILITY, step->intr);   /* as it was before the instruction */
     step->n = 0;
     step->active = false;
-    vmwrite(EXCEPTION_BITMAP, vmread(EXCEPTION_BITMAP) & ~(u64)(1u << 1));
     smp_world_start();
 }
 
 bool vmm_step_done(void)
 {
     struct step_window *step = &this_cpu()->step;
-    if (!step->active)
+    if (!step->active || step->delivery)
         return false;
     bool tf = step->tf_was_set;
-    step_close(step);
-    if (!tf)
-        vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) & ~(u64)(1u << 8));
-    else
+    step_close(step, true);
+    if (tf)
         vcpu_inject_exception(1, false, 0);    /* the guest was single-stepping itself */
     return true;
 }
 
-/* A tick while the window is open: the stepped instruction did not end in
- * a #DB (it faulted, and the guest's handler cleared TF). The page closes
- * and the other vCPUs go on; the guest keeps what TF it has now. */
-void vmm_step_expire(void)
+bool vmm_step_abort(void)
 {
     struct step_window *step = &this_cpu()->step;
-    if (step->active)
-        step_close(step);
+    if (!step->active)
+        return false;
+    step_close(step, false);
+    return true;
 }
+
+void vmm_step_expire(void) { vmm_step_abort(); }

@@ -32,6 +32,9 @@ enum guest_mode { GM_ROOT, GM_GUEST, GM_WAIT_SIPI };
 /* The one-instruction window of a protected page (introspect.c). */
 struct step_window {
     bool active, tf_was_set;
+    bool delivery;                       /* the write is an event's delivery: no instruction stepped */
+    u32 pushf;                           /* the stepped instruction is PUSHF of this many bytes (else 0) */
+    u64 intr;                            /* guest interruptibility before the window */
     u32 n;
     u64 pages[4];
 };

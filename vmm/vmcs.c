@@ -27,6 +27,7 @@ static u8 exit_stack[16384] __attribute__((aligned(16)));   /* the boot CPU's */
 /* What every vCPU's VMCS shares, chosen once by the boot CPU. */
 static struct {
     u32 pin, proc, proc2, exit, entry;
+    u32 pin_hold;                        /* the step window's: NMI and external-interrupt exiting as offered */
     u64 eptp;
     u32 preempt;
     bool vpid;
@@ -285,6 +286,8 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     u32 entry = vmx_adjust_ctls("VM-entry controls", ENTRY_LOAD_PAT, ENTRY_LOAD_EFER, entry_cap);
     entry &= ~ENTRY_IA32E_GUEST;         /* the guest starts in 32-bit protected mode */
     ctl.pin = pin;
+    ctl.pin_hold = vmx_adjust_ctls("pin-based controls (step window)", pin | PIN_NMI_EXITING | PIN_EXT_INT_EXITING,
+                                   pin, pin_cap);
     ctl.proc = proc;
     ctl.proc2 = proc2;
     ctl.exit = exit;
@@ -327,6 +330,19 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     kprintf("vigil: VMCS at 0x%llx: pin 0x%x proc 0x%x proc2 0x%x exit 0x%x entry 0x%x\n",
             (unsigned long long)(u64)cpu->vmcs, pin, proc, proc2, exit, entry);
 }
+
+void vmcs_step_controls(bool on, bool ext_int, bool expire_now)
+{
+    u32 pin = ctl.pin;
+    if (on)
+        pin |= ctl.pin_hold & (PIN_NMI_EXITING | (ext_int ? PIN_EXT_INT_EXITING : 0));
+    vmwrite(PIN_BASED_CTLS, pin);
+    vmwrite(EXCEPTION_BITMAP, on ? 0xffffffffu : 0);
+    if (ctl.pin & PIN_PREEMPTION_TIMER)
+        vmwrite(VMX_PREEMPTION_TIMER, on && expire_now ? 0 : ctl.preempt);
+}
+
+bool vmcs_can_expire_now(void) { return ctl.pin & PIN_PREEMPTION_TIMER; }
 
 void vcpu_own_cr_bits(u8 cr, u64 bits)
 {

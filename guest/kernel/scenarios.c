@@ -684,6 +684,71 @@ static bool sc_ids_tamper(void)
     return true;
 }
 
+/* ---- step-window: a handler run while vigil holds a page open ---------- */
+
+/* vigil lets an allowed write to a protected page through by opening the
+ * page for one instruction. If the instruction faults after the page is
+ * open, the fault's handler runs with the page still writable: this one
+ * writes the system-call table on the same page, which vigil would refuse.
+ * The write that opens the page goes to read-only data just below a page
+ * the alias leaves unmapped, so it faults with #PF after the page opened. */
+static volatile syscall_fn *sw_slot;
+static volatile u64 sw_hits, sw_tf;
+
+static void sw_hook(struct trap_frame *f)
+{
+    if (f->vector != 14 || !sw_slot)
+        return;
+    sw_hits++;
+    sw_tf = f->rflags & 0x100;
+    *sw_slot = (syscall_fn)hook_sys_getpid;        /* through the writable alias */
+    sw_slot = 0;
+}
+
+static bool sc_step_window(void)
+{
+    const char *n = "step-window";
+    begin(n);
+    u64 tbl = kimage_virt_to_phys(syscall_table), page = tbl & ~0xffful;
+    u64 off = tbl & 0xfff, end = off + sizeof(syscall_table);
+    if (end > 0xff8) {
+        kprintf("%s: the system-call table ends at 0x%lx of its page: no read-only data after it\n", n, end);
+        result(n, false);
+        return false;
+    }
+    u8 *a = kmap(page, 2 * 4096, PTE_W | PTE_NX);
+    if (!a) {
+        result(n, false);
+        return false;
+    }
+    vm_unmap(kernel_pml4, (u64)a + 4096);           /* the page after the alias: not present */
+    invlpg((u64)a + 4096);
+    syscall_fn orig = syscall_table[SYS_getpid];
+    kprintf("%s: alias 0x%lx of the page of syscall_table (phys 0x%lx, table at +0x%lx); writing 8 bytes at "
+            "+0xffc, across into an unmapped page\n", n, (u64)a, page, off);
+    sw_slot = (volatile syscall_fn *)(a + off + 8 * SYS_getpid);
+    sw_hits = sw_tf = 0;
+    trap_hook = sw_hook;
+    struct catch c;
+    if (CATCH(&c)) {
+        *(volatile u64 *)(a + 0xffc) = 0x4141414141414141ul;
+        catch_end(&c);
+        kprintf("%s: the write across the pages did not fault\n", n);
+    } else {
+        fault_detail(n, "the write across the pages", &c);
+    }
+    trap_hook = 0;
+    sw_slot = 0;
+    bool hooked = syscall_table[SYS_getpid] == hook_sys_getpid;
+    kprintf("%s: the #PF handler ran %lu times, TF %s in its frame; syscall_table[%d] %s\n", n, sw_hits,
+            sw_tf ? "set" : "clear", SYS_getpid, hooked ? "redirected" : "unchanged");
+    if (hooked)
+        *(volatile syscall_fn *)(a + off + 8 * SYS_getpid) = orig;
+    kunmap(a, 2 * 4096);
+    result(n, hooked);
+    return sw_hits == 1;
+}
+
 /* ---- alert-flood: one attack, a million times -------------------------- */
 
 /* Writes to the hypervisor's console port (COM1) a million times: each is
@@ -731,6 +796,7 @@ static const struct {
     { "ids-tamper", sc_ids_tamper },
     { "selftest-fault", sc_selftest_fault },
     { "alert-flood", sc_alert_flood },
+    { "step-window", sc_step_window },
 };
 
 int scenario_main(u64 arg)

@@ -57,9 +57,13 @@ static void dump_regs(const struct trap_frame *f)
     kprintf("testos:   R13 %016lx R14 %016lx R15 %016lx\n", f->r13, f->r14, f->r15);
 }
 
+void (*trap_hook)(struct trap_frame *f);
+
 void trap(struct trap_frame *f)
 {
     u64 v = f->vector;
+    if (v < 32 && trap_hook)
+        trap_hook(f);
     if (v >= IRQ_BASE && v < IRQ_BASE + 16) {
         unsigned irq = v - IRQ_BASE;
         if (irq == 7 || irq == 15) {           /* spurious unless in service */

@@ -34,6 +34,9 @@ void catch_end(struct catch *c);
 #define CATCH(c) (catch_push(c), k_setjmp((c)->jb) == 0)
 
 const char *vector_name(u64 v);
+/* A rootkit's exception hook: called first for every exception (the
+ * step-window scenario installs one). */
+extern void (*trap_hook)(struct trap_frame *f);
 void trap(struct trap_frame *f);
 
 #endif

@@ -84,6 +84,12 @@ def test_guest_bare_hook_syscall(t):
     t.expect(r.com2, r"^hook-syscall: entry redirected; hook ran [1-9]\d* times \(probe exit 0\)$")
 
 
+def test_guest_bare_step_window(t):
+    r = attack(t, "step-window")
+    t.expect(r.com2, r"^step-window: the write across the pages faulted: #PF")
+    t.expect(r.com2, r"^step-window: the #PF handler ran 1 times, TF clear in its frame; syscall_table\[2\] redirected$")
+
+
 def test_guest_bare_hook_idt(t):
     r = attack(t, "hook-idt")
     t.expect(r.com2, r"^hook-idt: IDT\[0x80\] at 0x[0-9a-f]+ redirected; hook ran: yes$")

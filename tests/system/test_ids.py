@@ -294,6 +294,22 @@ def test_bad_policy_file_refused(t):
         raise AssertionError("with ids=off the attack should go unchecked (this test proves it is real)")
 
 
+def test_step_window_holds_exceptions(t):
+    # kernel-text alerts (lets the write through in a one-instruction window);
+    # the write faults (#PF) after the page opened, and the rootkit's #PF
+    # handler writes the system-call table on the same page. vigil closes the
+    # window before any handler runs: that write is the table's own event,
+    # blocked by critical-tables, and the handler never sees vigil's TF.
+    r = boot_scenario(t, "step-window", policy="kernel-text action=alert\n")
+    recs = alerts(r.com1)
+    only(t, recs, {"kernel-text", "critical-tables"})
+    need(t, recs, "kernel-text", r"^write to protected kernel read-only data at offset 0x[0-9a-f]*ffc$", action="alert")
+    need(t, recs, "critical-tables", r"^write to the system-call table, entry 2$", action="block")
+    t.expect(r.com2, r"^step-window: the #PF handler ran 1 times, TF clear in its frame; syscall_table\[2\] unchanged$")
+    if outcome(t, r, "step-window") != "failed":
+        raise AssertionError("the handler wrote the system-call table while vigil held the page open")
+
+
 def test_alert_flood_is_rate_limited(t):
     # A million reaches for vigil's console: vigil prints a handful of
     # records, counts the rest, and the guest goes on.
