@@ -684,6 +684,88 @@ static bool sc_ids_tamper(void)
     return true;
 }
 
+/* ---- emulated-store: SIDT, SGDT, STR and INS stores vigil emulates ------ */
+
+/* Under vigil these instructions exit and vigil makes their stores itself
+ * (descriptor-table exiting, string I/O to a watched port). Each must end
+ * as the CPU ends it bare: the same #PF, error code and CR2, no partial
+ * store. The last one aims a SIDT at the kernel's text through a writable
+ * alias: it succeeds bare; vigil's kernel-text protection must refuse it. */
+__asm__(".pushsection .text\n.globl es_pad\nes_pad: .fill 32,1,0xcc\n.popsection");
+extern u8 es_pad[];
+
+enum es_op { ES_SIDT, ES_SGDT, ES_STR, ES_INSW };
+
+static void es_try(const char *n, const char *what, enum es_op op, volatile u8 *to)
+{
+    struct catch c;
+    if (CATCH(&c)) {
+        if (op == ES_SIDT)
+            __asm__ volatile("sidt (%0)" ::"r"(to) : "memory");
+        else if (op == ES_SGDT)
+            __asm__ volatile("sgdt (%0)" ::"r"(to) : "memory");
+        else if (op == ES_STR)
+            __asm__ volatile("str (%0)" ::"r"(to) : "memory");
+        else
+            __asm__ volatile("insw" : "+D"(to) : "d"(0x1f0) : "memory");
+        catch_end(&c);
+        kprintf("%s: %s: stored\n", n, what);
+    } else {
+        kprintf("%s: %s: %s error 0x%lx CR2 %s0x%lx\n", n, what, vector_name(c.vector), c.error,
+                c.cr2 == (u64)to ? "the target " : c.cr2 == ((u64)to | 0xfff) + 1 ? "the next page " : "",
+                c.cr2);
+    }
+}
+
+static bool sc_emulated_store(void)
+{
+    const char *n = "emulated-store";
+    begin(n);
+    u8 *text = es_pad + 8;                         /* read-only kernel text */
+    es_try(n, "SIDT into kernel text", ES_SIDT, text);
+    es_try(n, "SGDT into kernel text", ES_SGDT, text);
+    es_try(n, "STR into kernel text", ES_STR, text);
+    es_try(n, "INSW into kernel text", ES_INSW, text);
+    es_try(n, "SIDT into an unmapped page", ES_SIDT, (u8 *)0xffffffff7ff00000ul);
+    /* Across a page boundary: a writable page, then a read-only one. The
+     * fault is on the second page, and the first keeps its bytes. */
+    u64 f1 = palloc(), f2 = palloc();
+    u8 *two = f1 && f2 ? kmap(f1, 2 * 4096, PTE_W | PTE_NX) : 0;
+    if (two) {
+        vm_unmap(kernel_pml4, (u64)two + 4096);
+        vm_map(kernel_pml4, (u64)two + 4096, f2, PTE_NX);      /* present, read-only */
+        for (int i = 0; i < 8; i++)
+            two[4088 + i] = 0x5a;
+        es_try(n, "SIDT across into a read-only page", ES_SIDT, two + 4092);
+        bool kept = true;
+        for (int i = 0; i < 8; i++)
+            kept &= two[4088 + i] == 0x5a;
+        kprintf("%s: the writable page's bytes %s\n", n, kept ? "kept" : "changed (a partial store)");
+        kunmap(two, 2 * 4096);
+    }
+    if (f1)
+        pfree(f1);
+    if (f2)
+        pfree(f2);
+    /* The attack: the same store through a writable alias of the text. */
+    volatile u8 *alias = kmap(kimage_virt_to_phys(es_pad), 32, PTE_W | PTE_NX);
+    bool changed = false;
+    if (alias) {
+        u8 before[10];
+        for (int i = 0; i < 10; i++)
+            before[i] = alias[8 + i];
+        es_try(n, "SIDT through a writable alias of kernel text", ES_SIDT, alias + 8);
+        for (int i = 0; i < 10; i++)
+            changed |= es_pad[8 + i] != before[i];
+        kprintf("%s: kernel text %s\n", n, changed ? "overwritten" : "unchanged");
+        for (int i = 0; changed && i < 10; i++)
+            alias[8 + i] = 0xcc;                   /* put the padding back (bare) */
+        kunmap((void *)alias, 32);
+    }
+    result(n, changed);
+    return true;
+}
+
 /* ---- step-window: a handler run while vigil holds a page open ---------- */
 
 /* vigil lets an allowed write to a protected page through by opening the
@@ -797,6 +879,7 @@ static const struct {
     { "selftest-fault", sc_selftest_fault },
     { "alert-flood", sc_alert_flood },
     { "step-window", sc_step_window },
+    { "emulated-store", sc_emulated_store },
 };
 
 int scenario_main(u64 arg)
