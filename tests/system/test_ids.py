@@ -294,6 +294,28 @@ def test_bad_policy_file_refused(t):
         raise AssertionError("with ids=off the attack should go unchecked (this test proves it is real)")
 
 
+def test_emulated_stores_fault_as_bare(t):
+    # SIDT, SGDT, STR (descriptor-table exiting) and INSW (string I/O to a
+    # port io-guard watches; the kernel is allowed, so vigil performs it) are
+    # stores vigil makes for the guest. Each must fault as it does bare
+    # (tests/system/test_guest_bare.py): same vector, error code and CR2.
+    r = boot_scenario(t, "emulated-store", policy="io-guard ports=0x1f0-0x1f7 allow=kernel action=block\n")
+    c = r.com2
+    for what in ("SIDT", "SGDT", "STR", "INSW"):
+        t.expect(c, rf"^emulated-store: {what} into kernel text: #PF error 0x3 CR2 the target 0xffffffff8", what)
+    t.expect(c, r"^emulated-store: SIDT into an unmapped page: #PF error 0x2 CR2 the target 0xffffffff7ff00000$")
+    t.expect(c, r"^emulated-store: SIDT across into a read-only page: #PF error 0x3 CR2 the next page 0x")
+    t.expect(c, r"^emulated-store: the writable page's bytes kept$", "no partial store by vigil")
+    # Through a writable alias the guest's paging allows the store, but the
+    # frame is kernel text: refused (skipped), with kernel-text's alert.
+    recs = alerts(r.com1)
+    only(t, recs, {"kernel-text"})
+    need(t, recs, "kernel-text", r"^write to protected kernel text at offset 0x", action="block")
+    t.expect(c, r"^emulated-store: kernel text unchanged$")
+    if outcome(t, r, "emulated-store") != "failed":
+        raise AssertionError("vigil's SIDT emulation wrote into protected kernel text")
+
+
 def test_step_window_holds_exceptions(t):
     # kernel-text alerts (lets the write through in a one-instruction window);
     # the write faults (#PF) after the page opened, and the rootkit's #PF
