@@ -6,12 +6,12 @@
 #include "vmm/vmx.h"
 #include "vmm/guestmem.h"
 #include "vmm/introspect.h"
-#include "ids/ptwalk.h"
+#include "lib/ptwalk.h"
 
-static bool rd8(void *ctx, u64 gpa, u64 *v)
+static const void *map(void *ctx, u64 gpa)
 {
     (void)ctx;
-    return guestmem_read(gpa, v, 8);
+    return guestmem_map(gpa, 4096);
 }
 
 /* Paging outside long mode (SDM 4.3 and 4.4): 32-bit paging with 4 MiB
@@ -63,7 +63,10 @@ bool guest_linear(u64 la, void *buf, u32 len, bool write)
         u64 pa = la;
         if (paging && lma) {
             struct pt_walk w;
-            if (pt_walk(vmread(GUEST_CR3), la, vmm_maxphys(), rd8, 0, &w) != PT_OK)
+            struct pt_paging pg;
+            pt_paging_of(guest_cr0_visible(), guest_cr4_visible(), vmread(GUEST_IA32_EFER), vmread(GUEST_CR3),
+                         vmm_maxphys(), &pg);
+            if (pt_walk(&pg, la, map, 0, &w) != PT_OK)
                 return false;
             pa = w.gpa;
         } else if (paging && !legacy_walk(la, &pa)) {
