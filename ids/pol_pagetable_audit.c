@@ -1,9 +1,12 @@
 /* pagetable-audit: each new address space's page tables, and the running
- * one's every `interval` ticks (default 50), are walked and checked for what a rootkit
- * sets up: kernel mappings that are writable and executable, the kernel's
- * text mapped user-accessible, and any mapping of vigil's own memory. The
- * walk is bounded (AUDIT_MAX_TABLES tables) and reads tables only from guest
- * RAM, so hostile tables cost a bounded amount and cannot reach vigil. */
+ * one's every `interval` ticks (default 10), are visited (pt_visit, the one
+ * walker's range visitor: the audit is its leaf callback) and checked for
+ * what a rootkit sets up: kernel mappings that are writable and executable,
+ * the kernel's text mapped user-accessible, and any mapping of vigil's own
+ * memory. The visit is bounded (AUDIT_MAX_TABLES tables) and reads tables
+ * only from guest RAM, so hostile tables cost a bounded amount and cannot
+ * reach vigil. An entry with reserved bits (PS in a PML4E among them) maps
+ * nothing, as the CPU faults on it, and is not judged. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 
@@ -16,7 +19,6 @@ static struct { u64 cr3, gva; enum finding kind; } reported[MAX_REPORTED];
 static u32 nreported;
 static u64 text_pa, text_end;
 static u64 hv_lo, hv_hi;                       /* bounds of vigil's memory: a quick first test */
-static u32 tables_left;
 static const struct ids_event *cur_ev;
 static u64 cur_cr3;
 
@@ -48,14 +50,17 @@ static void finding(enum finding f, u64 gva, u64 pa, u64 size)
 }
 
 /* Checked for every leaf of every audited table: kept to a few compares. */
-static inline void leaf(u64 gva, u64 pa, u64 size, bool w, bool u, bool nx)
+static bool leaf(void *ctx, const struct pt_leaf *l)
 {
-    if ((gva >> 63) && w && !nx)
+    (void)ctx;
+    u64 gva = l->gva, pa = l->gpa, size = l->size;
+    if ((gva >> 63) && l->writable && !l->nx)
         finding(F_WX, gva, pa, size);
-    if (u && pa < text_end && pa + size > text_pa)
+    if (l->user && pa < text_end && pa + size > text_pa)
         finding(F_USER_TEXT, gva, pa, size);
     if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size))
         finding(F_HV, gva, pa, size);
+    return true;
 }
 
 /* Tables seldom change (a direct map is thousands of entries): the leaves
@@ -65,52 +70,26 @@ static inline void leaf(u64 gva, u64 pa, u64 size, bool w, bool u, bool nx)
 #define FP_SLOTS 512
 static struct { u64 key, sum; } fp[FP_SLOTS];
 
-static bool unchanged(const u64 *t, u64 table, u64 base, bool w, bool u, bool nx)
+static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
 {
+    (void)ctx;
+    const u64 *e = t->entries;
     u64 sum = 0x9e3779b97f4a7c15ull;
     /* Only what the audit judges: present, writable, user, page size,
      * no-execute and the address. Accessed/dirty bits change all the time,
      * and OS-available bits are the kernel's own bookkeeping. */
-    const u64 judged = 0x8000000000000087ull | 0x000ffffffffff000ull;
+    const u64 judged = 0x8000000000000087ull | PT_ADDR_MASK;
     for (u32 i = 0; i < 512; i++)
-        sum = (sum ^ (t[i] & judged)) * 0x100000001b3ull;
+        sum = (sum ^ (e[i] & judged)) * 0x100000001b3ull;
     /* Keyed by the table itself, not the address space: the kernel half's
      * tables are shared by every process and audited once. */
-    u64 key = table ^ (base >> 9) ^ ((u64)w << 1 | (u64)u << 2 | (u64)nx << 3);
+    u64 key = t->gpa ^ (t->gva >> 9) ^ ((u64)t->writable << 1 | (u64)t->user << 2 | (u64)t->nx << 3);
     u32 slot = (u32)((key * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
     if (fp[slot].key == key && fp[slot].sum == sum)
-        return true;
+        return PT_VISIT_TABLES;
     fp[slot].key = key;
     fp[slot].sum = sum;
-    return false;
-}
-
-static void walk(u64 table, int level, u64 base, bool w, bool u, bool nx)
-{
-    const u64 *t = tables_left ? guestmem_map(table, 4096) : 0;
-    if (!t)
-        return;
-    tables_left--;
-    bool same = unchanged(t, table, base, w, u, nx);
-    if (same && level == 1)
-        return;
-    for (u32 i = 0; i < 512; i++) {
-        u64 e = t[i];
-        if (!(e & 1))
-            continue;
-        u64 gva = base | ((u64)i << (12 + 9 * (level - 1)));
-        if (level == 4 && (gva >> 47))
-            gva |= 0xffff000000000000ull;          /* canonical upper half */
-        bool ew = w && (e & 2), eu = u && (e & 4), enx = nx || (e >> 63);
-        u64 pa = e & 0x000ffffffffff000ull;
-        if (level == 1 || ((level == 2 || level == 3) && (e & 0x80))) {
-            u64 size = 1ull << (12 + 9 * (level - 1));
-            if (!same)
-                leaf(gva, pa & ~(size - 1), size, ew, eu, enx);
-        } else if (level > 1 && !(level == 4 && (e & 0x80))) {
-            walk(pa, level - 1, gva, ew, eu, enx);
-        }
-    }
+    return PT_VISIT_ALL;
 }
 
 static void audit(const struct ids_event *e, u64 cr3)
@@ -126,8 +105,10 @@ static void audit(const struct ids_event *e, u64 cr3)
         vmm_hypervisor_bounds(&hv_lo, &hv_hi);
     cur_ev = e;
     cur_cr3 = cr3 & PT_ADDR_MASK;
-    tables_left = AUDIT_MAX_TABLES;
-    walk(cur_cr3, 4, 0, true, true, false);
+    struct pt_paging pg;
+    vmi_paging(cur_cr3, &pg);
+    const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
+    pt_visit(&pg, 0, ~0ull, &v, 0);
 }
 
 static void new_space(const struct ids_event *e, u64 cr3)

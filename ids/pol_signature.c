@@ -3,7 +3,8 @@
  * first seen (up to SIG_MAX_PAGES pages), and in the running one's every
  * `interval` ticks, SIG_PERIODIC_PAGES pages at a time, picking up where the
  * last periodic scan of that address space stopped. A pattern is reported
- * once per address space. */
+ * once per address space. The user half is visited with pt_visit (the scan
+ * is its leaf callback), reading at most SIG_MAX_TABLES tables. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 #include "ids/alert.h"
@@ -12,6 +13,8 @@
 
 #define SIG_MAX_PAGES 256
 #define SIG_PERIODIC_PAGES 16
+#define SIG_MAX_TABLES 512              /* tables read per scan: hostile tables cost a bounded amount */
+#define USER_HALF_END 0x00007fffffffffffull
 #define MAX_REPORTED 64
 
 static u64 reported[MAX_REPORTED];
@@ -81,30 +84,23 @@ static void scan_page(const struct ids_event *e, u64 cr3, u64 gva, u64 pa)
     }
 }
 
-static void walk(const struct ids_event *e, u64 cr3, u64 table, int level, u64 base, bool user)
+struct scan { const struct ids_event *e; u64 cr3; };
+
+/* Nothing below a table the user cannot reach is scanned. */
+static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
 {
-    const u64 *t = pages_left ? guestmem_map(table, 4096) : 0;
-    if (!t)
-        return;
-    u32 top = level == 4 ? 256 : 512;              /* user half only */
-    for (u32 i = 0; i < top && pages_left; i++) {
-        u64 e8 = t[i];
-        if (!(e8 & 1))
-            continue;
-        bool u = user && (e8 & 4);
-        u64 gva = base | ((u64)i << (12 + 9 * (level - 1)));
-        u64 pa = e8 & 0x000ffffffffff000ull;
-        if (level == 1) {
-            if (u)
-                scan_page(e, cr3, gva, pa);
-        } else if ((level == 2 || level == 3) && (e8 & 0x80)) {
-            u64 size = 1ull << (12 + 9 * (level - 1));
-            for (u64 off = 0; off < size && pages_left && u; off += 4096)
-                scan_page(e, cr3, gva + off, (pa & ~(size - 1)) + off);
-        } else if (level > 1) {
-            walk(e, cr3, pa, level - 1, gva, u);
-        }
-    }
+    (void)ctx;
+    return t->user ? PT_VISIT_ALL : PT_VISIT_NONE;
+}
+
+/* Every 4 KiB of a user page (a large page page by page), until the
+ * budget is spent. */
+static bool leaf(void *ctx, const struct pt_leaf *l)
+{
+    const struct scan *c = ctx;
+    for (u64 off = 0; off < l->size && pages_left && l->user; off += 4096)
+        scan_page(c->e, c->cr3, l->gva + off, l->gpa + off);
+    return pages_left != 0;
 }
 
 static void scan(const struct ids_event *e, u64 cr3, u32 pages, u64 skip)
@@ -115,7 +111,12 @@ static void scan(const struct ids_event *e, u64 cr3, u32 pages, u64 skip)
     pages_left = pages;
     skip_left = skip;
     seen_pages = 0;
-    walk(e, cr3, cr3, 4, 0, true);
+    struct scan c = { e, cr3 };
+    struct pt_paging pg;
+    vmi_paging(cr3, &pg);
+    const struct pt_visitor v = { .map = vmi_map, .ctx = &c, .max_tables = SIG_MAX_TABLES, .table = table,
+                                  .leaf = leaf };
+    pt_visit(&pg, 0, USER_HALF_END, &v, 0);                /* the user half */
 }
 
 static void new_space(const struct ids_event *e, u64 cr3) { scan(e, cr3, SIG_MAX_PAGES, 0); }

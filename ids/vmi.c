@@ -14,10 +14,19 @@ static u64 walks;
 static struct { u64 cr3, vpn, gpa_page, gen; bool writable, user, nx; } tlb[TLB_SIZE];
 static u64 tlb_gen = 1;                      /* an entry is valid when its gen is current */
 
-static bool read8(void *ctx, u64 gpa, u64 *v)
+const void *vmi_map(void *ctx, u64 gpa)
 {
     (void)ctx;
-    return guestmem_read(gpa, v, 8);
+    return guestmem_map(gpa, 4096);
+}
+
+void vmi_paging(u64 cr3, struct pt_paging *pg)
+{
+    memset(pg, 0, sizeof(*pg));
+    pg->mode = PT_MODE_4LEVEL;
+    pg->cr3 = cr3;
+    pg->maxphys = vmm_maxphys();
+    pg->nxe = true;
 }
 
 void vmi_flush(void)
@@ -40,7 +49,9 @@ bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w)
         return true;
     }
     walks++;
-    if (pt_walk(cr3, gva, vmm_maxphys(), read8, 0, w) != PT_OK)
+    struct pt_paging pg;
+    vmi_paging(cr3, &pg);
+    if (pt_walk(&pg, gva, vmi_map, 0, w) != PT_OK)
         return false;
     tlb[slot].cr3 = cr3;
     tlb[slot].vpn = vpn;

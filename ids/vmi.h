@@ -7,7 +7,7 @@
 
 #include "lib/types.h"
 #include "ids/profile.h"
-#include "ids/ptwalk.h"
+#include "lib/ptwalk.h"
 
 #define VMI_MAX_PROCS 64
 #define VMI_LIST_STEPS 256
@@ -21,6 +21,12 @@ struct vmi_proc {
 };
 
 void vmi_init(const struct profile *p);
+/* How the IDS reads an address space: 4-level paging (the guests it knows
+ * are 64-bit), bit 63 taken as XD. A guest without EFER.NXE that sets it
+ * has made the mapping fault; the IDS sees it as no-execute. */
+void vmi_paging(u64 cr3, struct pt_paging *pg);
+/* pt_map_fn for the walker and the visitor: a 4 KiB page of guest RAM. */
+const void *vmi_map(void *ctx, u64 gpa);
 /* Forget every cached translation: at the start of each IDS event and
  * console command, since the guest changes its tables without exits. */
 void vmi_flush(void);

@@ -1,7 +1,6 @@
 /* EPT construction (pure apart from the allocator it is given). */
 #include "vmm/ept.h"
-
-#define ADDR_MASK 0x000ffffffffff000ull
+#include "lib/ptwalk.h"            /* PT_ADDR_MASK: EPT entries hold addresses where page tables do */
 
 struct ctx {
     const struct mem_range *owned;
@@ -87,7 +86,7 @@ u64 *ept_lookup(u64 *pml4, u64 gpa, int *level)
             *level = lvl;
             return e;
         }
-        t = (u64 *)(uintptr_t)(*e & ADDR_MASK);
+        t = (u64 *)(uintptr_t)(*e & PT_ADDR_MASK);
     }
     return 0;
 }
@@ -105,7 +104,7 @@ static bool split(u64 *e, u64 size, ept_alloc_fn alloc)
     u64 *t = alloc();
     if (!t)
         return false;
-    u64 child = size / 512, base = *e & ADDR_MASK & ~(size - 1), attrs = *e & 0x7f;   /* RWX, type, ignore-PAT */
+    u64 child = size / 512, base = *e & PT_ADDR_MASK & ~(size - 1), attrs = *e & 0x7f;   /* RWX, type, ignore-PAT */
     for (u32 i = 0; i < 512; i++)
         t[i] = (base + i * child) | attrs | (child > 0x1000 ? EPT_LARGE : 0);
     *e = (u64)(uintptr_t)t | EPT_RWX;
@@ -125,7 +124,7 @@ static u64 *leaf4k(u64 *pml4, u64 gpa, ept_alloc_fn alloc)
             if (!alloc || !split(e, 1ull << (12 + 9 * (lvl - 1)), alloc))
                 return 0;
         }
-        t = (u64 *)(uintptr_t)(*e & ADDR_MASK);
+        t = (u64 *)(uintptr_t)(*e & PT_ADDR_MASK);
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
+#include "lib/ptwalk.h"
 
 #define CR0_PE (1ull << 0)
 #define CR0_TS (1ull << 3)
@@ -48,10 +49,10 @@ u64 guest_cr4_visible(void)
 static bool load_pdptes(u64 cr3)
 {
     u64 pdpte[4];
-    if (!guestmem_read(cr3 & 0xffffffe0ull, pdpte, sizeof(pdpte)))
+    if (!guestmem_read(cr3 & PT_PDPT_MASK, pdpte, sizeof(pdpte)))
         return false;
     for (int i = 0; i < 4; i++)
-        if ((pdpte[i] & 1) && (pdpte[i] & (0x1e6ull | ~maxphys_mask())))
+        if (!pt_pdpte_valid(pdpte[i], vmm_maxphys()))
             return false;                           /* reserved bits: #GP */
     for (int i = 0; i < 4; i++)
         vmwrite(GUEST_PDPTE0 + 2 * i, pdpte[i]);

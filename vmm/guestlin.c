@@ -6,44 +6,24 @@
 #include "vmm/vmx.h"
 #include "vmm/guestmem.h"
 #include "vmm/introspect.h"
-#include "ids/ptwalk.h"
+#include "lib/ptwalk.h"
 
-static bool rd8(void *ctx, u64 gpa, u64 *v)
+static const void *map(void *ctx, u64 gpa)
 {
     (void)ctx;
-    return guestmem_read(gpa, v, 8);
+    return guestmem_map(gpa, 4096);
 }
 
-/* Paging outside long mode (SDM 4.3 and 4.4): 32-bit paging with 4 MiB
- * pages under CR4.PSE, or PAE paging through the PDPTEs the VMCS holds. */
-static bool legacy_walk(u64 la, u64 *pa)
+/* The guest's paging now: false when paging is off. Outside long mode the
+ * PDPTEs are the CPU's registers, which the VMCS holds. */
+static bool guest_paging(struct pt_paging *pg)
 {
-    u64 cr4 = guest_cr4_visible(), cr3 = vmread(GUEST_CR3), e;
-    la &= 0xffffffff;
-    if (cr4 & (1u << 5)) {                                  /* PAE */
-        u64 pdpte = vmread(GUEST_PDPTE0 + 2 * (la >> 30));
-        if (!(pdpte & 1) || !guestmem_read((pdpte & 0xffffffffff000ull) + (la >> 21 & 511) * 8, &e, 8) ||
-            !(e & 1))
-            return false;
-        if (e & 0x80) {
-            *pa = (e & 0xfffffffe00000ull) | (la & 0x1fffff);
-            return true;
-        }
-        if (!guestmem_read((e & 0xffffffffff000ull) + (la >> 12 & 511) * 8, &e, 8) || !(e & 1))
-            return false;
-        *pa = (e & 0xffffffffff000ull) | (la & 0xfff);
-        return true;
-    }
-    u32 d, t;                                               /* 32-bit paging */
-    if (!guestmem_read((cr3 & 0xfffff000) + (la >> 22) * 4, &d, 4) || !(d & 1))
+    if (!pt_paging_of(guest_cr0_visible(), guest_cr4_visible(), vmread(GUEST_IA32_EFER), vmread(GUEST_CR3),
+                      vmm_maxphys(), pg))
         return false;
-    if ((d & 0x80) && (cr4 & (1u << 4))) {
-        *pa = (d & 0xffc00000) | (u64)(d >> 13 & 0xff) << 32 | (la & 0x3fffff);
-        return true;
-    }
-    if (!guestmem_read((d & 0xfffff000) + (la >> 12 & 1023) * 4, &t, 4) || !(t & 1))
-        return false;
-    *pa = (t & 0xfffff000) | (la & 0xfff);
+    if (pg->mode == PT_MODE_PAE)
+        for (u32 i = 0; i < 4; i++)
+            pg->pdpte[i] = vmread(GUEST_PDPTE0 + 2 * i);
     return true;
 }
 
@@ -58,16 +38,16 @@ u64 guest_seg_base(u32 seg, bool x64)
 bool guest_linear(u64 la, void *buf, u32 len, bool write)
 {
     u8 *p = buf;
-    bool paging = guest_cr0_visible() >> 31 & 1, lma = vmread(GUEST_IA32_EFER) >> 10 & 1;
+    struct pt_paging pg;
+    bool paging = guest_paging(&pg);
     while (len) {
         u64 pa = la;
-        if (paging && lma) {
+        if (paging) {
             struct pt_walk w;
-            if (pt_walk(vmread(GUEST_CR3), la, vmm_maxphys(), rd8, 0, &w) != PT_OK)
+            /* Outside long mode, linear addresses are 32-bit. */
+            if (pt_walk(&pg, pg.mode == PT_MODE_4LEVEL ? la : (u32)la, map, 0, &w) != PT_OK)
                 return false;
             pa = w.gpa;
-        } else if (paging && !legacy_walk(la, &pa)) {
-            return false;
         }
         u32 n = 4096 - (u32)(la & 0xfff);
         if (n > len)

@@ -6,7 +6,7 @@
 #include "vmm/introspect.h"
 #include "lib/log.h"
 #include "lib/string.h"
-#include "ids/ptwalk.h"
+#include "lib/ptwalk.h"
 
 u8 *fake_mem;
 struct fake_vmm fake;

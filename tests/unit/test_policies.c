@@ -1392,6 +1392,76 @@ static void scn_signature_periodic_cursor(void)
     CHECK_NO_ALERT(m);
 }
 
+/* A PS bit in a PML4E is reserved (the CPU faults on every address under
+ * it): neither pagetable-audit nor signature reads through it, as neither
+ * takes it for a page. With the bit cleared, both find what is there. */
+static void scn_ps_in_pml4e(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 s = sig_space(5, 7, "psproc", NULL);
+    static const int l[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, 5, -1 };
+    list_link(l);
+    const u64 uva = 0x8000400000ull;                              /* PML4 entry 1 */
+    u64 page = fake_alloc_page(), wx = fake_alloc_page();
+    fake_poke(page + 0x40, SIG, 16);
+    fake_map(s, uva, page, PTE_P | PTE_U);
+    fake_map(s, WX_GVA, wx, PTE_P | PTE_W);                       /* PML4 entry 510 */
+    const u32 idx[2] = { 1, 510 };
+    for (u32 i = 0; i < 2; i++)
+        fake_w64(s + idx[i] * 8, fake_r64(s + idx[i] * 8) | PTE_PS);
+    size_t m = MARK();
+    CHECK_ALLOW(cr3_load(cr3_of[S_INIT], s));
+    tick_to(s, 30);
+    CHECK_NO_ALERT(m);
+    for (u32 i = 0; i < 2; i++)
+        fake_w64(s + idx[i] * 8, fake_r64(s + idx[i] * 8) & ~PTE_PS);
+    tick_to(s, 40);
+    struct fake_alert a[4];
+    CHECK_U(fake_alerts(m, a, 4), 2);
+    bool sig = false, audit = false;
+    for (u32 i = 0; i < 2; i++) {
+        if (!strcmp(a[i].policy, "signature")) {
+            CHECK_HEX(a[i].gva, uva + 0x40);
+            sig = true;
+        } else {
+            CHECK_S(a[i].policy, "pagetable-audit");
+            CHECK_S(a[i].detail, "kernel mapping writable and executable (4 KiB page)");
+            CHECK_HEX(a[i].gva, WX_GVA);
+            audit = true;
+        }
+    }
+    CHECK(sig && audit);
+}
+
+/* Hostile user-half tables: 255 PML4Es to one PDPT, its 512 entries to one
+ * PD, its 512 to one empty PT: 2^26 tables if followed. Both policies read a
+ * bounded number of tables (the walk used to follow them all in signature),
+ * and what comes before them is still scanned. */
+static void scn_hostile_tables_bounded(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 code, s = sig_space(5, 7, "loopproc", &code);
+    static const int l[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, 5, -1 };
+    list_link(l);
+    fake_poke(code + 0x100, SIG, 16);
+    u64 pdpt = fake_alloc_page(), pd = fake_alloc_page(), pt = fake_alloc_page();
+    for (u32 i = 0; i < 512; i++) {
+        fake_w64(pdpt + i * 8, pd | PTE_P | PTE_W | PTE_U);
+        fake_w64(pd + i * 8, pt | PTE_P | PTE_W | PTE_U);
+    }
+    for (u32 i = 1; i < 256; i++)
+        fake_w64(s + i * 8, pdpt | PTE_P | PTE_W | PTE_U);
+    size_t m = MARK();
+    CHECK_ALLOW(cr3_load(cr3_of[S_INIT], s));
+    struct fake_alert a = ONE_ALERT(m, "signature", "alert");
+    CHECK_HEX(a.gva, USER_CODE + 0x100);
+    m = MARK();
+    tick_to(s, 50);
+    CHECK_NO_ALERT(m);
+}
+
 /* A policy file's signatures replace the built-in one. */
 static void scn_signature_custom(void)
 {
@@ -2186,6 +2256,8 @@ SCENARIO(pagetable_audit_shared_kernel_half)
 SCENARIO(signature)
 SCENARIO(signature_periodic_cursor)
 SCENARIO(signature_custom)
+SCENARIO(ps_in_pml4e)
+SCENARIO(hostile_tables_bounded)
 SCENARIO(hypervisor_guard)
 SCENARIO(hypervisor_guard_suspend)
 SCENARIO(hypervisor_guard_alert_refused)
@@ -2307,6 +2379,8 @@ int main(void)
         cmocka_unit_test(test_pagetable_audit_shared_kernel_half),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_signature_periodic_cursor),
+        cmocka_unit_test(test_ps_in_pml4e),
+        cmocka_unit_test(test_hostile_tables_bounded),
         cmocka_unit_test(test_signature_custom),
         cmocka_unit_test(test_hypervisor_guard),
         cmocka_unit_test(test_hypervisor_guard_suspend),
