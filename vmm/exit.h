@@ -68,6 +68,18 @@ void vmm_step_expire(void);
 /* Copy to or from guest linear memory through the guest's paging; false if
  * an address does not translate to guest RAM (guestlin.c). */
 bool guest_linear(u64 la, void *buf, u32 len, bool write);
+/* An access the guest's instruction makes, which vigil performs for it
+ * (guestlin.c), ending as the hardware would end it: checked against the
+ * guest's paging (R/W, U/S, CR0.WP, SMAP; a #PF with its error code and CR2
+ * where the CPU would fault), then against vigil's memory (#GP, reported)
+ * and the IDS's traps on the frames (the IDS's verdict, as for an EPT
+ * violation). Nothing moves unless all of it may. False: not done, and
+ * *act says how the exit ends (an exception injected, or the instruction
+ * skipped or suspended by the IDS). At most 16 bytes. */
+#define GA_WRITE 1u
+#define GA_IMPLICIT 2u                     /* an implicit supervisor access (a descriptor table) */
+#define GA_CHECK_ONLY 4u                   /* check, set the accessed bits, move nothing (buf unused) */
+bool guest_access(struct vcpu *v, u64 la, void *buf, u32 len, u32 flags, enum exit_action *act);
 /* The base of segment register seg (0 ES ... 5 GS) for an operand address:
  * in 64-bit mode only FS and GS have one. */
 u64 guest_seg_base(u32 seg, bool x64);

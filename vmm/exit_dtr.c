@@ -3,8 +3,9 @@
  * emulates each; LIDT and LGDT are reported to the IDS before they take
  * effect. Operands come from the VM-exit instruction-information field
  * (SDM Vol. 3, 28.2.5, Tables 28-10 and 28-11). Guest memory is reached
- * through the guest's own paging (none, 32-bit, PAE or 4-level); an operand
- * that does not translate gets #GP. */
+ * through the guest's own paging (none, 32-bit, PAE or 4-level), checked as
+ * the CPU checks it (guest_access): a store into a read-only page faults
+ * with the same #PF, and one into a trapped frame gets the IDS's verdict. */
 #include "vmm/exit.h"
 #include "vmm/vmx.h"
 #include "vmm/guestmem.h"
@@ -39,8 +40,9 @@ enum exit_action exit_gdtr_idtr(struct vcpu *v)
     if (load) {
         if (vmread(GUEST_SS_AR) >> 5 & 3)
             return fault();                          /* CPL > 0 */
-        if (!guest_linear(la, m, len, false))
-            return fault();
+        enum exit_action act;
+        if (!guest_access(v, la, m, len, 0, &act))
+            return act;
         u16 limit;
         u64 base = 0;
         memcpy(&limit, m, 2);
@@ -63,34 +65,36 @@ enum exit_action exit_gdtr_idtr(struct vcpu *v)
     u64 base = vmread(idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE);
     memcpy(m, &limit, 2);
     memcpy(m + 2, &base, x64 ? 8 : 4);
-    if (!guest_linear(la, m, len, true))
-        return fault();
+    enum exit_action act;
+    if (!guest_access(v, la, m, len, GA_WRITE, &act))
+        return act;
     return EXIT_ADVANCE;
 }
 
 /* Load LDTR or TR from the GDT (SDM 3.5, 7.2.3): the descriptor must be of
  * the right type and present; LTR marks the TSS busy. */
-static bool load_system_seg(u16 sel, bool tr)
+static enum exit_action load_system_seg(struct vcpu *v, u16 sel, bool tr)
 {
+    enum exit_action act;
     bool x64 = vmread(GUEST_IA32_EFER) >> 10 & 1;
     if (!(sel & ~3)) {
         if (tr)
-            return false;                            /* LTR with a null selector: #GP */
+            return fault();                          /* LTR with a null selector: #GP */
         vmwrite(GUEST_LDTR_SEL, sel);
         vmwrite(GUEST_LDTR_AR, 0x10000);             /* unusable */
-        return true;
+        return EXIT_ADVANCE;
     }
     if (sel & 4)
-        return false;                                /* must come from the GDT */
+        return fault();                              /* must come from the GDT */
     u64 gdt = vmread(GUEST_GDTR_BASE), off = sel & ~7u, dlen = x64 ? 16 : 8;
     if (off + dlen - 1 > vmread(GUEST_GDTR_LIMIT))
-        return false;
+        return fault();
     u64 d[2] = { 0, 0 };
-    if (!guest_linear(gdt + off, d, (u32)dlen, false))
-        return false;
+    if (!guest_access(v, gdt + off, d, (u32)dlen, GA_IMPLICIT, &act))
+        return act;
     u32 type = (u32)(d[0] >> 40 & 0xf), s = d[0] >> 44 & 1, p = d[0] >> 47 & 1;
     if (s || !p || (tr ? (type != 9 && type != 1) : type != 2))
-        return false;
+        return fault();
     u64 base = (d[0] >> 16 & 0xffffff) | (d[0] >> 56 & 0xff) << 24 | (x64 ? (d[1] & 0xffffffff) << 32 : 0);
     u32 limit = (u32)((d[0] & 0xffff) | (d[0] >> 48 & 0xf) << 16);
     if (d[0] >> 55 & 1)
@@ -98,15 +102,15 @@ static bool load_system_seg(u16 sel, bool tr)
     u32 ar = (u32)(d[0] >> 40 & 0xf0ff);
     if (tr) {
         d[0] |= 2ull << 40;                          /* busy */
-        if (!guest_linear(gdt + off, d, 8, true))
-            return false;
+        if (!guest_access(v, gdt + off, d, 8, GA_WRITE | GA_IMPLICIT, &act))
+            return act;
         ar |= 2;
     }
     vmwrite(tr ? GUEST_TR_SEL : GUEST_LDTR_SEL, sel);
     vmwrite(tr ? GUEST_TR_BASE : GUEST_LDTR_BASE, base);
     vmwrite(tr ? GUEST_TR_LIMIT : GUEST_LDTR_LIMIT, limit);
     vmwrite(tr ? GUEST_TR_AR : GUEST_LDTR_AR, ar);
-    return true;
+    return EXIT_ADVANCE;
 }
 
 enum exit_action exit_ldtr_tr(struct vcpu *v)
@@ -118,16 +122,18 @@ enum exit_action exit_ldtr_tr(struct vcpu *v)
         if (vmread(GUEST_SS_AR) >> 5 & 3)
             return fault();
         u16 sel;
+        enum exit_action act;
         if (reg)
             sel = (u16)guest_gpr(v, r1);
-        else if (!guest_linear(operand_address(v, info), &sel, 2, false))
-            return fault();
-        return load_system_seg(sel, tr) ? EXIT_ADVANCE : fault();
+        else if (!guest_access(v, operand_address(v, info), &sel, 2, 0, &act))
+            return act;
+        return load_system_seg(v, sel, tr);
     }
     u16 sel = (u16)vmread(tr ? GUEST_TR_SEL : GUEST_LDTR_SEL);
+    enum exit_action act;
     if (reg)
         guest_set_gpr(v, r1, sel);                   /* zero-extended into the register */
-    else if (!guest_linear(operand_address(v, info), &sel, 2, true))
-        return fault();
+    else if (!guest_access(v, operand_address(v, info), &sel, 2, GA_WRITE, &act))
+        return act;
     return EXIT_ADVANCE;
 }

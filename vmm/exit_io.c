@@ -59,17 +59,17 @@ static enum exit_action string_io(struct vcpu *v, u64 q, u16 port, u32 size, boo
     for (u64 i = 0; i < count && i < STRING_SLICE; i++) {
         u64 la = base + (*idx & amask);
         u32 val = 0;
+        enum exit_action act;
         if (in) {
+            /* The buffer is checked before the port is read: a faulting
+             * INS consumes no data (as on the CPU, which checks first). */
+            if (!guest_access(v, la, 0, size, GA_WRITE | GA_CHECK_ONLY, &act))
+                return act == EXIT_ADVANCE && i ? EXIT_RESUME : act;
             val = port_in(port, size);
-            if (!guest_linear(la, &val, size, true)) {
-                vcpu_inject_gp();                    /* untranslatable buffer: refused, not guessed at */
-                return EXIT_RESUME;
-            }
+            guest_linear(la, &val, size, true);
         } else {
-            if (!guest_linear(la, &val, size, false)) {
-                vcpu_inject_gp();
-                return EXIT_RESUME;
-            }
+            if (!guest_access(v, la, &val, size, 0, &act))
+                return act == EXIT_ADVANCE && i ? EXIT_RESUME : act;
             port_out(port, size, val);
         }
         *idx = (*idx & ~amask) | ((*idx + step) & amask);

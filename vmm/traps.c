@@ -76,6 +76,20 @@ const struct trap_page *trap_page_find(const struct traps *t, u64 gpa, u32 acces
     return best;
 }
 
+const struct trap_page *trap_page_overlap(const struct traps *t, u64 gpa, u64 len, u32 access, u64 *hit)
+{
+    const struct trap_page *best = 0;
+    for (u32 i = 0; i < t->npages; i++) {
+        const struct trap_page *p = &t->page[i];
+        if (p->start < gpa + len && p->end > gpa && (p->access & access) &&
+            (!best || p->end - p->start < best->end - best->start))
+            best = p;
+    }
+    if (best)
+        *hit = best->start > gpa ? best->start : gpa;
+    return best;
+}
+
 u32 trap_page_access(const struct traps *t, u64 gpa)
 {
     u64 page = gpa & ~0xfffull;

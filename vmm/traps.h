@@ -42,6 +42,9 @@ void trap_drop_last_page(struct traps *t);
 /* The most specific range (the smallest) holding gpa whose access includes
  * one of `access`; NULL if none. */
 const struct trap_page *trap_page_find(const struct traps *t, u64 gpa, u32 access);
+/* The most specific range overlapping [gpa, gpa + len) for `access`, and
+ * in *hit the first byte of the access it holds; NULL if none. */
+const struct trap_page *trap_page_overlap(const struct traps *t, u64 gpa, u64 len, u32 access, u64 *hit);
 /* The accesses denied on the 4 KiB page holding gpa (every range touching it). */
 u32 trap_page_access(const struct traps *t, u64 gpa);
 /* The next subscription, from index `from` on, covering any port of the

@@ -160,6 +160,25 @@ static void test_access_kinds_combine_per_page(void **state)
     assert_int_equal(trap_page_find(&t, 0x7840, TRAP_EXEC)->owner, 2);
 }
 
+/* An emulated store of several bytes: the range it overlaps, and the first
+ * byte of the store that range holds. */
+static void test_overlap(void **state)
+{
+    (void)state;
+    u64 hit = 0;
+    assert_int_equal(trap_add_page(&t, 0x110000, 0x4000, TRAP_WRITE, 1, err, sizeof(err)), 0);
+    assert_int_equal(trap_add_page(&t, 0x112000, 80, TRAP_WRITE, 2, err, sizeof(err)), 1);
+    assert_null(trap_page_overlap(&t, 0x10fff0, 0x10, TRAP_WRITE, &hit));               /* ends just before */
+    assert_int_equal(trap_page_overlap(&t, 0x10fffa, 10, TRAP_WRITE, &hit)->owner, 1);
+    assert_int_equal(hit, 0x110000);
+    assert_int_equal(trap_page_overlap(&t, 0x111ffc, 10, TRAP_WRITE, &hit)->owner, 2);  /* into the table */
+    assert_int_equal(hit, 0x112000);
+    assert_int_equal(trap_page_overlap(&t, 0x112040, 10, TRAP_WRITE, &hit)->owner, 2);
+    assert_int_equal(hit, 0x112040);
+    assert_null(trap_page_overlap(&t, 0x112040, 10, TRAP_READ, &hit));
+    assert_null(trap_page_overlap(&t, 0x114000, 16, TRAP_WRITE, &hit));
+}
+
 /* Every port of a 1-, 2- or 4-byte access counts. */
 static void test_port_width(void **state)
 {
@@ -218,6 +237,7 @@ int main(void)
         cmocka_unit_test_setup(test_most_specific_range, setup),
         cmocka_unit_test_setup(test_object_smaller_than_its_page, setup),
         cmocka_unit_test_setup(test_access_kinds_combine_per_page, setup),
+        cmocka_unit_test_setup(test_overlap, setup),
         cmocka_unit_test_setup(test_port_width, setup),
         cmocka_unit_test_setup(test_port_access_reaches_every_subscription, setup),
         cmocka_unit_test_setup(test_io_byte_at, setup),
