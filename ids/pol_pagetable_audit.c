@@ -68,7 +68,7 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
  * last audit cannot hold a new finding and are not checked again; its child
  * tables are still visited, since they can change on their own. */
 #define FP_SLOTS 512
-static struct { u64 key, sum; } fp[FP_SLOTS];
+static struct { u64 table, gva, sum; } fp[FP_SLOTS];
 
 static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
 {
@@ -82,12 +82,17 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
     for (u32 i = 0; i < 512; i++)
         sum = (sum ^ (e[i] & judged)) * 0x100000001b3ull;
     /* Keyed by the table itself, not the address space: the kernel half's
-     * tables are shared by every process and audited once. */
-    u64 key = t->gpa ^ (t->gva >> 9) ^ ((u64)t->writable << 1 | (u64)t->user << 2 | (u64)t->nx << 3);
-    u32 slot = (u32)((key * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
-    if (fp[slot].key == key && fp[slot].sum == sum)
+     * tables are shared by every process and audited once. The key is the
+     * table, its rights (in its address's low bits) and its place, whole:
+     * folded together, the tables of a direct map (each 4 KiB further in
+     * memory and 2 MiB further in the address space) all had one key and
+     * pushed each other out, and none was ever skipped. */
+    u64 table = t->gpa | (u64)t->writable | (u64)t->user << 1 | (u64)t->nx << 2;
+    u32 slot = (u32)(((table ^ t->gva * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
+    if (fp[slot].table == table && fp[slot].gva == t->gva && fp[slot].sum == sum)
         return PT_VISIT_TABLES;
-    fp[slot].key = key;
+    fp[slot].table = table;
+    fp[slot].gva = t->gva;
     fp[slot].sum = sum;
     return PT_VISIT_ALL;
 }

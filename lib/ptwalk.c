@@ -1,6 +1,6 @@
 /* The guest page-table walker and range visitor (lib/ptwalk.h). One
- * description of the mode (struct geom) and one decoding of an entry
- * (classify) serve both. */
+ * description of the mode (struct geom, its rules for each level) and one
+ * decoding of an entry (classify) serve both. */
 #include "lib/ptwalk.h"
 #include "lib/string.h"
 
@@ -17,23 +17,46 @@
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
 
-/* A paging mode, resolved once per walk or visit. Levels as in pt_walk. */
+/* How the entries of one level are read: resolved once per walk or visit,
+ * so that the visitor's loop over a table keeps them in registers. */
+struct rules {
+    u64 rsvd_table;        /* reserved bits of an entry pointing to a table */
+    u64 rsvd_page;         /* reserved bits of an entry mapping a page */
+    u64 page_bits;         /* an entry with any of them maps a page: PS, or all at level 1, none where PS is not a page */
+    u64 table_mask;        /* where a table's address lies */
+    u64 page_mask;         /* where a page's address lies (a large page's bit 12 is PAT) */
+    u64 pse36;             /* 32-bit paging's 4 MiB pages: bits 20:13, address bits 39:32 */
+    u32 shift;             /* log2 of what one entry maps */
+};
+
+/* A paging mode. Levels as in pt_walk. */
 struct geom {
     int top;               /* level of the root table in memory (PAE: the PDs below the PDPTEs) */
     bool wide;             /* 8-byte entries (4-byte in 32-bit paging) */
     u32 bits;              /* index bits per level: 9, or 10 in 32-bit paging */
     u32 va_bits;           /* 48, or 32 outside long mode */
     u64 phys;              /* the physical address space: bits MAXPHYADDR-1:0 */
-    u64 addr;              /* where an entry holds a table or frame address */
-    u64 rsvd[5];           /* reserved bits of an entry pointing to a table at each level; [1]: a PTE */
-    u64 rsvd_large[5];     /* reserved bits of a large page at levels 2 and 3 */
-    bool large[5];         /* PS makes a large page at this level */
+    struct rules lv[5];    /* [1] PTEs ... [4] PML4Es */
 };
 
 static u64 phys_mask(u32 maxphys)
 {
     u32 m = maxphys < 32 ? 32 : maxphys > 52 ? 52 : maxphys;
     return (1ull << m) - 1;
+}
+
+/* Level lvl: addresses in addr, rsvd reserved in every entry; pages: PS
+ * makes a page here (always at level 1), whose bits large are reserved too. */
+static void level(struct geom *g, int lvl, u64 addr, u64 rsvd, bool pages, u64 large)
+{
+    struct rules *r = &g->lv[lvl];
+    r->shift = 12 + g->bits * (u32)(lvl - 1);
+    r->rsvd_table = r->rsvd_page = rsvd;
+    r->page_bits = lvl == 1 ? ~0ull : pages ? PS : 0;
+    if (lvl > 1)
+        r->rsvd_page |= large;
+    r->table_mask = addr;
+    r->page_mask = addr & ~((1ull << r->shift) - 1);
 }
 
 static bool geom_of(const struct pt_paging *pg, struct geom *g)
@@ -47,11 +70,12 @@ static bool geom_of(const struct pt_paging *pg, struct geom *g)
         g->top = 2;
         g->bits = 10;
         g->va_bits = 32;
-        g->addr = 0xfffff000ull;
-        g->large[2] = pg->pse;                         /* without CR4.PSE, PS is ignored */
         /* A 4 MiB page holds address bits m-1:32 in bits m-20:13; bits
-         * 21:m-19 are reserved. No other entry has reserved bits. */
-        g->rsvd_large[2] = 0x3fffffull & ~((1ull << (m - 19)) - 1);
+         * 21:m-19 are reserved. No other entry has reserved bits. Without
+         * CR4.PSE, PS is ignored. */
+        level(g, 2, 0xfffff000ull, 0, pg->pse, 0x3fffffull & ~((1ull << (m - 19)) - 1));
+        level(g, 1, 0xfffff000ull, 0, true, 0);
+        g->lv[2].pse36 = 0x1fe000ull;
         return true;
     }
     case PT_MODE_PAE: {                                /* SDM 4.4, Tables 4-8 to 4-11 */
@@ -60,10 +84,8 @@ static bool geom_of(const struct pt_paging *pg, struct geom *g)
         g->wide = true;
         g->bits = 9;
         g->va_bits = 32;
-        g->addr = PT_ADDR_MASK;
-        g->rsvd[2] = g->rsvd[1] = above | nx;
-        g->large[2] = true;
-        g->rsvd_large[2] = above | nx | 0x1fe000ull;   /* bits 20:13 (bit 12 is PAT) */
+        level(g, 2, PT_ADDR_MASK, above | nx, true, 0x1fe000ull);   /* bits 20:13 */
+        level(g, 1, PT_ADDR_MASK, above | nx, true, 0);
         return true;
     }
     case PT_MODE_4LEVEL: {                             /* SDM 4.5, Tables 4-15 to 4-20 */
@@ -72,12 +94,10 @@ static bool geom_of(const struct pt_paging *pg, struct geom *g)
         g->wide = true;
         g->bits = 9;
         g->va_bits = 48;
-        g->addr = PT_ADDR_MASK;
-        g->rsvd[4] = above | nx | PS;                  /* PS must be 0 in a PML4E */
-        g->rsvd[3] = g->rsvd[2] = g->rsvd[1] = above | nx;
-        g->large[3] = g->large[2] = true;
-        g->rsvd_large[3] = above | nx | 0x3fffe000ull; /* bits 29:13 */
-        g->rsvd_large[2] = above | nx | 0x1fe000ull;   /* bits 20:13 */
+        level(g, 4, PT_ADDR_MASK, above | nx | PS, false, 0);      /* PS must be 0 in a PML4E */
+        level(g, 3, PT_ADDR_MASK, above | nx, true, 0x3fffe000ull); /* bits 29:13 */
+        level(g, 2, PT_ADDR_MASK, above | nx, true, 0x1fe000ull);   /* bits 20:13 */
+        level(g, 1, PT_ADDR_MASK, above | nx, true, 0);
         return true;
     }
     case PT_MODE_5LEVEL:
@@ -108,35 +128,28 @@ bool pt_pdpte_valid(u64 pdpte, u32 maxphys)
 }
 
 /* The entry is read once: the guest may be changing its tables. */
-static inline u64 entry(const struct geom *g, const void *t, u32 i)
+static inline u64 entry(bool wide, const void *t, u32 i)
 {
-    return g->wide ? ((const volatile u64 *)t)[i] : ((const volatile u32 *)t)[i];
+    return wide ? ((const volatile u64 *)t)[i] : ((const volatile u32 *)t)[i];
 }
 
-static inline u32 shift_of(const struct geom *g, int lvl) { return 12 + g->bits * (u32)(lvl - 1); }
+enum kind { K_ABSENT, K_RESERVED, K_TABLE, K_PAGE };
 
-enum kind { K_ABSENT, K_RESERVED, K_TABLE, K_LEAF };
-
-/* What entry e at level lvl is; *addr is the table or frame, *size a
- * leaf's size. */
-static inline enum kind classify(const struct geom *g, int lvl, u64 e, u64 *addr, u64 *size)
+/* What entry e is, read by rules r; *addr is the table or the page. */
+static inline enum kind classify(const struct rules *r, u64 e, u64 *addr)
 {
     if (!(e & P))
         return K_ABSENT;
-    if (lvl > 1 && !(g->large[lvl] && (e & PS))) {
-        if (e & g->rsvd[lvl])
+    if (!(e & r->page_bits)) {
+        if (e & r->rsvd_table)
             return K_RESERVED;
-        *addr = e & g->addr;
+        *addr = e & r->table_mask;
         return K_TABLE;
     }
-    if (e & (lvl == 1 ? g->rsvd[1] : g->rsvd_large[lvl]))
+    if (e & r->rsvd_page)
         return K_RESERVED;
-    *size = 1ull << shift_of(g, lvl);
-    if (!g->wide && lvl == 2)
-        *addr = (e & 0xffc00000ull) | (e & 0x1fe000ull) << 19;     /* PSE-36: bits 20:13 are 39:32 */
-    else
-        *addr = e & g->addr & ~(*size - 1);                      /* a large page's bit 12 is PAT */
-    return K_LEAF;
+    *addr = (e & r->page_mask) | (e & r->pse36) << 19;
+    return K_PAGE;
 }
 
 static inline u64 canonical(const struct geom *g, u64 x)
@@ -153,7 +166,7 @@ enum pt_status pt_walk(const struct pt_paging *pg, u64 gva, pt_map_fn map, void 
         return w->status = PT_UNSUPPORTED;
     if (canonical(&g, gva & ((1ull << g.va_bits) - 1)) != gva)
         return w->status = PT_NONCANONICAL;
-    u64 table = pg->cr3 & g.addr & g.phys;
+    u64 table = pg->cr3 & g.lv[g.top].table_mask & g.phys;
     if (pg->mode == PT_MODE_PAE) {
         u64 e = pg->pdpte[gva >> 30 & 3];               /* PDPTEs grant no rights */
         w->level = 3;
@@ -171,10 +184,11 @@ enum pt_status pt_walk(const struct pt_paging *pg, u64 gva, pt_map_fn map, void 
         const void *t = map(ctx, table);
         if (!t)
             return w->status = PT_BAD_TABLE;
-        u64 e = entry(&g, t, (u32)(gva >> shift_of(&g, lvl)) & ((1u << g.bits) - 1));
+        const struct rules *r = &g.lv[lvl];
+        u64 e = entry(g.wide, t, (u32)(gva >> r->shift) & ((1u << g.bits) - 1));
         w->entries[4 - lvl] = e;
-        u64 addr = 0, size = 0;
-        enum kind k = classify(&g, lvl, e, &addr, &size);
+        u64 addr = 0;
+        enum kind k = classify(r, e, &addr);
         if (k == K_ABSENT)
             return w->status = PT_NOT_PRESENT;
         if (k == K_RESERVED)
@@ -182,9 +196,9 @@ enum pt_status pt_walk(const struct pt_paging *pg, u64 gva, pt_map_fn map, void 
         w->writable &= !!(e & RW);
         w->user &= !!(e & US);
         w->nx |= !!(e & XD);
-        if (k == K_LEAF) {
-            w->page_size = size;
-            w->gpa = addr | (gva & (size - 1));
+        if (k == K_PAGE) {
+            w->page_size = 1ull << r->shift;
+            w->gpa = addr | (gva & (w->page_size - 1));
             return w->status = PT_OK;
         }
         table = addr;
@@ -218,9 +232,47 @@ struct visit {
     u32 tables_left;
 };
 
-/* The table at gpa, at level lvl, mapping from base; w, u, nx: the rights
- * granted above it. False once a leaf callback stopped the visit. */
-static bool visit_table(struct visit *c, u64 gpa, int lvl, u64 base, bool w, bool u, bool nx)
+/* Rights inherited from the entries above, as entry bits: allow holds R/W
+ * and U/S where every entry had them, deny XD where one had it. */
+static bool visit_table(struct visit *c, u64 gpa, int lvl, u64 base, u64 allow, u64 deny);
+
+/* Entries i0..i1 of table t, which maps from base (linear; gva: the same,
+ * canonical). Inlined twice, for 8-byte and for 4-byte entries, with the
+ * level's rules in registers: this loop is what a periodic audit spends
+ * its time in. */
+static inline __attribute__((always_inline)) bool visit_entries(struct visit *c, const void *t, bool wide, int lvl,
+                                                                u64 base, u64 gva, u32 i0, u32 i1, u64 allow,
+                                                                u64 deny, bool pages)
+{
+    const struct rules r = c->g->lv[lvl];
+    for (u32 i = i0; i <= i1; i++) {
+        u64 e = entry(wide, t, i), addr = 0;
+        enum kind k = classify(&r, e, &addr);
+        if (k == K_ABSENT || (k == K_PAGE && !pages))
+            continue;
+        if (k == K_RESERVED) {
+            c->st->reserved++;
+            continue;
+        }
+        u64 a = allow & e, d = deny | (e & XD);
+        if (k == K_TABLE) {
+            if (!visit_table(c, addr, lvl - 1, base + ((u64)i << r.shift), a, d))
+                return false;
+            continue;
+        }
+        /* A page is never in the root of 4-level paging, the one table
+         * whose entries cross the non-canonical hole. */
+        struct pt_leaf l = { gva + ((u64)i << r.shift), addr, 1ull << r.shift, e, lvl, a & RW, a & US, d != 0 };
+        c->st->leaves++;
+        if (!c->v->leaf(c->v->ctx, &l)) {
+            c->st->stopped = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool visit_table(struct visit *c, u64 gpa, int lvl, u64 base, u64 allow, u64 deny)
 {
     const struct geom *g = c->g;
     if (!c->tables_left) {
@@ -234,43 +286,21 @@ static bool visit_table(struct visit *c, u64 gpa, int lvl, u64 base, bool w, boo
     }
     c->tables_left--;
     c->st->tables++;
+    u64 gva = canonical(g, base);
     enum pt_table_verdict verdict = PT_VISIT_ALL;
     if (c->v->table) {
-        struct pt_table d = { gpa, t, lvl, canonical(g, base), w, u, nx };
+        struct pt_table d = { gpa, t, lvl, gva, allow & RW, allow & US, deny != 0 };
         verdict = c->v->table(c->v->ctx, &d);
         if (verdict == PT_VISIT_NONE || (verdict == PT_VISIT_TABLES && lvl == 1))
             return true;
     }
-    u32 shift = shift_of(g, lvl), n = 1u << g->bits;
+    u32 shift = g->lv[lvl].shift, n = 1u << g->bits;
     /* The table's entries that map part of [first, last]: it maps part. */
     u32 i0 = c->first > base ? (u32)((c->first - base) >> shift) : 0;
     u32 i1 = c->last - base < ((u64)n << shift) - 1 ? (u32)((c->last - base) >> shift) : n - 1;
-    for (u32 i = i0; i <= i1; i++) {
-        u64 e = entry(g, t, i), addr = 0, size = 0;
-        enum kind k = classify(g, lvl, e, &addr, &size);
-        if (k == K_ABSENT)
-            continue;
-        if (k == K_RESERVED) {
-            c->st->reserved++;
-            continue;
-        }
-        u64 x = base + ((u64)i << shift);
-        bool ew = w && (e & RW), eu = u && (e & US), enx = nx || (e & XD);
-        if (k == K_TABLE) {
-            if (!visit_table(c, addr, lvl - 1, x, ew, eu, enx))
-                return false;
-            continue;
-        }
-        if (verdict == PT_VISIT_TABLES)
-            continue;
-        struct pt_leaf l = { canonical(g, x), addr, size, e, lvl, ew, eu, enx };
-        c->st->leaves++;
-        if (!c->v->leaf(c->v->ctx, &l)) {
-            c->st->stopped = true;
-            return false;
-        }
-    }
-    return true;
+    bool pages = verdict == PT_VISIT_ALL;
+    return g->wide ? visit_entries(c, t, true, lvl, base, gva, i0, i1, allow, deny, pages)
+                   : visit_entries(c, t, false, lvl, base, gva, i0, i1, allow, deny, pages);
 }
 
 enum pt_status pt_visit(const struct pt_paging *pg, u64 first, u64 last, const struct pt_visitor *v,
@@ -297,7 +327,7 @@ enum pt_status pt_visit(const struct pt_paging *pg, u64 first, u64 last, const s
         return PT_OK;
     struct visit c = { &g, v, st, first & space, last & space, v->max_tables };
     if (pg->mode != PT_MODE_PAE) {
-        visit_table(&c, pg->cr3 & g.addr & g.phys, g.top, 0, true, true, false);
+        visit_table(&c, pg->cr3 & g.lv[g.top].table_mask & g.phys, g.top, 0, RW | US, 0);
         return PT_OK;
     }
     for (u32 i = (u32)(c.first >> 30); i <= (u32)(c.last >> 30); i++) {   /* the PDPTE registers */
@@ -308,7 +338,7 @@ enum pt_status pt_visit(const struct pt_paging *pg, u64 first, u64 last, const s
             st->reserved++;
             continue;
         }
-        if (!visit_table(&c, e & PT_ADDR_MASK, 2, (u64)i << 30, true, true, false))
+        if (!visit_table(&c, e & PT_ADDR_MASK, 2, (u64)i << 30, RW | US, 0))
             break;
     }
     return PT_OK;
