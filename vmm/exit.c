@@ -420,6 +420,7 @@ void vmexit_dispatch(struct guest_regs *regs)
     if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && !waiting &&
         t0 - v->last_tick >= tick_period)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
+    log_drain();                                    /* the console takes what it can at once */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);
 

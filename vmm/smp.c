@@ -104,6 +104,20 @@ void smp_log_lock(void)
     log_depth = 1;
 }
 
+bool smp_log_trylock(void)
+{
+    u32 me = this_cpu()->index + 1;
+    if (log_owner == me) {
+        log_depth++;
+        return true;
+    }
+    if (!spin_trylock(&log_lock))
+        return false;
+    log_owner = me;
+    log_depth = 1;
+    return true;
+}
+
 void smp_log_unlock(void)
 {
     if (--log_depth)
@@ -126,7 +140,7 @@ void smp_init_boot_cpu(void)
     wrmsr(MSR_IA32_GS_BASE, (u64)c);
     desc_init(&boot_desc);
     trap_set_nmi_hook(host_nmi);
-    log_set_lock(smp_log_lock, smp_log_unlock);
+    log_set_lock(smp_log_lock, smp_log_trylock, smp_log_unlock);
 }
 
 void smp_set_limit(u32 n) { limit = n; }

@@ -113,6 +113,7 @@ void smp_print_summary(void);
 
 /* A recursive lock for whole log lines (installed into lib/log). */
 void smp_log_lock(void);
+bool smp_log_trylock(void);
 void smp_log_unlock(void);
 
 #endif

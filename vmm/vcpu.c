@@ -86,6 +86,11 @@ void vmm_print_summary(void)
     smp_print_summary();
     kprintf("vigil: refused: %llu accesses to hypervisor memory, %llu to vigil's console ports\n",
             (unsigned long long)hv, (unsigned long long)con);
+    struct log_stats ls;
+    log_get_stats(&ls);
+    kprintf("vigil: console: %llu bytes through a %u-byte ring (at most %u queued); %llu lines waited for room, "
+            "%llu records found it full\n", (unsigned long long)ls.bytes, LOG_RING_SIZE, ls.high_water,
+            (unsigned long long)ls.waits, (unsigned long long)ls.records_dropped);
     ids_print_summary();
 }
 
@@ -98,6 +103,7 @@ static void bochs_shutdown(void)
 /* Every way vigil knows to turn the machine off, in turn. */
 static void machine_poweroff(void)
 {
+    log_flush();
     acpi_poweroff(acpi);
     bochs_shutdown();
     outb(0xf4, 0);                               /* QEMU isa-debug-exit */
@@ -110,12 +116,14 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
         [POWER_ACPI] = "ACPI sleep request", [POWER_RESET] = "reset request (vigil does not reset guests)",
     };
     smp_world_stop();                            /* the other vCPUs stop where they are */
+    log_set_async(false);                        /* the summary waits for the console */
     kprintf("vigil: guest powered off: %s (port 0x%x, value 0x%x)\n", hows[how], port, value);
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_POWEROFF);
     ids_event(&e);
     vmm_print_summary();
     kprintf("vigil: powering off\n");
+    log_flush();                                 /* the last bytes leave the UART first */
     /* Replay what the guest asked for, now that the summary is out; if the
      * machine is still running after that (or for a reset), turn it off. */
     if (how == POWER_BOCHS)
@@ -225,6 +233,7 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
             return OP_RESUME;
     } else if (!strcmp(line, "poweroff")) {
         smp_world_stop();
+        log_set_async(false);
         vmm_print_summary();
         kprintf("vigil: powering off\n");
         machine_poweroff();
@@ -264,6 +273,7 @@ void vcpu_suspend_loop(struct vcpu *v)
 {
     smp_world_stop();
     spin_lock(&operator_lock);
+    log_set_async(false);                        /* what is queued goes first; then the operator's console waits */
     v->suspended = true;
     kprintf("vigil: vCPU %u suspended: %s; rip 0x%llx%s\n", v->id, v->suspend_reason ? v->suspend_reason : "operator",
             (unsigned long long)vmread(GUEST_RIP), v->dead ? " (the guest cannot continue)" : "");
@@ -281,6 +291,7 @@ void vcpu_suspend_loop(struct vcpu *v)
     kprintf("vigil: vCPU %u resumed%s\n", v->id, ncpus > 1 ? " (and every vCPU with it)" : "");
     v->suspended = false;
     v->suspend_reason = 0;
+    log_set_async(true);
     spin_unlock(&operator_lock);
     smp_world_start();
 }

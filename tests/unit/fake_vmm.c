@@ -16,12 +16,15 @@ static u64 next_page;
 static char *console;
 static size_t console_len;
 
-static void sink(char c)
+static u32 sink(const char *buf, u32 n, bool wait)
 {
-    if (console_len + 1 < CONSOLE_SIZE) {
-        console[console_len++] = c;
-        console[console_len] = 0;
-    }
+    (void)wait;
+    for (u32 i = 0; i < n; i++)
+        if (console_len + 1 < CONSOLE_SIZE) {
+            console[console_len++] = buf[i];
+            console[console_len] = 0;
+        }
+    return n;
 }
 
 void fake_reset(void)
@@ -39,7 +42,7 @@ void fake_reset(void)
     next_page = FAKE_ALLOC_LO;
     console_len = 0;
     console[0] = 0;
-    log_set_sink(sink);
+    log_set_console(sink);
     log_set_level(LOG_DEBUG);
 }
 

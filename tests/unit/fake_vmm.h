@@ -61,7 +61,7 @@ u64 fake_alloc_page(void);                   /* zeroed, 4 KiB aligned */
 void fake_map(u64 cr3, u64 gva, u64 pa, u64 flags);
 void fake_map_2m(u64 cr3, u64 gva, u64 pa, u64 flags);
 
-/* Console capture (log_set_sink). */
+/* Console capture (log_set_console). */
 const char *fake_console(void);              /* everything so far, NUL-terminated */
 size_t fake_console_len(void);
 bool fake_console_has(size_t from, const char *needle);
