@@ -254,6 +254,7 @@ u32 fake_alerts(size_t from, struct fake_alert *out, u32 max)
             if (!json_num(p, end, "pid", &a->pid))
                 a->pid = -1;
             json_num(p, end, "seq", &a->seq);
+            a->len = (size_t)(end - p) - (end > p && end[-1] == '\r');
         } else if (*p == '{') {
             n++;                                    /* counted, not stored */
         }

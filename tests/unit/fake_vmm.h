@@ -72,6 +72,7 @@ struct fake_alert {
     char rip[24], cr3[24], gva[24], gpa[24];
     long long pid, seq;                      /* pid -1: absent */
     bool has_gva, has_gpa;
+    size_t len;                              /* the record's bytes, without CR LF */
 };
 u32 fake_alerts(size_t from, struct fake_alert *out, u32 max);
 
