@@ -57,14 +57,32 @@ size_t alert_format(const struct alert *a, char *buf, size_t size)
     return pos;
 }
 
+void alert_log_set_vcpus(struct alert_log *l, u32 n)
+{
+    l->nvcpus = n < 1 ? 1 : n > ALERT_VCPUS ? ALERT_VCPUS : n;
+    for (u32 i = 0; i < ALERT_VCPUS; i++)
+        l->budget_left[i] = i < l->nvcpus ? ALERT_BUDGET / l->nvcpus : 0;
+}
+
 void alert_log_init(struct alert_log *l)
 {
     memset(l, 0, sizeof(*l));
     l->next_seq = 1;
-    l->budget_left = ALERT_BUDGET;
+    alert_log_set_vcpus(l, 1);
 }
 
-void alert_log_tick(struct alert_log *l) { l->budget_left = ALERT_BUDGET; }
+void alert_log_tick(struct alert_log *l)
+{
+    u32 share = ALERT_BUDGET / l->nvcpus, cap = share > ALERT_MAX_BYTES ? share : ALERT_MAX_BYTES;
+    for (u32 i = 0; i < l->nvcpus; i++)
+        l->budget_left[i] = l->budget_left[i] + share > cap ? cap : l->budget_left[i] + share;
+}
+
+/* The share an alert is printed from (an out-of-range vCPU: the first). */
+static u32 *budget_of(struct alert_log *l, const struct alert *a)
+{
+    return &l->budget_left[a->vcpu < l->nvcpus ? a->vcpu : 0];
+}
 
 /* (policy, rip, object) hashed into a small table; a full table replaces
  * the slot, which at worst lets a few repeats through. */
@@ -96,7 +114,7 @@ bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
             l->suppressed_by_policy[a->policy]++;
         return false;
     }
-    if (l->budget_left < ALERT_MIN_BYTES) {
+    if (*budget_of(l, a) < ALERT_MIN_BYTES) {
         drop(l, a);
         return false;
     }
@@ -105,13 +123,14 @@ bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
 
 bool alert_log_print(struct alert_log *l, const struct alert *a, u64 object, bool (*out)(const char *line))
 {
-    char line[512];
+    char line[ALERT_MAX_BYTES - 1];
+    u32 *left = budget_of(l, a);
     size_t n = alert_format(a, line, sizeof(line));
-    if (!n || n + 2 > l->budget_left || !out(line)) {
+    if (!n || n + 2 > *left || !out(line)) {
         drop(l, a);
         return false;
     }
-    l->budget_left -= (u32)(n + 2);             /* CR LF */
+    *left -= (u32)(n + 2);                      /* CR LF */
     /* Only a printed record counts toward the repeat limit: one held back
      * by the budget alone may still be printed later. */
     u32 slot;

@@ -3,7 +3,8 @@
  * on it. Every raised alert takes the next seq. Of the same (policy, rip,
  * object), ALERT_REPEAT_LIMIT records are printed and later ones suppressed
  * as repeats. A record is printed only while its bytes fit what the console
- * line carries: ALERT_BUDGET bytes every ALERT_WINDOW_TICKS; else it is
+ * line carries: ALERT_BUDGET bytes every ALERT_WINDOW_TICKS, shared equally
+ * by the vCPUs (so a flood on one cannot silence the others); else it is
  * dropped. Nothing is lost silently: raised = printed + suppressed +
  * dropped, and a seq missing from the console is a record not printed. */
 #ifndef VIGIL_IDS_ALERT_H
@@ -21,6 +22,10 @@
 /* No record is shorter (135 bytes, then CR LF): below this, the budget
  * left holds none and nothing is formatted. */
 #define ALERT_MIN_BYTES 137
+/* A vCPU's share of the budget accumulates up to the larger of the share
+ * and the longest record (the formatter's 512 bytes, CR LF included). */
+#define ALERT_MAX_BYTES 513
+#define ALERT_VCPUS 64
 #define ALERT_KEYS 128
 #define ALERT_RECENT 16
 #define ALERT_DETAIL 120
@@ -48,14 +53,19 @@ struct alert_log {
     u64 emitted, suppressed, dropped;  /* printed, repeats, over the console's capacity */
     u64 by_policy[POL_COUNT];          /* alerts raised */
     u64 suppressed_by_policy[POL_COUNT], dropped_by_policy[POL_COUNT];
-    u32 budget_left;                   /* bytes, in this window */
+    u32 nvcpus;                        /* sharing the budget */
+    u32 budget_left[ALERT_VCPUS];      /* bytes each vCPU may still print */
     struct { u64 key; u32 count; } keys[ALERT_KEYS];
     struct alert recent[ALERT_RECENT];
     u32 nrecent;
 };
 
 void alert_log_init(struct alert_log *l);
-/* A new window: the budget is refilled. */
+/* The budget shared by n vCPUs (1 at init): each gets ALERT_BUDGET / n
+ * bytes a window. */
+void alert_log_set_vcpus(struct alert_log *l, u32 n);
+/* A new window: each vCPU's share is added to what it had left, up to
+ * max(share, ALERT_MAX_BYTES). */
 void alert_log_tick(struct alert_log *l);
 /* Raising an alert, step one: it is counted and takes the next seq. False
  * when that is all: it repeats a key printed ALERT_REPEAT_LIMIT times

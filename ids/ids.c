@@ -406,6 +406,7 @@ static struct ids_verdict event(const struct ids_event *e)
         check_boot(e);
     switch (e->type) {
     case IDS_EV_START:
+        alert_log_set_vcpus(&alog, vmm_vcpu_count());
         for (u32 i = 0; i < POL_COUNT; i++)
             if (ids_policy_on((enum policy_id)i) && policies[i]->start)
                 policies[i]->start();

@@ -135,6 +135,8 @@ u32 vmm_maxphys(void) { return 40; }
 
 u64 vmm_uptime_ns(void) { return fake.now_ns += 1000; }
 
+u32 vmm_vcpu_count(void) { return fake.nvcpus ? fake.nvcpus : 1; }
+
 /* --- building guest memory ------------------------------------------------- */
 
 void fake_poke(u64 gpa, const void *src, u64 len) { memcpy(fake_mem + gpa, src, len); }

@@ -35,6 +35,7 @@ struct fake_vmm {
     u16 idt_limit, gdt_limit;
     bool protect_fails;                      /* vmm_ept_protect refuses */
     u64 now_ns;
+    u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
 };
 extern struct fake_vmm fake;
 

@@ -467,7 +467,7 @@ static void test_log_init(void **state)
     assert_int_equal(alog.emitted, 0);
     assert_int_equal(alog.suppressed, 0);
     assert_int_equal(alog.dropped, 0);
-    assert_int_equal(alog.budget_left, ALERT_BUDGET);
+    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
     assert_int_equal(alog.nrecent, 0);
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_int_equal(alog.by_policy[i], 0);
@@ -637,22 +637,22 @@ static void test_log_budget_in_bytes(void **state)
     for (u32 i = 0; i < fit; i++) {
         a = raised(POL_PAGETABLE_AUDIT, 0x5000);
         assert_int_equal(raise1(&a, 0x100000 + i * 0x1000), PRINTED);
-        assert_int_equal(alog.budget_left, ALERT_BUDGET - (i + 1) * len);
+        assert_int_equal(alog.budget_left[0], ALERT_BUDGET - (i + 1) * len);
     }
-    u32 left = alog.budget_left;
+    u32 left = alog.budget_left[0];
     assert_true(left < len);
     /* new objects, but their bytes do not fit what is left */
     for (u32 i = 0; i < 3; i++) {
         a = raised(POL_HIDDEN_PROCESS, 0x6000);
         assert_int_equal(raise1(&a, 1000 + i), DROPPED);
     }
-    assert_int_equal(alog.budget_left, left);     /* nothing charged for a dropped record */
+    assert_int_equal(alog.budget_left[0], left);     /* nothing charged for a dropped record */
     assert_int_equal(alog.dropped, 3);
     assert_int_equal(alog.dropped_by_policy[POL_HIDDEN_PROCESS], 3);
     assert_int_equal(alog.suppressed, 0);
     assert_int_equal(alog.emitted, fit);
     alert_log_tick(&alog);
-    assert_int_equal(alog.budget_left, ALERT_BUDGET);
+    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
     a = raised(POL_HIDDEN_PROCESS, 0x6000);
     assert_int_equal(raise1(&a, 2000), PRINTED);
     assert_int_equal(a.seq, fit + 4);             /* seqs fit+1..fit+3 were dropped: a gap */
@@ -667,7 +667,7 @@ static void test_log_budget_long_record_dropped_short_printed(void **state)
     reset_log();
     struct alert a = raised(POL_SIGNATURE, 0x7000);
     u32 shortlen = line_bytes(&a);
-    while (alog.budget_left >= 2 * shortlen) {
+    while (alog.budget_left[0] >= 2 * shortlen) {
         a = raised(POL_SIGNATURE, 0x7000 + alog.next_seq);
         assert_int_equal(raise1(&a, 0), PRINTED);
     }
@@ -675,10 +675,10 @@ static void test_log_budget_long_record_dropped_short_printed(void **state)
     memset(big.detail, 'x', sizeof(big.detail) - 1);
     big.detail[sizeof(big.detail) - 1] = 0;
     str_copy(big.process, "a-long-name-abc", sizeof(big.process));
-    assert_true(line_bytes(&big) > alog.budget_left);
+    assert_true(line_bytes(&big) > alog.budget_left[0]);
     assert_int_equal(raise1(&big, 0), DROPPED);
     a = raised(POL_SIGNATURE, 0x9000);
-    assert_true(line_bytes(&a) <= alog.budget_left);
+    assert_true(line_bytes(&a) <= alog.budget_left[0]);
     assert_int_equal(raise1(&a, 0), PRINTED);
     check_counts();
 }
@@ -689,7 +689,7 @@ static void test_log_exhausted_budget_skips_formatting(void **state)
 {
     (void)state;
     reset_log();
-    alog.budget_left = ALERT_MIN_BYTES - 1;
+    alog.budget_left[0] = ALERT_MIN_BYTES - 1;
     nout = 0;
     for (u32 i = 0; i < 100; i++) {
         struct alert a = raised(POL_HYPERVISOR_GUARD, 0x10000 + 3 * i);
@@ -699,7 +699,7 @@ static void test_log_exhausted_budget_skips_formatting(void **state)
     assert_int_equal(nout, 0);
     assert_int_equal(alog.dropped, 100);
     assert_int_equal(alog.dropped_by_policy[POL_HYPERVISOR_GUARD], 100);
-    alog.budget_left = ALERT_MIN_BYTES;           /* room for the shortest: it is tried */
+    alog.budget_left[0] = ALERT_MIN_BYTES;           /* room for the shortest: it is tried */
     struct alert a = raised(POL_HYPERVISOR_GUARD, 0x20000);
     assert_true(alert_log_admit(&alog, &a, 0));
     assert_false(alert_log_print(&alog, &a, 0, out_ok));   /* (this one is longer) */
@@ -717,7 +717,7 @@ static void test_log_console_refusal_is_a_drop(void **state)
         struct alert a = raised(POL_IO_GUARD, 0x3000);
         assert_int_equal(raise_to(&a, 0x60, out_full), DROPPED);
     }
-    assert_int_equal(alog.budget_left, ALERT_BUDGET);
+    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
     assert_int_equal(alog.dropped, 5);
     assert_int_equal(alog.nrecent, 0);
     for (u32 i = 0; i < ALERT_REPEAT_LIMIT; i++) {
@@ -734,7 +734,7 @@ static void test_log_budget_drops_do_not_count_as_repeats(void **state)
 {
     (void)state;
     reset_log();
-    alog.budget_left = 0;
+    alog.budget_left[0] = 0;
     for (u32 i = 0; i < 10; i++) {
         struct alert a = raised(POL_CR_GUARD, 0x4000);
         assert_int_equal(raise1(&a, 0), DROPPED);
@@ -748,6 +748,82 @@ static void test_log_budget_drops_do_not_count_as_repeats(void **state)
     assert_int_equal(raise1(&a, 0), SUPPRESSED);
     assert_int_equal(alog.dropped, 10);
     assert_int_equal(alog.suppressed, 1);
+    check_counts();
+}
+
+
+/* Several vCPUs share the line equally: a flood on one cannot take the
+ * others' share, a share left unused accumulates up to one longest record,
+ * and in all the vCPUs never get more than the line carries. */
+static void test_log_vcpus_share_the_budget(void **state)
+{
+    (void)state;
+    reset_log();
+    alert_log_set_vcpus(&alog, 4);
+    assert_int_equal(alog.nvcpus, 4);
+    for (u32 v = 0; v < 4; v++)
+        assert_int_equal(alog.budget_left[v], ALERT_BUDGET / 4);
+    assert_int_equal(alog.budget_left[4], 0);
+    /* vCPU 1 floods: one record of its share, the rest dropped */
+    u32 printed1 = 0;
+    for (u32 i = 0; i < 50; i++) {
+        struct alert a = raised(POL_HYPERVISOR_GUARD, 0x1000 + 3 * i);
+        a.vcpu = 1;
+        printed1 += raise1(&a, 0) == PRINTED;
+    }
+    assert_int_equal(printed1, 1);
+    assert_int_equal(alog.dropped, 49);
+    /* vCPUs 2 and 3 still print theirs in the same window */
+    for (u32 v = 2; v < 4; v++) {
+        struct alert a = raised(POL_KERNEL_TEXT, 0x2000 + v);
+        a.vcpu = v;
+        assert_int_equal(raise1(&a, 0), PRINTED);
+    }
+    /* an unused share accumulates, capped at one longest record */
+    for (u32 w = 0; w < 10; w++)
+        alert_log_tick(&alog);
+    assert_int_equal(alog.budget_left[0], ALERT_MAX_BYTES);
+    /* over many windows, a vCPU flooding gets its share and no more */
+    reset_log();
+    alert_log_set_vcpus(&alog, 4);
+    u32 bytes = 0;
+    for (u32 w = 0; w < 100; w++) {
+        for (u32 i = 0; i < 20; i++) {
+            struct alert a = raised(POL_HYPERVISOR_GUARD, 0x10000 + 1000 * w + 3 * i);
+            a.vcpu = 3;
+            if (raise1(&a, 0) == PRINTED)
+                bytes += line_bytes(&a);
+        }
+        alert_log_tick(&alog);
+    }
+    assert_true(bytes <= 100 * (ALERT_BUDGET / 4) + ALERT_MAX_BYTES);
+    assert_true(bytes >= 100 * (ALERT_BUDGET / 4) - 2 * ALERT_MAX_BYTES);   /* (what is left over carries) */
+    check_counts();
+}
+
+static void test_log_vcpu_count_is_bounded(void **state)
+{
+    (void)state;
+    reset_log();
+    alert_log_set_vcpus(&alog, 0);
+    assert_int_equal(alog.nvcpus, 1);
+    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
+    alert_log_set_vcpus(&alog, 1000);
+    assert_int_equal(alog.nvcpus, ALERT_VCPUS);
+    /* 64 vCPUs: 18 bytes a window each, a record every few windows */
+    assert_int_equal(alog.budget_left[ALERT_VCPUS - 1], ALERT_BUDGET / ALERT_VCPUS);
+    struct alert a = raised(POL_CR_GUARD, 0x1);
+    a.vcpu = 63;
+    assert_int_equal(raise1(&a, 0), DROPPED);
+    for (u32 w = 0; w < 20; w++)
+        alert_log_tick(&alog);
+    a = raised(POL_CR_GUARD, 0x1);
+    a.vcpu = 63;
+    assert_int_equal(raise1(&a, 0), PRINTED);
+    a = raised(POL_CR_GUARD, 0x2);
+    a.vcpu = 200;                                 /* out of range: the first vCPU's share */
+    raise1(&a, 0);
+    assert_true(alog.budget_left[0] <= ALERT_MAX_BYTES);
     check_counts();
 }
 
@@ -770,11 +846,11 @@ static void test_log_recent_ring_holds_the_last_printed(void **state)
         /* a suppressed repeat and a dropped alert between them */
         struct alert r = raised(POL_KERNEL_TEXT, 0x100);
         assert_int_equal(raise1(&r, 0), SUPPRESSED);
-        u32 keep = alog.budget_left;
-        alog.budget_left = 0;
+        u32 keep = alog.budget_left[0];
+        alog.budget_left[0] = 0;
         struct alert d = raised(POL_KERNEL_TEXT, 0x9000 + i);
         assert_int_equal(raise1(&d, 0), DROPPED);
-        alog.budget_left = keep;
+        alog.budget_left[0] = keep;
     }
     assert_int_equal(alog.nrecent, ALERT_REPEAT_LIMIT + total);
     u32 n = alog.nrecent;
@@ -809,7 +885,7 @@ static void test_log_out_of_range_policy(void **state)
     assert_int_equal(raise1(&a, 0), PRINTED);
     for (u32 i = 0; i < POL_COUNT; i++)
         assert_int_equal(alog.by_policy[i], 0);
-    alog.budget_left = 0;
+    alog.budget_left[0] = 0;
     a = raised((enum policy_id)POL_COUNT, 0x2);
     assert_int_equal(raise1(&a, 0), DROPPED);
     for (u32 i = 0; i < POL_COUNT; i++)
@@ -843,6 +919,8 @@ int main(void)
         cmocka_unit_test(test_log_exhausted_budget_skips_formatting),
         cmocka_unit_test(test_log_console_refusal_is_a_drop),
         cmocka_unit_test(test_log_budget_drops_do_not_count_as_repeats),
+        cmocka_unit_test(test_log_vcpus_share_the_budget),
+        cmocka_unit_test(test_log_vcpu_count_is_bounded),
         cmocka_unit_test(test_log_recent_ring_holds_the_last_printed),
         cmocka_unit_test(test_log_recent_copies_the_whole_alert),
         cmocka_unit_test(test_log_out_of_range_policy),
