@@ -182,9 +182,7 @@ def main():
     lines.append(f"4 CPUs: AP bring-up (SIPI to VMX on) {', '.join(f'{u} us' for u in up)}; "
                  f"{nshoot} EPT shootdowns at {shoot} cycles each on average ({kicks} kicks); "
                  f"{nstop} world stops at {stop} cycles each")
-    # (World stops are reported, not budgeted. In Bochs 2.7 both they and
-    # shootdowns can wait a tick, ~2M cycles, for a vCPU that Bochs left
-    # NMI-blocked at its first kick: docs/design.md, "Kicks".)
+    # (world stops are reported, not budgeted)
     if max(up) > BUDGETS["ap_bringup_us"]:
         fails.append(f"AP bring-up: {max(up)} us, budget {BUDGETS['ap_bringup_us']} us")
     if shoot > BUDGETS["shootdown_cycles"]:

@@ -309,7 +309,7 @@ static enum exit_action h_exception(struct vcpu *v)
     if ((info & (7u << 8)) == INTR_TYPE_NMI) {
         /* NMI exiting (more than one vCPU): vigil's own kick, or the
          * guest's NMI, which is delivered to it at this entry. */
-        smp_nmi(this_cpu());
+        smp_nmi_exit(this_cpu());
         return EXIT_RESUME;
     }
     if ((info & 0xff) == 1 && vmm_step_done())

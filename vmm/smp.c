@@ -162,6 +162,23 @@ void smp_nmi(struct cpu *c)
         c->kicks_seen = sent;            /* NMIs coalesce: one covers every kick so far */
 }
 
+/* Bochs 2.7 leaves NMIs blocked after an NMI-caused VM exit, in VMX root
+ * and in the guest state it saved, though the guest never received that
+ * NMI: unless the guest is inside an NMI vigil gave it, it would then hold
+ * every later kick until its preemption timer, and each world stop or EPT
+ * shootdown would wait a tick. An IRET ends the blocking in root; the
+ * guest's is cleared. (On hardware both are no-ops.) */
+void smp_nmi_exit(struct cpu *c)
+{
+    smp_nmi(c);
+    __asm__ volatile("movq %%rsp, %%rax\n\t"
+                     "pushq %1\n\tpushq %%rax\n\tpushfq\n\tpushq %2\n\t"
+                     "leaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tiretq\n1:"
+                     ::"a"(0), "i"(SEL_DATA), "i"(SEL_CODE) : "memory");
+    if (!c->guest_in_nmi)
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~8ull);
+}
+
 static void kick(struct cpu *c)
 {
     __atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_SEQ_CST);
@@ -277,6 +294,11 @@ void smp_before_entry(struct cpu *c, u32 mode)
         c->ept_gen = gen;
         invept(INVEPT_ALL, 0);
     }
+    u32 inj = (u32)vmread(VM_ENTRY_INTR_INFO);
+    if ((inj & INTR_VALID) && (inj & (7u << 8)) == INTR_TYPE_NMI)
+        c->guest_in_nmi = true;
+    else if (!(vmread(GUEST_INTERRUPTIBILITY) & 8))
+        c->guest_in_nmi = false;                 /* not blocking NMIs: out of any handler */
 }
 
 void smp_print_summary(void)

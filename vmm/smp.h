@@ -53,6 +53,7 @@ struct cpu {
     volatile u32 kicks_sent, kicks_seen; /* NMIs vigil sent this CPU, and those it has taken */
     u32 ept_gen;                         /* the EPT generation this CPU last flushed */
     bool nmi_pending;                    /* a guest NMI to inject at the next entry */
+    bool guest_in_nmi;                   /* in an NMI vigil injected, maybe not returned from */
     u64 bringup_tsc;                     /* boot CPU's TSC when this CPU was woken, and when it was in VMX */
     u64 bringup_cycles;
     struct vcpu vcpu;
@@ -100,6 +101,9 @@ void smp_before_entry(struct cpu *c, u32 mode);
 /* An NMI exit or an NMI taken in vigil: vigil's kick, or else the guest's
  * NMI, which becomes pending for injection. */
 void smp_nmi(struct cpu *c);
+/* The same for an NMI that caused a VM exit; also ends the NMI blocking
+ * Bochs leaves behind it (see smp.c). */
+void smp_nmi_exit(struct cpu *c);
 /* Stop every other vCPU outside guest mode until smp_world_start
  * (re-entrant for the CPU that holds it). */
 void smp_world_stop(void);
