@@ -114,8 +114,6 @@ bool ids_init(const struct boot_info *bi, bool on)
 
 /* --- alerts ---------------------------------------------------------------- */
 
-static bool print_record(const char *line) { return log_record(line); }
-
 /* The record is completed (process name, detail) and formatted only when
  * it can be printed: a suppressed or dropped alert costs little. The
  * detail is fmt with ap, or fmt itself when ap is 0. */
@@ -154,7 +152,7 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
             fmt_vsnprintf(a.detail, sizeof(a.detail), fmt, *ap);
         else
             str_copy(a.detail, fmt, sizeof(a.detail));
-        alert_log_print(&alog, &a, object, print_record);
+        alert_log_print(&alog, &a, object, log_record);
     }
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     if (act == ACT_BLOCK) {
