@@ -57,11 +57,20 @@ size_t alert_format(const struct alert *a, char *buf, size_t size)
     return pos;
 }
 
+_Static_assert(ALERT_BURST >= ALERT_BUDGET && ALERT_BURST <= LOG_RING_SIZE / 2,
+               "a burst holds a window's budget, and half the log ring at most");
+
+static u32 saved_max(const struct alert_log *l)
+{
+    u32 b = ALERT_BURST / l->nvcpus;
+    return b > ALERT_MAX_BYTES ? b : ALERT_MAX_BYTES;
+}
+
 void alert_log_set_vcpus(struct alert_log *l, u32 n)
 {
     l->nvcpus = n < 1 ? 1 : n > ALERT_VCPUS ? ALERT_VCPUS : n;
     for (u32 i = 0; i < ALERT_VCPUS; i++)
-        l->budget_left[i] = i < l->nvcpus ? ALERT_BUDGET / l->nvcpus : 0;
+        l->budget_left[i] = i < l->nvcpus ? saved_max(l) : 0;
 }
 
 void alert_log_init(struct alert_log *l)
@@ -73,7 +82,7 @@ void alert_log_init(struct alert_log *l)
 
 void alert_log_tick(struct alert_log *l)
 {
-    u32 share = ALERT_BUDGET / l->nvcpus, cap = share > ALERT_MAX_BYTES ? share : ALERT_MAX_BYTES;
+    u32 share = ALERT_BUDGET / l->nvcpus, cap = saved_max(l);
     for (u32 i = 0; i < l->nvcpus; i++)
         l->budget_left[i] = l->budget_left[i] + share > cap ? cap : l->budget_left[i] + share;
 }

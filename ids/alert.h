@@ -3,7 +3,8 @@
  * on it. Every raised alert takes the next seq. Of the same (policy, rip,
  * object), ALERT_REPEAT_LIMIT records are printed and later ones suppressed
  * as repeats. A record is printed only while its bytes fit what the console
- * line carries: ALERT_BUDGET bytes every ALERT_WINDOW_TICKS, shared equally
+ * line carries: ALERT_BUDGET bytes every ALERT_WINDOW_TICKS, saved up to a
+ * burst of ALERT_BURST bytes (which the log ring holds), and shared equally
  * by the vCPUs (so a flood on one cannot silence the others); else it is
  * dropped. Nothing is lost silently: raised = printed + suppressed +
  * dropped, and a seq missing from the console is a record not printed. */
@@ -22,8 +23,10 @@
 /* No record is shorter (135 bytes, then CR LF): below this, the budget
  * left holds none and nothing is formatted. */
 #define ALERT_MIN_BYTES 137
-/* A vCPU's share of the budget accumulates up to the larger of the share
- * and the longest record (the formatter's 512 bytes, CR LF included). */
+/* What is not spent is saved, up to a burst of half the log ring: about 35
+ * records at once, out on the line within 0.7 s. A vCPU's part of it is at
+ * least the longest record (the formatter's 512 bytes, CR LF included). */
+#define ALERT_BURST (LOG_RING_SIZE / 2)
 #define ALERT_MAX_BYTES 513
 #define ALERT_VCPUS 64
 #define ALERT_KEYS 128
@@ -62,10 +65,10 @@ struct alert_log {
 
 void alert_log_init(struct alert_log *l);
 /* The budget shared by n vCPUs (1 at init): each gets ALERT_BUDGET / n
- * bytes a window. */
+ * bytes a window and saves up to max(ALERT_BURST / n, ALERT_MAX_BYTES),
+ * which it starts with. */
 void alert_log_set_vcpus(struct alert_log *l, u32 n);
-/* A new window: each vCPU's share is added to what it had left, up to
- * max(share, ALERT_MAX_BYTES). */
+/* A new window: each vCPU's share is added to what it had left. */
 void alert_log_tick(struct alert_log *l);
 /* Raising an alert, step one: it is counted and takes the next seq. False
  * when that is all: it repeats a key printed ALERT_REPEAT_LIMIT times

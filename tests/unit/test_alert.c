@@ -467,7 +467,8 @@ static void test_log_init(void **state)
     assert_int_equal(alog.emitted, 0);
     assert_int_equal(alog.suppressed, 0);
     assert_int_equal(alog.dropped, 0);
-    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
+    assert_int_equal(alog.budget_left[0], ALERT_BURST);     /* a full burst to start with */
+    assert_int_equal(alog.nvcpus, 1);
     assert_int_equal(alog.nrecent, 0);
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_int_equal(alog.by_policy[i], 0);
@@ -483,6 +484,9 @@ static void test_budget_is_the_line_capacity(void **state)
     assert_int_equal(LOG_BYTES_PER_S, 11520);
     assert_int_equal(ALERT_WINDOW_TICKS, 10);
     assert_int_equal(ALERT_BUDGET, 1152);
+    /* saved up to a burst the log ring holds with room to spare */
+    assert_int_equal(ALERT_BURST, 8192);
+    assert_true(ALERT_BURST <= LOG_RING_SIZE / 2);
 }
 
 /* ALERT_MIN_BYTES is the shortest record there can be, CR LF included: no
@@ -519,19 +523,19 @@ static void test_every_alert_takes_a_seq(void **state)
         raise1(&a, 0);
         assert_int_equal(a.seq, i + 1);
     }
-    for (u32 i = 0; i < 50; i++) {
+    for (u32 i = 0; i < 100; i++) {
         struct alert a = raised(POL_IO_GUARD, 0x2000 + i);
         raise1(&a, 0x1f0);
         assert_int_equal(a.seq, 11 + i);
     }
-    assert_int_equal(alog.next_seq, 61);
+    assert_int_equal(alog.next_seq, 111);
     check_counts();
     assert_int_equal(alog.suppressed, 10 - ALERT_REPEAT_LIMIT);
     assert_true(alog.dropped > 0);
     /* the printed ones are a subset of 1..raised, in order, as many as printed */
     assert_int_equal(ntaken, alog.emitted);
     for (u32 i = 0; i < ntaken; i++) {
-        assert_true(taken_seq[i] >= 1 && taken_seq[i] <= 60);
+        assert_true(taken_seq[i] >= 1 && taken_seq[i] <= 110);
         if (i)
             assert_true(taken_seq[i] > taken_seq[i - 1]);
     }
@@ -625,20 +629,27 @@ static void test_log_interleaved_repeats(void **state)
 }
 
 /* The budget is in bytes: records are printed while their bytes fit what
- * is left of the window's 1152, then dropped until the next window. */
+ * is saved (a burst of 8192 to start with), then dropped; each window adds
+ * the 1152 bytes the line carries in it, and no more is saved than a burst. */
 static void test_log_budget_in_bytes(void **state)
 {
     (void)state;
     reset_log();
     struct alert a = raised(POL_PAGETABLE_AUDIT, 0x5000);
-    u32 len = line_bytes(&a);
-    u32 fit = ALERT_BUDGET / len;
-    assert_true(fit >= 4 && fit < 32);            /* the old limit of 32 a window was 8x the line */
-    for (u32 i = 0; i < fit; i++) {
+    u32 len = line_bytes(&a), burst = 0, expect = ALERT_BURST;
+    assert_true(ALERT_BUDGET / len >= 4 && ALERT_BUDGET / len < 32);   /* the old 32 a window was 8x the line */
+    /* every record whose bytes fit what is left is printed, and charged */
+    for (;;) {
         a = raised(POL_PAGETABLE_AUDIT, 0x5000);
-        assert_int_equal(raise1(&a, 0x100000 + i * 0x1000), PRINTED);
-        assert_int_equal(alog.budget_left[0], ALERT_BUDGET - (i + 1) * len);
+        len = line_bytes(&a);
+        if (len > expect)
+            break;
+        assert_int_equal(raise1(&a, 0x100000 + burst * 0x1000), PRINTED);
+        expect -= len;
+        burst++;
+        assert_int_equal(alog.budget_left[0], expect);
     }
+    assert_true(burst >= ALERT_BURST / len && burst <= ALERT_BURST / (len - 2));   /* (seqs grow a digit) */
     u32 left = alog.budget_left[0];
     assert_true(left < len);
     /* new objects, but their bytes do not fit what is left */
@@ -646,16 +657,28 @@ static void test_log_budget_in_bytes(void **state)
         a = raised(POL_HIDDEN_PROCESS, 0x6000);
         assert_int_equal(raise1(&a, 1000 + i), DROPPED);
     }
-    assert_int_equal(alog.budget_left[0], left);     /* nothing charged for a dropped record */
+    assert_int_equal(alog.budget_left[0], left);  /* nothing charged for a dropped record */
     assert_int_equal(alog.dropped, 3);
     assert_int_equal(alog.dropped_by_policy[POL_HIDDEN_PROCESS], 3);
     assert_int_equal(alog.suppressed, 0);
-    assert_int_equal(alog.emitted, fit);
+    assert_int_equal(alog.emitted, burst);
+    /* a window: 1152 more bytes, what the line carries in 100 ms */
     alert_log_tick(&alog);
-    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
-    a = raised(POL_HIDDEN_PROCESS, 0x6000);
-    assert_int_equal(raise1(&a, 2000), PRINTED);
-    assert_int_equal(a.seq, fit + 4);             /* seqs fit+1..fit+3 were dropped: a gap */
+    assert_int_equal(alog.budget_left[0], left + ALERT_BUDGET);
+    u32 more = 0;
+    for (u32 i = 0; i < 20; i++) {
+        a = raised(POL_HIDDEN_PROCESS, 0x6000);
+        more += raise1(&a, 2000 + i) == PRINTED;
+    }
+    assert_true(more >= (left + ALERT_BUDGET) / (len + 1) && more <= (left + ALERT_BUDGET) / len);
+    assert_true(alog.budget_left[0] < len + 1);
+    assert_int_equal(alog.emitted, burst + more);
+    /* seqs burst+1..burst+3 were dropped: a gap before the next printed one */
+    assert_int_equal(taken_seq[burst], burst + 4);
+    /* windows without alerts save up to a burst, no more */
+    for (u32 w = 0; w < 100; w++)
+        alert_log_tick(&alog);
+    assert_int_equal(alog.budget_left[0], ALERT_BURST);
     check_counts();
 }
 
@@ -717,7 +740,7 @@ static void test_log_console_refusal_is_a_drop(void **state)
         struct alert a = raised(POL_IO_GUARD, 0x3000);
         assert_int_equal(raise_to(&a, 0x60, out_full), DROPPED);
     }
-    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
+    assert_int_equal(alog.budget_left[0], ALERT_BURST);    /* nothing charged */
     assert_int_equal(alog.dropped, 5);
     assert_int_equal(alog.nrecent, 0);
     for (u32 i = 0; i < ALERT_REPEAT_LIMIT; i++) {
@@ -753,8 +776,8 @@ static void test_log_budget_drops_do_not_count_as_repeats(void **state)
 
 
 /* Several vCPUs share the line equally: a flood on one cannot take the
- * others' share, a share left unused accumulates up to one longest record,
- * and in all the vCPUs never get more than the line carries. */
+ * others' share, what a share leaves unused is saved up to its part of a
+ * burst, and in all the vCPUs never get more than the line carries. */
 static void test_log_vcpus_share_the_budget(void **state)
 {
     (void)state;
@@ -762,42 +785,47 @@ static void test_log_vcpus_share_the_budget(void **state)
     alert_log_set_vcpus(&alog, 4);
     assert_int_equal(alog.nvcpus, 4);
     for (u32 v = 0; v < 4; v++)
-        assert_int_equal(alog.budget_left[v], ALERT_BUDGET / 4);
+        assert_int_equal(alog.budget_left[v], ALERT_BURST / 4);
     assert_int_equal(alog.budget_left[4], 0);
-    /* vCPU 1 floods: one record of its share, the rest dropped */
-    u32 printed1 = 0;
+    /* vCPU 1 floods: its part of the burst, the rest dropped */
+    struct alert a = raised(POL_HYPERVISOR_GUARD, 0x1000);
+    u32 len = line_bytes(&a), printed1 = 0;
     for (u32 i = 0; i < 50; i++) {
-        struct alert a = raised(POL_HYPERVISOR_GUARD, 0x1000 + 3 * i);
+        a = raised(POL_HYPERVISOR_GUARD, 0x1000 + 3 * i);
         a.vcpu = 1;
         printed1 += raise1(&a, 0) == PRINTED;
     }
-    assert_int_equal(printed1, 1);
-    assert_int_equal(alog.dropped, 49);
-    /* vCPUs 2 and 3 still print theirs in the same window */
+    assert_int_equal(printed1, (ALERT_BURST / 4) / len);
+    assert_int_equal(alog.dropped, 50 - printed1);
+    /* vCPUs 2 and 3 still print theirs */
     for (u32 v = 2; v < 4; v++) {
-        struct alert a = raised(POL_KERNEL_TEXT, 0x2000 + v);
+        a = raised(POL_KERNEL_TEXT, 0x2000 + v);
         a.vcpu = v;
         assert_int_equal(raise1(&a, 0), PRINTED);
     }
-    /* an unused share accumulates, capped at one longest record */
-    for (u32 w = 0; w < 10; w++)
+    /* a window gives vCPU 1 its quarter of the line again */
+    u32 left1 = alog.budget_left[1];
+    alert_log_tick(&alog);
+    assert_int_equal(alog.budget_left[1], left1 + ALERT_BUDGET / 4);
+    /* an unused share is saved up to a quarter of a burst */
+    for (u32 w = 0; w < 100; w++)
         alert_log_tick(&alog);
-    assert_int_equal(alog.budget_left[0], ALERT_MAX_BYTES);
+    assert_int_equal(alog.budget_left[0], ALERT_BURST / 4);
     /* over many windows, a vCPU flooding gets its share and no more */
     reset_log();
     alert_log_set_vcpus(&alog, 4);
     u32 bytes = 0;
     for (u32 w = 0; w < 100; w++) {
         for (u32 i = 0; i < 20; i++) {
-            struct alert a = raised(POL_HYPERVISOR_GUARD, 0x10000 + 1000 * w + 3 * i);
+            a = raised(POL_HYPERVISOR_GUARD, 0x10000 + 1000 * w + 3 * i);
             a.vcpu = 3;
             if (raise1(&a, 0) == PRINTED)
                 bytes += line_bytes(&a);
         }
         alert_log_tick(&alog);
     }
-    assert_true(bytes <= 100 * (ALERT_BUDGET / 4) + ALERT_MAX_BYTES);
-    assert_true(bytes >= 100 * (ALERT_BUDGET / 4) - 2 * ALERT_MAX_BYTES);   /* (what is left over carries) */
+    assert_true(bytes <= 100 * (ALERT_BUDGET / 4) + ALERT_BURST / 4);
+    assert_true(bytes >= 100 * (ALERT_BUDGET / 4) - 2 * ALERT_MAX_BYTES);   /* (what is left over is saved) */
     check_counts();
 }
 
@@ -807,23 +835,35 @@ static void test_log_vcpu_count_is_bounded(void **state)
     reset_log();
     alert_log_set_vcpus(&alog, 0);
     assert_int_equal(alog.nvcpus, 1);
-    assert_int_equal(alog.budget_left[0], ALERT_BUDGET);
+    assert_int_equal(alog.budget_left[0], ALERT_BURST);
     alert_log_set_vcpus(&alog, 1000);
     assert_int_equal(alog.nvcpus, ALERT_VCPUS);
-    /* 64 vCPUs: 18 bytes a window each, a record every few windows */
-    assert_int_equal(alog.budget_left[ALERT_VCPUS - 1], ALERT_BUDGET / ALERT_VCPUS);
+    /* 64 vCPUs: 18 bytes a window each, saved up to one longest record */
+    assert_int_equal(alog.budget_left[ALERT_VCPUS - 1], ALERT_MAX_BYTES);
     struct alert a = raised(POL_CR_GUARD, 0x1);
     a.vcpu = 63;
+    assert_int_equal(raise1(&a, 0), PRINTED);
+    u32 len = line_bytes(&a);
+    while (alog.budget_left[63] >= len) {
+        a = raised(POL_CR_GUARD, alog.next_seq);
+        a.vcpu = 63;
+        assert_int_equal(raise1(&a, 0), PRINTED);
+    }
+    a = raised(POL_CR_GUARD, 0x7777);
+    a.vcpu = 63;
     assert_int_equal(raise1(&a, 0), DROPPED);
-    for (u32 w = 0; w < 20; w++)
+    u32 w = 0;
+    for (; alog.budget_left[63] < len; w++)
         alert_log_tick(&alog);
-    a = raised(POL_CR_GUARD, 0x1);
+    assert_true(w >= 2 && w <= len / (ALERT_BUDGET / ALERT_VCPUS) + 1);
+    a = raised(POL_CR_GUARD, 0x8888);
     a.vcpu = 63;
     assert_int_equal(raise1(&a, 0), PRINTED);
     a = raised(POL_CR_GUARD, 0x2);
     a.vcpu = 200;                                 /* out of range: the first vCPU's share */
-    raise1(&a, 0);
-    assert_true(alog.budget_left[0] <= ALERT_MAX_BYTES);
+    u32 before0 = alog.budget_left[0];
+    assert_int_equal(raise1(&a, 0), PRINTED);
+    assert_true(alog.budget_left[0] < before0);
     check_counts();
 }
 
