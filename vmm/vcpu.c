@@ -273,7 +273,6 @@ void vcpu_suspend_loop(struct vcpu *v)
 {
     smp_world_stop();
     spin_lock(&operator_lock);
-    log_set_async(false);                        /* what is queued goes first; then the operator's console waits */
     v->suspended = true;
     kprintf("vigil: vCPU %u suspended: %s; rip 0x%llx%s\n", v->id, v->suspend_reason ? v->suspend_reason : "operator",
             (unsigned long long)vmread(GUEST_RIP), v->dead ? " (the guest cannot continue)" : "");
@@ -281,6 +280,10 @@ void vcpu_suspend_loop(struct vcpu *v)
         kprintf("vigil: every vCPU is stopped (%u)\n", ncpus);
     kprintf("vigil: operator console: help, status, regs, %spoweroff\n", v->dead ? "" : "resume, ");
     for (;;) {
+        /* Output still queues, drained here while the operator's input is
+         * read: a long answer going out never makes vigil miss what is typed
+         * meanwhile (the receive FIFO holds 16 bytes). */
+        log_drain();
         if (!poll_line()) {
             cpu_relax();
             continue;
@@ -291,7 +294,6 @@ void vcpu_suspend_loop(struct vcpu *v)
     kprintf("vigil: vCPU %u resumed%s\n", v->id, ncpus > 1 ? " (and every vCPU with it)" : "");
     v->suspended = false;
     v->suspend_reason = 0;
-    log_set_async(true);
     spin_unlock(&operator_lock);
     smp_world_start();
 }
