@@ -163,7 +163,9 @@ void log_drain(void)
 {
     if (head == tail || !async || !tx)
         return;
-    if (trylock_fn && !trylock_fn())
+    if (!trylock_fn)
+        lock();
+    else if (!trylock_fn())
         return;                               /* whoever holds the log drains it */
     while (drain_once(false))
         ;
