@@ -57,43 +57,98 @@ size_t alert_format(const struct alert *a, char *buf, size_t size)
     return pos;
 }
 
+_Static_assert(ALERT_BURST >= ALERT_BUDGET && ALERT_BURST <= LOG_RING_SIZE / 2,
+               "a burst holds a window's budget, and half the log ring at most");
+
+static u32 saved_max(const struct alert_log *l)
+{
+    u32 b = ALERT_BURST / l->nvcpus;
+    return b > ALERT_MAX_BYTES ? b : ALERT_MAX_BYTES;
+}
+
+void alert_log_set_vcpus(struct alert_log *l, u32 n)
+{
+    l->nvcpus = n < 1 ? 1 : n > ALERT_VCPUS ? ALERT_VCPUS : n;
+    for (u32 i = 0; i < ALERT_VCPUS; i++)
+        l->budget_left[i] = i < l->nvcpus ? saved_max(l) : 0;
+}
+
 void alert_log_init(struct alert_log *l)
 {
     memset(l, 0, sizeof(*l));
     l->next_seq = 1;
-    l->budget_left = ALERT_BUDGET;
+    alert_log_set_vcpus(l, 1);
 }
 
-void alert_log_tick(struct alert_log *l) { l->budget_left = ALERT_BUDGET; }
+void alert_log_tick(struct alert_log *l)
+{
+    u32 share = ALERT_BUDGET / l->nvcpus, cap = saved_max(l);
+    for (u32 i = 0; i < l->nvcpus; i++)
+        l->budget_left[i] = l->budget_left[i] + share > cap ? cap : l->budget_left[i] + share;
+}
+
+/* The share an alert is printed from (an out-of-range vCPU: the first). */
+static u32 *budget_of(struct alert_log *l, const struct alert *a)
+{
+    return &l->budget_left[a->vcpu < l->nvcpus ? a->vcpu : 0];
+}
+
+/* (policy, rip, object) hashed into a small table; a full table replaces
+ * the slot, which at worst lets a few repeats through. */
+static u64 key_of(const struct alert *a, u64 object, u32 *slot)
+{
+    u64 key = ((u64)a->policy << 56) ^ (a->rip * 0x9e3779b97f4a7c15ull) ^ (object * 0xc2b2ae3d27d4eb4full);
+    key |= 1;                                   /* 0 marks an empty slot */
+    *slot = (u32)(key >> 40) % ALERT_KEYS;
+    return key;
+}
+
+static void drop(struct alert_log *l, const struct alert *a)
+{
+    l->dropped++;
+    if (a->policy < POL_COUNT)
+        l->dropped_by_policy[a->policy]++;
+}
 
 bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
 {
     if (a->policy < POL_COUNT)
         l->by_policy[a->policy]++;
-    /* (policy, rip, object) hashed into a small table; a full table
-     * replaces the slot, which at worst lets a few repeats through. */
-    u64 key = ((u64)a->policy << 56) ^ (a->rip * 0x9e3779b97f4a7c15ull) ^ (object * 0xc2b2ae3d27d4eb4full);
-    key |= 1;                                   /* 0 marks an empty slot */
-    u32 slot = (u32)(key >> 40) % ALERT_KEYS;
-    bool same = l->keys[slot].key == key;
-    bool repeat_ok = !same || l->keys[slot].count < ALERT_REPEAT_LIMIT;
-    /* Only a printed record counts toward the repeat limit: one held back
-     * by the budget alone may still be printed later. */
-    if (repeat_ok && l->budget_left) {
-        if (!same) {
-            l->keys[slot].key = key;
-            l->keys[slot].count = 0;
-        }
-        l->keys[slot].count++;
-    }
-    if (!repeat_ok || !l->budget_left) {
+    a->seq = l->next_seq++;
+    u32 slot;
+    u64 key = key_of(a, object, &slot);
+    if (l->keys[slot].key == key && l->keys[slot].count >= ALERT_REPEAT_LIMIT) {
         l->suppressed++;
         if (a->policy < POL_COUNT)
             l->suppressed_by_policy[a->policy]++;
         return false;
     }
-    l->budget_left--;
-    a->seq = l->next_seq++;
+    if (*budget_of(l, a) < ALERT_MIN_BYTES) {
+        drop(l, a);
+        return false;
+    }
+    return true;
+}
+
+bool alert_log_print(struct alert_log *l, const struct alert *a, u64 object, bool (*out)(const char *line))
+{
+    char line[ALERT_MAX_BYTES - 1];
+    u32 *left = budget_of(l, a);
+    size_t n = alert_format(a, line, sizeof(line));
+    if (!n || n + 2 > *left || !out(line)) {
+        drop(l, a);
+        return false;
+    }
+    *left -= (u32)(n + 2);                      /* CR LF */
+    /* Only a printed record counts toward the repeat limit: one held back
+     * by the budget alone may still be printed later. */
+    u32 slot;
+    u64 key = key_of(a, object, &slot);
+    if (l->keys[slot].key != key) {
+        l->keys[slot].key = key;
+        l->keys[slot].count = 0;
+    }
+    l->keys[slot].count++;
     l->emitted++;
     l->recent[l->nrecent % ALERT_RECENT] = *a;
     l->nrecent++;

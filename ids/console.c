@@ -56,8 +56,8 @@ static void alerts(void)
 {
     const struct alert_log *l = ids_alert_log();
     u32 n = l->nrecent < ALERT_RECENT ? l->nrecent : ALERT_RECENT;
-    kprintf("vigil: %llu alerts printed, %llu suppressed; the last %u:\n", (unsigned long long)l->emitted,
-            (unsigned long long)l->suppressed, n);
+    kprintf("vigil: %llu alerts printed, %llu suppressed, %llu dropped; the last %u:\n",
+            (unsigned long long)l->emitted, (unsigned long long)l->suppressed, (unsigned long long)l->dropped, n);
     for (u32 i = l->nrecent - n; i < l->nrecent; i++) {
         const struct alert *a = &l->recent[i % ALERT_RECENT];
         kprintf("  #%llu %s %s rip 0x%llx cr3 0x%llx %s%s: %s\n", (unsigned long long)a->seq, policy_name(a->policy),

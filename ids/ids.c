@@ -16,7 +16,7 @@
 struct ids_state ids;
 static bool enabled;
 static struct alert_log alog;
-static u64 reported_suppressed;
+static u64 reported_suppressed, reported_dropped;
 /* A suspend raised where there is no access to hold (an audit, a scan, a
  * tick, a CR3 load): carried out at the end of the next tick or CR3 load. */
 static const char *pending_suspend;
@@ -117,8 +117,11 @@ bool ids_init(const struct boot_info *bi, bool on)
 
 /* --- alerts ---------------------------------------------------------------- */
 
-struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
-                                    const u64 *gva, const u64 *gpa, const char *detail)
+/* The record is completed (process name, detail) and formatted only when
+ * it can be printed: a suppressed or dropped alert costs little. The
+ * detail is fmt with ap, or fmt itself when ap is 0. */
+static struct ids_verdict raise(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
+                                const u64 *gva, const u64 *gpa, const char *fmt, va_list *ap)
 {
     /* Only an access can be refused. A finding of a periodic check or on a
      * CR3 load (which is never refused) is reported as an alert when its
@@ -137,7 +140,7 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
     a.vcpu = e->vcpu;
     a.rip = e->rip;
     a.cr3 = e->cr3;
-    ids_proc_of(e->cr3, &a.pid, a.process);
+    a.pid = -1;
     if (gva) {
         a.has_gva = true;
         a.gva = *gva;
@@ -146,11 +149,13 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
         a.has_gpa = true;
         a.gpa = *gpa;
     }
-    str_copy(a.detail, detail, sizeof(a.detail));
     if (alert_log_admit(&alog, &a, object)) {
-        char line[512];
-        if (alert_format(&a, line, sizeof(line)))
-            log_record(line);
+        ids_proc_of(e->cr3, &a.pid, a.process);
+        if (ap)
+            fmt_vsnprintf(a.detail, sizeof(a.detail), fmt, *ap);
+        else
+            str_copy(a.detail, fmt, sizeof(a.detail));
+        alert_log_print(&alog, &a, object, log_record);
     }
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     if (act == ACT_BLOCK) {
@@ -164,15 +169,20 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
     return v;
 }
 
+struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
+                                    const u64 *gva, const u64 *gpa, const char *detail)
+{
+    return raise(id, act, e, object, gva, gpa, detail, 0);
+}
+
 struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
                              const u64 *gpa, const char *fmt, ...)
 {
-    char detail[ALERT_DETAIL];
     va_list ap;
     va_start(ap, fmt);
-    fmt_vsnprintf(detail, sizeof(detail), fmt, ap);
+    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, fmt, &ap);
     va_end(ap);
-    return ids_raise_action(id, ids.cfg.pol[id].action, e, object, gva, gpa, detail);
+    return v;
 }
 
 /* --- the two views of processes ----------------------------------------------- */
@@ -432,6 +442,7 @@ static struct ids_verdict event(const struct ids_event *e)
         check_boot(e);
     switch (e->type) {
     case IDS_EV_START:
+        alert_log_set_vcpus(&alog, vmm_vcpu_count());
         for (u32 i = 0; i < POL_COUNT; i++)
             if (ids_policy_on((enum policy_id)i) && policies[i]->start)
                 policies[i]->start();
@@ -477,14 +488,19 @@ static struct ids_verdict event(const struct ids_event *e)
         u64 vt = ++vticks[e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0];
         if (e->vcpu == 0)
             ids.ticks++;
-        if (e->vcpu == 0 && ids.ticks % 10 == 0)
-            alert_log_tick(&alog);                  /* the alert budget is per 10 ticks (100 ms) */
+        if (e->vcpu == 0 && ids.ticks % ALERT_WINDOW_TICKS == 0)
+            alert_log_tick(&alog);                  /* the alert budget is per window (100 ms) */
+        /* Once a second at most: what was not printed. */
         if (e->vcpu == 0 && ids.ticks % 100 == 0 && alog.suppressed != reported_suppressed) {
-            /* Once a second at most: what the rate limit held back. */
-            kprintf("vigil: %llu alerts suppressed in the last second (repeats or over the rate limit); "
-                    "%llu in all\n", (unsigned long long)(alog.suppressed - reported_suppressed),
+            kprintf("vigil: %llu alerts suppressed in the last second (repeats); %llu in all\n",
+                    (unsigned long long)(alog.suppressed - reported_suppressed),
                     (unsigned long long)alog.suppressed);
             reported_suppressed = alog.suppressed;
+        }
+        if (e->vcpu == 0 && ids.ticks % 100 == 0 && alog.dropped != reported_dropped) {
+            kprintf("vigil: %llu alerts dropped in the last second (console over capacity); %llu in all\n",
+                    (unsigned long long)(alog.dropped - reported_dropped), (unsigned long long)alog.dropped);
+            reported_dropped = alog.dropped;
         }
         if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3)
             boot_done(e, "the first tick in user mode");
@@ -523,13 +539,19 @@ void ids_print_summary(void)
         kprintf("vigil: alerts: IDS off\n");
         return;
     }
-    kprintf("vigil: alerts: %llu raised, %llu printed, %llu suppressed as repeats or over the rate limit\n",
-            (unsigned long long)(alog.emitted + alog.suppressed), (unsigned long long)alog.emitted,
-            (unsigned long long)alog.suppressed);
-    for (u32 i = 0; i < POL_COUNT; i++)
-        if (alog.by_policy[i])
-            kprintf("  %-17s %8llu alerts (%llu suppressed)\n", policy_name((enum policy_id)i),
-                    (unsigned long long)alog.by_policy[i], (unsigned long long)alog.suppressed_by_policy[i]);
+    /* raised = printed + suppressed + dropped, exactly */
+    kprintf("vigil: alerts: %llu raised, %llu printed, %llu suppressed as repeats, %llu dropped (console over "
+            "capacity)\n", (unsigned long long)(alog.next_seq - 1), (unsigned long long)alog.emitted,
+            (unsigned long long)alog.suppressed, (unsigned long long)alog.dropped);
+    for (u32 i = 0; i < POL_COUNT; i++) {
+        if (!alog.by_policy[i])
+            continue;
+        char dropped[40] = "";
+        if (alog.dropped_by_policy[i])
+            fmt_snprintf(dropped, sizeof(dropped), ", %llu dropped", (unsigned long long)alog.dropped_by_policy[i]);
+        kprintf("  %-17s %8llu alerts (%llu suppressed%s)\n", policy_name((enum policy_id)i),
+                (unsigned long long)alog.by_policy[i], (unsigned long long)alog.suppressed_by_policy[i], dropped);
+    }
     kprintf("vigil: IDS cost by event:   event  count  cycles  cycles/event\n");
     for (u32 i = 0; i < IDS_EV_COUNT; i++)
         if (ev_count[i])

@@ -347,7 +347,7 @@ static enum exit_action h_exception(struct vcpu *v)
          * kick, or the guest's NMI, which is delivered to it at this entry
          * (a window closes first: the instruction runs again after it). */
         vmm_step_abort();
-        smp_nmi(this_cpu());
+        smp_nmi_exit(this_cpu());
         return EXIT_RESUME;
     }
     if ((info & 0xff) == 1 && vmm_step_done())
@@ -463,6 +463,7 @@ void vmexit_dispatch(struct guest_regs *regs)
     if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && !waiting &&
         t0 - v->last_tick >= tick_period)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
+    log_drain();                                    /* the console takes what it can at once */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);
 

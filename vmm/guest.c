@@ -145,6 +145,7 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
         vigil_halt();
 
     smp_launch_aps();
+    log_set_async(true);                 /* from here on the console never stalls the guest */
     static struct guest_regs regs;
     regs.rax = e.eax;
     regs.rbx = e.ebx;

@@ -172,6 +172,8 @@ u32 vmm_maxphys(void)
 
 u64 vmm_uptime_ns(void) { return vmm_launch_tsc ? tsc_to_ns(rdtsc() - vmm_launch_tsc) : 0; }
 
+u32 vmm_vcpu_count(void) { return ncpus; }
+
 /* --- the one-instruction window ---------------------------------------- */
 
 /* Nothing but the stepped instruction runs while the page is open:

@@ -32,5 +32,7 @@ bool vmm_is_hypervisor_memory(u64 start, u64 end);
 void vmm_hypervisor_bounds(u64 *start, u64 *end);
 u32 vmm_maxphys(void);
 u64 vmm_uptime_ns(void);
+/* The guest's vCPUs (known before IDS_EV_START). */
+u32 vmm_vcpu_count(void);
 
 #endif

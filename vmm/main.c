@@ -21,7 +21,7 @@
 static u16 console_port = COM1_PORT;
 static struct boot_info boot;
 
-static void console_putc(char c) { uart_putc(console_port, c); }
+static u32 console_write(const char *buf, u32 n, bool wait) { return uart_write(console_port, buf, n, wait); }
 
 /* Options on vigil's own command line. Unknown or bad ones are reported and
  * ignored: the console must come up whatever the line says. */
@@ -127,7 +127,7 @@ void vigil_main(u32 magic, u32 mbi_phys)
     if (perr == 0 && cmdline_get(boot.cmdline, "console", val, sizeof(val)) && !strcmp(val, "com2"))
         console_port = COM2_PORT;
     uart_init(console_port);
-    log_set_sink(console_putc);
+    log_set_console(console_write);
     smp_init_boot_cpu();                /* GS base, GDT/TSS/IDT, the log lock */
 
     kprintf("\nvigil %s: hypervisor-based intrusion detection (x86-64, VT-x + EPT)\n", VIGIL_VERSION);

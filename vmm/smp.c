@@ -104,6 +104,20 @@ void smp_log_lock(void)
     log_depth = 1;
 }
 
+bool smp_log_trylock(void)
+{
+    u32 me = this_cpu()->index + 1;
+    if (log_owner == me) {
+        log_depth++;
+        return true;
+    }
+    if (!spin_trylock(&log_lock))
+        return false;
+    log_owner = me;
+    log_depth = 1;
+    return true;
+}
+
 void smp_log_unlock(void)
 {
     if (--log_depth)
@@ -126,7 +140,7 @@ void smp_init_boot_cpu(void)
     wrmsr(MSR_IA32_GS_BASE, (u64)c);
     desc_init(&boot_desc);
     trap_set_nmi_hook(host_nmi);
-    log_set_lock(smp_log_lock, smp_log_unlock);
+    log_set_lock(smp_log_lock, smp_log_trylock, smp_log_unlock);
 }
 
 void smp_set_limit(u32 n) { limit = n; }
@@ -159,6 +173,23 @@ void smp_nmi(struct cpu *c)
         c->nmi_pending = true;           /* the guest's: injected at the next entry */
     else
         c->kicks_seen = sent;            /* NMIs coalesce: one covers every kick so far */
+}
+
+/* Bochs 2.7 leaves NMIs blocked after an NMI-caused VM exit, in VMX root
+ * and in the guest state it saved, though the guest never received that
+ * NMI: unless the guest is inside an NMI vigil gave it, it would then hold
+ * every later kick until its preemption timer, and each world stop or EPT
+ * shootdown would wait a tick. An IRET ends the blocking in root; the
+ * guest's is cleared. (On hardware both are no-ops.) */
+void smp_nmi_exit(struct cpu *c)
+{
+    smp_nmi(c);
+    __asm__ volatile("movq %%rsp, %%rax\n\t"
+                     "pushq %1\n\tpushq %%rax\n\tpushfq\n\tpushq %2\n\t"
+                     "leaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tiretq\n1:"
+                     ::"a"(0), "i"(SEL_DATA), "i"(SEL_CODE) : "memory");
+    if (!c->guest_in_nmi)
+        vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~8ull);
 }
 
 static void kick(struct cpu *c)
@@ -276,6 +307,11 @@ void smp_before_entry(struct cpu *c, u32 mode)
         c->ept_gen = gen;
         invept(INVEPT_ALL, 0);
     }
+    u32 inj = (u32)vmread(VM_ENTRY_INTR_INFO);
+    if ((inj & INTR_VALID) && (inj & (7u << 8)) == INTR_TYPE_NMI)
+        c->guest_in_nmi = true;
+    else if (!(vmread(GUEST_INTERRUPTIBILITY) & 8))
+        c->guest_in_nmi = false;                 /* not blocking NMIs: out of any handler */
 }
 
 void smp_print_summary(void)

@@ -56,6 +56,7 @@ struct cpu {
     volatile u32 kicks_sent, kicks_seen; /* NMIs vigil sent this CPU, and those it has taken */
     u32 ept_gen;                         /* the EPT generation this CPU last flushed */
     bool nmi_pending;                    /* a guest NMI to inject at the next entry (smp.c alone writes it) */
+    bool guest_in_nmi;                   /* in an NMI vigil injected, maybe not returned from */
     u64 bringup_tsc;                     /* boot CPU's TSC when this CPU was woken, and when it was in VMX */
     u64 bringup_cycles;
     struct vcpu vcpu;
@@ -106,6 +107,9 @@ void smp_nmi(struct cpu *c);
 /* Inject the guest NMI held for this CPU, when nothing blocks it (at the
  * end of an exit; never into wait-for-SIPI). */
 void smp_deliver_nmi(struct cpu *c, bool waiting);
+/* The same for an NMI that caused a VM exit; also ends the NMI blocking
+ * Bochs leaves behind it (see smp.c). */
+void smp_nmi_exit(struct cpu *c);
 /* Stop every other vCPU outside guest mode until smp_world_start
  * (re-entrant for the CPU that holds it). */
 void smp_world_stop(void);
@@ -119,6 +123,7 @@ void smp_print_summary(void);
 
 /* A recursive lock for whole log lines (installed into lib/log). */
 void smp_log_lock(void);
+bool smp_log_trylock(void);
 void smp_log_unlock(void);
 
 #endif

@@ -74,6 +74,11 @@ void vmm_print_summary(void)
     smp_print_summary();
     kprintf("vigil: refused: %llu accesses to hypervisor memory, %llu to vigil's console ports\n",
             (unsigned long long)hv, (unsigned long long)con);
+    struct log_stats ls;
+    log_get_stats(&ls);
+    kprintf("vigil: console: %llu bytes through a %u-byte ring (at most %u queued); %llu lines waited for room, "
+            "%llu records found it full\n", (unsigned long long)ls.bytes, LOG_RING_SIZE, ls.high_water,
+            (unsigned long long)ls.waits, (unsigned long long)ls.records_dropped);
     ids_print_summary();
 }
 
@@ -86,6 +91,7 @@ static void bochs_shutdown(void)
 /* Every way vigil knows to turn the machine off, in turn. */
 static void machine_poweroff(void)
 {
+    log_flush();
     acpi_poweroff(acpi);
     bochs_shutdown();
     outb(0xf4, 0);                               /* QEMU isa-debug-exit */
@@ -98,12 +104,14 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
         [POWER_ACPI] = "ACPI sleep request", [POWER_RESET] = "reset request (vigil does not reset guests)",
     };
     smp_world_stop();                            /* the other vCPUs stop where they are */
+    log_set_async(false);                        /* the summary waits for the console */
     kprintf("vigil: guest powered off: %s (port 0x%x, value 0x%x)\n", hows[how], port, value);
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_POWEROFF);
     ids_event(&e);
     vmm_print_summary();
     kprintf("vigil: powering off\n");
+    log_flush();                                 /* the last bytes leave the UART first */
     /* Replay what the guest asked for, now that the summary is out; if the
      * machine is still running after that (or for a reset), turn it off. */
     if (how == POWER_BOCHS)
@@ -213,6 +221,7 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
             return OP_RESUME;
     } else if (!strcmp(line, "poweroff")) {
         smp_world_stop();
+        log_set_async(false);
         vmm_print_summary();
         kprintf("vigil: powering off\n");
         machine_poweroff();
@@ -259,6 +268,10 @@ void vcpu_suspend_loop(struct vcpu *v)
         kprintf("vigil: every vCPU is stopped (%u)\n", ncpus);
     kprintf("vigil: operator console: help, status, regs, %spoweroff\n", v->dead ? "" : "resume, ");
     for (;;) {
+        /* Output still queues, drained here while the operator's input is
+         * read: a long answer going out never makes vigil miss what is typed
+         * meanwhile (the receive FIFO holds 16 bytes). */
+        log_drain();
         if (!poll_line()) {
             cpu_relax();
             continue;

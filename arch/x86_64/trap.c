@@ -35,6 +35,7 @@ void trap_handler(struct trap_frame *f)
             nmi_hook();
         return;
     }
+    log_set_async(false);           /* what is queued, then the report, straight out */
     if (crashing++) {
         kprintf("\nvigil: exception %llu while reporting a crash\n", (unsigned long long)f->vector);
         vigil_halt();
@@ -75,6 +76,7 @@ void trap_handler(struct trap_frame *f)
 
 void vigil_halt(void)
 {
+    log_set_async(false);
     kprintf("vigil: halted\n");
     cpu_halt_forever();
 }

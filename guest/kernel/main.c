@@ -8,7 +8,7 @@
 
 bool cpu_has_smep;
 
-static const char *const known_opts[] = { "scenario", "console", "hide", "poweroff", "rawio_proc" };
+static const char *const known_opts[] = { "scenario", "console", "hide", "poweroff", "rawio_proc", "flood" };
 
 static void check_options(const char *cmdline)
 {

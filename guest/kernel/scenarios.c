@@ -849,6 +849,65 @@ static bool sc_alert_flood(void)
     return true;
 }
 
+/* ---- alert-flood-distinct: N reaches for vigil, each an alert of its own - */
+
+/* VMCALL at N distinct RIPs (flood=N on the command line, default 4096),
+ * so that no two alerts share a key. One physical page holds 1365 VMCALLs
+ * (0f 01 c1) and a RET; it is written through the direct map and mapped
+ * read-only and executable (never writable and executable) at as many
+ * consecutive virtual pages as N needs, past the kmap window. Each VMCALL
+ * raises #UD (vigil refuses VMCALL; bare, the CPU is outside VMX
+ * operation), and the #UD handler resumes after it. Succeeded means a
+ * VMCALL returned without #UD: something answered it. */
+#define FLOOD_BASE (KMAP_BASE + KMAP_SLOTS * PAGE_SIZE)
+#define FLOOD_PER_PAGE (PAGE_SIZE / 3)
+#define FLOOD_MAX 10000000ul
+
+static bool sc_alert_flood_distinct(void)
+{
+    const char *n = "alert-flood-distinct";
+    char opt[24];
+    u64 count = 4096;
+    if (cmdline_get(bootinfo.cmdline, "flood", opt, sizeof opt) &&
+        (!parse_u64(opt, strlen(opt), &count) || !count || count > FLOOD_MAX)) {
+        kprintf("%s: flood=%s is not a count from 1 to %lu\n", n, opt, FLOOD_MAX);
+        return false;
+    }
+    u64 page = palloc();
+    if (!page)
+        return false;
+    u8 *code = phys_to_virt(page);
+    for (u32 i = 0; i < FLOOD_PER_PAGE; i++)
+        memcpy(code + 3 * i, "\x0f\x01\xc1", 3);
+    code[3 * FLOOD_PER_PAGE] = 0xc3;                       /* ret */
+    u64 npages = (count + FLOOD_PER_PAGE - 1) / FLOOD_PER_PAGE;
+    for (u64 i = 0; i < npages; i++)
+        if (!vm_map(kernel_pml4, FLOOD_BASE + i * PAGE_SIZE, page, PTE_G)) {
+            kprintf("%s: out of memory for page tables\n", n);
+            return false;
+        }
+    begin(n);
+    ud_skipped = 0;
+    ud_skip_lo = FLOOD_BASE;
+    ud_skip_hi = FLOOD_BASE + npages * PAGE_SIZE;
+    u64 left = count, t0 = rdtsc();
+    for (u64 i = 0; i < npages; i++) {
+        u64 here = left < FLOOD_PER_PAGE ? left : FLOOD_PER_PAGE;
+        /* The last page from where exactly `here` VMCALLs are left. */
+        ((void (*)(void))(FLOOD_BASE + i * PAGE_SIZE + 3 * (FLOOD_PER_PAGE - here)))();
+        left -= here;
+    }
+    u64 t1 = rdtsc();
+    ud_skip_lo = ud_skip_hi = 0;
+    for (u64 i = 0; i < npages; i++)
+        vm_unmap(kernel_pml4, FLOOD_BASE + i * PAGE_SIZE);   /* (the page tables stay) */
+    pfree(page);
+    kprintf("%s: %lu VMCALLs at distinct RIPs in %lu cycles (%lu each), %lu of them #UD\n", n, count, t1 - t0,
+            (t1 - t0) / count, ud_skipped);
+    result(n, ud_skipped != count);
+    return true;
+}
+
 /* ---- selftest-fault: the exception report path ------------------------ */
 
 static bool sc_selftest_fault(void)
@@ -880,6 +939,7 @@ static const struct {
     { "alert-flood", sc_alert_flood },
     { "step-window", sc_step_window },
     { "emulated-store", sc_emulated_store },
+    { "alert-flood-distinct", sc_alert_flood_distinct },
 };
 
 int scenario_main(u64 arg)

@@ -33,6 +33,11 @@ void catch_push(struct catch *c);
 void catch_end(struct catch *c);
 #define CATCH(c) (catch_push(c), k_setjmp((c)->jb) == 0)
 
+/* #UD at an address in [ud_skip_lo, ud_skip_hi) (alert-flood-distinct's
+ * VMCALLs) resumes past the 3-byte instruction; counted in ud_skipped. */
+extern u64 ud_skip_lo, ud_skip_hi;
+extern volatile u64 ud_skipped;
+
 const char *vector_name(u64 v);
 /* A rootkit's exception hook: called first for every exception (the
  * step-window scenario installs one). */

@@ -160,6 +160,16 @@ def test_guest_bare_ids_tamper(t):
     t.expect(r.com1, r'^\{"type":"alert",.*"detail":"forged by testos ids-tamper', "the forged alert on COM1")
 
 
+def test_guest_bare_alert_flood_distinct(t):
+    # Bare, every VMCALL gets #UD (VMX is off) and testos goes on after it:
+    # the scenario is sound without vigil, and cheap (an exception each).
+    r = attack(t, "alert-flood-distinct", outcome="failed", extra="flood=5000")
+    m = t.expect(r.com2, r"^alert-flood-distinct: 5000 VMCALLs at distinct RIPs in (\d+) cycles \((\d+) each\), "
+                         r"5000 of them #UD$")
+    if int(m.group(2)) > 1000:
+        raise AssertionError(f"{m.group(2)} cycles per #UD bare")
+
+
 def test_guest_bare_fault_report(t):
     r = boot(t, "selftest-fault")
     c = r.com2

@@ -17,7 +17,8 @@ PROFILE = os.path.join(BUILD, "testos.profile")
 STOP = r"vigil: halted|vigil: vCPU 0 suspended"
 
 
-def boot_scenario(t, scenario, vigil_args="", policy=None, guest_args="", send=(), stop_on=STOP, tag="run"):
+def boot_scenario(t, scenario, vigil_args="", policy=None, guest_args="", send=(), stop_on=STOP, tag="run",
+                  timeout=240):
     modules = [(TESTOS, f"guest scenario={scenario} console=com2 {guest_args}".strip()), (PROFILE, "profile")]
     if policy is not None:
         path = os.path.join(t.dir, "vigil.policy")
@@ -25,7 +26,7 @@ def boot_scenario(t, scenario, vigil_args="", policy=None, guest_args="", send=(
             f.write(policy)
         modules.append((path, "policy"))
     iso = t.iso(vigil_args, modules=modules)
-    return t.boot(iso, stop_on=stop_on, send=send, tag=tag)
+    return t.boot(iso, stop_on=stop_on, send=send, tag=tag, timeout=timeout)
 
 
 def outcome(t, r, scenario):
@@ -104,16 +105,23 @@ def test_hook_syscall(t):
         raise AssertionError("the system-call table was hooked under vigil")
 
 
+def profile_symbol(name):
+    """A kernel symbol's address, from the testos profile vigil was given."""
+    with open(PROFILE) as f:
+        m = re.search(rf"^symbol {name} (0x[0-9a-f]+) ", f.read(), re.M)
+    if not m:
+        raise AssertionError(f"no symbol {name} in {PROFILE}")
+    return m.group(1)
+
+
 def test_hook_idt(t):
     r = boot_scenario(t, "hook-idt")
     recs = alerts(r.com1)
     only(t, recs, {"critical-tables"})
     need(t, recs, "critical-tables", r"^write to the IDT, vector \d+$", action="block")
     # The boot-time IDT is the kernel's own, as the profile of this very build places it.
-    with open(PROFILE) as f:
-        idt = re.search(r"^symbol idt (0x[0-9a-f]+) ", f.read(), re.M).group(1)
     need(t, recs, "critical-tables", r"^IDTR switched to a table at 0x[0-9a-f]+ .*the boot-time one is at "
-                                     + idt + "$", action="block")
+                                     + profile_symbol("idt") + "$", action="block")
     if outcome(t, r, "hook-idt") != "failed":
         raise AssertionError("the IDT was hooked under vigil")
 
@@ -348,6 +356,101 @@ def test_alert_flood_is_rate_limited(t):
     t.expect(r.com2, r"^alert-flood: 1000000 writes to port 0x3f8 in \d+ cycles$")
     if outcome(t, r, "alert-flood") != "failed":
         raise AssertionError("the guest could see vigil's console")
+
+
+# Raising one alert may cost the guest at most this many cycles (Bochs,
+# emulated, ips=200M; `make bench` measures it), whether it is printed or not.
+ALERT_CYCLES = 20000
+SUMMARY = (r"^vigil: alerts: (\d+) raised, (\d+) printed, (\d+) suppressed as repeats, (\d+) dropped "
+           r"\(console over capacity\)$")
+
+
+def flood_counts(t, r, n):
+    """The guest's flood took at most ALERT_CYCLES a VMCALL (each one an
+    alert), and the summary's counts are exact: every alert raised is
+    printed, suppressed or dropped, and the records printed are exactly the
+    seqs the summary says were printed."""
+    m = t.expect(r.com2, rf"^alert-flood-distinct: {n} VMCALLs at distinct RIPs in (\d+) cycles \((\d+) each\), "
+                         rf"(\d+) of them #UD$")
+    cycles, ud = int(m.group(1)), int(m.group(3))
+    if ud != n:
+        raise AssertionError(f"{ud} of {n} VMCALLs got #UD")
+    # The bound: N alerts at ALERT_CYCLES each, plus the periodic checks of
+    # one tick window (10 ms at 200 MHz): far more than a flood needs, far
+    # less than it took when each record waited on the UART (~16 ms).
+    bound = n * ALERT_CYCLES + 2000000
+    if cycles > bound:
+        raise AssertionError(f"{n} alerts took the guest {cycles} cycles ({cycles // n} each), bound {bound}")
+    summaries = re.findall(SUMMARY, r.com1, re.M)
+    raised, printed, supp, dropped = (int(x) for x in summaries[-1])          # the last: the power-off summary
+    if raised != n:
+        raise AssertionError(f"{raised} alerts raised for {n} VMCALLs")
+    if printed + supp + dropped != raised:
+        raise AssertionError(f"{printed} printed + {supp} suppressed + {dropped} dropped != {raised} raised")
+    if supp:
+        raise AssertionError(f"{supp} of {n} distinct alerts suppressed as repeats")
+    t.expect(r.com1, rf"^  hypervisor-guard +{raised} alerts \(0 suppressed, {dropped} dropped\)$")
+    recs = alerts(r.com1)
+    if len(recs) != printed:
+        raise AssertionError(f"{len(recs)} records on the console, the summary says {printed} printed")
+    seqs = [a["seq"] for a in recs]
+    if not all(1 <= q <= raised for q in seqs):
+        raise AssertionError(f"seqs outside 1..{raised}: {[q for q in seqs if not 1 <= q <= raised]}")
+    # (every record is one VMCALL's, each at its own RIP)
+    if any(a["policy"] != "hypervisor-guard" or a["detail"] != "VMCALL: VMCALL refused" or a["action"] != "block"
+           for a in recs) or len({a["rip"] for a in recs}) != len(recs):
+        raise AssertionError(f"records other than one per VMCALL: {recs[:5]}")
+    # the console carried what its line carries: a burst of 8192 bytes, then
+    # 1152 bytes per 100 ms window (a record here is 218-222 bytes: 37 at
+    # once, then five a window), so most were dropped
+    ran = re.findall(r"^vigil: summary: guest ran (\d+) ms", r.com1, re.M)
+    windows = int(ran[-1]) // 100 + 1
+    most = 8192 // 218 + windows * (1152 // 218) + 1
+    if not 8192 // 222 <= printed <= most or dropped < n - most:
+        raise AssertionError(f"{printed} printed, {dropped} dropped in {windows} windows of 100 ms")
+    t.expect(r.com1, r"^vigil: console: \d+ bytes through a 16384-byte ring \(at most \d+ queued\); "
+                     r"0 lines waited for room, 0 records found it full$", "no record lost to a full ring")
+    if outcome(t, r, "alert-flood-distinct") != "failed":
+        raise AssertionError("a VMCALL returned without #UD")
+    return raised, printed, dropped
+
+
+def test_alert_flood_distinct_costs_little(t):
+    # 4096 alerts, each with a key of its own: the repeat limit folds none
+    # of them. The line carries five records a window; the rest are dropped,
+    # counted, and cost the guest almost nothing.
+    r = boot_scenario(t, "alert-flood-distinct", guest_args="flood=4096")
+    flood_counts(t, r, 4096)
+
+
+def test_alert_flood_million_distinct_operator_answered(t):
+    # A million distinct alerts: the flood finishes, and the operator's
+    # console answers in the middle of it.
+    r = boot_scenario(t, "alert-flood-distinct", guest_args="flood=1000000", timeout=480,
+                      send=[(r"vigil: \d+ alerts dropped in the last second", "status\n")])
+    raised, printed, dropped = flood_counts(t, r, 1000000)
+    before = r.com2_before("status")
+    t.expect(before, r"^ATTACK alert-flood-distinct begin$", "the flood under way when the operator typed")
+    t.expect_not(before, r"^alert-flood-distinct: ", "the flood over before the operator typed")
+    # The answer, a snapshot taken mid-flood, and the flood going on after it.
+    after = t.expect(r.com1, r"^vigil> status\n((?:.*\n)*)", "the operator's command echoed").group(1)
+    t.expect(after, r"^vigil: vCPU 0 running$", "status answered while the guest runs")
+    mid = [int(x[0]) for x in re.findall(SUMMARY, after, re.M)]
+    if len(mid) != 2 or not 0 < mid[0] < raised:
+        raise AssertionError(f"status's alert counts {mid}: not a snapshot in the middle of the flood")
+    t.expect(after[after.index("vigil: alerts: "):], r"^vigil: \d+ alerts dropped in the last second",
+             "the flood going on after the answer")
+    # Once a second, exact as far as it goes: each line's count adds up to
+    # its total, and the summary's count takes over from the last one.
+    lines = re.findall(r"^vigil: (\d+) alerts dropped in the last second \(console over capacity\); (\d+) in all$",
+                       r.com1, re.M)
+    total = 0
+    for last_second, in_all in lines:
+        total += int(last_second)
+        if total != int(in_all):
+            raise AssertionError(f"dropped lines do not add up: {lines}")
+    if len(lines) < 2 or not 0 < total <= dropped:
+        raise AssertionError(f"{len(lines)} dropped lines, {total} in all, {dropped} in the summary")
 
 
 def test_no_profile_falls_back_to_guest_elf_symbols(t):

@@ -16,12 +16,15 @@ static u64 next_page;
 static char *console;
 static size_t console_len;
 
-static void sink(char c)
+static u32 sink(const char *buf, u32 n, bool wait)
 {
-    if (console_len + 1 < CONSOLE_SIZE) {
-        console[console_len++] = c;
-        console[console_len] = 0;
-    }
+    (void)wait;
+    for (u32 i = 0; i < n; i++)
+        if (console_len + 1 < CONSOLE_SIZE) {
+            console[console_len++] = buf[i];
+            console[console_len] = 0;
+        }
+    return n;
 }
 
 /* Subscriptions go into a real registry (vmm/traps.c), as in vmm/. */
@@ -43,7 +46,7 @@ void fake_reset(void)
     next_page = FAKE_ALLOC_LO;
     console_len = 0;
     console[0] = 0;
-    log_set_sink(sink);
+    log_set_console(sink);
     log_set_level(LOG_DEBUG);
 }
 
@@ -153,6 +156,8 @@ void vmm_hypervisor_bounds(u64 *start, u64 *end)
 u32 vmm_maxphys(void) { return 40; }
 
 u64 vmm_uptime_ns(void) { return fake.now_ns += 1000; }
+
+u32 vmm_vcpu_count(void) { return fake.nvcpus ? fake.nvcpus : 1; }
 
 /* --- building guest memory ------------------------------------------------- */
 
@@ -273,6 +278,7 @@ u32 fake_alerts(size_t from, struct fake_alert *out, u32 max)
             if (!json_num(p, end, "pid", &a->pid))
                 a->pid = -1;
             json_num(p, end, "seq", &a->seq);
+            a->len = (size_t)(end - p) - (end > p && end[-1] == '\r');
         } else if (*p == '{') {
             n++;                                    /* counted, not stored */
         }

@@ -36,6 +36,7 @@ struct fake_vmm {
     u16 idt_limit, gdt_limit;
     bool protect_fails;                      /* vmm_ept_protect refuses */
     u64 now_ns;
+    u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
 };
 extern struct fake_vmm fake;
 
@@ -62,7 +63,7 @@ u64 fake_alloc_page(void);                   /* zeroed, 4 KiB aligned */
 void fake_map(u64 cr3, u64 gva, u64 pa, u64 flags);
 void fake_map_2m(u64 cr3, u64 gva, u64 pa, u64 flags);
 
-/* Console capture (log_set_sink). */
+/* Console capture (log_set_console). */
 const char *fake_console(void);              /* everything so far, NUL-terminated */
 size_t fake_console_len(void);
 bool fake_console_has(size_t from, const char *needle);
@@ -73,6 +74,7 @@ struct fake_alert {
     char rip[24], cr3[24], gva[24], gpa[24];
     long long pid, seq;                      /* pid -1: absent */
     bool has_gva, has_gpa;
+    size_t len;                              /* the record's bytes, without CR LF */
 };
 u32 fake_alerts(size_t from, struct fake_alert *out, u32 max);
 
