@@ -6,6 +6,7 @@
 #   make check      host unit tests only
 #   make bench      benchmarks (emulated cycle counts in Bochs)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
+#   make linux      fetch Debian's kernel, build the busybox initramfs (build/linux/)
 #   make clean
 
 BUILD   := build
@@ -35,7 +36,7 @@ SCENARIO   ?= benign
 all: $(BUILD)/vigil.elf
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,13p' Makefile
 
 deps:
 	@scripts/deps.sh build
@@ -67,6 +68,16 @@ $(BUILD)/vigil.elf: $(HV_OBJS) linker.ld
 -include tests/tests.mk
 
 GUEST_PROFILE := $(TOS_PROFILE)
+
+# Debian's stock kernel and a busybox initramfs (scripts/getlinux.sh): fetched
+# with apt-get download, cached in build/linux/, checked again on every make.
+LINUX_DIR := $(BUILD)/linux
+.PHONY: linux
+linux: deps-test
+	@scripts/getlinux.sh $(LINUX_DIR)
+$(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img: scripts/getlinux.sh tests/linux/init
+	@scripts/getlinux.sh $(LINUX_DIR)
+SYSTEM_TEST_DEPS += $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
 
 # The ISO boots vigil with the test guest and its profile (and POLICY, a
 # policy file, if given): make iso SCENARIO=hide-process POLICY=my.policy
