@@ -4,6 +4,8 @@
 #   mkiso.sh OUT.iso --vigil VIGIL.elf "VIGIL ARGS" [--module FILE "CMDLINE"]... [--mb1]
 # --kernel FILE "ARGS" boots FILE directly with multiboot2 (a bare guest);
 # --mb1 uses GRUB's multiboot (version 1) command instead of multiboot2.
+# --linux FILE "ARGS" [--initrd FILE] boots a Linux bzImage bare with GRUB's
+# own linux and initrd commands.
 set -eu
 out=$1; shift
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-iso.XXXXXX")
@@ -23,6 +25,16 @@ while [ $# -gt 0 ]; do
             entry="$entry    \$mcmd /boot/$(basename "$2") $3
 "
             shift 3 ;;
+        --linux)
+            cp "$2" "$tmp/iso/boot/$(basename "$2")"
+            entry="$entry    linux /boot/$(basename "$2") $3
+"
+            shift 3 ;;
+        --initrd)
+            cp "$2" "$tmp/iso/boot/$(basename "$2")"
+            entry="$entry    initrd /boot/$(basename "$2")
+"
+            shift 2 ;;
         --mb1) kcmd=multiboot; mcmd=module; shift ;;
         *) echo "mkiso.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac

@@ -24,6 +24,35 @@ static u64 operand_address(struct vcpu *v, u32 info)
     return asz == 0 ? a & 0xffff : asz == 1 ? a & 0xffffffff : a;
 }
 
+/* LGDT/LIDT outside 64-bit mode: is the operand size 32 bits? The
+ * instruction-information field says so in bit 11 (SDM Vol. 3, Table
+ * 28-10), but Bochs 2.7 leaves bits 14:11 zero, which would cut a 32-bit
+ * base (Linux's startup_32 GDT at its load address) to 24 bits. So the
+ * instruction's own bytes decide: CS.D, flipped by a 0x66 prefix. */
+static bool lxdt_op32(struct vcpu *v, u32 info, bool *op32, enum exit_action *act)
+{
+    *op32 = true;
+    if (info >> 11 & 1)
+        return true;
+    bool d = vmread(GUEST_CS_AR) >> 14 & 1, o16 = false;
+    u8 b[15];
+    u32 len = (u32)vmread(VM_EXIT_INSTRUCTION_LEN);
+    if (len > sizeof(b))
+        len = sizeof(b);
+    if (!guest_access(v, (u32)(vmread(GUEST_CS_BASE) + vmread(GUEST_RIP)), b, len, 0, act))
+        return false;                                /* the fault the fetch would have raised */
+    for (u32 i = 0; i < len; i++) {
+        u8 c = b[i];
+        if (c == 0x66)
+            o16 = true;
+        else if (!(c == 0x67 || c == 0xf0 || c == 0xf2 || c == 0xf3 || c == 0x2e || c == 0x36 || c == 0x3e ||
+                   c == 0x26 || c == 0x64 || c == 0x65))
+            break;
+    }
+    *op32 = d != o16;
+    return true;
+}
+
 static enum exit_action fault(void)
 {
     vcpu_inject_gp();
@@ -47,7 +76,10 @@ enum exit_action exit_gdtr_idtr(struct vcpu *v)
         u64 base = 0;
         memcpy(&limit, m, 2);
         memcpy(&base, m + 2, x64 ? 8 : 4);
-        if (!x64 && !(info >> 11 & 1))
+        bool op32 = true;
+        if (!x64 && !lxdt_op32(v, info, &op32, &act))
+            return act;
+        if (!op32)
             base &= 0xffffff;                        /* 16-bit operand size */
         struct ids_event e;
         vmm_fill_event(&e, IDS_EV_DTR_LOAD);

@@ -81,7 +81,10 @@ static enum exit_action string_io(struct vcpu *v, u64 q, u16 port, u32 size, boo
 
 /* A byte of this access went to a port that turns the machine off or
  * resets it: the power-off is vigil's, after its summary. Every byte of a
- * wide access counts (a word written at 0xcf8 reaches 0xcf9). */
+ * wide access counts (a word written at 0xcf8 reaches 0xcf9), except that a
+ * doubleword at 0xcf8 is the PCI configuration address (CONFIG_ADDRESS):
+ * the chipset decodes it whole, and it never reaches the reset control
+ * register at 0xcf9 (Linux writes it for every PCI configuration access). */
 static void power_ports(struct vcpu *v, u16 port, u32 size, u32 val)
 {
     const struct acpi_power *acpi = vmm_acpi();
@@ -100,7 +103,8 @@ static void power_ports(struct vcpu *v, u16 port, u32 size, u32 val)
     if (acpi->valid && ((io_byte_at(port, size, val, (u16)(acpi->pm1a_cnt + 1), &b) && (b & 0x20)) ||
                         (acpi->pm1b_cnt && io_byte_at(port, size, val, (u16)(acpi->pm1b_cnt + 1), &b) && (b & 0x20))))
         vmm_guest_poweroff(POWER_ACPI, port, val);
-    if ((io_byte_at(port, size, val, 0xcf9, &b) && (b & 4)) || (io_byte_at(port, size, val, 0x92, &b) && (b & 1)) ||
+    bool pci_config_address = port == 0xcf8 && size == 4;
+    if ((!pci_config_address && io_byte_at(port, size, val, 0xcf9, &b) && (b & 4)) || (io_byte_at(port, size, val, 0x92, &b) && (b & 1)) ||
         (io_byte_at(port, size, val, 0x64, &b) && b == 0xfe))
         vmm_guest_poweroff(POWER_RESET, port, val);
 }

@@ -10,6 +10,7 @@
 #include "vmm/hvmem.h"
 #include "vmm/loader.h"
 #include "vmm/guestinfo.h"
+#include "vmm/linuxboot.h"
 #include "vmm/palloc.h"
 #include "vmm/smp.h"
 #include "vmm/introspect.h"
@@ -26,6 +27,33 @@ static void *ept_page(void) { return hv_alloc_pages(1, 1); }
 
 static u8 info_buf[16384];
 static struct mb2_mmap_entry gmap[GUEST_MMAP_MAX];
+
+static struct mb2_mmap_entry e820[LINUX_E820_MAX];
+
+/* The guest is a Linux bzImage: the kernel's x86 boot protocol
+ * (Documentation/x86/boot.rst, "32-bit boot protocol"). Checks and places
+ * everything before VMX is turned on; fills *e and *esi. */
+static void linux_prepare(const struct boot_info *bi, const struct mb2_module *gm, const struct mem_range *owned,
+                          u32 nowned, struct linux_header *h, struct linux_plan *p)
+{
+    char err[200];
+    const u8 *img = (const u8 *)gm->start;
+    const struct mb2_module *initrd = mb2_find_module(bi, "initrd");
+    if (linux_parse(img, gm->end - gm->start, h, err, sizeof(err)) ||
+        linux_plan(h, bi, owned, nowned, gm->args, initrd, p, err, sizeof(err))) {
+        kprintf("vigil: cannot start the guest: %s\n", err);
+        vigil_halt();
+    }
+    kprintf("vigil: guest: Linux bzImage, boot protocol %u.%02u, %llu-byte kernel%s, init_size 0x%x, "
+            "alignment 0x%x, xloadflags 0x%x\n", h->version >> 8, h->version & 0xff,
+            (unsigned long long)h->pm_size, h->relocatable ? " (relocatable)" : "", h->init_size,
+            h->kernel_alignment, h->xloadflags);
+    kprintf("vigil: guest: kernel at 0x%llx (preferred 0x%llx), zero page at 0x%llx, initrd %s",
+            (unsigned long long)p->kernel, (unsigned long long)h->pref_address, (unsigned long long)p->zero_page,
+            initrd ? "" : "none\n");
+    if (initrd)
+        kprintf("at 0x%llx (%llu bytes)\n", (unsigned long long)p->initrd, (unsigned long long)p->initrd_size);
+}
 
 static bool is_vigil_module(const char *name)
 {
@@ -44,6 +72,17 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
     }
     const struct mem_range *owned;
     u32 nowned = hvmem_owned(&owned);
+    bool is_linux = linux_is_bzimage((const u8 *)gm->start, gm->end - gm->start);
+    struct linux_header lh;
+    struct linux_plan lp;
+    u32 ne820 = 0;
+    if (is_linux) {
+        linux_prepare(bi, gm, owned, nowned, &lh, &lp);
+        ne820 = linux_e820(bi, owned, nowned, &lp, e820, LINUX_E820_MAX);
+        if (!ne820)
+            vigil_panic("the guest's e820 map does not fit %d entries", LINUX_E820_MAX);
+        goto commit;
+    }
     struct guest_image img;
     if (loader_check((const u8 *)gm->start, gm->end - gm->start, bi, owned, nowned, &img, err, sizeof(err))) {
         kprintf("vigil: cannot start the guest: %s\n", err);
@@ -89,6 +128,7 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
         isize = guest_mb1_info(info_buf, sizeof(info_buf), (u32)where, &p);
 
     /* From here on vigil commits: VMX on, EPT, the image copied in. */
+commit:
     if (!vmx_enable(m, c, hv_alloc_pages(1, 1), true))
         vigil_panic("VMXON failed (CR0 0x%llx, CR4 0x%llx, feature control 0x%llx)", (unsigned long long)read_cr0(),
                     (unsigned long long)read_cr4(), (unsigned long long)rdmsr(MSR_IA32_FEATURE_CONTROL));
@@ -110,29 +150,45 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
     kprintf("vigil: EPT: 0-0x%llx identity-mapped except vigil's ranges: %u x 1GiB, %u x 2MiB, %u x 4KiB pages, "
             "%u tables\n", (unsigned long long)es.top, es.pages_1g, es.pages_2m, es.pages_4k, es.tables);
 
-    for (u32 i = 0; i < img.nseg; i++) {
-        const struct guest_segment *s = &img.seg[i];
-        memcpy((void *)s->paddr, (const u8 *)gm->start + s->offset, s->filesz);
-        memset((u8 *)s->paddr + s->filesz, 0, s->memsz - s->filesz);
-    }
-    memcpy((void *)where, info_buf, isize);
-    /* A flat GDT (null, null, code 0x10, data 0x18), as GRUB leaves one;
-     * the guest must load its own before reloading segments. */
-    u64 gdt = where + ALIGN_UP(isize, 16);
-    u64 *g = (u64 *)gdt;
-    g[0] = g[1] = 0;
-    g[2] = 0x00cf9b000000ffffull;
-    g[3] = 0x00cf93000000ffffull;
+    struct guest_entry e;
+    u32 esi = 0;
+    if (is_linux) {
+        /* The protected-mode kernel, then the zero page; entry at its start
+         * (code32_start) in 32-bit protected mode, paging and interrupts
+         * off, ESI = the zero page, EBX = EBP = EDI = 0 (boot.rst). */
+        memcpy((void *)lp.kernel, (const u8 *)gm->start + lh.pm_offset, lh.pm_size);
+        linux_boot_pages((u8 *)lp.boot, (const u8 *)gm->start, &lh, &lp, e820, ne820, bi, gm->args);
+        e = (struct guest_entry){ .eip = (u32)lp.kernel, .gdt_base = (u32)lp.gdt, .gdt_limit = 31,
+                                  .cs_sel = 0x10, .ds_sel = 0x18 };
+        esi = (u32)lp.zero_page;
+        vmcs_setup(m, c, ept_pointer(pml4), &e, console_port);
+        kprintf("vigil: zero page for the guest at 0x%llx (%u e820 entries), command line \"%s\"\n",
+                (unsigned long long)lp.zero_page, ne820, gm->args);
+    } else {
+        for (u32 i = 0; i < img.nseg; i++) {
+            const struct guest_segment *s = &img.seg[i];
+            memcpy((void *)s->paddr, (const u8 *)gm->start + s->offset, s->filesz);
+            memset((u8 *)s->paddr + s->filesz, 0, s->memsz - s->filesz);
+        }
+        memcpy((void *)where, info_buf, isize);
+        /* A flat GDT (null, null, code 0x10, data 0x18), as GRUB leaves one;
+         * the guest must load its own before reloading segments. */
+        u64 gdt = where + ALIGN_UP(isize, 16);
+        u64 *g = (u64 *)gdt;
+        g[0] = g[1] = 0;
+        g[2] = 0x00cf9b000000ffffull;
+        g[3] = 0x00cf93000000ffffull;
 
-    struct guest_entry e = {
-        .eip = (u32)img.entry,
-        .eax = img.boot == GUEST_BOOT_MB2 ? MB2_BOOTLOADER_MAGIC : 0x2badb002u,
-        .ebx = (u32)where,
-        .gdt_base = (u32)gdt, .gdt_limit = 31, .cs_sel = 0x10, .ds_sel = 0x18,
-    };
-    vmcs_setup(m, c, ept_pointer(pml4), &e, console_port);
-    kprintf("vigil: boot information for the guest at 0x%llx (%zu bytes), command line \"%s\"\n",
-            (unsigned long long)where, isize, gm->args);
+        e = (struct guest_entry){
+            .eip = (u32)img.entry,
+            .eax = img.boot == GUEST_BOOT_MB2 ? MB2_BOOTLOADER_MAGIC : 0x2badb002u,
+            .ebx = (u32)where,
+            .gdt_base = (u32)gdt, .gdt_limit = 31, .cs_sel = 0x10, .ds_sel = 0x18,
+        };
+        vmcs_setup(m, c, ept_pointer(pml4), &e, console_port);
+        kprintf("vigil: boot information for the guest at 0x%llx (%zu bytes), command line \"%s\"\n",
+                (unsigned long long)where, isize, gm->args);
+    }
     kprintf("vigil: launching the guest at 0x%x\n", e.eip);
 
     /* The IDS sets up its traps (protected pages, watched ports) now, while
@@ -149,6 +205,7 @@ __attribute__((noreturn)) void vmm_run_guest(const struct boot_info *bi, const s
     static struct guest_regs regs;
     regs.rax = e.eax;
     regs.rbx = e.ebx;
+    regs.rsi = esi;
     struct cpu *self = this_cpu();
     self->vcpu.regs = &regs;
     vmm_launch_tsc = rdtsc();

@@ -118,7 +118,8 @@ int loader_check(const u8 *img, u64 len, const struct boot_info *bi, const struc
 {
     memset(out, 0, sizeof(*out));
     if (len < 4 || memcmp(img, "\x7f" "ELF", 4))
-        FAIL("guest: not an ELF file (%llu bytes, no \\x7fELF magic)", (unsigned long long)len);
+        FAIL("guest: not an ELF file (%llu bytes, no \\x7fELF magic), nor a Linux bzImage (no HdrS at 0x202)",
+             (unsigned long long)len);
     if (len < 52)
         FAIL("guest: ELF file truncated: %llu bytes, smaller than an ELF header", (unsigned long long)len);
     u8 cls = img[4];

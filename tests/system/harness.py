@@ -83,13 +83,16 @@ class Case:
         os.makedirs(self.dir, exist_ok=True)
         self.results = []
 
-    def iso(self, vigil_args="", modules=(), kernel=None, mb1=False, vigil=None):
+    def iso(self, vigil_args="", modules=(), kernel=None, mb1=False, vigil=None, linux=False, initrd=None):
         """modules: [(path, cmdline)]; kernel: (path, args) boots a kernel
-        directly instead of vigil."""
+        directly instead of vigil (with linux=True a bzImage through GRUB's
+        linux command, and initrd through its initrd command)."""
         path = os.path.join(self.dir, "boot.iso")
         cmd = [os.path.join(ROOT, "scripts/mkiso.sh"), path]
         if kernel:
-            cmd += ["--kernel", kernel[0], kernel[1]]
+            cmd += ["--linux" if linux else "--kernel", kernel[0], kernel[1]]
+            if initrd:
+                cmd += ["--initrd", initrd]
         else:
             cmd += ["--vigil", vigil or os.path.join(BUILD, "vigil.elf"), vigil_args]
         for m in modules:
@@ -100,7 +103,7 @@ class Case:
         return path
 
     def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1",
-             send=(), cpus=1):
+             send=(), cpus=1, ignore_bad_msrs=False):
         """send: [(regex, text)]: the operator's script, typed on vigil's
         console (COM1) once regex has appeared there, in order."""
         out = os.path.join(self.dir, tag)
@@ -110,6 +113,8 @@ class Case:
             cmd += ["--stop-on", stop_on, "--stop-port", stop_port]
         if cpu:
             cmd += ["--cpu", cpu]
+        if ignore_bad_msrs:
+            cmd.append("--ignore-bad-msrs")
         if cpus != 1:
             cmd += ["--cpus", str(cpus)]
         for rx, text in send:

@@ -105,7 +105,8 @@ def test_guest_loader_errors(t):
     # A file that is not ELF, and a missing guest: precise messages, no launch.
     iso = t.iso("", modules=[(os.path.join(ROOT, "README.md"), "guest scenario=benign")])
     r = t.boot(iso, stop_on=STOP)
-    t.expect(r.com1, r"^vigil: cannot start the guest: guest: not an ELF file \(\d+ bytes, no \\x7fELF magic\)$")
+    t.expect(r.com1, r"^vigil: cannot start the guest: guest: not an ELF file \(\d+ bytes, no \\x7fELF magic\), "
+             r"nor a Linux bzImage \(no HdrS at 0x202\)$")
     t.expect(r.com1, r"^vigil: halted$")
     t.expect_not(r.com1, r"VMX on|launching")
     iso = t.iso("")

@@ -1,0 +1,108 @@
+"""Issue 10: Debian's stock Linux kernel (build/linux/, scripts/getlinux.sh)
+with a busybox initramfs whose /init (tests/linux/init) runs a scripted
+workload and powers off. Bare from GRUB (its `linux`/`initrd` commands), and
+under vigil through the Linux boot protocol. Linux's console is ttyS1 (COM2).
+Each boot takes minutes in Bochs: these tests are few and each checks much."""
+import os
+import re
+from harness import BUILD, alerts
+
+LINUX = os.path.join(BUILD, "linux")
+VMLINUZ = os.path.join(LINUX, "vmlinuz")
+INITRD = os.path.join(LINUX, "initrd.img")
+CMDLINE = "console=ttyS1,115200 nokaslr"
+
+
+def workload(com2):
+    """The lines of the workload, which must be the same everywhere."""
+    return [l for l in com2.splitlines() if l.startswith("VIGIL-LINUX ")]
+
+
+def check_workload(t, com2):
+    w = workload(com2)
+    t.expect(com2, r"^VIGIL-LINUX init start$", "Linux to reach /init")
+    t.expect(com2, r"^VIGIL-LINUX forkexec 20$", "20 fork+execs")
+    t.expect(com2, r"^VIGIL-LINUX file 23893 a5a208cd26b07cadade3450fe14d1d93$", "the file written and checksummed")
+    t.expect(com2, r"^VIGIL-LINUX cmp same$")
+    t.expect(com2, r"^VIGIL-LINUX workload done$")
+    return w
+
+
+def test_linux_bare(t):
+    iso = t.iso(kernel=(VMLINUZ, CMDLINE), linux=True, initrd=INITRD)
+    r = t.boot(iso, stop_on=None, timeout=400, ignore_bad_msrs=True)
+    t.expect(r.reason, r"run ended: exited", "Bochs to end with Linux's ACPI power-off")
+    check_workload(t, r.com2)
+    t.expect(r.com2, r"reboot: Power down", "Linux's power-off")
+
+
+STOP = r"vigil: halted|vigil: vCPU 0 suspended|vigil: powering off"
+
+
+def boot_vigil(t, vigil_args, tag, timeout=600):
+    iso = t.iso(vigil_args, modules=[(VMLINUZ, "guest " + CMDLINE), (INITRD, "initrd")])
+    r = t.boot(iso, stop_on=STOP, timeout=timeout, ignore_bad_msrs=True, tag=tag)
+    c1 = r.com1
+    t.expect(c1, r"^vigil: guest: Linux bzImage, boot protocol 2\.\d\d, \d+-byte kernel \(relocatable\)")
+    t.expect(c1, r"^vigil: guest: kernel at 0x[0-9a-f]+ \(preferred 0x1000000\), zero page at 0x[0-9a-f]+, "
+                 r"initrd at 0x[0-9a-f]+ \(\d+ bytes\)$")
+    t.expect(c1, r'^vigil: zero page for the guest at 0x[0-9a-f]+ \(\d+ e820 entries\), command line "'
+             + re.escape(CMDLINE) + '"$')
+    t.expect_not(c1, r"^vigil: CRASH|GUEST CRASH|unexpected VM exit|vCPU 0 suspended")
+    check_workload(t, r.com2)
+    t.expect(r.com2, r"reboot: Power down", "Linux's power-off")
+    t.expect(c1, r"^vigil: guest powered off: ACPI", "vigil to see the ACPI power-off")
+    t.expect(c1, r"^vigil: summary: guest ran \d+ ms \(\d+ TSC cycles\); \d+ VM exits")
+    return r
+
+
+def test_linux_under_vigil(t):
+    """IDS off: what Linux needs from vigil alone; the workload's output is
+    the bare run's (test_linux_bare checks the same lines)."""
+    boot_vigil(t, "ids=off", "ids-off")
+
+
+def test_linux_under_vigil_ids_on(t):
+    """The default policy, no Linux profile: Linux boots and runs the same
+    workload. Its 8250 driver probes COM1, vigil's console, at boot: the
+    probe is refused (Linux finds no UART there) and, for now, reported by
+    hypervisor-guard (docs/linux.md, "What does not work yet"). No other
+    alert is raised."""
+    r = boot_vigil(t, "", "ids-on")
+    t.expect(r.com1, r"^vigil: IDS on; profile: none")
+    for a in alerts(r.com1):
+        assert a["policy"] == "hypervisor-guard" and a["detail"].startswith("access to vigil's console port"), \
+            f"an alert other than the COM1 probe: {a}"
+    t.expect(r.com1, r"^vigil: refused: 0 accesses to hypervisor memory, \d+ to vigil's console ports$")
+
+
+def test_linux_malformed_refused(t):
+    """Broken bzImages and an initrd Linux cannot take: vigil names what is
+    wrong and does not start the guest."""
+    with open(VMLINUZ, "rb") as f:
+        good = f.read()
+
+    def variant(name, data):
+        path = os.path.join(t.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    old = bytearray(good[:0x1000])
+    old[0x206:0x208] = (0x020b).to_bytes(2, "little")
+    low = bytearray(good)
+    low[0x22c:0x230] = (0x100000).to_bytes(4, "little")      # initrd_addr_max 1 MiB
+    cases = [
+        ("truncated", good[:0x300000], None,
+         r"linux: bzImage truncated: syssize says the protected-mode kernel is \d+ bytes, the file holds \d+"),
+        ("oldproto", bytes(old) + good[0x1000:], None, r"linux: boot protocol 2\.11 is too old: vigil needs 2\.12"),
+        ("initrd-max", bytes(low), INITRD, r"linux: the initrd does not fit: \d+ bytes, and initrd_addr_max is "
+                                           r"0x100000|linux: module 'initrd' at .* lies above initrd_addr_max"),
+    ]
+    for name, data, initrd, message in cases:
+        mods = [(variant(name + ".bzimage", data), "guest " + CMDLINE)]
+        if initrd:
+            mods.append((initrd, "initrd"))
+        r = t.boot(t.iso("", modules=mods), stop_on=r"vigil: halted", timeout=120, tag=name)
+        t.expect(r.com1, r"^vigil: cannot start the guest: " + message, f"the {name} image refused by name")
+        t.expect_not(r.com1, r"VMX on|launching", f"no guest started for {name}")
