@@ -83,15 +83,14 @@ void alert_log_init(struct alert_log *l)
 void alert_log_tick(struct alert_log *l)
 {
     u32 share = ALERT_BUDGET / l->nvcpus, cap = saved_max(l);
-    for (u32 i = 0; i < l->nvcpus; i++)
+    for (u32 i = 0; i < l->nvcpus; i++) {
         l->budget_left[i] = l->budget_left[i] + share > cap ? cap : l->budget_left[i] + share;
+        l->full[i] = false;
+    }
 }
 
-/* The share an alert is printed from (an out-of-range vCPU: the first). */
-static u32 *budget_of(struct alert_log *l, const struct alert *a)
-{
-    return &l->budget_left[a->vcpu < l->nvcpus ? a->vcpu : 0];
-}
+/* The vCPU whose share an alert is printed from (out of range: the first). */
+static u32 vcpu_of(const struct alert_log *l, const struct alert *a) { return a->vcpu < l->nvcpus ? a->vcpu : 0; }
 
 /* (policy, rip, object) hashed into a small table; a full table replaces
  * the slot, which at worst lets a few repeats through. */
@@ -123,7 +122,8 @@ bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
             l->suppressed_by_policy[a->policy]++;
         return false;
     }
-    if (*budget_of(l, a) < ALERT_MIN_BYTES) {
+    u32 v = vcpu_of(l, a);
+    if (l->full[v] || l->budget_left[v] < ALERT_MIN_BYTES) {
         drop(l, a);
         return false;
     }
@@ -133,13 +133,16 @@ bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object)
 bool alert_log_print(struct alert_log *l, const struct alert *a, u64 object, bool (*out)(const char *line))
 {
     char line[ALERT_MAX_BYTES - 1];
-    u32 *left = budget_of(l, a);
+    u32 v = vcpu_of(l, a);
     size_t n = alert_format(a, line, sizeof(line));
-    if (!n || n + 2 > *left || !out(line)) {
+    if (!n || n + 2 > l->budget_left[v] || !out(line)) {
+        /* Until the next window, this vCPU's alerts are dropped unformatted
+         * (what is left is saved). */
+        l->full[v] = true;
         drop(l, a);
         return false;
     }
-    *left -= (u32)(n + 2);                      /* CR LF */
+    l->budget_left[v] -= (u32)(n + 2);          /* CR LF */
     /* Only a printed record counts toward the repeat limit: one held back
      * by the budget alone may still be printed later. */
     u32 slot;

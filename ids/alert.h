@@ -58,6 +58,7 @@ struct alert_log {
     u64 suppressed_by_policy[POL_COUNT], dropped_by_policy[POL_COUNT];
     u32 nvcpus;                        /* sharing the budget */
     u32 budget_left[ALERT_VCPUS];      /* bytes each vCPU may still print */
+    bool full[ALERT_VCPUS];            /* a record did not fit: the rest of the window is dropped */
     struct { u64 key; u32 count; } keys[ALERT_KEYS];
     struct alert recent[ALERT_RECENT];
     u32 nrecent;
@@ -72,7 +73,8 @@ void alert_log_set_vcpus(struct alert_log *l, u32 n);
 void alert_log_tick(struct alert_log *l);
 /* Raising an alert, step one: it is counted and takes the next seq. False
  * when that is all: it repeats a key printed ALERT_REPEAT_LIMIT times
- * (suppressed), or the budget left holds no record (dropped). True: the
+ * (suppressed), or its vCPU's budget holds no record (dropped: less than
+ * the shortest record is left, or one did not fit in this window). True: the
  * caller completes the alert (process, detail) and calls alert_log_print.
  * `object` identifies what was hit (address, port, MSR...). */
 bool alert_log_admit(struct alert_log *l, struct alert *a, u64 object);

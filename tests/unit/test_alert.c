@@ -682,9 +682,11 @@ static void test_log_budget_in_bytes(void **state)
     check_counts();
 }
 
-/* Bytes, not records: a long record that does not fit is dropped, and a
- * shorter one after it that does fit is printed. */
-static void test_log_budget_long_record_dropped_short_printed(void **state)
+/* Bytes, not records, and once one does not fit the window is over for
+ * its vCPU: a long record that does not fit is dropped, and so is a short
+ * one after it that would have (unformatted: a flood stays cheap); the
+ * bytes left are saved, and the short one fits in the next window. */
+static void test_log_record_that_does_not_fit_ends_the_window(void **state)
 {
     (void)state;
     reset_log();
@@ -699,9 +701,16 @@ static void test_log_budget_long_record_dropped_short_printed(void **state)
     big.detail[sizeof(big.detail) - 1] = 0;
     str_copy(big.process, "a-long-name-abc", sizeof(big.process));
     assert_true(line_bytes(&big) > alog.budget_left[0]);
+    u32 left = alog.budget_left[0];
     assert_int_equal(raise1(&big, 0), DROPPED);
     a = raised(POL_SIGNATURE, 0x9000);
     assert_true(line_bytes(&a) <= alog.budget_left[0]);
+    nout = 0;
+    assert_int_equal(raise1(&a, 0), DROPPED);
+    assert_int_equal(nout, 0);                    /* not formatted */
+    assert_int_equal(alog.budget_left[0], left);  /* saved */
+    alert_log_tick(&alog);
+    a = raised(POL_SIGNATURE, 0x9000);
     assert_int_equal(raise1(&a, 0), PRINTED);
     check_counts();
 }
@@ -730,8 +739,9 @@ static void test_log_exhausted_budget_skips_formatting(void **state)
     check_counts();
 }
 
-/* The console refuses (its ring is full): dropped, nothing charged, and
- * the key does not count toward the repeat limit. */
+/* The console refuses (its ring is full): dropped, nothing charged, the
+ * key does not count toward the repeat limit, and until the next window
+ * the vCPU's alerts are dropped unformatted. */
 static void test_log_console_refusal_is_a_drop(void **state)
 {
     (void)state;
@@ -743,6 +753,7 @@ static void test_log_console_refusal_is_a_drop(void **state)
     assert_int_equal(alog.budget_left[0], ALERT_BURST);    /* nothing charged */
     assert_int_equal(alog.dropped, 5);
     assert_int_equal(alog.nrecent, 0);
+    alert_log_tick(&alog);                        /* (the window is over for this vCPU) */
     for (u32 i = 0; i < ALERT_REPEAT_LIMIT; i++) {
         struct alert a = raised(POL_IO_GUARD, 0x3000);
         assert_int_equal(raise1(&a, 0x60), PRINTED);
@@ -955,7 +966,7 @@ int main(void)
         cmocka_unit_test(test_log_different_object_rip_or_policy_is_printed),
         cmocka_unit_test(test_log_interleaved_repeats),
         cmocka_unit_test(test_log_budget_in_bytes),
-        cmocka_unit_test(test_log_budget_long_record_dropped_short_printed),
+        cmocka_unit_test(test_log_record_that_does_not_fit_ends_the_window),
         cmocka_unit_test(test_log_exhausted_budget_skips_formatting),
         cmocka_unit_test(test_log_console_refusal_is_a_drop),
         cmocka_unit_test(test_log_budget_drops_do_not_count_as_repeats),
