@@ -26,7 +26,11 @@ enum ids_event_type {
 #define IDS_MAX_VCPUS 64
 
 enum ids_access { IDS_READ = 1, IDS_WRITE = 2, IDS_EXEC = 4 };
-enum ids_reach { REACH_MEMORY, REACH_CONSOLE, REACH_VMX_INSN, REACH_VMCALL };
+/* REACH_CONSOLE: an access that covers the data register of vigil's console
+ * UART (a byte for vigil's log, or the operator's typing); REACH_CONSOLE_PROBE:
+ * one that touches only its control and status registers, which moves no
+ * data (a driver looking for a UART). vmm/ refuses both alike. */
+enum ids_reach { REACH_MEMORY, REACH_CONSOLE, REACH_VMX_INSN, REACH_VMCALL, REACH_CONSOLE_PROBE };
 
 struct ids_event {
     enum ids_event_type type;

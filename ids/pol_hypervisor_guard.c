@@ -6,9 +6,16 @@
 
 static struct ids_verdict event(const struct ids_event *e)
 {
+    /* A probe of the console's control and status registers (Linux's 8250
+     * driver looks for a UART at COM1 at boot): refused, since vmm/ has
+     * dropped it already, but it neither speaks nor listens on vigil's
+     * console, so it is not reported. */
+    if (e->reach.what == REACH_CONSOLE_PROBE)
+        return (struct ids_verdict){ IDS_BLOCK, 0, 0 };
     static const char *const what[] = {
         [REACH_MEMORY] = "access to hypervisor memory", [REACH_CONSOLE] = "access to vigil's console port",
         [REACH_VMX_INSN] = "VMX instruction", [REACH_VMCALL] = "VMCALL",
+        [REACH_CONSOLE_PROBE] = "probe of vigil's console port",
     };
     u64 gpa = e->reach.addr;
     struct ids_verdict v = ids_raise(POL_HYPERVISOR_GUARD, e, ((u64)e->reach.what << 60) ^ (gpa & ~0xfffull),

@@ -132,7 +132,8 @@ enum exit_action exit_io(struct vcpu *v)
         } else if (in) {
             set_in_result(v, size, 0xffffffffu);
         }
-        vmm_reach(v, REACH_CONSOLE, port, in ? "read" : "write", &act);
+        vmm_reach(v, trap_ports_touch(port, size, con, con) ? REACH_CONSOLE : REACH_CONSOLE_PROBE, port,
+                  in ? "read" : "write", &act);
         return act;
     }
     int i = trap_port_next(t, port, size, 0);

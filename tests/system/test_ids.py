@@ -350,9 +350,13 @@ def test_alert_flood_is_rate_limited(t):
     recs = alerts(r.com1)
     if not 1 <= len(recs) <= 10:
         raise AssertionError(f"{len(recs)} alert records printed for one repeated attack")
-    t.expect(r.com1, r"^vigil: alerts: 1000001 raised, \d+ printed, 99999\d suppressed")
+    # The million writes to the data register are reported; the guest's
+    # last look at the line status register (0x3fd) is a probe of the UART,
+    # refused and counted but not reported (docs/ids.md, hypervisor-guard).
+    t.expect(r.com1, r"^vigil: alerts: 1000000 raised, \d+ printed, 99999\d suppressed")
     t.expect(r.com1, r"^vigil: \d+ alerts suppressed in the last second", "suppression reported while it happens")
-    t.expect(r.com1, r"^  hypervisor-guard +1000001 alerts \(99999\d suppressed\)$")
+    t.expect(r.com1, r"^  hypervisor-guard +1000000 alerts \(99999\d suppressed\)$")
+    t.expect(r.com1, r"^vigil: refused: 0 accesses to hypervisor memory, 1000001 to vigil's console ports$")
     t.expect(r.com2, r"^alert-flood: 1000000 writes to port 0x3f8 in \d+ cycles$")
     if outcome(t, r, "alert-flood") != "failed":
         raise AssertionError("the guest could see vigil's console")

@@ -1511,6 +1511,11 @@ static void scn_hypervisor_guard(void)
     CHECK_BLOCK(reach(evil, USER_CODE + 0x50, REACH_CONSOLE, 0x3f8, "OUT 0x3f8"));
     a = ONE_ALERT(m, "hypervisor-guard", "block");
     CHECK_S(a.detail, "access to vigil's console port: OUT 0x3f8 refused");
+    /* A probe of its other registers is refused, and raises nothing. */
+    m = MARK();
+    CHECK_BLOCK(reach(evil, USER_CODE + 0x60, REACH_CONSOLE_PROBE, 0x3f9, "read"));
+    CHECK_BLOCK(reach(evil, USER_CODE + 0x60, REACH_CONSOLE_PROBE, 0x3fd, "write"));
+    CHECK(MARK() == m);
 }
 
 static void scn_hypervisor_guard_suspend(void)
