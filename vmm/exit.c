@@ -234,10 +234,7 @@ static enum exit_action h_sipi(struct vcpu *v)
      * the SIPI's exit: an IRET in VMX root operation ends NMI blocking (as
      * it does on hardware, where nothing is blocked here anyway), so that
      * vigil's kicks reach this CPU. */
-    __asm__ volatile("movq %%rsp, %%rax\n\t"
-                     "pushq %1\n\tpushq %%rax\n\tpushfq\n\tpushq %2\n\t"
-                     "leaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tiretq\n1:"
-                     ::"a"(0), "i"(SEL_DATA), "i"(SEL_CODE) : "memory");
+    smp_end_root_nmi_blocking();
     kprintf("vigil: vCPU %u started by the guest (SIPI vector 0x%x: real mode at 0x%x)\n", v->id, vector,
             (u32)vector << 12);
     struct ids_event e;

@@ -181,13 +181,18 @@ void smp_nmi(struct cpu *c)
  * every later kick until its preemption timer, and each world stop or EPT
  * shootdown would wait a tick. An IRET ends the blocking in root; the
  * guest's is cleared. (On hardware both are no-ops.) */
-void smp_nmi_exit(struct cpu *c)
+void smp_end_root_nmi_blocking(void)
 {
-    smp_nmi(c);
     __asm__ volatile("movq %%rsp, %%rax\n\t"
                      "pushq %1\n\tpushq %%rax\n\tpushfq\n\tpushq %2\n\t"
                      "leaq 1f(%%rip), %%rax\n\tpushq %%rax\n\tiretq\n1:"
                      ::"a"(0), "i"(SEL_DATA), "i"(SEL_CODE) : "memory");
+}
+
+void smp_nmi_exit(struct cpu *c)
+{
+    smp_nmi(c);
+    smp_end_root_nmi_blocking();
     if (!c->guest_in_nmi)
         vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~8ull);
 }

@@ -110,6 +110,9 @@ void smp_deliver_nmi(struct cpu *c, bool waiting);
 /* The same for an NMI that caused a VM exit; also ends the NMI blocking
  * Bochs leaves behind it (see smp.c). */
 void smp_nmi_exit(struct cpu *c);
+/* An IRET to itself in VMX root: ends the NMI blocking Bochs leaves after
+ * an NMI exit or a SIPI exit (a no-op on hardware). */
+void smp_end_root_nmi_blocking(void);
 /* Stop every other vCPU outside guest mode until smp_world_start
  * (re-entrant for the CPU that holds it). */
 void smp_world_stop(void);
