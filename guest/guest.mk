@@ -25,7 +25,7 @@ TOS_KASRC  := $(filter-out guest/kernel/images.asm,$(wildcard guest/kernel/*.asm
 TOS_KOBJS  := $(TOS_KCSRC:guest/%.c=$(TOS_OUT)/%.o) $(TOS_KASRC:guest/%.asm=$(TOS_OUT)/%.asm.o) \
               $(TOS_OUT)/kernel/images.asm.o
 
-TOS_PROGS  := init worker sleeper pager nop probe peek backdoor bench rawio sigproc
+TOS_PROGS  := init worker sleeper pager nop probe peek backdoor bench rawio sigproc ghost
 TOS_UELFS  := $(TOS_PROGS:%=$(TOS_OUT)/user/%.elf)
 TOS_ULIB   := $(TOS_OUT)/user/crt0.asm.o $(TOS_OUT)/user/ulib.o
 # The signature pattern of the sigproc program (docs/testos.md); it must never

@@ -38,6 +38,11 @@ bool ids_policy_on(enum policy_id id);
  * gives (alert: allow, block, suspend). */
 struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
                              const u64 *gpa, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* ids_raise about a process other than the one e->cr3 belongs to (a task
+ * running in a borrowed address space): the record names task. */
+struct ids_verdict ids_raise_task(enum policy_id id, const struct ids_event *e, const struct vmi_proc *task,
+                                  u64 object, const u64 *gva, const u64 *gpa, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                     const u64 *gva, const u64 *gpa, const char *detail);
 
@@ -47,6 +52,30 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
 bool ids_proc_of(u64 cr3, s64 *pid, char name[16]);
 /* The list as of this tick (refreshed at most once a tick). */
 int ids_procs(u64 cr3, const struct vmi_proc **procs);
+/* The next ids_procs reads the list again (a new address space runs). */
+void ids_procs_stale(void);
+/* Process identities (ids/ident.c): what vigil recorded of a process when
+ * it first saw it, which later writes to its structure do not change. */
+struct ids_ident {
+    bool used;
+    bool renamed, code_changed;    /* reported once each */
+    s64 pid;
+    u64 task, cr3;                 /* its structure (the key, with pid) and its address space */
+    char name[16];                 /* its name then */
+    u64 code, code_now;            /* hash of its user-executable pages then, and as last hashed */
+    u32 pages;
+    u64 first_tick, last_tick, code_tick;
+};
+/* The identity of listed process p, recorded now if vigil has none. */
+struct ids_ident *ids_ident(const struct vmi_proc *p);
+/* Every listed process gets its identity (identities out of the list for a
+ * second are forgotten); returns the one of the listed process that owns
+ * address space of_cr3 (0: none asked, or none listed). */
+const struct ids_ident *ids_ident_refresh(u64 cr3, u64 of_cr3);
+/* Its user code hashes as when it was first seen (hashed at most once a tick). */
+bool ids_ident_code_intact(struct ids_ident *id);
+/* Hash of the user-executable pages of an address space (at most 64). */
+u64 ids_code_hash(u64 cr3, u32 *pages);
 /* Address spaces seen through CR3 loads (the hardware's view). */
 struct ids_space { u64 cr3, loads, first_tick, last_tick; };
 int ids_spaces(const struct ids_space **spaces);

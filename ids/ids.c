@@ -120,6 +120,8 @@ bool ids_init(const struct boot_info *bi, bool on)
 /* The record is completed (process name, detail) and formatted only when
  * it can be printed: a suppressed or dropped alert costs little. The
  * detail is fmt with ap, or fmt itself when ap is 0. */
+static const struct vmi_proc *raise_as;         /* the process an alert names, when not e->cr3's */
+
 static struct ids_verdict raise(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                 const u64 *gva, const u64 *gpa, const char *fmt, va_list *ap)
 {
@@ -150,7 +152,12 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
         a.gpa = *gpa;
     }
     if (alert_log_admit(&alog, &a, object)) {
-        ids_proc_of(e->cr3, &a.pid, a.process);
+        if (raise_as) {
+            a.pid = raise_as->pid;
+            str_copy(a.process, raise_as->name, sizeof(a.process));
+        } else {
+            ids_proc_of(e->cr3, &a.pid, a.process);
+        }
         if (ap)
             fmt_vsnprintf(a.detail, sizeof(a.detail), fmt, *ap);
         else
@@ -185,6 +192,18 @@ struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 o
     return v;
 }
 
+struct ids_verdict ids_raise_task(enum policy_id id, const struct ids_event *e, const struct vmi_proc *task,
+                                  u64 object, const u64 *gva, const u64 *gpa, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    raise_as = task;
+    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, fmt, &ap);
+    raise_as = 0;
+    va_end(ap);
+    return v;
+}
+
 /* --- the two views of processes ----------------------------------------------- */
 
 static struct vmi_proc snap[VMI_MAX_PROCS];
@@ -201,6 +220,8 @@ int ids_procs(u64 cr3, const struct vmi_proc **procs)
     *procs = snap;
     return nsnap;
 }
+
+void ids_procs_stale(void) { nsnap = -1; }
 
 bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
 {

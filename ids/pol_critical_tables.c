@@ -13,6 +13,7 @@
  * IDT runs on tables of its own (a CPU a rootkit started for itself): that
  * is reported. */
 #include "ids/engine.h"
+#include "lib/hash.h"
 #include "vmm/introspect.h"
 #include "lib/log.h"
 
@@ -46,12 +47,7 @@ static struct vcpu_dtr *of(const struct ids_event *e) { return &vc[e->vcpu < IDS
 static u64 hash_table(const struct table *t)
 {
     const u64 *p = guestmem_map(t->gpa, t->size);
-    u64 h = 0xcbf29ce484222325ull;                 /* FNV-1a over quadwords */
-    if (!p)
-        return 0;
-    for (u64 i = 0; i < t->size / 8; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
+    return p ? fnv64_qwords(FNV64_BASIS, p, t->size / 8) : 0;
 }
 
 /* The CPU sets a descriptor's accessed bit itself the first time a segment

@@ -1,34 +1,57 @@
-/* hidden-process: Livewire's lie detector. The hardware's view is the set
- * of address spaces the CPU actually loads (CR3 loads); the OS's view is its
- * process list, read through the profile. An address space that runs with
- * no process in the list behind it is a hidden process (DKOM: unlinked from
- * the list but still scheduled). To keep spawn and exit races quiet, it is
- * reported only after it was found missing from list snapshots taken in two
- * different ticks, and never listed in between. It is named by what can be
- * learned of it: the process pool still holds its pid and name. */
+/* hidden-process: Livewire's lie detector. The hardware's view is what
+ * the CPU actually runs: the address spaces it loads (CR3 loads), and the
+ * task the kernel says runs (the profile's `current`) with the privilege
+ * level the CPU is in; the OS's view is its process list, read through the
+ * profile. Reported:
+ * - an address space that runs with no process in the list behind it
+ *   (DKOM: unlinked from the list but still scheduled);
+ * - a running task that is not in the list, whatever address space it
+ *   borrows (one grafted into a listed process's tables, or the kernel's);
+ * - user-mode code in the kernel's address space or the boot tables, which
+ *   no process owns;
+ * - a listed process whose name is not the one vigil first saw it run with
+ *   (ids/ident.c): names are what allow-lists go by.
+ * To keep spawn and exit races quiet, a missing address space or task is
+ * reported only after list snapshots taken in two different ticks missed
+ * it, and never listed it in between. Each is named by what can be learned
+ * of it (the process pool, or its own structure), and each process is
+ * reported once, whichever way it was found. */
 #include "ids/engine.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
 
 #define MAX_SUSPECTS 16
 #define SUSPECT_EXPIRY 100                  /* ticks (1 s) unseen: a suspect is forgotten */
 
-/* Address spaces seen running while missing from the list. A suspect is
- * tied to the process the pool names for it: a reused page-table root with
- * another process behind it is a new suspect, reported anew. */
+enum suspect_kind { BY_SPACE, BY_TASK };
+
+/* Address spaces, or tasks, seen running while missing from the list. A
+ * suspect is tied to the process named for it: a reused page-table root or
+ * pool slot with another process behind it is a new suspect, reported anew. */
 static struct {
     bool used, reported;
-    u64 cr3, first_tick, last_tick, misses;
+    enum suspect_kind kind;
+    u64 key, first_tick, last_tick, misses;
     s64 pid;
 } suspects[MAX_SUSPECTS];
 static u32 nsuspects;                       /* slots in use: the CR3 path skips the table when 0 */
 
-static bool listed(u64 cr3, u64 view_cr3)
+/* User mode seen in the kernel's or the boot address space: once per
+ * (address space, task). */
+#define MAX_USER_IN_KERNEL 8
+static struct { u64 cr3, task; } user_in_kernel[MAX_USER_IN_KERNEL];
+static u32 nuser_in_kernel;
+
+static bool kernel_space(u64 cr3) { return cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3; }
+
+static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
 {
     const struct vmi_proc *p;
     int n = ids_procs(view_cr3, &p);
     if (n < 0)
         return true;                                /* no OS view: no verdict */
     for (int i = 0; i < n; i++)
-        if (p[i].cr3 == cr3)
+        if (kind == BY_SPACE ? p[i].cr3 == key : p[i].addr == key)
             return true;
     return false;
 }
@@ -39,31 +62,27 @@ static void forget(int i)
     nsuspects--;
 }
 
-static int find(u64 cr3)
+static int find(enum suspect_kind kind, u64 key)
 {
     for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)
-        if (suspects[i].used && suspects[i].cr3 == cr3)
+        if (suspects[i].used && suspects[i].kind == kind && suspects[i].key == key)
             return i;
     return -1;
 }
 
-static struct ids_verdict check(const struct ids_event *e, u64 cr3)
+static bool pid_reported(s64 pid)
 {
-    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    cr3 &= PT_ADDR_MASK;
-    if (!ids.boot_done || !vmi_have_procs() || cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
-        return v;
-    int slot = find(cr3);
-    if (listed(cr3, cr3)) {
-        /* Listed now: whatever was suspected of this CR3 is cleared (page-
-         * table roots are reused, and a spawn can race a snapshot). */
-        if (slot >= 0)
-            forget(slot);
-        return v;
-    }
-    s64 pid;
-    char name[16];
-    ids_proc_of(cr3, &pid, name);
+    for (int i = 0; pid >= 0 && nsuspects && i < MAX_SUSPECTS; i++)
+        if (suspects[i].used && suspects[i].reported && suspects[i].pid == pid)
+            return true;
+    return false;
+}
+
+/* Missing from the list now: the suspect's slot, kept or made. Returns -1
+ * when it is not yet to be reported (first miss, or reported already). */
+static int missed(enum suspect_kind kind, u64 key, s64 pid)
+{
+    int slot = find(kind, key);
     if (slot >= 0 && (suspects[slot].pid != pid || ids.ticks - suspects[slot].last_tick > SUSPECT_EXPIRY))
         forget(slot), slot = -1;                     /* another process, or long gone: start over */
     if (slot < 0) {
@@ -80,7 +99,8 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
         }
         suspects[slot].used = true;
         suspects[slot].reported = false;
-        suspects[slot].cr3 = cr3;
+        suspects[slot].kind = kind;
+        suspects[slot].key = key;
         suspects[slot].pid = pid;
         suspects[slot].first_tick = ids.ticks;
         suspects[slot].misses = 0;
@@ -88,8 +108,31 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
     suspects[slot].misses++;
     suspects[slot].last_tick = ids.ticks;
     if (suspects[slot].reported || ids.ticks == suspects[slot].first_tick)
-        return v;
+        return -1;
+    bool again = pid_reported(pid);
     suspects[slot].reported = true;
+    return again ? -1 : slot;
+}
+
+static struct ids_verdict check_space(const struct ids_event *e, u64 cr3)
+{
+    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
+    cr3 &= PT_ADDR_MASK;
+    if (!ids.boot_done || !vmi_have_procs() || kernel_space(cr3))
+        return v;
+    int slot = find(BY_SPACE, cr3);
+    if (listed(BY_SPACE, cr3, cr3)) {
+        /* Listed now: whatever was suspected of this CR3 is cleared (page-
+         * table roots are reused, and a spawn can race a snapshot). */
+        if (slot >= 0)
+            forget(slot);
+        return v;
+    }
+    s64 pid;
+    char name[16];
+    ids_proc_of(cr3, &pid, name);
+    if (missed(BY_SPACE, cr3, pid) < 0)
+        return v;
     struct ids_event h = *e;
     h.cr3 = cr3;                                     /* the alert is about the hidden process */
     if (pid >= 0)
@@ -100,14 +143,99 @@ static struct ids_verdict check(const struct ids_event *e, u64 cr3)
                      "address space runs but no process in the list has it: hidden process (no name known)");
 }
 
-static struct ids_verdict event(const struct ids_event *e) { return check(e, e->load.new_cr3); }
+/* The task the kernel runs, by its structure: in the list, wherever it runs. */
+static void check_task(const struct ids_event *e, u64 task)
+{
+    int slot = find(BY_TASK, task);
+    if (listed(BY_TASK, task, e->cr3)) {
+        if (slot >= 0)
+            forget(slot);
+        return;
+    }
+    struct vmi_proc t;
+    if (!vmi_read_task(e->cr3, task, &t))
+        return;                                      /* not a structure vigil can read: no verdict */
+    if (missed(BY_TASK, task, t.pid) < 0)
+        return;
+    char where[40] = "its own address space";
+    if (t.cr3 == ids.kernel_cr3)
+        str_copy(where, "the kernel's address space", sizeof(where));
+    else if (t.cr3 == ids.first_cr3)
+        str_copy(where, "the boot page tables", sizeof(where));
+    else if (listed(BY_SPACE, t.cr3, e->cr3))
+        str_copy(where, "a listed process's address space", sizeof(where));
+    struct ids_event h = *e;
+    h.cr3 = t.cr3;
+    ids_raise_task(POL_HIDDEN_PROCESS, &h, &t, task, &task, 0,
+              "the running task is not in the process list: hidden process pid %lld \"%s\" in %s",
+              (long long)t.pid, t.name, where);
+}
+
+/* Ring 3 in an address space no process owns: code grafted into the
+ * kernel's tables or the boot tables. */
+static void check_user_mode(const struct ids_event *e, u64 task)
+{
+    u64 cr3 = e->cr3 & PT_ADDR_MASK;
+    if (e->cpl != 3 || !kernel_space(cr3))
+        return;
+    for (u32 i = 0; i < nuser_in_kernel && i < MAX_USER_IN_KERNEL; i++)
+        if (user_in_kernel[i].cr3 == cr3 && user_in_kernel[i].task == task)
+            return;
+    user_in_kernel[nuser_in_kernel++ % MAX_USER_IN_KERNEL] = (typeof(user_in_kernel[0])){ cr3, task };
+    struct vmi_proc t;
+    char who[48] = "no task known";
+    bool known = task && vmi_read_task(e->cr3, task, &t);
+    if (known)
+        fmt_snprintf(who, sizeof(who), "task pid %lld \"%s\"", (long long)t.pid, t.name);
+    ids_raise_task(POL_HIDDEN_PROCESS, e, known ? &t : 0, cr3 ^ 3, &e->rip, &cr3, "user-mode code runs in %s (%s)",
+                   cr3 == ids.kernel_cr3 ? "the kernel's address space" : "the boot page tables", who);
+}
+
+/* Listed processes whose name is not the one they first ran with. */
+static void check_names(const struct ids_event *e)
+{
+    ids_ident_refresh(e->cr3, 0);
+    const struct vmi_proc *p;
+    int n = ids_procs(e->cr3, &p);
+    for (int i = 0; i < n; i++) {
+        struct ids_ident *id = ids_ident(&p[i]);
+        if (id->renamed || !strcmp(id->name, p[i].name))
+            continue;
+        id->renamed = true;
+        struct ids_event h = *e;
+        h.cr3 = p[i].cr3;
+        ids_raise(POL_HIDDEN_PROCESS, &h, p[i].addr ^ 1, &p[i].addr, 0,
+                  "process pid %lld \"%s\" was renamed \"%s\" after it first ran; vigil still knows it as \"%s\"",
+                  (long long)p[i].pid, id->name, p[i].name, id->name);
+    }
+}
+
+static struct ids_verdict event(const struct ids_event *e) { return check_space(e, e->load.new_cr3); }
+
+static void new_space(const struct ids_event *e, u64 cr3)
+{
+    if (!vmi_have_procs())
+        return;
+    ids_procs_stale();                               /* it was listed just before it first ran */
+    ids_ident_refresh(e->cr3, cr3);
+}
 
 static void tick(const struct ids_event *e)
 {
-    check(e, e->cr3);
+    check_space(e, e->cr3);
+    if (ids.boot_done && vmi_have_procs()) {
+        u64 task = 0;
+        bool have = vmi_current_task(e->cr3, &task) && task;
+        if (have)
+            check_task(e, task);
+        check_user_mode(e, have ? task : 0);
+        check_names(e);
+    }
     for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)       /* suspects not seen for a while */
         if (suspects[i].used && ids.ticks - suspects[i].last_tick > SUSPECT_EXPIRY)
             forget(i);
 }
 
-const struct policy_ops pol_hidden_process = { .id = POL_HIDDEN_PROCESS, .event = event, .tick = tick };
+const struct policy_ops pol_hidden_process = {
+    .id = POL_HIDDEN_PROCESS, .event = event, .new_space = new_space, .tick = tick,
+};

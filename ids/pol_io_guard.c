@@ -1,8 +1,10 @@
 /* io-guard: port ranges that only named processes may drive (by default
  * the ATA controller, 0x1f0-0x1f7, for a process called diskd). Accesses
  * to a watched port are attributed to the process whose address space is
- * loaded; any other process is reported, and blocked (the write dropped, a
- * read returns all ones) if the rule says so. */
+ * loaded, and judged by its identity (ids/ident.c), not by the name in its
+ * own entry, which the guest can rewrite; any other process is reported,
+ * and blocked (the write dropped, a read returns all ones) if the rule says
+ * so. */
 #include "ids/engine.h"
 #include "ids/alert.h"
 #include "lib/fmt.h"
@@ -15,8 +17,31 @@ static void start(void)
             ids_trap_ports(POL_IO_GUARD, ids.cfg.io[r].ranges[i].lo, ids.cfg.io[r].ranges[i].hi, "a port range", r);
 }
 
+/* The listed process whose address space is loaded, and its identity
+ * (what vigil recorded when it first saw it run). */
+static struct ids_ident *identity_of(u64 cr3)
+{
+    const struct vmi_proc *p;
+    int n = ids_procs(cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].cr3 == (cr3 & PT_ADDR_MASK))
+            return ids_ident(&p[i]);
+    return 0;
+}
+
+static bool allowed(const struct io_rule *rule, const char *name)
+{
+    for (u32 i = 0; i < rule->nallow; i++)
+        if (name[0] && !strcmp(name, rule->allow[i]))
+            return true;
+    return false;
+}
+
 /* An access that touched a range of the rule its subscription names (every
- * port of a 2- or 4-byte access counts). */
+ * port of a 2- or 4-byte access counts). A process is allowed by its
+ * identity: the name it first ran with, and only while its code is the
+ * code it first ran (a rename, or code put into an allowed process, does
+ * not carry the allowance). */
 static struct ids_verdict event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
@@ -25,18 +50,29 @@ static struct ids_verdict event(const struct ids_event *e)
         return v;
     const struct io_rule *rule = &ids.cfg.io[r];
     s64 pid;
-    char name[16];
+    char name[16], who[96];
     ids_proc_of(e->cr3, &pid, name);
-    for (u32 i = 0; i < rule->nallow; i++)
-        if (name[0] && !strcmp(name, rule->allow[i]))
-            return v;
+    struct ids_ident *id = vmi_have_procs() ? identity_of(e->cr3) : 0;
+    const char *known = id ? id->name : name;
+    bool intact = !id || ids_ident_code_intact(id);
+    if (allowed(rule, known) && intact)
+        return v;
+    if (!name[0])
+        str_copy(who, "an unknown process", sizeof(who));
+    else if (id && strcmp(id->name, name))
+        fmt_snprintf(who, sizeof(who), "%s (pid %lld, first ran as %s)", name, (long long)pid, id->name);
+    else if (!intact)
+        fmt_snprintf(who, sizeof(who), "%s (pid %lld), whose code changed since it first ran", name,
+                     (long long)pid);
+    else
+        str_copy(who, name, sizeof(who));
     char detail[ALERT_DETAIL], where[24] = "the default rule", width[12] = "";
     if (rule->line)
         fmt_snprintf(where, sizeof(where), "policy line %u", rule->line);
     if (e->io.size > 1)
         fmt_snprintf(width, sizeof(width), " (%u bytes)", e->io.size);
     fmt_snprintf(detail, sizeof(detail), "%s port 0x%x%s by %s, not allowed by %s", e->io.in ? "IN from" : "OUT to",
-                 e->io.port, width, name[0] ? name : "an unknown process", where);
+                 e->io.port, width, who, where);
     return ids_raise_action(POL_IO_GUARD, rule->action, e, e->io.port, 0, 0, detail);
 }
 

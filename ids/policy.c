@@ -41,7 +41,7 @@ void policy_defaults(struct policy_config *c)
         [POL_CRITICAL_TABLES] = { ACT_BLOCK, SEV_CRITICAL, 0 },
         [POL_MSR_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 0 },
         [POL_CR_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 0 },
-        [POL_HIDDEN_PROCESS] = { ACT_ALERT, SEV_HIGH, 5 },
+        [POL_HIDDEN_PROCESS] = { ACT_ALERT, SEV_HIGH, 1 },
         [POL_PAGETABLE_AUDIT] = { ACT_ALERT, SEV_HIGH, 10 },
         [POL_IO_GUARD] = { ACT_BLOCK, SEV_HIGH, 0 },
         [POL_SIGNATURE] = { ACT_ALERT, SEV_HIGH, 10 },

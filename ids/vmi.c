@@ -5,8 +5,8 @@
 static const struct profile *prof;
 static struct {
     u64 off_pid, off_name, off_cr3, off_next, off_state, size;
-    u64 head, pool, npool, state_free;
-    bool ok, has_state;
+    u64 head, pool, npool, state_free, current;
+    bool ok, has_state, has_current;
 } pl;
 static u64 walks;
 
@@ -114,6 +114,7 @@ void vmi_init(const struct profile *p)
     if (profile_symbol(p, "proc_pool", &pl.pool, &sz) && pl.size && !profile_const(p, "nproc", &pl.npool))
         pl.npool = sz / pl.size;
     profile_const(p, "proc.state.free", &pl.state_free);
+    pl.has_current = pl.ok && profile_symbol(p, "current", &pl.current, 0);
 }
 
 bool vmi_have_procs(void) { return pl.ok; }
@@ -173,6 +174,16 @@ int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err)
         node = next;
     }
     return n;
+}
+
+bool vmi_current_task(u64 cr3, u64 *addr)
+{
+    return pl.has_current && vmi_read_kernel(cr3, pl.current, addr, 8);
+}
+
+bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p)
+{
+    return pl.ok && read_proc(cr3, addr, p);
 }
 
 int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max)

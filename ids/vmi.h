@@ -43,6 +43,12 @@ int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err);
  * process that is missing from the list. */
 int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max);
 bool vmi_have_procs(void);
+/* The task the guest kernel says runs (the profile's `current`: a pointer
+ * to its process structure); false when the profile names none or it is
+ * unreadable. */
+bool vmi_current_task(u64 cr3, u64 *addr);
+/* One process structure, read as the list entries are. */
+bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p);
 u64 vmi_stats_walks(void);
 
 #endif

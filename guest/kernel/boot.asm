@@ -25,6 +25,7 @@ extern mbi_copy_phys, bss_start_phys, bss_end_phys
 extern boot_stack_top
 global _start32
 global boot_mbi_total, boot_mbi_copied
+global boot_pml4                  ; the boot tables' root: scn_hide.c borrows it
 
 section .multiboot progbits alloc noexec nowrite align=8
 mb2_header:

@@ -5,7 +5,7 @@
 
 #define DECLARE(n) extern const u8 img_##n##_start[], img_##n##_end[];
 DECLARE(init) DECLARE(worker) DECLARE(sleeper) DECLARE(pager) DECLARE(nop) DECLARE(probe)
-DECLARE(peek) DECLARE(backdoor) DECLARE(bench) DECLARE(rawio) DECLARE(sigproc)
+DECLARE(peek) DECLARE(backdoor) DECLARE(bench) DECLARE(rawio) DECLARE(sigproc) DECLARE(ghost)
 #define IMG(name, sym, key) { name, img_##sym##_start, img_##sym##_end, key }
 
 static const struct image images[] = {
@@ -21,6 +21,7 @@ static const struct image images[] = {
     IMG("rawio", rawio, 0),
     IMG("diskd", rawio, 0),      /* the same program under the name a policy may allow */
     IMG("sigproc", sigproc, SIGPROC_XOR_KEY),
+    IMG("ghost", ghost, 0),
 };
 
 const struct image *image_find(const char *name)

@@ -5,4 +5,15 @@
 
 int scenario_main(u64 arg);
 
+/* What every attack prints, as seen from inside (docs/testos.md). */
+void attack_begin(const char *name);
+void attack_result(const char *name, bool succeeded);
+
+/* scn_hide.c: evasions of the lie detector and of allow-lists by name. */
+bool sc_hide_in_kernel_as(void);
+bool sc_hide_in_boot_as(void);
+bool sc_hide_in_listed_as(void);
+bool sc_rename_diskd(void);
+bool sc_inject_diskd(void);
+
 #endif

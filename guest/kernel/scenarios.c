@@ -19,8 +19,8 @@ extern volatile u64 hook_int80_hits, lstar_hook_hits;
 extern u64 hook_int80_orig;
 extern void hook_int80_stub(void), lstar_hook_entry(void), syscall_entry(void);
 
-static void begin(const char *n) { kprintf("ATTACK %s begin\n", n); }
-static void result(const char *n, bool ok) { kprintf("ATTACK %s result=%s\n", n, ok ? "succeeded" : "failed"); }
+void attack_begin(const char *n) { kprintf("ATTACK %s begin\n", n); }
+void attack_result(const char *n, bool ok) { kprintf("ATTACK %s result=%s\n", n, ok ? "succeeded" : "failed"); }
 
 static void fault_detail(const char *n, const char *what, const struct catch *c)
 {
@@ -91,7 +91,7 @@ static bool sc_hide_process(void)
     if (pid < 0)
         return false;
     proc_sleep(5);
-    begin(n);
+    attack_begin(n);
     u64 f = irq_save();
     struct proc *p = proc_find(pid);
     for (struct proc **pp = &proc_list; p && *pp; pp = &(*pp)->next) {
@@ -116,7 +116,7 @@ static bool sc_hide_process(void)
     kprintf("%s: pid %d (backdoor) %s in proc_list; still scheduled: %s (%lu switches in 30 ms)\n",
             n, pid, listed ? "still" : "no longer", alive && s1 > s0 ? "yes" : "no", s1 - s0);
     bool ok = !listed && alive && s1 > s0;
-    result(n, ok);
+    attack_result(n, ok);
     int code = proc_wait(pid);
     kprintf("%s: backdoor exited with %d\n", n, code);
     return true;
@@ -183,7 +183,7 @@ static bool sc_patch_kernel_text(void)
     memcpy(patch + 1, &rel, 4);
     for (int i = 0; i < 5; i++)
         saved[i] = target[i];
-    begin(n);
+    attack_begin(n);
     /* First with CR0.WP cleared; if that did not take, through an alias. */
     write_ro_wp(n, target, patch, 5);
     bool in_place = true;
@@ -201,7 +201,7 @@ static bool sc_patch_kernel_text(void)
     u64 hits = hook_getpid_hits - h0;
     kprintf("%s: sys_getpid at 0x%lx: jmp to the hook %s; hook ran %lu times (probe exit %d)\n",
             n, (u64)target, in_place ? "in place" : "not in place", hits, code);
-    result(n, in_place && hits > 0);
+    attack_result(n, in_place && hits > 0);
     if (in_place && !alias_write(n, target, saved, 5))
         write_ro_wp(n, target, saved, 5);
     return true;
@@ -240,7 +240,7 @@ static bool sc_hook_syscall(void)
     const char *n = "hook-syscall";
     volatile syscall_fn *slot = (volatile syscall_fn *)&syscall_table[SYS_getpid];
     syscall_fn orig = *slot;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: syscall_table[%d] at 0x%lx (read-only) -> alias at phys 0x%lx\n",
             n, SYS_getpid, (u64)slot, (u64)slot - KERNEL_VMA_OFFSET);
     alias_write64(n, (u64)slot, (u64)hook_sys_getpid);
@@ -250,7 +250,7 @@ static bool sc_hook_syscall(void)
     u64 hits = hook_sys_hits - h0;
     kprintf("%s: entry %s; hook ran %lu times (probe exit %d)\n",
             n, in_place ? "redirected" : "unchanged", hits, code);
-    result(n, in_place && hits > 0);
+    attack_result(n, in_place && hits > 0);
     if (*slot != orig)
         alias_write64(n, (u64)slot, (u64)orig);
     return true;
@@ -270,7 +270,7 @@ static bool sc_hook_idt(void)
     const char *n = "hook-idt";
     u64 orig = idt_handler(&idt[VEC_INT80]);
     hook_int80_orig = orig;
-    begin(n);
+    attack_begin(n);
 
     /* 1. Patch the live IDT. */
     struct catch c;
@@ -316,7 +316,7 @@ static bool sc_hook_idt(void)
                 (u64)copy, hook_int80_hits > h0 ? "yes" : "no");
         pfree(page);
     }
-    result(n, entry_ok || copy_ok);
+    attack_result(n, entry_ok || copy_ok);
     return true;
 }
 
@@ -326,7 +326,7 @@ static bool sc_hook_lstar(void)
 {
     const char *n = "hook-lstar";
     u64 orig = rdmsr(MSR_LSTAR);
-    begin(n);
+    attack_begin(n);
     struct catch c;
     if (CATCH(&c)) {
         wrmsr(MSR_LSTAR, (u64)lstar_hook_entry);
@@ -340,7 +340,7 @@ static bool sc_hook_lstar(void)
     u64 hits = lstar_hook_hits - h0;
     kprintf("%s: LSTAR 0x%lx -> 0x%lx (hook 0x%lx); hook ran %lu times (probe exit %d)\n",
             n, orig, now, (u64)lstar_hook_entry, hits, code);
-    result(n, hits > 0);
+    attack_result(n, hits > 0);
     if (rdmsr(MSR_LSTAR) != orig)
         wrmsr(MSR_LSTAR, orig);
     return true;
@@ -355,7 +355,7 @@ static bool sc_disable_wp(void)
     if (!page)
         return false;
     volatile u64 *ro = kmap(page, 8, PTE_NX);     /* read-only mapping */
-    begin(n);
+    attack_begin(n);
     u64 cr0 = 0;
     bool wrote = false;
     struct catch c;
@@ -371,7 +371,7 @@ static bool sc_disable_wp(void)
     }
     kprintf("%s: CR0 now 0x%lx (WP %s); write to a read-only page %s\n",
             n, cr0, (cr0 & CR0_WP) ? "set" : "clear", wrote ? "went through" : "did not");
-    result(n, !(cr0 & CR0_WP) && wrote);
+    attack_result(n, !(cr0 & CR0_WP) && wrote);
     write_cr0(read_cr0() | CR0_WP);
     kunmap((void *)ro, 8);
     pfree(page);
@@ -386,10 +386,10 @@ static bool sc_disable_wp(void)
 static bool sc_smep_off(void)
 {
     const char *n = "smep-off";
-    begin(n);
+    attack_begin(n);
     if (!cpu_has_smep) {
         kprintf("%s: this CPU has no SMEP: nothing to switch off\n", n);
-        result(n, false);
+        attack_result(n, false);
         return true;
     }
     u64 page = palloc();
@@ -419,7 +419,7 @@ static bool sc_smep_off(void)
     irq_restore(f);
     kprintf("%s: CR4 now 0x%lx (SMEP %s); ring 0 ran code on a user page: %s\n",
             n, cr4, (cr4 & CR4_SMEP) ? "set" : "clear", r == MAGIC ? "yes" : "no");
-    result(n, !(cr4 & CR4_SMEP) && r == MAGIC);
+    attack_result(n, !(cr4 & CR4_SMEP) && r == MAGIC);
     return true;
 }
 
@@ -430,7 +430,7 @@ static bool sc_smep_off(void)
 static bool sc_wx_mapping(void)
 {
     const char *n = "wx-mapping";
-    begin(n);
+    attack_begin(n);
     /* 1. A kernel page mapped writable and executable; code written, run. */
     bool wx_ok = false;
     u64 page = palloc();
@@ -471,7 +471,7 @@ static bool sc_wx_mapping(void)
     bool user_ok = code == (int)want;
     kprintf("%s: kernel text (phys 0x%lx) mapped user-accessible at 0x%lx; the process read %s\n",
             n, text_phys, PEEK_VA, user_ok ? "the kernel's bytes" : "something else (or faulted)");
-    result(n, wx_ok || user_ok);
+    attack_result(n, wx_ok || user_ok);
     return true;
 }
 
@@ -484,11 +484,11 @@ static bool sc_raw_io(void)
     char opt[PROC_NAME_LEN];
     if (cmdline_get(bootinfo.cmdline, "rawio_proc", opt, sizeof opt) && !strcmp(opt, "diskd"))
         strlcpy(name, opt, sizeof name);
-    begin(n);
+    attack_begin(n);
     kprintf("%s: process \"%s\" takes IOPL 3 and sends IDENTIFY to ports 0x1f0-0x1f7\n", n, name);
     int code = run_wait(name, 0);
     kprintf("%s: %s exited with %d\n", n, name, code);
-    result(n, code == 0);
+    attack_result(n, code == 0);
     return true;
 }
 
@@ -497,10 +497,10 @@ static bool sc_raw_io(void)
 static bool sc_signature(void)
 {
     const char *n = "signature";
-    begin(n);
+    attack_begin(n);
     int code = run_wait("sigproc", 0);
     kprintf("%s: sigproc exited with %d\n", n, code);
-    result(n, code == 0);
+    attack_result(n, code == 0);
     return true;
 }
 
@@ -546,7 +546,7 @@ static void probe_range(u64 s, u64 e, const char *what, int *nranges, int *nvisi
 static bool sc_hv_probe(void)
 {
     const char *n = "hv-probe";
-    begin(n);
+    attack_begin(n);
     u64 top = 0;
     for (int i = 0; i < bootinfo.nmmap; i++)
         if (bootinfo.mmap[i].type == MEM_AVAILABLE && bootinfo.mmap[i].base + bootinfo.mmap[i].len > top)
@@ -581,7 +581,7 @@ static bool sc_hv_probe(void)
                 "nothing to probe, so nothing hidden was reached\n", n, top);
     else
         kprintf("%s: %d hidden ranges probed, %d of them readable and writable\n", n, nranges, nvisible);
-    result(n, nvisible > 0);
+    attack_result(n, nvisible > 0);
     return true;
 }
 
@@ -590,7 +590,7 @@ static bool sc_hv_probe(void)
 static bool sc_ids_tamper(void)
 {
     const char *n = "ids-tamper";
-    begin(n);
+    attack_begin(n);
     bool reached = false;
     struct catch c;
 
@@ -680,7 +680,7 @@ static bool sc_ids_tamper(void)
     kprintf("%s: COM1 scratch register %s, LSR 0x%x; forged alert line %s\n", n,
             uart ? "answers" : "does not answer", lsr, sent ? "sent" : "not sent");
     reached |= sent;
-    result(n, reached);
+    attack_result(n, reached);
     return true;
 }
 
@@ -720,7 +720,7 @@ static void es_try(const char *n, const char *what, enum es_op op, volatile u8 *
 static bool sc_emulated_store(void)
 {
     const char *n = "emulated-store";
-    begin(n);
+    attack_begin(n);
     u8 *text = es_pad + 8;                         /* read-only kernel text */
     es_try(n, "SIDT into kernel text", ES_SIDT, text);
     es_try(n, "SGDT into kernel text", ES_SGDT, text);
@@ -762,7 +762,7 @@ static bool sc_emulated_store(void)
             alias[8 + i] = 0xcc;                   /* put the padding back (bare) */
         kunmap((void *)alias, 32);
     }
-    result(n, changed);
+    attack_result(n, changed);
     return true;
 }
 
@@ -790,17 +790,17 @@ static void sw_hook(struct trap_frame *f)
 static bool sc_step_window(void)
 {
     const char *n = "step-window";
-    begin(n);
+    attack_begin(n);
     u64 tbl = kimage_virt_to_phys(syscall_table), page = tbl & ~0xffful;
     u64 off = tbl & 0xfff, end = off + sizeof(syscall_table);
     if (end > 0xff8) {
         kprintf("%s: the system-call table ends at 0x%lx of its page: no read-only data after it\n", n, end);
-        result(n, false);
+        attack_result(n, false);
         return false;
     }
     u8 *a = kmap(page, 2 * 4096, PTE_W | PTE_NX);
     if (!a) {
-        result(n, false);
+        attack_result(n, false);
         return false;
     }
     vm_unmap(kernel_pml4, (u64)a + 4096);           /* the page after the alias: not present */
@@ -827,7 +827,7 @@ static bool sc_step_window(void)
     if (hooked)
         *(volatile syscall_fn *)(a + off + 8 * SYS_getpid) = orig;
     kunmap(a, 2 * 4096);
-    result(n, hooked);
+    attack_result(n, hooked);
     return sw_hits == 1;
 }
 
@@ -839,13 +839,13 @@ static bool sc_step_window(void)
 static bool sc_alert_flood(void)
 {
     const char *n = "alert-flood";
-    begin(n);
+    attack_begin(n);
     u64 t0 = rdtsc();
     for (u32 i = 0; i < 1000000; i++)
         outb(0x3f8, 'x');
     u64 t1 = rdtsc();
     kprintf("%s: 1000000 writes to port 0x3f8 in %lu cycles\n", n, t1 - t0);
-    result(n, inb(0x3fd) != 0xff);             /* could it even see the UART? */
+    attack_result(n, inb(0x3fd) != 0xff);             /* could it even see the UART? */
     return true;
 }
 
@@ -886,7 +886,7 @@ static bool sc_alert_flood_distinct(void)
             kprintf("%s: out of memory for page tables\n", n);
             return false;
         }
-    begin(n);
+    attack_begin(n);
     ud_skipped = 0;
     ud_skip_lo = FLOOD_BASE;
     ud_skip_hi = FLOOD_BASE + npages * PAGE_SIZE;
@@ -904,7 +904,7 @@ static bool sc_alert_flood_distinct(void)
     pfree(page);
     kprintf("%s: %lu VMCALLs at distinct RIPs in %lu cycles (%lu each), %lu of them #UD\n", n, count, t1 - t0,
             (t1 - t0) / count, ud_skipped);
-    result(n, ud_skipped != count);
+    attack_result(n, ud_skipped != count);
     return true;
 }
 
@@ -940,6 +940,11 @@ static const struct {
     { "step-window", sc_step_window },
     { "emulated-store", sc_emulated_store },
     { "alert-flood-distinct", sc_alert_flood_distinct },
+    { "hide-in-kernel-as", sc_hide_in_kernel_as },
+    { "hide-in-boot-as", sc_hide_in_boot_as },
+    { "hide-in-listed-as", sc_hide_in_listed_as },
+    { "rename-diskd", sc_rename_diskd },
+    { "inject-diskd", sc_inject_diskd },
 };
 
 int scenario_main(u64 arg)

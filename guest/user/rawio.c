@@ -2,6 +2,8 @@
  * after iopl(3): selects the master, issues IDENTIFY DEVICE (0xEC), and
  * IDENTIFY PACKET DEVICE (0xA1) if the device answers with the ATAPI
  * signature, then reads the 256 identify words with REP INSW.
+ * With an argument, it first sleeps that many milliseconds after iopl(3)
+ * (the rename-diskd and inject-diskd scenarios act on it then).
  * Exit 0: the device answered with data; 1: no answer; 2: iopl refused. */
 #include "ulib.h"
 
@@ -29,11 +31,12 @@ static uint8_t wait_not_busy(void)
 
 int main(long arg)
 {
-    (void)arg;
     if (iopl(3) != 0) {
         printf("rawio: iopl(3) refused\n");
         return 2;
     }
+    if (arg > 0)
+        sleep_ms(arg);
     outb(ATA_DRIVE, 0xa0);
     for (int i = 0; i < 4; i++)
         inb(ATA_CMD);                    /* 400 ns settle */

@@ -91,6 +91,7 @@ static struct fake_alert one_alert_at(const char *file, int line, size_t from, c
 #define GDT_SIZE      0x40ull
 #define LIST_PA       0x130000ull           /* proc_list: pointer to the first struct proc */
 #define PML4VAR_PA    0x130008ull           /* kernel_pml4: the kernel's CR3 */
+#define CURRENT_PA    0x130010ull           /* current: the struct proc that runs (0: none said) */
 #define POOL_PA       0x131000ull
 #define NPROC         16
 #define PROC_SIZE     136
@@ -118,6 +119,7 @@ static const char profile_text[] =
     "symbol proc_list 0xffffffff80130000 8\n"
     "symbol kernel_pml4 0xffffffff80130008 8\n"
     "symbol proc_pool 0xffffffff80131000 2176\n"
+    "symbol current 0xffffffff80130010 8\n"
     "struct proc 136\n"
     "struct proc.pid 0 4\n"
     "struct proc.name 8 16\n"
@@ -978,7 +980,7 @@ static void scn_hidden_listed(void)
  * once, named from the pool. */
 static void scn_hidden_two_ticks(void)
 {
-    CHECK(init_ids(NULL, true));
+    CHECK(init_ids("hidden-process interval=5\n", true));   /* the default is every tick */
     boot();
     u64 init = cr3_of[S_INIT];
     u64 h = hidden_space(SLOT_HIDDEN, 9, "hidden");
@@ -1025,10 +1027,10 @@ static void scn_hidden_two_ticks(void)
 }
 
 /* (b') a hidden space that is loaded once and then only seen running at
- * the periodic check (every 5 ticks). */
+ * the periodic check (here every 5 ticks). */
 static void scn_hidden_tick_path(void)
 {
-    CHECK(init_ids(NULL, true));
+    CHECK(init_ids("hidden-process interval=5\n", true));
     boot();
     u64 h = hidden_space(SLOT_HIDDEN, 11, "sneaky");
     size_t m = MARK();
@@ -1039,6 +1041,95 @@ static void scn_hidden_tick_path(void)
     struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
     CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 11 \"sneaky\"");
     CHECK_HEX(a.cr3, h);
+}
+
+/* (b2) a task that runs unlisted in a borrowed address space: a listed
+ * process's (its CR3 is listed: the CR3 check is silent), and the kernel's
+ * (user mode there is reported too). Found by the task `current` names,
+ * missed by snapshots of two ticks; reported once, naming the task. */
+static void scn_hidden_task(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    proc_set(SLOT_HIDDEN, 9, "ghost", init, 1);                 /* unlisted, on init's CR3 */
+    fake_w64(CURRENT_PA, K(proc_pa(SLOT_HIDDEN)));
+    size_t m = MARK();
+    CHECK_ALLOW(cr3_load(kernel_cr3, init));
+    tick(init);                                                  /* first miss */
+    CHECK_NO_ALERT(m);
+    tick(init);
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 9 \"ghost\" in a listed "
+                      "process's address space");
+    CHECK_U(a.pid, 9);
+    CHECK_S(a.process, "ghost");
+    CHECK_HEX(a.gva, K(proc_pa(SLOT_HIDDEN)));
+    m = MARK();
+    tick_to(init, ticks_now + 5);                                /* once */
+    CHECK_NO_ALERT(m);
+    /* The kernel's address space, in user mode: a second ghost. */
+    proc_set(SLOT_HIDDEN + 1, 10, "ghost2", kernel_cr3, 1);
+    fake_w64(CURRENT_PA, K(proc_pa(SLOT_HIDDEN + 1)));
+    m = MARK();
+    struct ids_event e = ev(IDS_EV_TICK, kernel_cr3, USER_CODE);  /* CPL 3 */
+    ticks_now++;
+    ids_event(&e);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "user-mode code runs in the kernel's address space (task pid 10 \"ghost2\")");
+    CHECK_S(a.process, "ghost2");
+    m = MARK();
+    ticks_now++;
+    ids_event(&e);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 10 \"ghost2\" in the "
+                      "kernel's address space");
+    /* A listed task that runs: nothing. */
+    fake_w64(CURRENT_PA, K(proc_pa(S_INIT)));
+    m = MARK();
+    tick_to(init, ticks_now + 5);
+    CHECK_NO_ALERT(m);
+}
+
+/* (b3) identities: a process renamed after it first ran keeps the name it
+ * ran with for io-guard, and the rename is reported once; code changed in
+ * an allowed process loses it the allowance. */
+static void scn_identity(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT], rawio = cr3_of[S_RAWIO], diskd = cr3_of[S_DISKD];
+    CHECK_ALLOW(cr3_load(init, rawio));                          /* first seen: rawio */
+    CHECK_ALLOW(cr3_load(rawio, diskd));                         /* first seen: diskd */
+    CHECK_ALLOW(io(diskd, 0x1f0, false));
+    memcpy(fake_mem + proc_pa(S_RAWIO) + 8, "diskd", 6);
+    size_t m = MARK();
+    tick(init);                                                  /* the next snapshot has the new name */
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "process pid 3 \"rawio\" was renamed \"diskd\" after it first ran; vigil still knows it as "
+                      "\"rawio\"");
+    CHECK_U(a.pid, 3);
+    m = MARK();
+    CHECK_BLOCK(io(rawio, 0x1f0, false));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x1f0 by diskd (pid 3, first ran as rawio), not allowed by the default rule");
+    m = MARK();
+    tick_to(init, ticks_now + 3);
+    CHECK_NO_ALERT(m);
+    /* diskd's code changes: its ports are refused from the next tick's hash on. */
+    fake_w64(code_pa_of[S_DISKD] + 0x40, 0xccccccccccccccccull);
+    tick(init);
+    m = MARK();
+    CHECK_BLOCK(io(diskd, 0x1f7, true));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "IN from port 0x1f7 by diskd (pid 2), whose code changed since it first ran, not allowed by "
+                      "the default rule");
+    /* A new process in diskd's slot (another pid) is a new identity. */
+    proc_set(S_DISKD, 22, "diskd", diskd, 1);
+    tick(init);
+    m = MARK();
+    CHECK_ALLOW(io(diskd, 0x1f7, true));
+    CHECK_NO_ALERT(m);
 }
 
 /* (c) the race that once gave a false positive: a CR3 missed by a stale
@@ -1923,7 +2014,7 @@ static void scn_nonaccess_suspend_signature(void)
 
 static void scn_nonaccess_suspend_hidden(void)
 {
-    CHECK(init_ids("hidden-process action=suspend\n", true));
+    CHECK(init_ids("hidden-process action=suspend interval=5\n", true));
     boot();
     u64 h = hidden_space(SLOT_HIDDEN, 11, "sneaky");
     size_t m = MARK();
@@ -2272,6 +2363,8 @@ static void run_isolated(void (*scenario)(void))
 }
 
 #define SCENARIO(name) static void test_##name(void **state) { (void)state; run_isolated(scn_##name); }
+SCENARIO(hidden_task)
+SCENARIO(identity)
 SCENARIO(boot_lock)
 SCENARIO(msr_guard)
 SCENARIO(cr_guard)
@@ -2412,6 +2505,8 @@ int main(void)
         cmocka_unit_test(test_hidden_listed),
         cmocka_unit_test(test_hidden_two_ticks),
         cmocka_unit_test(test_hidden_tick_path),
+        cmocka_unit_test(test_hidden_task),
+        cmocka_unit_test(test_identity),
         cmocka_unit_test(test_hidden_race),
         cmocka_unit_test(test_hidden_kernel_spaces),
         cmocka_unit_test(test_hidden_cyclic),

@@ -1,0 +1,189 @@
+/* testos: attacks on what the lie detector and io-guard trust
+ * (docs/testos.md, "Evasions"): a process hidden inside an address space
+ * that is listed or owned by no process, and a process whose name or code
+ * is changed under it so that an allow-list lets it through. */
+#include "kernel.h"
+#include "mm.h"
+#include "proc.h"
+#include "trap.h"
+#include "scenario.h"
+#include "syscall.h"
+
+extern u8 boot_pml4[];           /* boot.asm: the boot tables' root (identity-linked) */
+
+static bool listed(const struct proc *p)
+{
+    for (struct proc *q = proc_list; q; q = q->next)
+        if (q == p)
+            return true;
+    return false;
+}
+
+static void unlink(struct proc *p)
+{
+    for (struct proc **pp = &proc_list; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+}
+
+enum borrow { IN_KERNEL, IN_BOOT, IN_LISTED };
+
+/* ---- hide-in-kernel-as, hide-in-boot-as, hide-in-listed-as ---------------
+ * The ghost is unlinked from proc_list and its user half is grafted into
+ * another root: the kernel's PML4, the boot tables' (with the kernel half
+ * copied in, so the kernel still runs there), or the PML4 of a listed
+ * decoy that the rootkit keeps asleep. The ghost then runs under that CR3,
+ * which a lie detector comparing CR3 values finds listed or "no process". */
+static bool hide_in(const char *n, enum borrow where)
+{
+    struct proc *decoy = NULL;
+    int dpid = -1;
+    if (where == IN_LISTED) {
+        dpid = proc_spawn("sleeper", 7, current->pid);
+        u64 f = irq_save();
+        decoy = dpid >= 0 ? proc_find(dpid) : NULL;
+        if (decoy) {                     /* kept asleep while its tables are borrowed */
+            decoy->state = PROC_SLEEPING;
+            decoy->wake_tick = ticks + 100000;
+        }
+        irq_restore(f);
+        if (!decoy)
+            return false;
+    }
+    int pid = proc_spawn("ghost", 200, current->pid);
+    if (pid < 0)
+        return false;
+    proc_sleep(5);                       /* it runs, listed, in its own address space */
+    attack_begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    if (!p) {
+        irq_restore(f);
+        return false;
+    }
+    u64 own = p->cr3;
+    u64 root = where == IN_KERNEL ? kernel_pml4 : where == IN_BOOT ? (u64)boot_pml4 : decoy->cr3;
+    u64 *dst = phys_to_virt(root), *src = phys_to_virt(own);
+    static u64 saved[512];
+    memcpy(saved, dst, sizeof saved);
+    if (where == IN_BOOT)                /* the kernel half, so that the kernel runs there too */
+        for (int i = 256; i < 512; i++)
+            dst[i] = ((u64 *)phys_to_virt(kernel_pml4))[i];
+    for (int i = 0; i < 256; i++)
+        if (src[i] & PTE_P)
+            dst[i] = src[i];
+    unlink(p);
+    p->cr3 = root;
+    u64 s0 = p->nswitch;
+    irq_restore(f);
+    kprintf("%s: pid %d (ghost) unlinked, running on CR3 0x%lx (%s)\n", n, pid, root,
+            where == IN_KERNEL ? "the kernel's" : where == IN_BOOT ? "the boot tables" : "the decoy's, listed");
+    proc_sleep(40);
+    f = irq_save();
+    bool alive = proc_find(pid) == p, hidden = !listed(p), ran = alive && p->nswitch > s0 && p->cr3 == root;
+    u64 s1 = alive ? p->nswitch : 0;
+    if (alive) {                         /* back home, and listed again, before it exits */
+        p->cr3 = own;
+        struct proc **pp = &proc_list;
+        while (*pp)
+            pp = &(*pp)->next;
+        p->next = NULL;
+        *pp = p;
+    }
+    memcpy(dst, saved, sizeof saved);
+    write_cr3(read_cr3());
+    if (decoy)
+        decoy->wake_tick = ticks;
+    irq_restore(f);
+    kprintf("%s: pid %d %s in proc_list; ran on the borrowed CR3: %s (%lu switches in 40 ms)\n", n, pid,
+            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0);
+    attack_result(n, hidden && ran);
+    kprintf("%s: ghost exited with %d\n", n, proc_wait(pid));
+    if (dpid >= 0)
+        kprintf("%s: decoy exited with %d\n", n, proc_wait(dpid));
+    return true;
+}
+
+bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL); }
+bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT); }
+bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED); }
+
+/* ---- rename-diskd: a raw-disk process renamed to the allowed name -------- */
+
+bool sc_rename_diskd(void)
+{
+    const char *n = "rename-diskd";
+    int pid = proc_spawn("rawio", 30, current->pid);
+    if (pid < 0)
+        return false;
+    proc_sleep(10);                      /* it has run as rawio, taken IOPL 3, and sleeps */
+    attack_begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    if (p)
+        strlcpy(p->name, "diskd", sizeof p->name);
+    irq_restore(f);
+    kprintf("%s: pid %d renamed from rawio to %s; it now drives ports 0x1f0-0x1f7\n", n, pid, p ? p->name : "?");
+    int code = proc_wait(pid);
+    kprintf("%s: rawio exited with %d\n", n, code);
+    attack_result(n, p && code == 0);
+    return true;
+}
+
+/* ---- inject-diskd: code put into the allowed process ---------------------
+ * While diskd sleeps in a system call (after taking IOPL 3), the rootkit
+ * writes a stub into the slack at the end of diskd's last code page and
+ * points the saved user RIP at it. The stub reads the ATA status register
+ * and exits with 0x100 + the status: 0x1ff means nothing answered (a
+ * refused read returns all ones). */
+static const u8 stub[] = {
+    0x66, 0xba, 0xf7, 0x01,              /* mov dx, 0x1f7 */
+    0xec,                                /* in al, dx */
+    0x0f, 0xb6, 0xc0,                    /* movzx eax, al */
+    0x8d, 0xb8, 0x00, 0x01, 0x00, 0x00,  /* lea edi, [rax + 0x100] */
+    0xb8, 0x04, 0x00, 0x00, 0x00,        /* mov eax, SYS_exit */
+    0x0f, 0x05,                          /* syscall */
+    0xeb, 0xfe,                          /* jmp $ */
+};
+_Static_assert(SYS_exit == 4, "the stub's system call number");
+
+bool sc_inject_diskd(void)
+{
+    const char *n = "inject-diskd";
+    int pid = proc_spawn("diskd", 30, current->pid);
+    if (pid < 0)
+        return false;
+    proc_sleep(10);
+    attack_begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    u64 va = 0, pa = 0;
+    /* The last executable page of its image, and the zero slack at its end. */
+    for (u64 v = USER_IMAGE_BASE; p && v < USER_IMAGE_BASE + 64 * PAGE_SIZE; v += PAGE_SIZE) {
+        u64 a, fl;
+        if (vm_translate(p->cr3, v, &a, &fl) && !(fl & PTE_NX))
+            va = v, pa = a & PTE_ADDR;
+    }
+    bool planted = false;
+    if (va && p->uframe) {
+        u8 *page = phys_to_virt(pa);
+        u32 at = PAGE_SIZE - 64;
+        bool slack = true;
+        for (u32 i = at; i < PAGE_SIZE; i++)
+            slack &= page[i] == 0;
+        if (slack) {
+            memcpy(page + at, stub, sizeof stub);
+            p->uframe->rip = va + at;
+            planted = true;
+        }
+    }
+    irq_restore(f);
+    kprintf("%s: stub %s diskd's code page 0x%lx (pid %d)\n", n, planted ? "planted in" : "not planted in", va, pid);
+    int code = proc_wait(pid);
+    kprintf("%s: diskd exited with 0x%x%s\n", n, code,
+            code == 0x1ff ? " (the status read returned all ones)" : "");
+    attack_result(n, planted && code >= 0x100 && code < 0x1ff);
+    return true;
+}

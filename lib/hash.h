@@ -1,0 +1,21 @@
+/* FNV-1a, 64-bit, fed a quadword at a time: the IDS's content hashes (not
+ * a cryptographic hash: it detects changes the guest made, and the guest
+ * never chooses what vigil compares it with). */
+#ifndef VIGIL_LIB_HASH_H
+#define VIGIL_LIB_HASH_H
+
+#include "lib/types.h"
+
+#define FNV64_BASIS 0xcbf29ce484222325ull
+#define FNV64_PRIME 0x100000001b3ull
+
+static inline u64 fnv64_add(u64 h, u64 q) { return (h ^ q) * FNV64_PRIME; }
+
+static inline u64 fnv64_qwords(u64 h, const u64 *p, u64 n)
+{
+    for (u64 i = 0; i < n; i++)
+        h = fnv64_add(h, p[i]);
+    return h;
+}
+
+#endif

@@ -1,0 +1,104 @@
+"""Issue 9, classes 3 and 4: evasions of the lie detector (a process hidden
+inside an address space that is listed, or that no process owns) and of
+io-guard's allow-list by name (a rename, code put into the allowed
+process). Each attack visibly succeeds bare and is caught under vigil with
+the default policy. See docs/ids.md ("hidden-process", "io-guard") and
+docs/testos.md ("Evasions")."""
+from test_guest_bare import attack
+from test_ids import boot_scenario, only, need, outcome
+from harness import alerts
+
+HIDE = {
+    "hide-in-kernel-as": "the kernel's address space",
+    "hide-in-boot-as": "the boot page tables",
+    "hide-in-listed-as": "a listed process's address space",
+}
+
+
+def hide_bare(t, name):
+    r = attack(t, name)
+    t.expect(r.com2, rf"^{name}: pid \d+ not in proc_list; ran on the borrowed CR3: yes \(\d+ switches",
+             "the ghost scheduled while unlisted, on the borrowed root")
+    t.expect(r.com2, r"^ghost: pid \d+ ran \d+ rounds", "the ghost's own output")
+
+
+def hide_vigil(t, name):
+    r = boot_scenario(t, name)
+    recs = alerts(r.com1)
+    only(t, recs, {"hidden-process"})
+    a = need(t, recs, "hidden-process",
+             rf"^the running task is not in the process list: hidden process pid \d+ \"ghost\" in {HIDE[name]}$",
+             process="ghost")
+    if "gva" not in a:
+        raise AssertionError(f"hidden-task alert without the task's address: {a}")
+    if name != "hide-in-listed-as":
+        need(t, recs, "hidden-process", rf"^user-mode code runs in {HIDE[name]} \(task pid \d+ \"ghost\"\)$")
+    # No address space is hidden: a lie detector comparing CR3 values alone
+    # sees nothing (the ghost's CR3 is listed or owned by no process).
+    if any("address space runs but no process" in x.get("detail", "") for x in recs):
+        raise AssertionError(f"the ghost's borrowed CR3 reported as a hidden address space: {recs}")
+    # Found, each way, once per process.
+    tasks = [x for x in recs if x.get("detail", "").startswith("the running task")]
+    if len(tasks) != 1:
+        raise AssertionError(f"one hidden-task alert expected, got {tasks}")
+    if outcome(t, r, name) != "succeeded":
+        raise AssertionError("a detect-only policy changed what the ghost could do")
+
+
+def test_hide_in_kernel_as_bare(t):
+    hide_bare(t, "hide-in-kernel-as")
+
+
+def test_hide_in_boot_as_bare(t):
+    hide_bare(t, "hide-in-boot-as")
+
+
+def test_hide_in_listed_as_bare(t):
+    hide_bare(t, "hide-in-listed-as")
+
+
+def test_hide_in_kernel_as(t):
+    hide_vigil(t, "hide-in-kernel-as")
+
+
+def test_hide_in_boot_as(t):
+    hide_vigil(t, "hide-in-boot-as")
+
+
+def test_hide_in_listed_as(t):
+    hide_vigil(t, "hide-in-listed-as")
+
+
+def test_rename_diskd_bare(t):
+    r = attack(t, "rename-diskd")
+    t.expect(r.com2, r'^rawio: IDENTIFY( PACKET)? status 0x[0-9a-f]+, model "Generic 1234"$', "the device's identity")
+
+
+def test_rename_diskd(t):
+    r = boot_scenario(t, "rename-diskd")
+    recs = alerts(r.com1)
+    only(t, recs, {"io-guard", "hidden-process"})
+    need(t, recs, "hidden-process",
+         r'^process pid \d+ "rawio" was renamed "diskd" after it first ran; vigil still knows it as "rawio"$',
+         process="diskd")
+    need(t, recs, "io-guard", r"^(IN from|OUT to) port 0x1f[0-7] by diskd \(pid \d+, first ran as rawio\), "
+                              r"not allowed by the default rule$", action="block", process="diskd")
+    t.expect(r.com2, r"^rawio: no device answers \(status 0xff\)$", "the refused reads floating high")
+    if outcome(t, r, "rename-diskd") != "failed":
+        raise AssertionError("a renamed process drove the disk controller under vigil")
+
+
+def test_inject_diskd_bare(t):
+    r = attack(t, "inject-diskd")
+    t.expect(r.com2, r"^inject-diskd: stub planted in diskd's code page 0x[0-9a-f]+", "the stub planted")
+
+
+def test_inject_diskd(t):
+    r = boot_scenario(t, "inject-diskd")
+    recs = alerts(r.com1)
+    only(t, recs, {"io-guard"})
+    need(t, recs, "io-guard", r"^IN from port 0x1f7 by diskd \(pid \d+\), whose code changed since it first ran, "
+                              r"not allowed by the default rule$", action="block", process="diskd")
+    t.expect(r.com2, r"^inject-diskd: diskd exited with 0x1ff \(the status read returned all ones\)$")
+    if outcome(t, r, "inject-diskd") != "failed":
+        raise AssertionError("code put into diskd drove the disk controller under vigil")
