@@ -27,6 +27,7 @@ struct ids_state {
     bool have_idt_symbol;
     u64 idt_kva;
     u64 first_cr3, kernel_cr3;
+    bool boot_tables_left;         /* a CR3 other than the first was loaded */
     u64 ticks;
 };
 
@@ -118,6 +119,9 @@ u32 ids_insn_len(const struct ids_event *e);
 
 extern const struct policy_ops pol_kernel_text, pol_critical_tables, pol_msr_guard, pol_cr_guard,
     pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard;
+
+/* pagetable-audit: the boot tables were loaded after the boot. */
+void pagetable_audit_boot_tables(const struct ids_event *e);
 
 /* The engine's lock (ids.c): console commands take it as events do. */
 void ids_lock_take(void);

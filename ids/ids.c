@@ -478,6 +478,8 @@ static struct ids_verdict event(const struct ids_event *e)
         u64 cr3 = e->load.new_cr3 & PT_ADDR_MASK;
         if (!ids.first_cr3)
             ids.first_cr3 = cr3;
+        else if (cr3 != ids.first_cr3)
+            ids.boot_tables_left = true;
         bool fresh = note_space(cr3);
         /* Without a profile, the first process's address space (neither
          * the boot tables nor the kernel's) ends the boot. */
@@ -490,6 +492,8 @@ static struct ids_verdict event(const struct ids_event *e)
                     TIMED(i, policies[i]->new_space(e, cr3));
         if (ids_policy_on(POL_HIDDEN_PROCESS))
             TIMED(POL_HIDDEN_PROCESS, v = pol_hidden_process.event(e));
+        if (cr3 == ids.first_cr3 && ids.boot_tables_left && ids.boot_done && ids_policy_on(POL_PAGETABLE_AUDIT))
+            TIMED(POL_PAGETABLE_AUDIT, pagetable_audit_boot_tables(e));
         break;
     }
     case IDS_EV_EPT:

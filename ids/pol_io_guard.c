@@ -21,10 +21,13 @@ static void start(void)
  * (what vigil recorded when it first saw it run). */
 static struct ids_ident *identity_of(u64 cr3)
 {
+    cr3 &= PT_ADDR_MASK;
+    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
+        return 0;                                   /* the kernel's own: no process, "kernel" */
     const struct vmi_proc *p;
     int n = ids_procs(cr3, &p);
     for (int i = 0; i < n; i++)
-        if (p[i].cr3 == (cr3 & PT_ADDR_MASK))
+        if (p[i].cr3 == cr3)
             return ids_ident(&p[i]);
     return 0;
 }

@@ -1,9 +1,11 @@
 /* pagetable-audit: each new address space's page tables, and the running
  * one's every `interval` ticks (default 10), are visited (pt_visit, the one
  * walker's range visitor: the audit is its leaf callback) and checked for
- * what a rootkit sets up: kernel mappings that are writable and executable,
+ * what a rootkit sets up: kernel mappings that are writable and executable
+ * (anywhere in the upper half, and supervisor mappings in the lower half),
  * the kernel's text mapped user-accessible, and any mapping of vigil's own
- * memory. The visit is bounded (AUDIT_MAX_TABLES tables) and reads tables
+ * memory. The boot tables are not audited until they run again after the
+ * boot, which is itself reported. The visit is bounded (AUDIT_MAX_TABLES tables) and reads tables
  * only from guest RAM, so hostile tables cost a bounded amount and cannot
  * reach vigil. An entry with reserved bits (PS in a PML4E among them) maps
  * nothing, as the CPU faults on it, and is not judged. */
@@ -13,7 +15,7 @@
 #define AUDIT_MAX_TABLES 512
 #define MAX_REPORTED 64
 
-enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3 };
+enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3, F_WX_LOW = 4, F_BOOT = 5 };
 
 static struct { u64 cr3, gva; enum finding kind; } reported[MAX_REPORTED];
 static u32 nreported;
@@ -43,6 +45,10 @@ static void finding(enum finding f, u64 gva, u64 pa, u64 size)
     if (f == F_WX)
         ids_raise(POL_PAGETABLE_AUDIT, &h, gva, &gva, &pa, "kernel mapping writable and executable (%llu KiB page)",
                   (unsigned long long)(size >> 10));
+    else if (f == F_WX_LOW)
+        ids_raise(POL_PAGETABLE_AUDIT, &h, gva, &gva, &pa,
+                  "supervisor mapping writable and executable in the lower half (%llu KiB page)",
+                  (unsigned long long)(size >> 10));
     else if (f == F_USER_TEXT)
         ids_raise(POL_PAGETABLE_AUDIT, &h, gva, &gva, &pa, "kernel text mapped user-accessible");
     else
@@ -54,8 +60,8 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
 {
     (void)ctx;
     u64 gva = l->gva, pa = l->gpa, size = l->size;
-    if ((gva >> 63) && l->writable && !l->nx)
-        finding(F_WX, gva, pa, size);
+    if (l->writable && !l->nx && ((gva >> 63) || !l->user))
+        finding(gva >> 63 ? F_WX : F_WX_LOW, gva, pa, size);
     if (l->user && pa < text_end && pa + size > text_pa)
         finding(F_USER_TEXT, gva, pa, size);
     if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size))
@@ -121,6 +127,21 @@ static void new_space(const struct ids_event *e, u64 cr3)
     if (cr3 != ids.first_cr3)
         audit(e, cr3);
 }
+
+/* The boot tables, which the kernel left (it loaded another CR3), run
+ * again after the boot: no kernel goes back to them, and their identity
+ * map is writable and executable. Reported once, with what an audit of
+ * them finds (audited once: they are no address space of the OS's). */
+void pagetable_audit_boot_tables(const struct ids_event *e)
+{
+    u64 cr3 = ids.first_cr3;
+    if (!ids.boot_done || !ids.boot_tables_left || !first_report(F_BOOT, cr3, 0))
+        return;
+    struct ids_event h = *e;
+    h.cr3 = cr3;
+    ids_raise(POL_PAGETABLE_AUDIT, &h, cr3 ^ F_BOOT, 0, &cr3, "the boot page tables run again after the boot");
+    audit(e, cr3);
+}
 static void boot_done(const struct ids_event *e)
 {
     const struct ids_space *s;
@@ -133,6 +154,8 @@ static void tick(const struct ids_event *e)
 {
     if ((e->cr3 & PT_ADDR_MASK) != ids.first_cr3)
         audit(e, e->cr3);
+    else if (ids.boot_tables_left)                   /* the kernel left them, and they run again */
+        pagetable_audit_boot_tables(e);
 }
 
 const struct policy_ops pol_pagetable_audit = {

@@ -16,4 +16,8 @@ bool sc_hide_in_listed_as(void);
 bool sc_rename_diskd(void);
 bool sc_inject_diskd(void);
 
+/* scn_wx.c: code run where the audit of kernel mappings did not look. */
+bool sc_wx_lower_half(void);
+bool sc_boot_tables_exec(void);
+
 #endif

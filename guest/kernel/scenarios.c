@@ -945,6 +945,8 @@ static const struct {
     { "hide-in-listed-as", sc_hide_in_listed_as },
     { "rename-diskd", sc_rename_diskd },
     { "inject-diskd", sc_inject_diskd },
+    { "wx-lower-half", sc_wx_lower_half },
+    { "boot-tables-exec", sc_boot_tables_exec },
 };
 
 int scenario_main(u64 arg)

@@ -25,6 +25,10 @@ def hide_bare(t, name):
 def hide_vigil(t, name):
     r = boot_scenario(t, name)
     recs = alerts(r.com1)
+    if name == "hide-in-boot-as":
+        # The boot tables running again is pagetable-audit's finding too.
+        need(t, recs, "pagetable-audit", r"^the boot page tables run again after the boot$")
+        recs = [x for x in recs if x["policy"] != "pagetable-audit"]
     only(t, recs, {"hidden-process"})
     a = need(t, recs, "hidden-process",
              rf"^the running task is not in the process list: hidden process pid \d+ \"ghost\" in {HIDE[name]}$",

@@ -1,0 +1,77 @@
+/* testos: code the kernel did not ship, run where the audit of kernel
+ * mappings did not look (docs/testos.md, "Evasions"): a supervisor W+X
+ * page in the lower half, and code run under the abandoned boot tables'
+ * W+X identity map. */
+#include "kernel.h"
+#include "mm.h"
+#include "proc.h"
+#include "scenario.h"
+
+extern u8 boot_pml4[];           /* boot.asm: the boot tables' root (identity-linked) */
+
+#define LOWER_WX_VA 0x50000000ul
+#define MAGIC 0x5a5a1234u
+
+/* ---- wx-lower-half: a supervisor W+X page below the kernel half ---------- */
+
+bool sc_wx_lower_half(void)
+{
+    const char *n = "wx-lower-half";
+    attack_begin(n);
+    u64 page = palloc();
+    if (!page || !vm_map(kernel_pml4, LOWER_WX_VA, page, PTE_W)) {   /* supervisor, writable, no NX */
+        kprintf("%s: cannot map the page\n", n);
+        return false;
+    }
+    u8 *wx = (u8 *)LOWER_WX_VA;
+    u32 m = MAGIC;
+    wx[0] = 0xb8;                        /* mov eax, MAGIC; ret */
+    memcpy(wx + 1, &m, 4);
+    wx[5] = 0xc3;
+    u32 r = ((u32 (*)(void))wx)();
+    kprintf("%s: supervisor page 0x%lx mapped W+X in the kernel's lower half; code written there ran: %s\n", n,
+            LOWER_WX_VA, r == MAGIC ? "yes" : "no");
+    proc_sleep(150);                     /* a rootkit keeps its code page */
+    u64 f = irq_save();
+    vm_unmap(kernel_pml4, LOWER_WX_VA);
+    invlpg(LOWER_WX_VA);
+    irq_restore(f);
+    pfree(page);
+    attack_result(n, r == MAGIC);
+    return true;
+}
+
+/* ---- boot-tables-exec: code run under the boot tables' identity map ------
+ * With interrupts off, the rootkit loads the boot CR3 (its identity map of
+ * the first 24 MiB is writable and executable, 2 MiB pages), jumps to code
+ * it wrote into a free frame at that frame's physical address, and comes
+ * back to the kernel's CR3. No stack is touched while the boot tables are
+ * loaded: the kernel's stacks are not mapped there. */
+bool sc_boot_tables_exec(void)
+{
+    const char *n = "boot-tables-exec";
+    attack_begin(n);
+    u64 page = palloc();
+    if (!page || page >= 24ul << 20) {
+        kprintf("%s: no free frame under the boot tables' identity map\n", n);
+        return false;
+    }
+    static const u8 code[] = { 0xbb, 0x34, 0x12, 0x5a, 0x5a, 0xff, 0xe0 };  /* mov ebx, MAGIC; jmp rax */
+    memcpy(phys_to_virt(page), code, sizeof code);
+    u64 boot = (u64)boot_pml4, kcr3 = read_cr3(), f = irq_save();
+    u32 r = 0;
+    __asm__ volatile("mov %[boot], %%cr3\n\t"
+                     "lea 1f(%%rip), %%rax\n\t"
+                     "jmp *%[code]\n"
+                     "1:\n\t"
+                     "mov %[kcr3], %%cr3"
+                     : "=b"(r)
+                     : [boot] "r"(boot), [code] "r"(page), [kcr3] "r"(kcr3)
+                     : "rax", "memory");
+    irq_restore(f);
+    pfree(page);
+    kprintf("%s: code at identity address 0x%lx ran under the boot CR3 0x%lx: %s\n", n, page, boot,
+            r == MAGIC ? "yes" : "no");
+    attack_result(n, r == MAGIC);
+    return true;
+}
