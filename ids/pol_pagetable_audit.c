@@ -15,7 +15,18 @@
 #define AUDIT_MAX_TABLES 512
 #define MAX_REPORTED 64
 
-enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3, F_WX_LOW = 4, F_BOOT = 5 };
+enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3, F_WX_LOW = 4, F_BOOT = 5, F_WX_ALIAS = 6 };
+
+/* Frames, not mappings: a frame executable (supervisor) through one
+ * mapping and writable through another is W+X as surely as one mapping
+ * that is both. Each audit collects the supervisor-executable leaves
+ * outside the kernel's text, and the writable leaves outside the direct
+ * map, and reports the frames they share. */
+#define MAX_XS 32
+#define MAX_WS 256
+static struct alias { u64 pa, size, gva; } xs[MAX_XS], ws[MAX_WS];
+static u32 nxs, nws;
+static u64 dm_lo, dm_hi;                       /* the direct map's addresses (the profile's) */
 
 static struct { u64 cr3, gva; enum finding kind; } reported[MAX_REPORTED];
 static u32 nreported;
@@ -55,6 +66,14 @@ static void finding(enum finding f, u64 gva, u64 pa, u64 size)
         ids_raise(POL_PAGETABLE_AUDIT, &h, gva, &gva, &pa, "page tables map vigil's own memory");
 }
 
+static void finding_alias(u64 xva, u64 pa, u64 wva)
+{
+    struct ids_event h = *cur_ev;
+    h.cr3 = cur_cr3;
+    ids_raise(POL_PAGETABLE_AUDIT, &h, pa ^ F_WX_ALIAS, &xva, &pa,
+              "frame executable here and writable at 0x%llx: W+X through two mappings", (unsigned long long)wva);
+}
+
 /* Checked for every leaf of every audited table: kept to a few compares. */
 static bool leaf(void *ctx, const struct pt_leaf *l)
 {
@@ -66,7 +85,35 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
         finding(F_USER_TEXT, gva, pa, size);
     if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size))
         finding(F_HV, gva, pa, size);
+    if (!l->user && !l->nx && !(pa < text_end && pa + size > text_pa) && nxs < MAX_XS)
+        xs[nxs++] = (struct alias){ pa, size, gva };
+    if (l->writable && !(gva >= dm_lo && gva < dm_hi)) {
+        struct alias *w = nws ? &ws[nws - 1] : 0;
+        if (w && w->pa + w->size == pa && w->gva + w->size == gva)
+            w->size += size;                   /* one run of pages, mapped in order */
+        else if (nws < MAX_WS)
+            ws[nws++] = (struct alias){ pa, size, gva };
+    }
     return true;
+}
+
+/* The frames that the two lists share, each reported once per address
+ * space (by frame, however many aliases it has). */
+static void aliases(void)
+{
+    for (u32 i = 0; i < nxs; i++)
+        for (u32 j = 0; j < nws; j++) {
+            const struct alias *x = &xs[i], *w = &ws[j];
+            if (w->pa >= x->pa + x->size || x->pa >= w->pa + w->size)
+                continue;
+            u64 pa = x->pa > w->pa ? x->pa : w->pa;
+            u64 wva = w->gva + (pa - w->pa), xva = x->gva + (pa - x->pa);
+            if (wva == xva)
+                continue;                      /* one mapping, both: reported as such */
+            if (first_report(F_WX_ALIAS, cur_cr3, pa))
+                finding_alias(xva, pa, wva);
+            break;
+        }
 }
 
 /* Tables seldom change (a direct map is thousands of entries): the leaves
@@ -118,8 +165,14 @@ static void audit(const struct ids_event *e, u64 cr3)
     cur_cr3 = cr3 & PT_ADDR_MASK;
     struct pt_paging pg;
     vmi_paging(cur_cr3, &pg);
+    if (!dm_hi && ids.have_profile && ids.prof.direct_map_base) {
+        dm_lo = ids.prof.direct_map_base;
+        dm_hi = dm_lo + ids.prof.direct_map_limit;
+    }
+    nxs = nws = 0;
     const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
     pt_visit(&pg, 0, ~0ull, &v, 0);
+    aliases();
 }
 
 static void new_space(const struct ids_event *e, u64 cr3)

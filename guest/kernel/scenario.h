@@ -19,5 +19,6 @@ bool sc_inject_diskd(void);
 /* scn_wx.c: code run where the audit of kernel mappings did not look. */
 bool sc_wx_lower_half(void);
 bool sc_boot_tables_exec(void);
+bool sc_wx_alias(void);
 
 #endif

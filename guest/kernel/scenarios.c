@@ -947,6 +947,7 @@ static const struct {
     { "inject-diskd", sc_inject_diskd },
     { "wx-lower-half", sc_wx_lower_half },
     { "boot-tables-exec", sc_boot_tables_exec },
+    { "wx-alias", sc_wx_alias },
 };
 
 int scenario_main(u64 arg)

@@ -75,3 +75,33 @@ bool sc_boot_tables_exec(void)
     attack_result(n, r == MAGIC);
     return true;
 }
+
+/* ---- wx-alias: one frame, a W+NX mapping and an R+X mapping --------------
+ * Neither mapping is W+X; the frame is. Code is written through the
+ * writable alias and run through the executable one (both in the kmap
+ * window), and kept for 150 ms. */
+bool sc_wx_alias(void)
+{
+    const char *n = "wx-alias";
+    attack_begin(n);
+    u64 page = palloc();
+    u8 *w = page ? kmap(page, PAGE_SIZE, PTE_W | PTE_NX) : NULL;
+    u8 *x = w ? kmap(page, PAGE_SIZE, 0) : NULL;
+    if (!x) {
+        kprintf("%s: cannot map the aliases\n", n);
+        return false;
+    }
+    u32 m = MAGIC;
+    w[0] = 0xb8;                         /* mov eax, MAGIC; ret */
+    memcpy(w + 1, &m, 4);
+    w[5] = 0xc3;
+    u32 r = ((u32 (*)(void))x)();
+    kprintf("%s: frame 0x%lx writable at 0x%lx (NX), executable at 0x%lx; code written through one ran through "
+            "the other: %s\n", n, page, (u64)w, (u64)x, r == MAGIC ? "yes" : "no");
+    proc_sleep(150);
+    kunmap(x, PAGE_SIZE);
+    kunmap(w, PAGE_SIZE);
+    pfree(page);
+    attack_result(n, r == MAGIC);
+    return true;
+}

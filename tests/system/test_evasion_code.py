@@ -1,6 +1,7 @@
 """Issue 9, class 2 (in part): code the kernel did not ship, run where the
 audit of kernel mappings did not look: a supervisor W+X page in the lower
-half, and code run under the abandoned boot tables' W+X identity map. Each
+half, code run under the abandoned boot tables' W+X identity map, and one
+frame mapped W+NX at one address and R+X at another. Each
 succeeds bare and is reported under vigil with the default policy. See
 docs/ids.md ("pagetable-audit") and docs/testos.md ("Evasions")."""
 from test_guest_bare import attack
@@ -40,3 +41,23 @@ def test_boot_tables_exec(t):
          r"^supervisor mapping writable and executable in the lower half \(2048 KiB page\)$", gva="0x0",
          cr3=a["cr3"])
     outcome(t, r, "boot-tables-exec")
+
+
+def test_wx_alias_bare(t):
+    r = attack(t, "wx-alias")
+    t.expect(r.com2, r"^wx-alias: frame 0x[0-9a-f]+ writable at 0x[0-9a-f]+ \(NX\), executable at 0x[0-9a-f]+; code "
+                     r"written through one ran through the other: yes$")
+
+
+def test_wx_alias(t):
+    r = boot_scenario(t, "wx-alias")
+    m = t.expect(r.com2, r"^wx-alias: frame (0x[0-9a-f]+) writable at (0x[0-9a-f]+) \(NX\), executable at "
+                         r"(0x[0-9a-f]+);")
+    frame, wva, xva = (int(g, 16) for g in m.groups())
+    recs = alerts(r.com1)
+    only(t, recs, {"pagetable-audit"})
+    need(t, recs, "pagetable-audit", rf"^frame executable here and writable at {wva:#x}: W\+X through two mappings$",
+         gva=f"{xva:#x}", gpa=f"{frame:#x}")
+    if len(recs) != 1:
+        raise AssertionError(f"one finding expected (neither mapping is W+X itself), got {recs}")
+    outcome(t, r, "wx-alias")

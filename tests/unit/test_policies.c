@@ -1410,6 +1410,29 @@ static void scn_pagetable_audit_shared_kernel_half(void)
     CHECK_NO_ALERT(m);
 }
 
+/* Frames, not mappings: one frame mapped writable (no-execute) at one
+ * kernel address and executable (read-only) at another is W+X; reported
+ * once, by frame. The direct map's writable alias of every frame is not
+ * judged, nor is the kernel's text. */
+static void scn_pagetable_audit_alias(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 page = fake_alloc_page();
+    fake_map(kernel_cr3, K(0x1f0000), page, PTE_P | PTE_W | PTE_NX);
+    fake_map(kernel_cr3, K(0x1f8000), page, PTE_P);
+    fake_map(kernel_cr3, K(0x1f9000), TEXT_PA, PTE_P | PTE_W | PTE_NX);     /* a text alias: kernel-text's */
+    size_t m = MARK();
+    cr3_load(boot_cr3, cr3_of[S_INIT]);
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "frame executable here and writable at 0xffffffff801f0000: W+X through two mappings");
+    CHECK_HEX(a.gva, K(0x1f8000));
+    CHECK_HEX(a.gpa, page);
+    m = MARK();
+    tick_to(cr3_of[S_INIT], 20);
+    CHECK_NO_ALERT(m);
+}
+
 /* 9. signature. */
 static const char SIG[] = "VIGIL-SIGNATURE!";
 static u64 sig_space(u32 slot, u32 pid, const char *name, u64 *code_pa)
@@ -2381,6 +2404,7 @@ static void run_isolated(void (*scenario)(void))
 #define SCENARIO(name) static void test_##name(void **state) { (void)state; run_isolated(scn_##name); }
 SCENARIO(hidden_task)
 SCENARIO(identity)
+SCENARIO(pagetable_audit_alias)
 SCENARIO(boot_lock)
 SCENARIO(msr_guard)
 SCENARIO(cr_guard)
@@ -2529,6 +2553,7 @@ int main(void)
         cmocka_unit_test(test_pagetable_audit),
         cmocka_unit_test(test_pagetable_audit_boot_and_clean),
         cmocka_unit_test(test_pagetable_audit_shared_kernel_half),
+        cmocka_unit_test(test_pagetable_audit_alias),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_signature_periodic_cursor),
         cmocka_unit_test(test_ps_in_pml4e),
