@@ -9,33 +9,12 @@
 #include <string.h>
 
 #include "vmm/linuxboot.h"
+#include "fuzz_bootinfo.h"
 
-const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
-
-static struct boot_info bi;
 static const struct mem_range owned[] = {
     { 0x2000000, 0x2044000 },
     { 0x1ee00000, 0x1fe00000 },
 };
-
-static void check(int ok)
-{
-    if (!ok)
-        abort();
-}
-
-static void add_mmap(u64 base, u64 len, u32 type)
-{
-    bi.mmap[bi.mmap_count++] = (struct mb2_mmap_entry){ base, len, type };
-}
-
-static void add_module(u64 start, u64 end, const char *name)
-{
-    struct mb2_module *m = &bi.modules[bi.module_count++];
-    m->start = start;
-    m->end = end;
-    strcpy(m->name, name);
-}
 
 static void machine(void)
 {
