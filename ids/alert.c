@@ -1,19 +1,42 @@
 #include "ids/alert.h"
+#include "lib/clock.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 
 size_t alert_format(const struct alert *a, char *buf, size_t size)
 {
     size_t pos;
-    int n = fmt_snprintf(buf, size,
-                         "{\"type\":\"alert\",\"seq\":%llu,\"time_ns\":%llu,\"policy\":\"%s\",\"severity\":\"%s\","
-                         "\"action\":\"%s\",\"vcpu\":%u,\"rip\":\"0x%llx\",\"cr3\":\"0x%llx\"",
-                         (unsigned long long)a->seq, (unsigned long long)a->time_ns, policy_name(a->policy),
-                         severity_name(a->severity), action_name(a->action), a->vcpu,
-                         (unsigned long long)a->rip, (unsigned long long)a->cr3);
+    int n = fmt_snprintf(buf, size, "{\"type\":\"alert\",\"seq\":%llu,\"time_ns\":%llu", (unsigned long long)a->seq,
+                         (unsigned long long)a->time_ns);
     if (n < 0 || (size_t)n >= size)
         return 0;
     pos = (size_t)n;
+    if (a->wall_ms) {                   /* the machine's clock, next to guest time */
+        char when[32];
+        fmt_rfc3339_ms(a->wall_ms, when, sizeof(when));
+        n = fmt_snprintf(buf + pos, size - pos, ",\"time\":\"%s\"", when);
+        if ((size_t)n >= size - pos)
+            return 0;
+        pos += (size_t)n;
+    }
+    if (a->host[0]) {
+        if (pos + 10 >= size)
+            return 0;
+        memcpy(buf + pos, ",\"host\":\"", 9);
+        pos += 9;
+        if (!fmt_json_escape(buf, size, &pos, a->host))
+            return 0;
+        if (pos + 2 >= size)
+            return 0;
+        buf[pos++] = '"';
+    }
+    n = fmt_snprintf(buf + pos, size - pos,
+                     ",\"policy\":\"%s\",\"severity\":\"%s\",\"action\":\"%s\",\"vcpu\":%u,\"rip\":\"0x%llx\",\"cr3\":\"0x%llx\"",
+                     policy_name(a->policy), severity_name(a->severity), action_name(a->action), a->vcpu,
+                     (unsigned long long)a->rip, (unsigned long long)a->cr3);
+    if ((size_t)n >= size - pos)
+        return 0;
+    pos += (size_t)n;
     if (a->pid >= 0) {
         n = fmt_snprintf(buf + pos, size - pos, ",\"pid\":%lld", (long long)a->pid);
         if ((size_t)n >= size - pos)

@@ -36,6 +36,8 @@
 struct alert {
     u64 seq;
     u64 time_ns;
+    u64 wall_ms;                   /* Unix time in ms; 0: vigil has no clock */
+    char host[64];                 /* "": no name */
     enum policy_id policy;
     enum severity severity;
     enum action action;

@@ -136,6 +136,9 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
     struct alert a;
     memset(&a, 0, sizeof(a));
     a.time_ns = vmm_uptime_ns();
+    a.wall_ms = vmm_wallclock_ms();
+    if (vmm_host_name())
+        str_copy(a.host, vmm_host_name(), sizeof(a.host));
     a.policy = id;
     a.severity = ids.cfg.pol[id].severity;
     a.action = act;

@@ -32,6 +32,11 @@ bool vmm_is_hypervisor_memory(u64 start, u64 end);
 void vmm_hypervisor_bounds(u64 *start, u64 *end);
 u32 vmm_maxphys(void);
 u64 vmm_uptime_ns(void);
+/* Wall-clock time, Unix ms (the RTC read at boot, kept by the TSC); 0 if
+ * vigil could not read the clock. */
+u64 vmm_wallclock_ms(void);
+/* The machine's name for alert records (`host=`), or NULL. */
+const char *vmm_host_name(void);
 /* The guest's vCPUs (known before IDS_EV_START). */
 u32 vmm_vcpu_count(void);
 

@@ -12,6 +12,8 @@
 #include "vmm/exit.h"
 #include "vmm/acpi.h"
 #include "vmm/tsc.h"
+#include "vmm/introspect.h"
+#include "vmm/wallclock.h"
 #include "vmm/guestmem.h"
 #include "vmm/smp.h"
 #include "ids/ids.h"
@@ -28,7 +30,7 @@ static u32 console_write(const char *buf, u32 n, bool wait) { return uart_write(
 static void apply_cmdline(const char *line)
 {
     const char *p = line;
-    char key[32], val[64];
+    char key[32], val[80];
     bool cut;
     while (cmdline_next(&p, key, sizeof(key), val, sizeof(val), &cut)) {
         if (!strcmp(key, "console")) {
@@ -46,6 +48,10 @@ static void apply_cmdline(const char *line)
                 smp_set_limit((u32)n);
             else
                 log_warn("vigil: cpus=%s is not a number from 1 to %u; offering every CPU\n", val, VIGIL_MAX_CPUS);
+        } else if (!strcmp(key, "host")) {
+            if (!wallclock_set_host(val))
+                log_warn("vigil: host=%s is not a host name (1-63 letters, digits, '-', '.', '_'); records carry "
+                         "no host\n", val);
         } else if (!strcmp(key, "ids")) {
             if (strcmp(val, "on") && strcmp(val, "off"))
                 log_warn("vigil: ids=%s is not on or off; keeping on\n", val);
@@ -138,6 +144,9 @@ void vigil_main(u32 magic, u32 mbi_phys)
     apply_cmdline(boot.cmdline);
     print_boot_info();
     print_cpu();
+    wallclock_init();
+    if (vmm_host_name())
+        kprintf("vigil: host: %s (host=)\n", vmm_host_name());
     hvmem_init(&boot);
 
     struct vmx_msrs msrs;

@@ -473,3 +473,40 @@ def test_no_profile_falls_back_to_guest_elf_symbols(t):
         raise AssertionError(f"a process name without structure layouts? {a}")
     if outcome(t, r, "hook-syscall") != "failed":
         raise AssertionError("the system-call table was hooked under vigil without a profile")
+
+
+# --- wall-clock time and host identity (issue 13) ------------------------------------
+
+
+def test_records_carry_time_and_host(t):
+    """vigil reads the RTC once (Bochs's starts at time0 = 2000-01-01T00:00:00Z)
+    and keeps time with the TSC: each record's "time" is RFC 3339, UTC, with
+    milliseconds, and agrees with its time_ns; host= names the machine in
+    every record. A bad host= is named and left out."""
+    import datetime
+    r = boot_scenario(t, "hook-lstar", vigil_args="host=lab-7.example")
+    m = t.expect(r.com1, r"^vigil: clock: (2000-01-01T00:00:\d\d\.000Z) from the RTC \(BCD, 24-hour\), kept by the TSC$")
+    read = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ")
+    t.expect(r.com1, r"^vigil: host: lab-7\.example \(host=\)$")
+    recs = alerts(r.com1)
+    if not recs:
+        raise AssertionError("no alert to check")
+    launch = None
+    for a in recs:
+        if a.get("host") != "lab-7.example":
+            raise AssertionError(f"record without the host: {a}")
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", a.get("time", "")):
+            raise AssertionError(f"record without an RFC 3339 time: {a}")
+        when = datetime.datetime.strptime(a["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        # guest time runs from the launch, a little after the clock was read
+        at = when - datetime.timedelta(microseconds=a["time_ns"] // 1000)
+        if not read <= at <= read + datetime.timedelta(seconds=2):
+            raise AssertionError(f"time {a['time']} minus time_ns {a['time_ns']} is not just after {m.group(1)}")
+        launch = launch or at
+        if abs((at - launch).total_seconds()) > 0.002:
+            raise AssertionError(f"the records' clocks disagree: {recs}")
+    r = boot_scenario(t, "hook-lstar", vigil_args="host=no/such", tag="bad-host")
+    t.expect(r.com1, r"^vigil: host=no/such is not a host name \(1-63 letters, digits, '-', '\.', '_'\); records "
+                     r"carry no host$")
+    if any("host" in a for a in alerts(r.com1)):
+        raise AssertionError("a bad host= reached the records")

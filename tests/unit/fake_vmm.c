@@ -156,6 +156,8 @@ void vmm_hypervisor_bounds(u64 *start, u64 *end)
 u32 vmm_maxphys(void) { return 40; }
 
 u64 vmm_uptime_ns(void) { return fake.now_ns += 1000; }
+u64 vmm_wallclock_ms(void) { return fake.wall_ms ? fake.wall_ms + fake.now_ns / 1000000 : 0; }
+const char *vmm_host_name(void) { return fake.host[0] ? fake.host : NULL; }
 
 u32 vmm_vcpu_count(void) { return fake.nvcpus ? fake.nvcpus : 1; }
 

@@ -36,6 +36,8 @@ struct fake_vmm {
     u16 idt_limit, gdt_limit;
     bool protect_fails;                      /* vmm_ept_protect refuses */
     u64 now_ns;
+    u64 wall_ms;                  /* vmm_wallclock_ms at now_ns 0 (0: no clock) */
+    char host[64];                /* vmm_host_name ("": none) */
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
 };
 extern struct fake_vmm fake;

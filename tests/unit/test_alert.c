@@ -333,6 +333,35 @@ static void check_all_sizes_(const struct alert *a, const char *file, int line)
 }
 #define check_all_sizes(a) check_all_sizes_((a), __FILE__, __LINE__)
 
+/* With the clock read and a host name: "time" (RFC 3339, UTC, ms) next to
+ * time_ns, then "host", escaped like every string; each fits exactly or
+ * not at all. */
+static void test_format_time_and_host(void **state)
+{
+    (void)state;
+    struct alert a = bare_alert();
+    a.wall_ms = 1796144343123ull;
+    str_copy(a.host, "lab-7.example", sizeof(a.host));
+    size_t n = format(&a);
+    static const char want[] =
+        "{\"type\":\"alert\",\"seq\":1,\"time_ns\":0,\"time\":\"2026-12-01T16:59:03.123Z\",\"host\":\"lab-7.example\","
+        "\"policy\":\"io-guard\",\"severity\":\"high\",\"action\":\"alert\",\"vcpu\":1,\"rip\":\"0x401000\","
+        "\"cr3\":\"0x0\",\"detail\":\"outb 0x1f0\"}";
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+    assert_keys(out, "type", "seq", "time_ns", "time", "host", "policy", "severity", "action", "vcpu", "rip", "cr3",
+                "detail");
+    check_all_sizes(&a);
+    str_copy(a.host, "a\"b", sizeof(a.host));
+    format(&a);
+    assert_non_null(strstr(out, ",\"host\":\"a\\\"b\","));
+    a.host[0] = 0;
+    a.wall_ms = 0;
+    format(&a);
+    assert_null(strstr(out, "\"time\""));
+    assert_null(strstr(out, "\"host\""));
+}
+
 static void test_format_too_small_plain(void **state)
 {
     (void)state;
@@ -954,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_format_escapes_detail),
         cmocka_unit_test(test_format_escapes_process),
         cmocka_unit_test(test_format_empty_and_longest_detail),
+        cmocka_unit_test(test_format_time_and_host),
         cmocka_unit_test(test_format_too_small_plain),
         cmocka_unit_test(test_format_too_small_with_two_byte_escapes),
         cmocka_unit_test(test_format_too_small_with_control_characters),
