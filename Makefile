@@ -73,7 +73,7 @@ linux: deps-test
 	@scripts/getlinux.sh $(LINUX_DIR)
 $(LINUX_DIR)/vmlinuz: scripts/getlinux.sh
 	@scripts/getlinux.sh $(LINUX_DIR)
-$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz tests/linux/init
+$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz tests/linux/init $(wildcard tests/linux/module/*)
 	@scripts/getlinux.sh $(LINUX_DIR)
 SYSTEM_TEST_DEPS += $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
 
