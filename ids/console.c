@@ -71,8 +71,8 @@ static void ps_linux(void)
     int n = vmi_linux_tasks(t, 256, &err);
     u64 kpgd = vmi_linux_kernel_pgd();
     kprintf("vigil: ps: Linux's task list (from init_task) beside the hardware's view (CR3 loads)\n");
-    kprintf("  %6s %6s %-16s | %-18s %10s | %10s  %s\n", "PID", "TGID", "COMM", "PGD (CR3)", "LOADS", "USER LOADS",
-            "VERDICT");
+    kprintf("  %6s %6s %-16s | %-18s %8s | %-18s %8s | %s\n", "PID", "TGID", "COMM", "KERNEL CR3 (PGD)", "LOADS",
+            "USER CR3 (KPTI)", "LOADS", "VERDICT");
     if (n < 0) {
         kprintf("  (task list unreadable: %s)\n", err);
         n = 0;
@@ -87,11 +87,12 @@ static void ps_linux(void)
                 ul = s[j].loads;
         }
         if (!t[i].mm)
-            kprintf("  %6d %6d %-16s | %-18s %10s | %10s  kernel thread\n", t[i].pid, t[i].tgid, t[i].comm, "-", "-", "-");
+            kprintf("  %6d %6d %-16s | %-18s %8s | %-18s %8s | kernel thread\n", t[i].pid, t[i].tgid, t[i].comm, "-",
+                    "-", "-", "-");
         else
-            kprintf("  %6d %6d %-16s | 0x%016llx %10llu | %10llu  %s\n", t[i].pid, t[i].tgid, t[i].comm,
-                    (unsigned long long)t[i].pgd, (unsigned long long)kl, (unsigned long long)ul,
-                    kl || ul ? (t[i].pid != t[i].tgid ? "ok (thread)" : "ok") : "not run yet");
+            kprintf("  %6d %6d %-16s | 0x%016llx %8llu | 0x%016llx %8llu | %s\n", t[i].pid, t[i].tgid, t[i].comm,
+                    (unsigned long long)t[i].pgd, (unsigned long long)kl, (unsigned long long)(t[i].pgd + 4096),
+                    (unsigned long long)ul, kl || ul ? (t[i].pid != t[i].tgid ? "ok (thread)" : "ok") : "not run yet");
     }
     if (n > shown)
         kprintf("  (%d more tasks not shown)\n", n - shown);
@@ -100,11 +101,11 @@ static void ps_linux(void)
         for (int i = 0; i < shown && !known; i++)
             known = t[i].pgd && (s[j].cr3 == t[i].pgd || s[j].cr3 == t[i].pgd + 4096);
         if (s[j].cr3 == kpgd)
-            kprintf("  %6s %6s %-16s | 0x%016llx %10llu | %10s  kernel page tables (init_top_pgt)\n", "-", "-",
-                    "(kernel)", (unsigned long long)s[j].cr3, (unsigned long long)s[j].loads, "-");
+            kprintf("  %6s %6s %-16s | 0x%016llx %8llu | %-18s %8s | kernel page tables (init_top_pgt)\n", "-", "-",
+                    "(kernel)", (unsigned long long)s[j].cr3, (unsigned long long)s[j].loads, "-", "-");
         else if (!known)
-            kprintf("  %6s %6s %-16s | 0x%016llx %10llu | %10s  not in the task list (exited, or hidden)\n", "-", "-",
-                    "-", (unsigned long long)s[j].cr3, (unsigned long long)s[j].loads, "-");
+            kprintf("  %6s %6s %-16s | 0x%016llx %8llu | %-18s %8s | not in the task list (exited, or hidden)\n", "-",
+                    "-", "-", (unsigned long long)s[j].cr3, (unsigned long long)s[j].loads, "-", "-");
     }
     kprintf("vigil: ps: %d tasks, %d address spaces seen\n", n, ns);
 }

@@ -563,7 +563,8 @@ static struct ids_verdict event(const struct ids_event *e)
     case IDS_EV_EPT:
     case IDS_EV_IO:
     case IDS_EV_MSR_WRITE:
-        if (e->msr.msr == MSR_LSTAR && ids.have_profile && !ids.prof.placed && !place_tried && e->msr.value)
+        if (e->type == IDS_EV_MSR_WRITE && e->msr.msr == MSR_LSTAR && ids.have_profile && !ids.prof.placed &&
+            !place_tried && e->msr.value)
             place_linux(e, e->msr.value);
         /* fall through */
     case IDS_EV_CR_WRITE: {

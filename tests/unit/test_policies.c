@@ -2405,10 +2405,13 @@ static void scn_linux_kaslr(void)
     m = MARK();
     CHECK(ids_console_command("ps", LX_PGD + 4096));
     CHECK_HAS(m, "vigil: ps: Linux's task list (from init_task) beside the hardware's view (CR3 loads)");
-    CHECK_HAS(m, "       0      0 swapper/0        | -                           - |          -  kernel thread");
-    CHECK_HAS(m, "       1      1 init?            | 0x0000000002f20000          1 |          2  ok");
-    CHECK_HAS(m, "       -      - (kernel)         | 0x00000000005a0000          1 |          -  kernel page tables");
-    CHECK_HAS(m, "       -      - -                | 0x0000000002f80000          1 |          -  not in the task list");
+    CHECK_HAS(m, "       0      0 swapper/0        | -                         - | -                         - | kernel "
+                 "thread");
+    CHECK_HAS(m, "       1      1 init?            | 0x0000000002f20000        1 | 0x0000000002f21000        2 | ok");
+    CHECK_HAS(m, "       -      - (kernel)         | 0x00000000005a0000        1 | -                         - | kernel "
+                 "page tables (init_top_pgt)");
+    CHECK_HAS(m, "       -      - -                | 0x0000000002f80000        1 | -                         - | not in "
+                 "the task list (exited, or hidden)");
     CHECK_HAS(m, "vigil: ps: 2 tasks, 4 address spaces seen");
     /* dump and pt: a profile symbol, a kernel address through the kernel's
      * tables even from the user CR3. */
