@@ -7,6 +7,7 @@
 #   make bench      benchmarks (emulated cycle counts in Bochs)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
 #   make linux      fetch Debian's kernel, build the busybox initramfs (build/linux/)
+#   make linux-profile [VMLINUZ=PATH]   build/linux.profile from that kernel's BTF and kallsyms
 #   make clean
 
 BUILD   := build
@@ -36,7 +37,7 @@ SCENARIO   ?= benign
 all: $(BUILD)/vigil.elf
 
 help:
-	@sed -n '1,13p' Makefile
+	@sed -n '1,14p' Makefile
 
 deps:
 	@scripts/deps.sh build
@@ -72,9 +73,20 @@ linux: deps-test
 	@scripts/getlinux.sh $(LINUX_DIR)
 $(LINUX_DIR)/vmlinuz: scripts/getlinux.sh
 	@scripts/getlinux.sh $(LINUX_DIR)
-$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz tests/linux/init
+$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz tests/linux/init $(wildcard tests/linux/module/*)
 	@scripts/getlinux.sh $(LINUX_DIR)
 SYSTEM_TEST_DEPS += $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
+
+# A profile of exactly that kernel from its own BTF and kallsyms tables, no
+# debug package (scripts/linuxprofile.py, docs/profile.md).
+VMLINUZ ?= $(LINUX_DIR)/vmlinuz
+LINUX_PROFILE := $(BUILD)/linux.profile
+.PHONY: linux-profile
+linux-profile:
+	$(PYTHON) scripts/linuxprofile.py $(VMLINUZ) $(LINUX_PROFILE)
+$(LINUX_PROFILE): $(LINUX_DIR)/vmlinuz scripts/linuxprofile.py
+	$(PYTHON) scripts/linuxprofile.py $< $@
+SYSTEM_TEST_DEPS += $(LINUX_PROFILE)
 
 -include guest/guest.mk
 -include tests/guests/guests.mk

@@ -8,8 +8,14 @@
 #include "lib/log.h"
 #include "lib/string.h"
 
+static void ps_linux(void);
+
 static void ps(u64 cr3)
 {
+    if (vmi_have_linux()) {
+        ps_linux();
+        return;
+    }
     const struct vmi_proc *p;
     const struct ids_space *s;
     const char *err = "no profile";
@@ -52,6 +58,58 @@ static void ps(u64 cr3)
     }
 }
 
+/* Linux: the task list from init_task (pid, tgid, comm, the PGD of its mm)
+ * beside the address spaces the CPU loaded. Under KPTI a process has two
+ * CR3 values, its kernel PGD and the user one 4 KiB above it; kernel
+ * threads have no mm and run on whatever mm was active. */
+static void ps_linux(void)
+{
+    static struct vmi_task t[256];
+    const char *err;
+    const struct ids_space *s;
+    int ns = ids_spaces(&s);
+    int n = vmi_linux_tasks(t, 256, &err);
+    u64 kpgd = vmi_linux_kernel_pgd();
+    kprintf("vigil: ps: Linux's task list (from init_task) beside the hardware's view (CR3 loads)\n");
+    kprintf("  %6s %6s %-16s | %-18s %8s | %-18s %8s | %s\n", "PID", "TGID", "COMM", "KERNEL CR3 (PGD)", "LOADS",
+            "USER CR3 (KPTI)", "LOADS", "VERDICT");
+    if (n < 0) {
+        kprintf("  (task list unreadable: %s)\n", err);
+        n = 0;
+    }
+    int shown = n < 256 ? n : 256;
+    for (int i = 0; i < shown; i++) {
+        u64 kl = 0, ul = 0;
+        for (int j = 0; t[i].pgd && j < ns; j++) {
+            if (s[j].cr3 == t[i].pgd)
+                kl = s[j].loads;
+            if (s[j].cr3 == t[i].pgd + 4096)
+                ul = s[j].loads;
+        }
+        if (!t[i].mm)
+            kprintf("  %6d %6d %-16s | %-18s %8s | %-18s %8s | kernel thread\n", t[i].pid, t[i].tgid, t[i].comm, "-",
+                    "-", "-", "-");
+        else
+            kprintf("  %6d %6d %-16s | 0x%016llx %8llu | 0x%016llx %8llu | %s\n", t[i].pid, t[i].tgid, t[i].comm,
+                    (unsigned long long)t[i].pgd, (unsigned long long)kl, (unsigned long long)(t[i].pgd + 4096),
+                    (unsigned long long)ul, kl || ul ? (t[i].pid != t[i].tgid ? "ok (thread)" : "ok") : "not run yet");
+    }
+    if (n > shown)
+        kprintf("  (%d more tasks not shown)\n", n - shown);
+    for (int j = 0; j < ns; j++) {
+        bool known = s[j].cr3 == kpgd || s[j].cr3 == ids.first_cr3;
+        for (int i = 0; i < shown && !known; i++)
+            known = t[i].pgd && (s[j].cr3 == t[i].pgd || s[j].cr3 == t[i].pgd + 4096);
+        if (s[j].cr3 == kpgd)
+            kprintf("  %6s %6s %-16s | 0x%016llx %8llu | %-18s %8s | kernel page tables (init_top_pgt)\n", "-", "-",
+                    "(kernel)", (unsigned long long)s[j].cr3, (unsigned long long)s[j].loads, "-", "-");
+        else if (!known)
+            kprintf("  %6s %6s %-16s | 0x%016llx %8llu | %-18s %8s | not in the task list (exited, or hidden)\n", "-",
+                    "-", "-", (unsigned long long)s[j].cr3, (unsigned long long)s[j].loads, "-", "-");
+    }
+    kprintf("vigil: ps: %d tasks, %d address spaces seen\n", n, ns);
+}
+
 static void alerts(void)
 {
     const struct alert_log *l = ids_alert_log();
@@ -66,13 +124,24 @@ static void alerts(void)
     }
 }
 
-/* "0x1234" (guest-virtual, through cr3) or "p:0x1234" (guest-physical). */
+/* "0x1234" (guest-virtual, through cr3), "p:0x1234" (guest-physical), or
+ * a symbol the profile names (its run-time address, slid under KASLR). */
 static bool parse_addr(const char *s, bool *phys, u64 *addr)
 {
     *phys = !strncmp(s, "p:", 2);
     if (*phys)
         s += 2;
-    return str_to_u64(s, strlen(s), addr);
+    if (str_to_u64(s, strlen(s), addr))
+        return true;
+    return !*phys && ids.have_profile && (*addr = profile_sym(&ids.prof, s)) != 0;
+}
+
+/* The page tables to read a guest-virtual address through: the current
+ * CR3, except that on Linux a kernel address is read through the kernel's
+ * tables (under KPTI the user CR3 maps almost none of the kernel). */
+static u64 walk_root(u64 cr3, u64 va)
+{
+    return vmi_have_linux() && va >> 63 ? vmi_linux_kernel_pgd() : cr3;
 }
 
 static void dump(const char *args, u64 cr3)
@@ -92,11 +161,12 @@ static void dump(const char *args, u64 cr3)
     bool phys;
     u64 addr, len = 64;
     if (!parse_addr(a, &phys, &addr) || (l[0] && !str_to_u64(l, strlen(l), &len)) || !len || len > 4096) {
-        kprintf("vigil: usage: dump ADDR [LEN]   (ADDR guest-virtual, or p:ADDR guest-physical; LEN <= 4096)\n");
+        kprintf("vigil: usage: dump ADDR [LEN]   (ADDR guest-virtual or a profile symbol, or p:ADDR guest-physical; "
+                "LEN <= 4096)\n");
         return;
     }
     static u8 buf[4096];
-    bool ok = phys ? guestmem_read(addr, buf, len) : vmi_read_virt(cr3, addr, buf, len);
+    bool ok = phys ? guestmem_read(addr, buf, len) : vmi_read_virt(walk_root(cr3, addr), addr, buf, len);
     if (!ok) {
         kprintf("vigil: dump: 0x%llx+%llu is not readable guest %s memory\n", (unsigned long long)addr,
                 (unsigned long long)len, phys ? "physical" : "virtual");
@@ -131,10 +201,13 @@ static void pt(const char *args, u64 cr3)
     while (*args == ' ')
         args++;
     u64 gva;
-    if (!str_to_u64(args, strlen(args), &gva)) {
-        kprintf("vigil: usage: pt ADDR   (guest-virtual, walked through the current CR3)\n");
+    bool phys;
+    if (!parse_addr(args, &phys, &gva) || phys) {
+        kprintf("vigil: usage: pt ADDR   (guest-virtual or a profile symbol, walked through the current CR3; on "
+                "Linux a kernel address through the kernel's page tables)\n");
         return;
     }
+    cr3 = walk_root(cr3, gva);
     struct pt_walk w;
     vmi_translate(cr3, gva, &w);
     static const char *const lv[] = { "PML4E", "PDPTE", "PDE", "PTE" };
@@ -178,8 +251,8 @@ static bool command(const char *line, u64 cr3)
     if (!strcmp(line, "help")) {
         kprintf("  ps        processes: the OS's list beside the address spaces the CPU ran\n"
                 "  alerts    the last alerts\n"
-                "  dump ADDR [LEN]  guest memory (ADDR virtual, or p:ADDR physical)\n"
-                "  pt ADDR   the page-table walk for a guest-virtual address\n"
+                "  dump ADDR [LEN]  guest memory (ADDR virtual or a profile symbol, or p:ADDR physical)\n"
+                "  pt ADDR   the page-table walk for a guest-virtual address (or a profile symbol)\n"
                 "  policy    the policies in force\n");
         return true;
     }

@@ -283,5 +283,7 @@ int elfsyms_profile(const u8 *img, u64 len, struct profile *p, char *err, size_t
     p->kernel_virt_base = base;
     p->kernel_phys_start = pstart;
     p->kernel_phys_end = pend;
+    p->phys_start = pstart;
+    p->placed = true;                           /* the ELF's own addresses: never moved */
     return 0;
 }

@@ -17,6 +17,7 @@ struct policy_ops {
     void (*tick)(const struct ids_event *e);                 /* every `interval` ticks */
     struct ids_verdict (*event)(const struct ids_event *e);  /* the events it is routed */
     void (*vcpu_start)(const struct ids_event *e);           /* vCPU e->vcpu starts over (SIPI) */
+    void (*placed)(const struct ids_event *e);               /* a kaslr profile is placed: run-time addresses known */
 };
 
 struct ids_state {

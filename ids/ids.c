@@ -24,6 +24,7 @@ static struct ids_object objects[IDS_MAX_OBJECTS];
 static u32 nobjects;
 static u32 trap_failures;              /* before the guest runs: any refuses the guest */
 static bool started;                   /* IDS_EV_START is over: the guest runs */
+static bool place_tried;               /* a kaslr profile: the first LSTAR write was looked at */
 
 static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_KERNEL_TEXT] = &pol_kernel_text,
@@ -67,7 +68,7 @@ bool ids_init(const struct boot_info *bi, bool on)
     policy_defaults(&ids.cfg);
     alert_log_init(&alog);
     nobjects = trap_failures = 0;
-    started = false;
+    started = place_tried = false;
     enabled = on;
     const struct mb2_module *m = mb2_find_module(bi, "policy");
     if (m) {
@@ -105,7 +106,11 @@ bool ids_init(const struct boot_info *bi, bool on)
     }
     vmi_init(ids.have_profile ? &ids.prof : 0);
     ids.have_idt_symbol = ids.have_profile && profile_symbol(&ids.prof, "idt", &ids.idt_kva, 0);
-    kprintf("vigil: IDS on; profile: %s\n", ids.have_profile ? ids.prof.os : "none (no process names)");
+    kprintf("vigil: IDS on; profile: %s%s%s\n", ids.have_profile ? ids.prof.os : "none (no process names)",
+            ids.have_profile && ids.prof.release[0] ? " " : "", ids.have_profile ? ids.prof.release : "");
+    if (ids.have_profile && ids.prof.kaslr)
+        kprintf("vigil: the profile's addresses are link-time: placed when the kernel first writes LSTAR "
+                "(KASLR)\n");
     for (u32 i = 0; i < POL_COUNT; i++) {
         const char *src = ids.cfg.pol[i].line ? "policy file" : "default";
         kprintf("  %-17s %-3s action=%-7s severity=%-8s (%s)\n", policy_name((enum policy_id)i),
@@ -389,6 +394,85 @@ u32 ids_insn_len(const struct ids_event *e)
     return n ? insn_length(code, n, e->long_mode ? INSN_MODE_64 : INSN_MODE_32) : 0;
 }
 
+/* --- Linux: where the kernel is (KASLR) ------------------------------------------------ */
+
+#define MSR_LSTAR 0xc0000082u
+
+/* A `kaslr` profile (Linux's) holds link-time addresses. The kernel's first
+ * LSTAR write gives the virtual slide (LSTAR - entry_SYSCALL_64 as linked),
+ * and the kernel's own page tables (the CR3 it runs on then) give where its
+ * image is in guest-physical memory. Only then is the profile placed: until
+ * that moment it yields no address (ids/profile.h), so nothing is armed on
+ * link-time values. The placement is checked before it is kept: the slid
+ * linux_banner must read "Linux version ", and the page tables must map the
+ * end of the read-only data where the profile's translation says. */
+static void place_linux(const struct ids_event *e, u64 lstar)
+{
+    struct profile *p = &ids.prof;
+    place_tried = true;
+    u64 entry, text, probe;
+    if (!profile_link_symbol(p, "entry_SYSCALL_64", &entry) || !profile_link_symbol(p, "_text", &text)) {
+        kprintf("vigil: linux: the profile names no entry_SYSCALL_64 or _text: the kernel cannot be placed; "
+                "no kernel addresses from the profile\n");
+        return;
+    }
+    u64 slide = lstar - entry;
+    u64 image = p->kernel_virt_base + p->kernel_phys_start;        /* the image's first byte, as linked */
+    struct pt_walk w;
+    if (!vmi_translate(e->cr3, text + slide, &w)) {
+        kprintf("vigil: linux: LSTAR 0x%llx gives a KASLR slide of 0x%llx, but the kernel's page tables (CR3 "
+                "0x%llx) do not map _text at 0x%llx: the profile does not describe this kernel; no kernel "
+                "addresses from the profile\n", (unsigned long long)lstar, (unsigned long long)slide,
+                (unsigned long long)e->cr3, (unsigned long long)(text + slide));
+        return;
+    }
+    u64 phys = w.gpa - (text - image);
+    if (!profile_place(p, slide, phys)) {
+        kprintf("vigil: linux: LSTAR 0x%llx gives a KASLR slide of 0x%llx and the image at gpa 0x%llx, which "
+                "cannot be this kernel's (not page-aligned, or outside the kernel's 2 GiB): the profile does "
+                "not describe this kernel; no kernel addresses from the profile\n", (unsigned long long)lstar,
+                (unsigned long long)slide, (unsigned long long)phys);
+        return;
+    }
+    char banner[15] = "";
+    bool banner_ok = !profile_link_symbol(p, "linux_banner", &probe) ||
+                     (vmi_read_kernel(0, probe + slide, banner, 14) && !memcmp(banner, "Linux version ", 14));
+    bool tables_ok = true;
+    if (profile_link_symbol(p, "__end_rodata", &probe) && probe > text) {
+        struct pt_walk w2;
+        tables_ok = vmi_translate(e->cr3, probe + slide - 1, &w2) &&
+                    w2.gpa == profile_kva_to_pa(p, probe + slide - 1);
+    }
+    if (!banner_ok || !tables_ok) {
+        p->placed = false;
+        p->slide = 0;
+        kprintf("vigil: linux: with a KASLR slide of 0x%llx (LSTAR 0x%llx) %s: the profile does not describe "
+                "this kernel; no kernel addresses from the profile\n", (unsigned long long)slide,
+                (unsigned long long)lstar, !banner_ok ? "linux_banner does not read \"Linux version\""
+                                                      : "the kernel's page tables do not map its image in one piece");
+        return;
+    }
+    u64 pob = profile_sym(p, "page_offset_base"), dm = 0;
+    if (pob && vmi_read_kernel(0, pob, &dm, 8) && dm >= 0xffff800000000000ull && !(dm & 0xfff))
+        p->direct_map_base = dm;
+    kprintf("vigil: linux: KASLR slide 0x%llx (LSTAR 0x%llx, entry_SYSCALL_64 linked at 0x%llx), kernel text at "
+            "gpa 0x%llx (_text 0x%llx), direct map at 0x%llx; profile %s placed\n", (unsigned long long)slide,
+            (unsigned long long)lstar, (unsigned long long)entry, (unsigned long long)profile_kva_to_pa(p, text + slide),
+            (unsigned long long)(text + slide), (unsigned long long)p->direct_map_base,
+            p->release[0] ? p->release : "linux");
+    const char *err = "";
+    if (profile_is_linux(p) && vmi_linux_init(p, &err))
+        kprintf("vigil: linux: kernel page tables (init_top_pgt) at gpa 0x%llx; task list from init_task at 0x%llx\n",
+                (unsigned long long)vmi_linux_kernel_pgd(), (unsigned long long)profile_sym(p, "init_task"));
+    else if (profile_is_linux(p))
+        kprintf("vigil: linux: no task list: %s\n", err);
+    struct ids_event b = *e;
+    b.type = IDS_EV_TICK;                  /* what a policy arms here cannot block the WRMSR */
+    for (u32 i = 0; i < POL_COUNT; i++)
+        if (ids_policy_on((enum policy_id)i) && policies[i]->placed)
+            policies[i]->placed(&b);
+}
+
 /* --- events ------------------------------------------------------------------------- */
 
 static void boot_done(const struct ids_event *e, const char *why);
@@ -470,6 +554,11 @@ static struct ids_verdict event(const struct ids_event *e)
         for (u32 i = 0; i < POL_COUNT; i++)
             if (ids_policy_on((enum policy_id)i) && policies[i]->start)
                 policies[i]->start();
+        /* A kaslr profile is placed at the kernel's first LSTAR write:
+         * watched whether or not msr-guard is on (if it is off, the event
+         * only places the profile). */
+        if (ids.have_profile && ids.prof.kaslr && !ids_policy_on(POL_MSR_GUARD))
+            ids_trap_msr(POL_MSR_GUARD, MSR_LSTAR, "LSTAR (where the kernel is)", ~0u);
         started = true;
         if (trap_failures) {
             kprintf("vigil: %u IDS traps could not be made: refusing to start the guest (fail closed; ids=off "
@@ -502,6 +591,10 @@ static struct ids_verdict event(const struct ids_event *e)
     case IDS_EV_EPT:
     case IDS_EV_IO:
     case IDS_EV_MSR_WRITE:
+        if (e->type == IDS_EV_MSR_WRITE && e->msr.msr == MSR_LSTAR && ids.have_profile && !ids.prof.placed &&
+            !place_tried && e->msr.value)
+            place_linux(e, e->msr.value);
+        /* fall through */
     case IDS_EV_CR_WRITE: {
         /* A subscription's event: its owner names the policy. */
         const struct ids_object *o = ids_object_of(e);

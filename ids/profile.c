@@ -82,6 +82,16 @@ int profile_parse(const char *text, size_t len, struct profile *p, char *err, si
             p->fields[p->nfields].off = o;
             p->fields[p->nfields].size = s;
             p->nfields++;
+        } else if (!strcmp(k, "release")) {
+            if (nw != 2 || strlen(w[1]) >= sizeof(p->release))
+                FAIL("profile line %u: 'release STRING' expected (at most %u characters)", ln,
+                     (u32)sizeof(p->release) - 1);
+            str_copy(p->release, w[1], sizeof(p->release));
+        } else if (!strcmp(k, "kaslr")) {
+            u64 v;
+            if (nw != 2 || !num(w[1], &v) || v > 1)
+                FAIL("profile line %u: 'kaslr 0' or 'kaslr 1' expected", ln);
+            p->kaslr = v;
         } else if (!strcmp(k, "const")) {
             u64 v;
             if (nw != 3 || !name_ok(w[1]) || !num(w[2], &v))
@@ -96,19 +106,60 @@ int profile_parse(const char *text, size_t len, struct profile *p, char *err, si
     }
     if (!header)
         FAIL("profile: no 'profile NAME VERSION' line: not a profile");
+    if (p->kaslr && !(p->kernel_virt_base && p->kernel_phys_end > p->kernel_phys_start))
+        FAIL("profile: 'kaslr 1' needs kernel_virt_base, kernel_phys_start and kernel_phys_end");
+    p->placed = !p->kaslr;
+    p->phys_start = p->kernel_phys_start;
     return 0;
 }
 
-bool profile_symbol(const struct profile *p, const char *name, u64 *addr, u64 *size)
+bool profile_is_linux(const struct profile *p) { return !strcmp(p->os, "linux"); }
+
+bool profile_link_symbol(const struct profile *p, const char *name, u64 *addr)
 {
     for (u32 i = 0; i < p->nsyms; i++)
         if (!strcmp(p->syms[i].name, name)) {
             *addr = p->syms[i].addr;
+            return true;
+        }
+    return false;
+}
+
+bool profile_symbol(const struct profile *p, const char *name, u64 *addr, u64 *size)
+{
+    if (!p->placed)
+        return false;
+    for (u32 i = 0; i < p->nsyms; i++)
+        if (!strcmp(p->syms[i].name, name)) {
+            *addr = p->syms[i].addr + p->slide;
             if (size)
                 *size = p->syms[i].size;
             return true;
         }
     return false;
+}
+
+u64 profile_sym(const struct profile *p, const char *name)
+{
+    u64 a;
+    return profile_symbol(p, name, &a, 0) ? a : 0;
+}
+
+bool profile_place(struct profile *p, u64 slide, u64 phys_start)
+{
+    if (!p->kaslr)
+        return slide == 0 && phys_start == p->kernel_phys_start;
+    /* The slid image lies whole in the top 2 GiB (the kernel's mapping),
+     * with no wrap past the end of the address space. */
+    u64 size = p->kernel_phys_end - p->kernel_phys_start;
+    u64 lo = p->kernel_virt_base + p->kernel_phys_start + slide;
+    if ((slide & 0xfff) || (phys_start & 0xfff) || lo < 0xffffffff80000000ull || size > 0 - lo ||
+        phys_start + size < phys_start)
+        return false;
+    p->slide = slide;
+    p->phys_start = phys_start;
+    p->placed = true;
+    return true;
 }
 
 bool profile_field(const struct profile *p, const char *name, u64 *off, u64 *size)
@@ -136,13 +187,14 @@ bool profile_const(const struct profile *p, const char *name, u64 *value)
 
 u64 profile_kva_to_pa(const struct profile *p, u64 va)
 {
-    if (p->kernel_phys_end <= p->kernel_phys_start)
-        return 0;                                   /* no (or a nonsensical) image extent */
+    if (!p->placed || p->kernel_phys_end <= p->kernel_phys_start)
+        return 0;                                   /* not placed, or no (or a nonsensical) image extent */
     u64 size = p->kernel_phys_end - p->kernel_phys_start;
     /* kernel_virt_base 0 is an identity-mapped kernel: the image's extent is
-     * what bounds the translation. */
-    if (va < p->kernel_virt_base + p->kernel_phys_start ||
-        va - p->kernel_virt_base - p->kernel_phys_start >= size)
+     * what bounds the translation. At run time the image starts at
+     * lo (virtual) and phys_start (physical). */
+    u64 lo = p->kernel_virt_base + p->kernel_phys_start + p->slide;
+    if (va < lo || va - lo >= size)
         return 0;
-    return va - p->kernel_virt_base;
+    return va - lo + p->phys_start;
 }

@@ -84,12 +84,108 @@ bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len)
     return true;
 }
 
+static struct {
+    bool ok;
+    u64 init_task, kpgd, tsize, dm_base;
+    u64 off_tasks, off_pid, off_tgid, off_comm, off_mm, off_flags, off_pgd;
+} lx;
+
 bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len)
 {
     u64 pa = prof ? profile_kva_to_pa(prof, kva) : 0;
     if (pa && prof && profile_kva_to_pa(prof, kva + len - 1) == pa + len - 1)
         return guestmem_read(pa, buf, len);
+    if (lx.kpgd)
+        return vmi_read_virt(lx.kpgd, kva, buf, len);
     return cr3 && vmi_read_virt(cr3, kva, buf, len);
+}
+
+/* --- Linux ------------------------------------------------------------------ */
+
+bool vmi_have_linux(void) { return lx.ok; }
+u64 vmi_linux_kernel_pgd(void) { return lx.kpgd; }
+
+bool vmi_linux_init(const struct profile *p, const char **err)
+{
+    memset(&lx, 0, sizeof(lx));
+    u64 pgt = profile_sym(p, "init_top_pgt");
+    lx.kpgd = pgt ? profile_kva_to_pa(p, pgt) : 0;
+    if (!lx.kpgd || (lx.kpgd & 0xfff)) {
+        lx.kpgd = 0;
+        *err = "the profile does not place init_top_pgt inside the kernel image";
+        return false;
+    }
+    u64 n;
+    bool ok = (lx.init_task = profile_sym(p, "init_task")) &&
+              profile_field(p, "task_struct", &lx.tsize, 0) &&
+              profile_field(p, "task_struct.tasks", &lx.off_tasks, 0) &&
+              profile_field(p, "task_struct.pid", &lx.off_pid, &n) && n == 4 &&
+              profile_field(p, "task_struct.tgid", &lx.off_tgid, &n) && n == 4 &&
+              profile_field(p, "task_struct.comm", &lx.off_comm, &n) && n == 16 &&
+              profile_field(p, "task_struct.mm", &lx.off_mm, &n) && n == 8 &&
+              profile_field(p, "task_struct.flags", &lx.off_flags, &n) && n == 4 &&
+              profile_field(p, "mm_struct.pgd", &lx.off_pgd, &n) && n == 8;
+    /* Every field read lies inside the structure. */
+    ok = ok && lx.tsize <= 65536 && lx.off_tasks + 16 <= lx.tsize && lx.off_pid + 4 <= lx.tsize &&
+         lx.off_tgid + 4 <= lx.tsize && lx.off_comm + 16 <= lx.tsize && lx.off_mm + 8 <= lx.tsize &&
+         lx.off_flags + 4 <= lx.tsize && lx.off_pgd < 4096;
+    if (!ok) {
+        *err = "the profile lacks init_task or a task_struct/mm_struct field the task list needs (or one is "
+               "out of bounds)";
+        return false;
+    }
+    lx.dm_base = p->direct_map_base;
+    lx.ok = true;
+    return true;
+}
+
+static bool rd(u64 va, void *buf, u64 len) { return vmi_read_virt(lx.kpgd, va, buf, len); }
+
+int vmi_linux_tasks(struct vmi_task *out, int max, const char **err)
+{
+    if (!lx.ok) {
+        *err = "no placed Linux profile";
+        return -1;
+    }
+    int n = 0;
+    u64 t = lx.init_task;
+    for (u32 steps = 0;; steps++) {
+        if (steps == VMI_LINUX_STEPS) {
+            *err = "the task list is cyclic or longer than 2048 entries";
+            return -1;
+        }
+        struct vmi_task k;
+        memset(&k, 0, sizeof(k));
+        k.addr = t;
+        if (!rd(t + lx.off_pid, &k.pid, 4) || !rd(t + lx.off_tgid, &k.tgid, 4) || !rd(t + lx.off_comm, k.comm, 15) ||
+            !rd(t + lx.off_mm, &k.mm, 8) || !rd(t + lx.off_flags, &k.flags, 4)) {
+            *err = "a task_struct is unreadable";
+            return -1;
+        }
+        for (u32 i = 0; k.comm[i]; i++)
+            if ((unsigned char)k.comm[i] < 0x20 || (unsigned char)k.comm[i] >= 0x7f)
+                k.comm[i] = '?';               /* the guest's bytes are not trusted text */
+        u64 pgd_va;
+        struct pt_walk w;
+        if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+            k.pgd = w.gpa & PT_ADDR_MASK;
+        if (n < max)
+            out[n] = k;
+        n++;
+        u64 next;
+        if (!rd(t + lx.off_tasks, &next, 8)) {
+            *err = "a task list link is unreadable";
+            return -1;
+        }
+        if (next < lx.off_tasks) {
+            *err = "a task list link is null";
+            return -1;
+        }
+        t = next - lx.off_tasks;               /* list_head.next points at the next task's tasks */
+        if (t == lx.init_task)
+            break;
+    }
+    return n;
 }
 
 /* A field of n bytes at off lies inside the structure (no overflow). */
@@ -99,6 +195,7 @@ void vmi_init(const struct profile *p)
 {
     prof = p;
     memset(&pl, 0, sizeof(pl));
+    memset(&lx, 0, sizeof(lx));
     if (!p)
         return;
     u64 sz;

@@ -33,7 +33,8 @@ void vmi_flush(void);
 bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w);
 bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len);
 /* Kernel objects: through the kernel's own mapping of its image when the
- * profile says where that is, else through cr3. */
+ * profile says where that is, else through the kernel's page tables (Linux,
+ * once known), else through cr3. */
 bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len);
 
 /* The OS's view: the process list from its head symbol. Returns the count,
@@ -49,6 +50,27 @@ bool vmi_have_procs(void);
 bool vmi_current_task(u64 cr3, u64 *addr);
 /* One process structure, read as the list entries are. */
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p);
+
+/* Linux (a placed `linux` profile): the task list from init_task, walked
+ * through the kernel's own page tables (init_top_pgt), bounded. */
+#define VMI_LINUX_STEPS 2048
+struct vmi_task {
+    s32 pid, tgid;
+    u32 flags;
+    char comm[16];
+    u64 addr;                      /* its task_struct (kernel virtual) */
+    u64 mm;                        /* 0: a kernel thread */
+    u64 pgd;                       /* guest-physical PGD (mm->pgd), 0 without mm: the kernel CR3 */
+};
+/* Set up from the placed profile: false (with *err) when it lacks what the
+ * walk needs. Called by the engine once the profile is placed. */
+bool vmi_linux_init(const struct profile *p, const char **err);
+bool vmi_have_linux(void);
+/* The kernel's page-table root (init_top_pgt's guest-physical address), 0 if unknown. */
+u64 vmi_linux_kernel_pgd(void);
+/* The tasks from init_task; the count (at most max are stored), or -1 with
+ * *err when the list cannot be read or is longer than VMI_LINUX_STEPS. */
+int vmi_linux_tasks(struct vmi_task *out, int max, const char **err);
 u64 vmi_stats_walks(void);
 
 #endif

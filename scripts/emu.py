@@ -82,7 +82,9 @@ class Com1Pty:
     """COM1 on a pseudo-terminal (Bochs serial mode=term): what vigil writes
     is copied to OUT/com1.log; what the operator types goes to vigil.
     sends: [(regex, text)] -- when regex has appeared on COM1 after the
-    previous trigger, text is typed (the operator script of a test)."""
+    previous trigger, text is typed (the operator script of a test). A
+    regex written "com2:REGEX" waits for the guest's console (COM2)
+    instead: the operator acts when the guest has reached a point."""
 
     def __init__(self, out, sends, stdin_live):
         self.master, slave = os.openpty()
@@ -93,8 +95,9 @@ class Com1Pty:
         self.log = open(os.path.join(out, "com1.log"), "ab", buffering=0)
         self.com2 = os.path.join(out, "com2.log")
         self.sends_log = open(os.path.join(out, "sends.log"), "w", buffering=1)
-        self.text, self.pos = "", 0
-        self.sends = [(re.compile(r, re.M), t) for r, t in sends]
+        self.text, self.pos, self.pos2 = "", 0, 0
+        self.sends = [(r.startswith("com2:"), re.compile(r[5:] if r.startswith("com2:") else r, re.M), t)
+                      for r, t in sends]
         self.stdin_live = stdin_live
 
     def pump(self):
@@ -108,11 +111,22 @@ class Com1Pty:
             self.log.write(data)
             self.text += data.decode("utf-8", "replace").replace("\r", "")
         while self.sends:
-            rx, t = self.sends[0]
-            m = rx.search(self.text, self.pos)
-            if not m:
-                break
-            self.pos = m.end()
+            on_com2, rx, t = self.sends[0]
+            if on_com2:
+                try:
+                    with open(self.com2, "rb") as f:
+                        text2 = f.read().decode("utf-8", "replace").replace("\r", "")
+                except OSError:
+                    text2 = ""
+                m = rx.search(text2, self.pos2)
+                if not m:
+                    break
+                self.pos2 = m.end()
+            else:
+                m = rx.search(self.text, self.pos)
+                if not m:
+                    break
+                self.pos = m.end()
             self.sends.pop(0)
             # How far the guest had got when the operator typed: tests use it
             # to show what the guest did (or did not do) before a command.

@@ -52,9 +52,45 @@ if [ ! -x "$bb" ]; then
     rm -rf "$out/bx"
 fi
 
-# The initramfs: rebuilt whenever /init changes (cheap: busybox is 2 MB).
+# --- vigil's test module (tests/linux/module, vigiltest.ko) --------------------
+# Built against Debian's headers for exactly this kernel: linux-headers-VER,
+# its -common and linux-kbuild-X.Y, fetched with apt-get download and
+# unpacked under OUTDIR/headers (nothing is installed). gcc-12 is the
+# kernel's own compiler (the headers' .kernelvariables name it).
+module_ko="$out/module/vigiltest.ko"
+build_module() {
+    kver=${pkg#linux-image-}                       # 6.1.0-57-amd64
+    hd="$out/headers"
+    if [ "$(cat "$hd/.version" 2>/dev/null)" != "$kver" ]; then
+        rm -f linux-headers-*.deb linux-kbuild-*.deb
+        for p in "linux-headers-$kver" "linux-headers-${kver%-*}-common" "linux-kbuild-$(echo "$kver" | cut -d. -f1,2)"; do
+            echo "getlinux: apt-get download $p"
+            dl "$p"
+        done
+        rm -rf "$hd"; mkdir -p "$hd"
+        for d in linux-headers-*.deb linux-kbuild-*.deb; do dpkg-deb -x "$d" "$hd"; done
+        # The flavour's Makefile includes the common one by its installed path.
+        sed -i "s|^include /usr/src/|include $hd/usr/src/|" "$hd/usr/src/linux-headers-$kver/Makefile"
+        echo "$kver" > "$hd/.version"
+    fi
+    src="$root/tests/linux/module"
+    if [ ! -f "$module_ko" ] || [ -n "$(find "$src" -newer "$module_ko")" ]; then
+        rm -rf "$out/module"; mkdir -p "$out/module"
+        cp "$src"/* "$out/module/"
+        if ! make -C "$hd/usr/src/linux-headers-$kver" M="$out/module" modules >"$out/module/build.log" 2>&1; then
+            cat "$out/module/build.log" >&2
+            echo "getlinux: building tests/linux/module against linux-headers-$kver failed" >&2
+            exit 1
+        fi
+        strip --strip-debug "$module_ko"          # the initramfs carries it: no debug info
+        echo "getlinux: $module_ko"
+    fi
+}
+build_module
+
+# The initramfs: rebuilt whenever /init (or the module) changes (cheap: busybox is 2 MB).
 init="$root/tests/linux/init"
-if [ ! -f "$out/initrd.img" ] || [ "$init" -nt "$out/initrd.img" ]; then
+if [ ! -f "$out/initrd.img" ] || [ "$init" -nt "$out/initrd.img" ] || [ "$module_ko" -nt "$out/initrd.img" ]; then
     ir="$out/initramfs"
     rm -rf "$ir"
     mkdir -p "$ir/bin" "$ir/sbin" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/tmp" "$ir/etc"
@@ -63,6 +99,7 @@ if [ ! -f "$out/initrd.img" ] || [ "$init" -nt "$out/initrd.img" ]; then
         [ "$app" = busybox ] || ln -s busybox "$ir/bin/$app"
     done
     cp "$init" "$ir/init"
+    mkdir -p "$ir/lib/modules" && cp "$module_ko" "$ir/lib/modules/vigiltest.ko"   # insmod'ed by /init on vigilmod=MODE
     chmod 755 "$ir/init"
     (cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) | gzip -9n > "$out/initrd.img.tmp"
     mv "$out/initrd.img.tmp" "$out/initrd.img"

@@ -3,7 +3,9 @@
 
     testrun.py [--only unit|fuzz|system] [-k SUBSTRING] [-j JOBS]
 
-unit:   every build/tests/unit/test_* binary (cmocka); each test case counts.
+unit:   every build/tests/unit/test_* binary (cmocka) and every
+        tests/unit/test_*.py (unittest, the host tools' tests); each test
+        case counts.
 fuzz:   every build/tests/fuzz/fuzz_* target replays its seed corpus
         (tests/fuzz/corpus/NAME) once: a regression check, not a fuzzing run.
 system: every test_* function in tests/system/test_*.py, run JOBS at a time
@@ -49,6 +51,20 @@ def run_unit(k):
         for st, case in cases:
             report(st == "OK", f"unit/{name}/{case}")
         if p.returncode != 0 and not any(st == "FAILED" for st, _ in cases):
+            report(False, f"unit/{name}", f"exit status {p.returncode}")
+        if p.returncode != 0:
+            print(out[-3000:])
+    for f in sorted(glob.glob(os.path.join(ROOT, "tests", "unit", "test_*.py"))):
+        name = os.path.basename(f)
+        if k and k not in name:
+            continue
+        p = subprocess.run([sys.executable, f, "-v"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+        out = p.stdout + p.stderr
+        cases = re.findall(r"^(\w+) \([\w.]+\) \.\.\. (ok|FAIL|ERROR|skipped.*)$", out, re.M)
+        for case, st in cases:
+            if not st.startswith("skipped"):
+                report(st == "ok", f"unit/{name}/{case}")
+        if p.returncode != 0 and all(st == "ok" or st.startswith("skipped") for _, st in cases):
             report(False, f"unit/{name}", f"exit status {p.returncode}")
         if p.returncode != 0:
             print(out[-3000:])

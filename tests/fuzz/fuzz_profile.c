@@ -1,7 +1,10 @@
 /* libFuzzer target: profile_parse on arbitrary bytes, then every lookup of
  * every parsed name and profile_kva_to_pa around the image. On failure the
  * message must start with "profile"; on success every name is a proper
- * string within its array and is found again by its lookup. */
+ * string within its array and is found again by its lookup. A `kaslr 1`
+ * profile places nothing until profile_place; then it is placed with a
+ * slide taken from the input, and every translation must land inside the
+ * placed physical extent. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(err[0] == 'Z');
     free(err);
     check(name_ok(p.os, sizeof(p.os)));
+    check(strnlen(p.release, sizeof(p.release)) < sizeof(p.release));
+    check(p.placed == !p.kaslr);
+    if (p.kaslr) {
+        u64 a;
+        for (u32 i = 0; i < p.nsyms; i++)
+            check(!profile_symbol(&p, p.syms[i].name, &a, NULL) && profile_link_symbol(&p, p.syms[i].name, &a));
+        check(!profile_kva_to_pa(&p, p.kernel_virt_base + p.kernel_phys_start));
+        /* a slide and a physical start from the input's first bytes */
+        u64 slide = 0, phys = 0;
+        memcpy(&slide, data, size < 8 ? size : 8);
+        if (size > 8)
+            memcpy(&phys, data + 8, size - 8 < 8 ? size - 8 : 8);
+        if (profile_place(&p, slide, phys)) {
+            check(p.placed && p.slide == slide && p.phys_start == phys);
+            u64 lo = p.kernel_virt_base + p.kernel_phys_start + slide, len = p.kernel_phys_end - p.kernel_phys_start;
+            const u64 probes[] = { lo - 1, lo, lo + 1, lo + len - 1, lo + len, 0, UINT64_MAX };
+            for (u32 i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+                u64 pa = profile_kva_to_pa(&p, probes[i]);
+                if (pa)
+                    check(pa >= phys && pa - phys < len && pa - phys == probes[i] - lo);
+            }
+            for (u32 i = 0; i < p.nsyms; i++) {
+                u64 link = 0;
+                check(profile_symbol(&p, p.syms[i].name, &a, NULL) && profile_link_symbol(&p, p.syms[i].name, &link));
+                check(a == link + slide);
+            }
+        } else {
+            check(!p.placed);
+        }
+        return 0;
+    }
     check(p.nsyms <= PROFILE_MAX_SYMS && p.nfields <= PROFILE_MAX_FIELDS && p.nconsts <= PROFILE_MAX_CONSTS);
     for (u32 i = 0; i < p.nsyms; i++) {
         check(name_ok(p.syms[i].name, PROFILE_NAME));

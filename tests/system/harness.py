@@ -105,7 +105,8 @@ class Case:
     def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1",
              send=(), cpus=1, ignore_bad_msrs=False):
         """send: [(regex, text)]: the operator's script, typed on vigil's
-        console (COM1) once regex has appeared there, in order."""
+        console (COM1) once regex has appeared there, in order ("com2:REGEX":
+        once it has appeared on the guest's console)."""
         out = os.path.join(self.dir, tag)
         cmd = [sys.executable, os.path.join(ROOT, "scripts/emu.py"), emulator, "--iso", iso,
                "--out", out, "--timeout", str(timeout)]

@@ -23,6 +23,7 @@
 #include "tests/unit/fake_vmm.h"
 #include "ids/ids.h"
 #include "ids/policy.h"
+#include "ids/engine.h"
 #include "ids/alert.h"
 #include "vmm/introspect.h"
 #include "lib/string.h"
@@ -2442,6 +2443,173 @@ SCENARIO(policy_disabled)
 SCENARIO(pagetable_audit_report_key)
 SCENARIO(hidden_reused_root)
 
+
+/* L1. A kaslr (Linux) profile: nothing placed before the kernel's first
+ * LSTAR write; then the slide (LSTAR - entry_SYSCALL_64 as linked) and the
+ * image's physical place from the kernel's own page tables, checked
+ * against linux_banner, and the direct map from page_offset_base. The
+ * image (linked at 0xffffffff81000000, 2 MiB) sits at gpa 0x400000 and
+ * runs 0x20000000 higher. */
+static const char linux_profile[] =
+    "profile linux 1\n"
+    "release 6.1.0-test\n"
+    "kaslr 1\n"
+    "kernel_virt_base 0xffffffff80000000\n"
+    "kernel_phys_start 0x1000000\n"
+    "kernel_phys_end 0x1200000\n"
+    "direct_map_base 0xffff888000000000\n"
+    "symbol _text 0xffffffff81000000 2097152\n"
+    "symbol entry_SYSCALL_64 0xffffffff81000080 0\n"
+    "symbol linux_banner 0xffffffff81100000 0\n"
+    "symbol __end_rodata 0xffffffff81140000 0\n"
+    "symbol page_offset_base 0xffffffff81180000 8\n"
+    "symbol init_task 0xffffffff81190000 256\n"
+    "symbol init_top_pgt 0xffffffff811a0000 4096\n"
+    "struct task_struct 256\n"
+    "struct task_struct.flags 4 4\n"
+    "struct task_struct.tasks 16 16\n"
+    "struct task_struct.pid 32 4\n"
+    "struct task_struct.tgid 36 4\n"
+    "struct task_struct.comm 48 16\n"
+    "struct task_struct.mm 64 8\n"
+    "struct mm_struct.pgd 8 8\n";
+#define LX_SLIDE 0x20000000ull
+#define LX_PA    0x400000ull
+#define LX_TEXT  (0xffffffff81000000ull + LX_SLIDE)
+
+/* The kernel's page tables, rooted at init_top_pgt (2 MiB page for the
+ * image); banner and page_offset_base where the link-time layout puts
+ * them; the task list: init_task (pid 0, no mm) and "init" (pid 1) in the
+ * direct map at gpa 0x2f00000, its mm at 0x2f10000, its PGD at 0x2f20000. */
+#define LX_DM     0xffff9a0000000000ull
+#define LX_PGD    0x2f20000ull
+static u64 linux_guest(bool banner)
+{
+    u64 cr3 = LX_PA + 0x1a0000;
+    fake_map_2m(cr3, LX_TEXT, LX_PA, PTE_P | PTE_W);
+    fake_map_2m(cr3, LX_DM + 0x2e00000, 0x2e00000, PTE_P | PTE_W | PTE_NX);
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE, t1 = LX_DM + 0x2f00000;
+    u64 it_pa = LX_PA + 0x190000;
+    fake_w64(it_pa + 16, t1 + 16);
+    fake_poke(it_pa + 48, "swapper/0", 10);
+    fake_w64(0x2f00000 + 16, init_task + 16);
+    fake_w32(0x2f00000 + 32, 1);
+    fake_w32(0x2f00000 + 36, 1);
+    fake_poke(0x2f00000 + 48, "init\x01", 6);            /* a control byte: shown as '?' */
+    fake_w64(0x2f00000 + 64, LX_DM + 0x2f10000);
+    fake_w64(0x2f10000 + 8, LX_DM + LX_PGD);
+    if (banner)
+        fake_poke(LX_PA + 0x100000, "Linux version 6.1.0-test", 25);
+    fake_w64(LX_PA + 0x180000, 0xffff9a0000000000ull);
+    return cr3;
+}
+
+static void scn_linux_kaslr(void)
+{
+    CHECK(init_ids_profile(linux_profile, NULL, true));
+    CHECK_HAS(0, "vigil: IDS on; profile: linux 6.1.0-test");
+    CHECK_HAS(0, "placed when the kernel first writes LSTAR");
+    u64 cr3 = linux_guest(true);
+    start();
+    /* Before: no address, no translation, whatever asks. */
+    CHECK(!ids.prof.placed);
+    CHECK_U(profile_sym(&ids.prof, "init_task"), 0);
+    CHECK_U(profile_kva_to_pa(&ids.prof, 0xffffffff81190000ull), 0);
+    size_t m = MARK();
+    CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE));
+    CHECK_HAS(m, "vigil: linux: KASLR slide 0x20000000 (LSTAR 0xffffffffa1000080, entry_SYSCALL_64 linked at "
+                 "0xffffffff81000080), kernel text at gpa 0x400000 (_text 0xffffffffa1000000), direct map at "
+                 "0xffff9a0000000000; profile 6.1.0-test placed");
+    CHECK_NO_ALERT(m);
+    CHECK(ids.prof.placed);
+    CHECK_U(profile_sym(&ids.prof, "init_task"), 0xffffffff81190000ull + LX_SLIDE);
+    CHECK_U(profile_kva_to_pa(&ids.prof, 0xffffffff81190000ull + LX_SLIDE), LX_PA + 0x190000);
+    CHECK_U(profile_kva_to_pa(&ids.prof, 0xffffffff81190000ull), 0);
+    CHECK_U(ids.prof.direct_map_base, 0xffff9a0000000000ull);
+    CHECK_HAS(m, "vigil: linux: kernel page tables (init_top_pgt) at gpa 0x5a0000; task list from init_task at "
+                 "0xffffffffa1190000");
+    /* The operator's ps: the task list beside the CR3 loads (the user CR3
+     * is the PGD + 4 KiB under KPTI; an unknown CR3 is named). */
+    cr3_load(cr3, LX_PGD);
+    cr3_load(LX_PGD, LX_PGD + 4096);
+    cr3_load(LX_PGD + 4096, LX_PGD + 4096);
+    cr3_load(LX_PGD + 4096, 0x2f80000);
+    cr3_load(0x2f80000, cr3);
+    m = MARK();
+    CHECK(ids_console_command("ps", LX_PGD + 4096));
+    CHECK_HAS(m, "vigil: ps: Linux's task list (from init_task) beside the hardware's view (CR3 loads)");
+    CHECK_HAS(m, "       0      0 swapper/0        | -                         - | -                         - | kernel "
+                 "thread");
+    CHECK_HAS(m, "       1      1 init?            | 0x0000000002f20000        1 | 0x0000000002f21000        2 | ok");
+    CHECK_HAS(m, "       -      - (kernel)         | 0x00000000005a0000        1 | -                         - | kernel "
+                 "page tables (init_top_pgt)");
+    CHECK_HAS(m, "       -      - -                | 0x0000000002f80000        1 | -                         - | not in "
+                 "the task list (exited, or hidden)");
+    CHECK_HAS(m, "vigil: ps: 2 tasks, 4 address spaces seen");
+    /* dump and pt: a profile symbol, a kernel address through the kernel's
+     * tables even from the user CR3. */
+    m = MARK();
+    CHECK(ids_console_command("dump linux_banner 16", LX_PGD + 4096));
+    CHECK_HAS(m, "  ffffffffa1100000  4c 69 6e 75 78 20 76 65 72 73 69 6f 6e 20 36 2e  |Linux version 6.|");
+    CHECK(ids_console_command("pt init_task", LX_PGD + 4096));
+    CHECK_HAS(m, "vigil: pt 0xffffffffa1190000 through CR3 0x5a0000: ok");
+    CHECK_HAS(m, "  -> gpa 0x590000 (2048 KiB page) writable supervisor executable");
+    /* A later LSTAR write (msr-guard's business) does not move the profile. */
+    m = MARK();
+    msr(cr3, MSR_LSTAR, 0xffffffff81000080ull + LX_SLIDE, HOOK);
+    CHECK_LACKS(m, "KASLR slide");
+    CHECK_U(ids.prof.slide, LX_SLIDE);
+}
+
+/* L2. LSTAR that is not this kernel's entry: nothing is placed, and vigil
+ * says why. Unmapped _text; then mapped but no banner. */
+static void scn_linux_kaslr_wrong(void)
+{
+    CHECK(init_ids_profile(linux_profile, NULL, true));
+    u64 cr3 = linux_guest(true);
+    start();
+    size_t m = MARK();
+    msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE + 0x40000000ull);
+    CHECK_HAS(m, "vigil: linux: LSTAR 0xffffffffe1000080 gives a KASLR slide of 0x60000000, but the kernel's "
+                 "page tables");
+    CHECK_HAS(m, "the profile does not describe this kernel; no kernel addresses from the profile");
+    CHECK(!ids.prof.placed);
+    CHECK_U(profile_sym(&ids.prof, "init_task"), 0);
+    /* only the first LSTAR write is looked at */
+    m = MARK();
+    msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE);
+    CHECK_LACKS(m, "vigil: linux:");
+    CHECK(!ids.prof.placed);
+
+    CHECK(init_ids_profile(linux_profile, NULL, true));
+    cr3 = linux_guest(false);
+    start();
+    m = MARK();
+    msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE);
+    CHECK_HAS(m, "vigil: linux: with a KASLR slide of 0x20000000 (LSTAR 0xffffffffa1000080) linux_banner does not "
+                 "read \"Linux version\": the profile does not describe this kernel");
+    CHECK(!ids.prof.placed);
+    CHECK_U(profile_kva_to_pa(&ids.prof, LX_TEXT), 0);
+}
+
+/* L3. msr-guard off: the engine still watches LSTAR to place the profile,
+ * and raises nothing on later writes. */
+static void scn_linux_kaslr_msr_guard_off(void)
+{
+    CHECK(init_ids_profile(linux_profile, "msr-guard enabled=no\n", true));
+    u64 cr3 = linux_guest(true);
+    start();
+    size_t m = MARK();
+    CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE));
+    CHECK_HAS(m, "vigil: linux: KASLR slide 0x20000000");
+    CHECK(ids.prof.placed);
+    CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0xffffffff81000080ull + LX_SLIDE, HOOK));
+    CHECK_NO_ALERT(m);
+}
+SCENARIO(linux_kaslr)
+SCENARIO(linux_kaslr_wrong)
+SCENARIO(linux_kaslr_msr_guard_off)
+
 /* Regressions whose scenario runs more than once (a case set before each fork). */
 static void test_vmi_field_bounds(void **state)
 {
@@ -2574,6 +2742,9 @@ int main(void)
         cmocka_unit_test(test_gdt_lock_after_idt),
         cmocka_unit_test(test_hidden_cr3_zero),
         cmocka_unit_test(test_boot_lock_on_access_event),
+        cmocka_unit_test(test_linux_kaslr),
+        cmocka_unit_test(test_linux_kaslr_wrong),
+        cmocka_unit_test(test_linux_kaslr_msr_guard_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

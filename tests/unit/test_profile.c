@@ -1,6 +1,8 @@
-/* Unit tests for ids/profile.c: profile_parse (format: docs/testos.md,
- * "Profile"), the lookups and profile_kva_to_pa. The sample is a
- * build/testos.profile as mkprofile writes it. */
+/* Unit tests for ids/profile.c: profile_parse (format: docs/profile.md),
+ * the lookups and profile_kva_to_pa. SAMPLE is a build/testos.profile as
+ * mkprofile writes it; LINUX a part of build/linux.profile as
+ * scripts/linuxprofile.py writes it (link-time addresses, placed at run
+ * time by profile_place). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -483,7 +485,7 @@ static void test_err_too_many_symbols(void **state)
     size_t pos = 0;
     for (int i = 0; i < PROFILE_MAX_SYMS + 1; i++)
         pos += (size_t)snprintf(body + pos, sizeof(body) - pos, "symbol s%d %d\n", i, i);
-    assert_err(parse_with_header(body), PROFILE_MAX_SYMS + 2, "more than 48 symbols");
+    assert_err(parse_with_header(body), PROFILE_MAX_SYMS + 2, "more than 64 symbols");
 }
 
 static void test_err_too_many_fields(void **state)
@@ -493,7 +495,7 @@ static void test_err_too_many_fields(void **state)
     size_t pos = 0;
     for (int i = 0; i < PROFILE_MAX_FIELDS + 1; i++)
         pos += (size_t)snprintf(body + pos, sizeof(body) - pos, "struct t.f%d %d 8\n", i, i);
-    assert_err(parse_with_header(body), PROFILE_MAX_FIELDS + 2, "more than 32 structure fields");
+    assert_err(parse_with_header(body), PROFILE_MAX_FIELDS + 2, "more than 64 structure fields");
 }
 
 static void test_err_too_many_consts(void **state)
@@ -552,6 +554,111 @@ static void test_err_small_buffer_is_terminated(void **state)
     assert_string_equal(small, "profile line");
 }
 
+
+static const char LINUX[] =
+    "profile linux 1\n"
+    "arch x86_64\n"
+    "release 6.1.0-57-amd64\n"
+    "kaslr 1\n"
+    "kernel_virt_base 0xffffffff80000000\n"
+    "kernel_phys_start 0x1000000\n"
+    "kernel_phys_end 0x4430000\n"
+    "direct_map_base 0xffff888000000000\n"
+    "user_top 0x7ffffffff000\n"
+    "symbol _text 0xffffffff81000000 54722560\n"
+    "symbol init_task 0xffffffff82a1aa40 9792\n"
+    "symbol entry_SYSCALL_64 0xffffffff81c00080 0\n"
+    "symbol idt_table 0xffffffff83313000 4096\n"
+    "const percpu.gdt_page 0xb000\n"
+    "struct task_struct 9792\n"
+    "struct task_struct.pid 2416 4\n"
+    "struct module.core_layout.base 320 8\n";
+
+static void test_linux_profile_is_unplaced_until_placed(void **state)
+{
+    (void)state;
+    assert_ok(parse(LINUX));
+    assert_true(profile_is_linux(&prof));
+    assert_true(prof.kaslr);
+    assert_false(prof.placed);
+    assert_string_equal(prof.release, "6.1.0-57-amd64");
+    u64 a = 1, s = 1;
+    /* nothing is placed: no symbol, no translation */
+    assert_false(profile_symbol(&prof, "init_task", &a, &s));
+    assert_int_equal(profile_sym(&prof, "init_task"), 0);
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff82a1aa40ull), 0);
+    /* the link-time value is there for the engine to compute the slide */
+    assert_true(profile_link_symbol(&prof, "entry_SYSCALL_64", &a));
+    assert_int_equal(a, 0xffffffff81c00080ull);
+    /* layouts and constants do not move */
+    u64 off;
+    assert_true(profile_field(&prof, "module.core_layout.base", &off, &s));
+    assert_int_equal(off, 320);
+    assert_true(profile_const(&prof, "percpu.gdt_page", &a));
+    assert_int_equal(a, 0xb000);
+}
+
+static void test_linux_profile_placed_gives_slid_addresses(void **state)
+{
+    (void)state;
+    assert_ok(parse(LINUX));
+    const u64 slide = 0x1e600000, phys = 0x1ae00000;
+    assert_true(profile_place(&prof, slide, phys));
+    assert_true(prof.placed);
+    u64 a, s;
+    assert_true(profile_symbol(&prof, "init_task", &a, &s));
+    assert_int_equal(a, 0xffffffff82a1aa40ull + slide);
+    assert_int_equal(s, 9792);
+    assert_int_equal(profile_sym(&prof, "idt_table"), 0xffffffff83313000ull + slide);
+    assert_int_equal(profile_sym(&prof, "no_such_symbol"), 0);
+    /* run-time virtual to run-time physical, inside the slid image only */
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff81000000ull + slide), phys);
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff82a1aa40ull + slide), phys + 0x1a1aa40);
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff81000000ull + slide - 1), 0);
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff84430000ull + slide - 1), phys + 0x342ffff);
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff84430000ull + slide), 0);
+    /* the link-time address is not the run-time one any more */
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff81000000ull), 0);
+    /* slide 0 (nokaslr) with the image moved physically */
+    assert_ok(parse(LINUX));
+    assert_true(profile_place(&prof, 0, 0x1ae00000));
+    assert_int_equal(profile_sym(&prof, "_text"), 0xffffffff81000000ull);
+    assert_int_equal(profile_kva_to_pa(&prof, 0xffffffff81000010ull), 0x1ae00010);
+}
+
+static void test_linux_profile_place_refuses_nonsense(void **state)
+{
+    (void)state;
+    assert_ok(parse(LINUX));
+    assert_false(profile_place(&prof, 0x123, 0x1ae00000));               /* slide not page-aligned */
+    assert_false(profile_place(&prof, 0x200000, 0x1ae00123));            /* physical not page-aligned */
+    assert_false(profile_place(&prof, 0 - 0x2000000ull, 0x1ae00000));    /* below the top 2 GiB */
+    assert_false(profile_place(&prof, 0x7e000000, 0x1ae00000));          /* past the end of the address space */
+    assert_false(profile_place(&prof, 0x200000, 0 - 0x1000ull));         /* the physical extent wraps */
+    assert_false(prof.placed);
+    assert_int_equal(profile_sym(&prof, "_text"), 0);
+    /* a profile without kaslr is placed already, and stays where it is */
+    assert_ok(parse(SAMPLE));
+    assert_true(prof.placed);
+    assert_false(profile_is_linux(&prof));
+    assert_false(profile_place(&prof, 0x200000, 0x100000));
+    assert_int_equal(profile_sym(&prof, "idt"), 0xffffffff8012c000ull);
+}
+
+static void test_err_bad_release_and_kaslr(void **state)
+{
+    (void)state;
+    assert_err(parse_with_header("release\n"), 2, "'release STRING' expected");
+    assert_err(parse_with_header("release a b\n"), 2, "'release STRING' expected");
+    assert_err(parse_with_header("release 0123456789012345678901234567890123456789012345678\n"), 2,
+               "at most 47 characters");
+    assert_err(parse_with_header("kaslr 2\n"), 2, "'kaslr 0' or 'kaslr 1' expected");
+    assert_err(parse_with_header("kaslr\n"), 2, "'kaslr 0' or 'kaslr 1' expected");
+    /* a kaslr profile without the image's extent cannot be placed */
+    assert_int_equal(parse_with_header("kaslr 1\n"), -1);
+    assert_string_equal(err, "profile: 'kaslr 1' needs kernel_virt_base, kernel_phys_start and kernel_phys_end");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +695,10 @@ int main(void)
         cmocka_unit_test(test_err_non_printable_byte),
         cmocka_unit_test(test_err_too_big),
         cmocka_unit_test(test_err_small_buffer_is_terminated),
+        cmocka_unit_test(test_linux_profile_is_unplaced_until_placed),
+        cmocka_unit_test(test_linux_profile_placed_gives_slid_addresses),
+        cmocka_unit_test(test_linux_profile_place_refuses_nonsense),
+        cmocka_unit_test(test_err_bad_release_and_kaslr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

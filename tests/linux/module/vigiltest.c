@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vigiltest: vigil's test module for Linux guests. One module, techniques
+ * chosen by `mode=` at load time (tests/linux/init passes the kernel
+ * command line's vigilmod=MODE). Each mode prints its proof on the console
+ * as "VIGIL-MOD ..." lines and leaves the module loaded.
+ *
+ *   offsets  the kernel's own view of what vigil's profile says
+ *            (build/linux.profile, docs/profile.md): offsetof/sizeof of
+ *            the structures, in the profile's own record format, the
+ *            run-time addresses of the symbols, LSTAR, and the physical
+ *            address of the kernel text. tests/system/test_linux_ids.py
+ *            compares them with the profile and with the KASLR slide vigil
+ *            reported.
+ *
+ * The rootkit techniques of the IDS tests are to be further modes.
+ */
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/sched/signal.h>
+#include <linux/mm_types.h>
+#include <linux/fdtable.h>
+#include <linux/fs.h>
+#include <linux/net.h>
+#include <net/sock.h>
+#include <asm/msr.h>
+#include <asm/page.h>
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests");
+
+static char *mode = "offsets";
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode, "what to do at load: offsets");
+
+/* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
+typedef unsigned long (*lookup_fn)(const char *name);
+static lookup_fn lookup;
+
+static int find_lookup(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	int r = register_kprobe(&kp);
+
+	if (r < 0)
+		return r;
+	lookup = (lookup_fn)kp.addr;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+#define STRUCT(s) pr_info("VIGIL-MOD struct %s %zu\n", #s, sizeof(struct s))
+#define FIELD(s, f) pr_info("VIGIL-MOD struct %s.%s %zu %zu\n", #s, #f, offsetof(struct s, f), \
+			    sizeof(((struct s *)0)->f))
+
+static void mode_offsets(void)
+{
+	static const char *const syms[] = {
+		"_text", "_stext", "_etext", "__start_rodata", "__end_rodata", "_end", "init_task",
+		"init_mm", "init_top_pgt", "sys_call_table", "x64_sys_call", "idt_table",
+		"entry_SYSCALL_64", "modules", "page_offset_base", "__per_cpu_offset", "linux_banner",
+	};
+	struct task_struct *t;
+	unsigned long a;
+	u64 lstar;
+	int i;
+
+	STRUCT(task_struct);
+	FIELD(task_struct, tasks);
+	FIELD(task_struct, pid);
+	FIELD(task_struct, tgid);
+	FIELD(task_struct, comm);
+	FIELD(task_struct, mm);
+	FIELD(task_struct, active_mm);
+	FIELD(task_struct, real_parent);
+	FIELD(task_struct, flags);
+	FIELD(task_struct, __state);
+	FIELD(task_struct, files);
+	FIELD(task_struct, thread_group);
+	STRUCT(mm_struct);
+	FIELD(mm_struct, pgd);
+	FIELD(list_head, next);
+	FIELD(list_head, prev);
+	STRUCT(module);
+	FIELD(module, list);
+	FIELD(module, name);
+	FIELD(module, state);
+	FIELD(module, core_layout.base);
+	FIELD(module, core_layout.size);
+	FIELD(module, core_layout.text_size);
+	FIELD(module, core_layout.ro_size);
+	FIELD(module, init_layout.base);
+	FIELD(module, init_layout.size);
+	FIELD(files_struct, fdt);
+	FIELD(fdtable, max_fds);
+	FIELD(fdtable, fd);
+	FIELD(file, f_op);
+	FIELD(file, private_data);
+	FIELD(socket, type);
+	FIELD(socket, sk);
+	FIELD(sock, sk_type);
+	FIELD(sock, sk_protocol);
+	FIELD(sock, __sk_common.skc_family);
+
+	pr_info("VIGIL-MOD runtime init_task 0x%lx\n", (unsigned long)&init_task);
+	if (lookup)
+		for (i = 0; i < ARRAY_SIZE(syms); i++) {
+			a = lookup(syms[i]);
+			if (a)
+				pr_info("VIGIL-MOD runtime %s 0x%lx\n", syms[i], a);
+		}
+	rdmsrl(MSR_LSTAR, lstar);
+	pr_info("VIGIL-MOD lstar 0x%llx\n", lstar);
+	pr_info("VIGIL-MOD page_offset_base 0x%lx\n", page_offset_base);
+	pr_info("VIGIL-MOD phys_base 0x%lx\n", (unsigned long)phys_base);
+	if (lookup && (a = lookup("_text")))
+		pr_info("VIGIL-MOD phys _text 0x%lx\n", (unsigned long)__pa_symbol(a));
+	if (lookup && (a = lookup("init_top_pgt")))
+		pr_info("VIGIL-MOD phys init_top_pgt 0x%lx\n", (unsigned long)__pa_symbol(a));
+	pr_info("VIGIL-MOD self pid %d comm %s pgd 0x%lx\n", current->pid, current->comm,
+		current->mm ? (unsigned long)__pa(current->mm->pgd) : 0ul);
+	/* pid 1 (/init's shell: its mm lives as long as the workload) */
+	rcu_read_lock();
+	for_each_process(t)
+		if (t->pid == 1 && t->mm)
+			pr_info("VIGIL-MOD task 1 comm %s pgd 0x%lx\n", t->comm, (unsigned long)__pa(t->mm->pgd));
+	rcu_read_unlock();
+}
+
+static int __init vigiltest_init(void)
+{
+	int r = find_lookup();
+
+	if (r)
+		pr_info("VIGIL-MOD no kallsyms_lookup_name (kprobe: %d)\n", r);
+	pr_info("VIGIL-MOD start mode=%s\n", mode);
+	if (!strcmp(mode, "offsets")) {
+		mode_offsets();
+	} else {
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets\n", mode);
+		return -EINVAL;
+	}
+	pr_info("VIGIL-MOD done mode=%s\n", mode);
+	return 0;
+}
+
+static void __exit vigiltest_exit(void)
+{
+}
+
+module_init(vigiltest_init);
+module_exit(vigiltest_exit);
