@@ -233,7 +233,8 @@ def run_qemu(a):
     cmd = ["qemu-system-x86_64", "-m", str(a.megs), "-display", "none", "-no-reboot",
            "-cdrom", os.path.abspath(a.iso), "-boot", "d",
            "-serial", f"file:{out}/com1.log", "-serial", f"file:{out}/com2.log",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-monitor", "none"] + accel
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-monitor", "none"] + accel + \
+        (["-uuid", a.uuid] if a.uuid else [])
     return supervise(cmd, out, a.timeout, a.stop_on, a.live, a.stop_port)
 
 
@@ -252,6 +253,7 @@ def main():
     ap.add_argument("--cpu", default=None)
     ap.add_argument("--megs", type=int, default=512)
     ap.add_argument("--cpus", type=int, default=1, help="Bochs: processors (cpu: count=N)")
+    ap.add_argument("--uuid", help="QEMU: the SMBIOS system UUID (-uuid)")
     ap.add_argument("--ignore-bad-msrs", action="store_true",
                     help="Bochs: ignore_bad_msrs=1 (a bad RDMSR reads 0, a bad WRMSR is dropped); "
                          "Debian's Linux needs it even bare")

@@ -14,6 +14,7 @@
 #include "vmm/tsc.h"
 #include "vmm/introspect.h"
 #include "vmm/wallclock.h"
+#include "vmm/smbios.h"
 #include "vmm/guestmem.h"
 #include "vmm/smp.h"
 #include "ids/ids.h"
@@ -59,6 +60,29 @@ static void apply_cmdline(const char *line)
             log_warn("vigil: unknown option '%s' on the command line, ignored\n", key);
         }
     }
+}
+
+/* Without host=, the machine is named by its SMBIOS system UUID, where the
+ * firmware gives one: the entry point in the BIOS ROM area, the table below
+ * 4 GiB (vigil maps the first 4 GiB as they are). Under UEFI the entry
+ * point is in the EFI configuration table, which vigil does not read. */
+static void host_from_smbios(void)
+{
+    u64 table;
+    u32 len;
+    char uuid[37];
+    if (!smbios_find((const u8 *)0xf0000ull, 0x10000, &table, &len)) {
+        kprintf("vigil: host: none (no host= and no SMBIOS entry point)\n");
+        return;
+    }
+    if (len > 0x10000)
+        len = 0x10000;
+    if (!table || table + len > GiB(4) || !smbios_uuid((const u8 *)table, len, uuid)) {
+        kprintf("vigil: host: none (no host= and no SMBIOS system UUID)\n");
+        return;
+    }
+    wallclock_set_host(uuid);
+    kprintf("vigil: host: %s (SMBIOS system UUID)\n", uuid);
 }
 
 static void print_cpu(void)
@@ -147,6 +171,8 @@ void vigil_main(u32 magic, u32 mbi_phys)
     wallclock_init();
     if (vmm_host_name())
         kprintf("vigil: host: %s (host=)\n", vmm_host_name());
+    else
+        host_from_smbios();
     hvmem_init(&boot);
 
     struct vmx_msrs msrs;

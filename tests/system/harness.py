@@ -103,7 +103,7 @@ class Case:
         return path
 
     def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1",
-             send=(), cpus=1, ignore_bad_msrs=False):
+             send=(), cpus=1, ignore_bad_msrs=False, uuid=None):
         """send: [(regex, text)]: the operator's script, typed on vigil's
         console (COM1) once regex has appeared there, in order ("com2:REGEX":
         once it has appeared on the guest's console)."""
@@ -118,6 +118,8 @@ class Case:
             cmd.append("--ignore-bad-msrs")
         if cpus != 1:
             cmd += ["--cpus", str(cpus)]
+        if uuid:
+            cmd += ["--uuid", uuid]
         for rx, text in send:
             cmd += ["--send", f"{rx}=>{text}"]
         p = subprocess.run(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)

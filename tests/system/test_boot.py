@@ -57,6 +57,12 @@ def test_qemu_tcg_no_vtx(t):
     r = t.boot(iso, emulator="qemu", cpu="qemu64", timeout=120)
     t.expect(r.com1, r"^vigil: VT-x: VMX ABSENT$")
     t.expect(r.com1, r"^vigil: PANIC: cannot run guests: this is not an Intel CPU and it offers no VT-x")
-    r = t.boot(iso, emulator="qemu", cpu="Haswell-noTSX", timeout=120, tag="intel")
+    # With an SMBIOS system UUID (SeaBIOS writes QEMU's -uuid into type 1),
+    # the machine is named by it; the clock is read before the VT-x check.
+    uuid = "5e2a7f10-4b3c-4d8e-9f01-23456789abcd"
+    r = t.boot(iso, emulator="qemu", cpu="Haswell-noTSX", timeout=120, tag="intel", uuid=uuid)
     t.expect(r.com1, r"^vigil: CPU: GenuineIntel")
+    t.expect(r.com1, rf"^vigil: host: {uuid} \(SMBIOS system UUID\)$")
+    t.expect(r.com1, r"^vigil: clock: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z from the RTC \((BCD|binary), "
+                     r"(24|12)-hour\), kept by the TSC$")
     t.expect(r.com1, r"^vigil: PANIC: cannot run guests: no VT-x: CPUID.1:ECX.VMX=0")

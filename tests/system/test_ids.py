@@ -510,3 +510,5 @@ def test_records_carry_time_and_host(t):
                      r"carry no host$")
     if any("host" in a for a in alerts(r.com1)):
         raise AssertionError("a bad host= reached the records")
+    # Bochs's BIOS writes SMBIOS with an all-zero UUID ("not present").
+    t.expect(r.com1, r"^vigil: host: none \(no host= and no SMBIOS system UUID\)$")
