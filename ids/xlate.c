@@ -23,15 +23,34 @@ static bool armed;
 static u32 top[8], ntop;                 /* the reference's PML4Es: indexes in ref.e */
 static u64 n_writes, n_checks, n_changes, n_cr3;
 
-static void add(enum policy_id id, const char *sym, const char *what, u64 va, u64 len, const struct pt_paging *pg)
+static bool add(enum policy_id id, const char *sym, const char *what, u64 va, u64 len, const struct pt_paging *pg)
 {
     char err[160];
     if (!ids_policy_on(id))
-        return;
+        return false;
     if (sym && !profile_symbol(&ids.prof, sym, &va, &len))
-        return;                                     /* the policy said so when it protected the object */
-    if (xref_add(&ref, pg, vmi_map, 0, what, va, len, id, err, sizeof(err)))
+        return false;                               /* the policy said so when it protected the object */
+    if (xref_add(&ref, pg, vmi_map, 0, what, va, len, id, err, sizeof(err))) {
         log_warn("vigil: %s: the translation of the %s is not guarded: %s\n", policy_name(id), what, err);
+        return false;
+    }
+    return true;
+}
+
+/* Write-protect the table pages from `from` on; false (named, and the vCPU
+ * stops: fail closed) if one cannot be. */
+static bool trap_tables(u32 from)
+{
+    enum policy_id owner = ids_policy_on(POL_KERNEL_TEXT) ? POL_KERNEL_TEXT : POL_CRITICAL_TABLES;
+    for (u32 t = from; t < ref.ntables; t++)
+        if (!ids_trap_pages(owner, ref.tables[t], 4096, IDS_WRITE, "page table on a protected translation",
+                            XLATE_ARG + t))
+            return false;
+    ntop = 0;
+    for (u32 i = 0; i < ref.n && ntop < ARRAY_SIZE(top); i++)
+        if (ref.e[i].level == 4)
+            top[ntop++] = i;
+    return true;
 }
 
 void xlate_boot(const struct ids_event *e)
@@ -55,22 +74,30 @@ void xlate_boot(const struct ids_event *e)
     add(POL_CRITICAL_TABLES, "syscall_table", "system-call table", 0, 0, &pg);
     add(POL_CRITICAL_TABLES, "idt", "IDT", 0, 0, &pg);
     add(POL_CRITICAL_TABLES, "gdt", "GDT", 0, 0, &pg);
-    add(POL_CRITICAL_TABLES, 0, "IDTR base", ib, (u64)il + 1, &pg);
-    add(POL_CRITICAL_TABLES, 0, "GDTR base", gb, (u64)gl + 1, &pg);
-    if (!ref.n)
+    add(POL_CRITICAL_TABLES, 0, "IDTR base", ib, (u64)il + 1, &pg);      /* the boot lock is the IDTR's */
+    /* The GDTR's, if critical-tables locked it with the IDTR (else when it
+     * does: xlate_guard). */
+    u64 gdt_kva;
+    if (!profile_symbol(&ids.prof, "gdt", &gdt_kva, 0) || gb == gdt_kva)
+        add(POL_CRITICAL_TABLES, 0, "GDTR base", gb, (u64)gl + 1, &pg);
+    if (!ref.n || !trap_tables(0))
         return;
-    for (u32 i = 0; i < ref.n && ntop < ARRAY_SIZE(top); i++)
-        if (ref.e[i].level == 4)
-            top[ntop++] = i;
-    enum policy_id owner = ids_policy_on(POL_KERNEL_TEXT) ? POL_KERNEL_TEXT : POL_CRITICAL_TABLES;
-    for (u32 t = 0; t < ref.ntables; t++)
-        if (!ids_trap_pages(owner, ref.tables[t], 4096, IDS_WRITE, "page table on a protected translation",
-                            XLATE_ARG + t))
-            return;                                 /* named, and the vCPU stops (fail closed) */
     armed = true;
     kprintf("vigil: IDS: translations of %u protected objects guarded: %u entries in %u page-table pages "
             "write-protected, %u top-level entries checked on every CR3 load\n", ref.nobjs, ref.n, ref.ntables,
             ntop);
+}
+
+void xlate_guard(enum policy_id id, const char *what, u64 va, u64 len)
+{
+    if (!armed)
+        return;
+    struct pt_paging pg;
+    vmi_paging(ids.kernel_cr3, &pg);
+    u32 from = ref.ntables;
+    if (add(id, 0, what, va, len, &pg) && trap_tables(from))
+        kprintf("vigil: IDS: the translation of the %s 0x%llx guarded too: %u entries in %u page-table pages\n",
+                what, (unsigned long long)va, ref.n, ref.ntables);
 }
 
 /* Entry k now holds `now` at guest-physical `at`: report it to each policy
@@ -143,7 +170,9 @@ static void check_top(const struct ids_event *e, u64 cr3)
     for (u32 i = 0; i < ntop; i++) {
         const struct xref_entry *x = &ref.e[top[i]];
         u64 at = cr3 + 8ull * x->index, now;
-        if (guestmem_read(at, &now, 8) && !xref_same(x, now))
+        /* Not present: the space does not map the objects at all (the
+         * kernel cannot run there); no other frame stands in for them. */
+        if (guestmem_read(at, &now, 8) && (now & 1) && !xref_same(x, now))
             judge(e, top[i], at, now, false);
     }
 }

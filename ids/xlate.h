@@ -7,6 +7,7 @@
 #define VIGIL_IDS_XLATE_H
 
 #include "ids/ids.h"
+#include "ids/policy.h"
 
 /* Owner args of the guard's page subscriptions: XLATE_ARG + table index. */
 #define XLATE_ARG 0x1000u
@@ -14,6 +15,9 @@
 /* At the boot lock: record the reference chains through the kernel's page
  * tables and write-protect their table pages. */
 void xlate_boot(const struct ids_event *e);
+/* Guard one more object's translation (the GDTR base, when the GDT locks):
+ * policy id owns it. */
+void xlate_guard(enum policy_id id, const char *what, u64 va, u64 len);
 /* A write to a guarded table page (the subscription's arg - XLATE_ARG):
  * let it through and ask for the page again once it has run (IDS_RECHECK); then
  * (ept.after) compare, and put a changed entry back where the policy blocks. */
