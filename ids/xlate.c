@@ -17,11 +17,16 @@
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 #include "lib/log.h"
+#include "lib/string.h"
 
 static struct xref ref;
 static bool armed;
 static u32 top[8], ntop;                 /* the reference's PML4Es: indexes in ref.e */
 static u64 n_writes, n_checks, n_changes, n_cr3;
+/* Top-level pages already found to be guest RAM (which never changes, and
+ * guestmem_map's pointers stay valid): the CR3 path maps each once. */
+#define TOPS 64
+static struct { u64 cr3; const volatile u64 *page; } tops[TOPS];
 
 static bool add(enum policy_id id, const char *sym, const char *what, u64 va, u64 len, const struct pt_paging *pg)
 {
@@ -57,9 +62,12 @@ void xlate_boot(const struct ids_event *e)
 {
     (void)e;
     xref_init(&ref);
+    memset(tops, 0, sizeof(tops));
     armed = false;
     ntop = 0;
-    if (!ids.have_profile || !ids.kernel_cr3) {
+    if (!ids.have_profile)
+        return;                                     /* the policies said so: nothing is placed */
+    if (!ids.kernel_cr3) {
         log_warn("vigil: IDS: the kernel's page-table root is unknown (no kernel_pml4 in the profile): the "
                  "translations of protected objects are not guarded\n");
         return;
@@ -167,13 +175,21 @@ static void check_top(const struct ids_event *e, u64 cr3)
     cr3 &= PT_ADDR_MASK;
     if (cr3 == ids.kernel_cr3)
         return;                                     /* its page is write-protected */
+    u32 slot = (u32)(cr3 >> 12) % TOPS;
+    if (tops[slot].cr3 != cr3 || !tops[slot].page) {
+        const volatile u64 *p = guestmem_map(cr3, 4096);
+        if (!p)
+            return;                                 /* not guest RAM: the CPU cannot walk it either */
+        tops[slot].cr3 = cr3;
+        tops[slot].page = p;
+    }
     for (u32 i = 0; i < ntop; i++) {
         const struct xref_entry *x = &ref.e[top[i]];
-        u64 at = cr3 + 8ull * x->index, now;
+        u64 now = tops[slot].page[x->index];        /* read once: the guest may be changing it */
         /* Not present: the space does not map the objects at all (the
          * kernel cannot run there); no other frame stands in for them. */
-        if (guestmem_read(at, &now, 8) && (now & 1) && !xref_same(x, now))
-            judge(e, top[i], at, now, false);
+        if ((now & 1) && !xref_same(x, now))
+            judge(e, top[i], cr3 + 8ull * x->index, now, false);
     }
 }
 
