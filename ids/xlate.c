@@ -134,8 +134,14 @@ static void judge(const struct ids_event *e, u32 k, u64 at, u64 now, bool shared
         else
             accept = true;
     }
-    if (restore)
+    if (restore) {
         guestmem_write(at, &x->value, 8);
+        /* Found by a tick, the new entry may have been used (and cached):
+         * every vCPU forgets it. (A write the IDS saw, or a CR3 load, was
+         * judged before any use.) */
+        if (e->type == IDS_EV_TICK)
+            vmm_flush_guest_translations();
+    }
     else if (accept && shared)
         x->value = now;
 }
@@ -203,11 +209,13 @@ void xlate_cr3(const struct ids_event *e, u64 cr3)
 
 void xlate_tick(const struct ids_event *e)
 {
-    if (!armed || e->vcpu != 0 || ids.ticks % 10)
+    if (!armed)
+        return;
+    check_top(e, e->cr3);                           /* the running space's own, every tick of every vCPU */
+    if (e->vcpu != 0 || ids.ticks % 10)
         return;
     for (u32 t = 0; t < ref.ntables; t++)
         check_table(e, t);
-    check_top(e, e->cr3);
 }
 
 void xlate_summary(void)

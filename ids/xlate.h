@@ -25,8 +25,8 @@ struct ids_verdict xlate_event(const struct ids_event *e, u32 table);
 /* A CR3 load: the new address space's top-level entries over the protected
  * objects are the kernel's. */
 void xlate_cr3(const struct ids_event *e, u64 cr3);
-/* Periodic backstop: every guarded entry, and the running address space's
- * top-level ones (a change no exit saw). */
+/* Periodic backstop: the running address space's top-level entries every
+ * tick, every guarded entry every 10 (a change no exit saw). */
 void xlate_tick(const struct ids_event *e);
 /* Summary line: entries, tables, checks, changes found. */
 void xlate_summary(void);

@@ -84,6 +84,10 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
 
 bool vmm_ept_is_protected(u64 gpa) { return trap_page_access(&traps, gpa) != 0; }
 
+/* With EPT every guest-linear translation is a combined mapping, which
+ * INVEPT invalidates (SDM 28.4.3.4): the EPT shootdown drops them all. */
+void vmm_flush_guest_translations(void) { smp_ept_changed(); }
+
 bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen)
 {
     if (trap_add_ports(&traps, lo, hi, owner, err, errlen) < 0)

@@ -948,6 +948,7 @@ static const struct {
     { "remap-table-pde", sc_remap_table_pde },
     { "remap-idt-pte", sc_remap_idt_pte },
     { "remap-idt-pml4", sc_remap_idt_pml4 },
+    { "remap-own-pml4", sc_remap_own_pml4 },
     { "remap-gdt-pte", sc_remap_gdt_pte },
     { "remap-step-window", sc_remap_step_window },
     { "bench-ptwrite", sc_bench_ptwrite },

@@ -337,6 +337,67 @@ bool sc_remap_idt_pml4(void)
     return true;
 }
 
+/* The running address space's own PML4E, changed while it runs: a new
+ * space is loaded as the kernel's (its CR3 load finds nothing), then its
+ * PML4E 511 is pointed at copied tables leading to a hooked copy of the IDT
+ * page, and int 0x80 is called N times with interrupts off. Bare every call
+ * reaches the hook. vigil sees no exit for the write (that page is not
+ * write-protected): it finds the change at its next tick, puts the entry
+ * back and flushes the guest's translations. succeeded means the hook ran
+ * at all; the detail line says how many times and whether the entry is
+ * still the copy's at the end. */
+bool sc_remap_own_pml4(void)
+{
+    const char *n = "remap-own-pml4";
+    u64 va = (u64)&idt[VEC_INT80] & PAGE_MASK;
+    u64 *e4 = entry_of(kernel_pml4, va, 4), *e3 = entry_of(kernel_pml4, va, 3), *e2 = entry_of(kernel_pml4, va, 2),
+        *e1 = entry_of(kernel_pml4, va, 1);
+    u64 space = vm_new_pml4(), pdpt = palloc(), pd = palloc(), pt = palloc(), page = copy_page(va);
+    if (!e4 || !e3 || !e2 || !e1 || !space || !pdpt || !pd || !pt || !page)
+        return false;
+    memcpy(phys_to_virt(pdpt), (void *)((u64)e3 & PAGE_MASK), PAGE_SIZE);
+    memcpy(phys_to_virt(pd), (void *)((u64)e2 & PAGE_MASK), PAGE_SIZE);
+    memcpy(phys_to_virt(pt), (void *)((u64)e1 & PAGE_MASK), PAGE_SIZE);
+    ((u64 *)phys_to_virt(pt))[(va >> 12) & 511] = with_frame(*e1, page) & ~PTE_G;
+    ((u64 *)phys_to_virt(pd))[(va >> 21) & 511] = with_frame(*e2, pt);
+    ((u64 *)phys_to_virt(pdpt))[(va >> 30) & 511] = with_frame(*e3, pd);
+    volatile u64 *top = phys_to_virt(space);
+    u64 i4 = (va >> 39) & 511;
+    hook_int80_orig = idt_handler(&idt[VEC_INT80]);
+    patch_idt(phys_to_virt(page));
+    const u64 calls = 20000;
+    begin(n);
+    kprintf("%s: address space 0x%lx loaded as the kernel's, then its own PML4E %lu pointed at copied tables "
+            "leading to a copy of the IDT page with vector 0x80 hooked; %lu int 0x80 calls, interrupts off\n", n,
+            space, i4, calls);
+    u64 fl = irq_save();
+    write_cr3(space);
+    top[i4] = with_frame(*e4, pdpt);
+    flush_all();
+    u64 h0 = hook_int80_hits, last = 0;
+    for (u64 i = 0; i < calls; i++) {
+        u64 h = hook_int80_hits;
+        int80_getpid();
+        if (hook_int80_hits != h)
+            last = i + 1;
+    }
+    u64 hits = hook_int80_hits - h0;
+    bool still = (top[i4] & PTE_ADDR) == pdpt;
+    top[i4] = *e4;
+    write_cr3(kernel_pml4);
+    flush_all();
+    irq_restore(fl);
+    kprintf("%s: the hook ran %lu of %lu times (the last at call %lu); PML4E %lu at the end: %s\n", n, hits, calls,
+            last, i4, still ? "the copied tables" : "the kernel's (put back)");
+    result(n, hits > 0);
+    pfree(space);
+    pfree(pdpt);
+    pfree(pd);
+    pfree(pt);
+    pfree(page);
+    return true;
+}
+
 /* ---- the GDT: its PTE, to a copy with a changed descriptor ------------------- */
 
 static bool lsl(u64 sel, u64 *limit)

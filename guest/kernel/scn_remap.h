@@ -10,6 +10,7 @@ bool sc_remap_text_rw(void);
 bool sc_remap_table_pde(void);
 bool sc_remap_idt_pte(void);
 bool sc_remap_idt_pml4(void);
+bool sc_remap_own_pml4(void);
 bool sc_remap_gdt_pte(void);
 bool sc_remap_step_window(void);
 bool sc_bench_ptwrite(void);

@@ -2360,12 +2360,22 @@ static void scn_remap_guard(void)
     CHECK(find_alert(r, n, "critical-tables", "remap of system-call table: PML4E of this space for "));
     CHECK(find_alert(r, n, "kernel-text", "remap of kernel text: PML4E of this space for "));
     CHECK_U(fake_r64(sp + 511 * 8), top);
-    /* A change no exit saw (DMA, say): found by the tick every 10, put back. */
+    CHECK_U(fake.flushes, 0);                    /* each judged before any use */
+    /* A change no exit saw (DMA, say): found by the tick every 10, put back,
+     * and the translations the guest may have cached dropped. */
     fake_w64(pte, (orig & ~PT_ADDR_MASK) | 0x540000);
     m = MARK();
     tick_to(init, (ticks_now / 10 + 1) * 10);
     CHECK(fake_alerts(m, r, 4) >= 1);
     CHECK_U(fake_r64(pte), orig);
+    CHECK_U(fake.flushes, 1);
+    /* The running space's own PML4E, changed while it runs: the next tick. */
+    fake_w64(sp + 511 * 8, (top & ~PT_ADDR_MASK) | 0x550000);
+    m = MARK();
+    tick(sp);
+    CHECK(find_alert(r, fake_alerts(m, r, 4), "kernel-text", "remap of kernel text: PML4E of this space for "));
+    CHECK_U(fake_r64(sp + 511 * 8), top);
+    CHECK_U(fake.flushes, 2);
 }
 
 /* action=alert: reported and let stand; the new value is the reference. */
