@@ -501,8 +501,9 @@ bool sc_remap_step_window(void)
     u64 h0 = text_hits;
     int code = run_probe();
     u64 hits = text_hits - h0;
-    kprintf("%s: the #PF handler ran %lu times; PTE now 0x%lx; the hook ran %lu times (probe exit %d)\n", n, sw_hits,
-            *pte, hits, code);
+    kprintf("%s: the #PF handler ran %lu times\n", n, sw_hits);
+    kprintf("%s: PTE now 0x%lx (%s); the hook ran %lu times (probe exit %d)\n", n, *pte,
+            remapped ? "the copy" : "the kernel's frame", hits, code);
     result(n, remapped && hits > 0);
     *pte = orig;
     invlpg(va);
