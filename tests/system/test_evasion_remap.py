@@ -254,3 +254,16 @@ def test_remap_own_pml4(t):
         raise AssertionError(f"the hook ran {hits} times, the last at call {last}: expected a first stretch only")
     if outcome(t, r, "remap-own-pml4") != "succeeded":
         raise AssertionError("the hook never ran: the gap this test documents has closed (update docs/ids.md)")
+
+
+def test_remap_text_pte_two_cpus(t):
+    # Two CPUs (vCPU 1 waits for a SIPI that never comes): the table page is
+    # opened with the other vCPU held, the recheck runs before it is let go.
+    iso = t.iso("", modules=[(os.path.join(BUILD, "testos.elf"), "guest scenario=remap-text-pte console=com2"),
+                              (PROFILE, "profile")])
+    r = t.boot(iso, stop_on=r"vigil: halted|vigil: vCPU 0 suspended", cpus=2)
+    t.expect(r.com1, r"^vigil: CPUs: 2 listed in the ACPI MADT")
+    recs = alerts(r.com1)
+    only(t, recs, {"kernel-text"})
+    need(t, recs, "kernel-text", r"^remap of kernel text: PTE for ", action="block")
+    failed(t, r, "remap-text-pte")
