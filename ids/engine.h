@@ -45,6 +45,12 @@ struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 o
 struct ids_verdict ids_raise_task(enum policy_id id, const struct ids_event *e, const struct vmi_proc *task,
                                   u64 object, const u64 *gva, const u64 *gpa, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* As ids_raise, for a change the caller can undo (it puts the old value
+ * back when the verdict is not allow): a block stays a block whatever the
+ * event, and a suspend is a block now and a stop at the next tick or CR3
+ * load. */
+struct ids_verdict ids_raise_fixed(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
+                                   const u64 *gpa, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                     const u64 *gva, const u64 *gpa, const char *detail);
 

@@ -7,6 +7,7 @@
 #include "ids/alert.h"
 #include "ids/elfsyms.h"
 #include "ids/insn.h"
+#include "ids/xlate.h"
 #include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/fmt.h"
@@ -128,15 +129,19 @@ bool ids_init(const struct boot_info *bi, bool on)
 static const struct vmi_proc *raise_as;         /* the process an alert names, when not e->cr3's */
 
 static struct ids_verdict raise(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
-                                const u64 *gva, const u64 *gpa, const char *fmt, va_list *ap)
+                                const u64 *gva, const u64 *gpa, bool undoable, const char *fmt, va_list *ap)
 {
     /* Only an access can be refused. A finding of a periodic check or on a
      * CR3 load (which is never refused) is reported as an alert when its
      * policy says block, and a suspend happens at the next tick or CR3 load:
-     * the record says what vigil did. */
+     * the record says what vigil did. An undoable finding (a change the
+     * caller puts back) keeps its block, and its suspend is carried out at
+     * the next tick or CR3 load, whatever the event. */
     bool access = e->type == IDS_EV_EPT || e->type == IDS_EV_IO || e->type == IDS_EV_MSR_WRITE ||
                   e->type == IDS_EV_CR_WRITE || e->type == IDS_EV_DTR_LOAD || e->type == IDS_EV_HV_REACH;
-    if (!access && act == ACT_BLOCK)
+    if (undoable)
+        access = false;
+    if (!access && !undoable && act == ACT_BLOCK)
         act = ACT_ALERT;
     struct alert a;
     memset(&a, 0, sizeof(a));
@@ -178,8 +183,11 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
     } else if (act == ACT_SUSPEND && access) {
         v.action = IDS_SUSPEND;
         v.reason = policy_name(id);
-    } else if (act == ACT_SUSPEND && !pending_suspend) {
-        pending_suspend = policy_name(id);
+    } else if (act == ACT_SUSPEND) {
+        if (!pending_suspend)
+            pending_suspend = policy_name(id);
+        if (undoable)
+            v.action = IDS_BLOCK;                   /* put back now, stopped within a tick */
     }
     return v;
 }
@@ -187,7 +195,17 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
 struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                     const u64 *gva, const u64 *gpa, const char *detail)
 {
-    return raise(id, act, e, object, gva, gpa, detail, 0);
+    return raise(id, act, e, object, gva, gpa, false, detail, 0);
+}
+
+struct ids_verdict ids_raise_fixed(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
+                                   const u64 *gpa, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, true, fmt, &ap);
+    va_end(ap);
+    return v;
 }
 
 struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
@@ -195,7 +213,7 @@ struct ids_verdict ids_raise(enum policy_id id, const struct ids_event *e, u64 o
 {
     va_list ap;
     va_start(ap, fmt);
-    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, fmt, &ap);
+    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, false, fmt, &ap);
     va_end(ap);
     return v;
 }
@@ -206,7 +224,7 @@ struct ids_verdict ids_raise_task(enum policy_id id, const struct ids_event *e, 
     va_list ap;
     va_start(ap, fmt);
     raise_as = task;
-    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, fmt, &ap);
+    struct ids_verdict v = raise(id, ids.cfg.pol[id].action, e, object, gva, gpa, false, fmt, &ap);
     raise_as = 0;
     va_end(ap);
     return v;
@@ -507,6 +525,8 @@ static void boot_done(const struct ids_event *e, const char *why)
     for (u32 i = 0; i < POL_COUNT; i++)
         if (ids_policy_on((enum policy_id)i) && policies[i]->boot_done)
             policies[i]->boot_done(&b);
+    if (ids_policy_on(POL_KERNEL_TEXT) || ids_policy_on(POL_CRITICAL_TABLES))
+        xlate_boot(&b);                             /* the translations of what the two protect */
 }
 
 static struct ids_verdict worst(struct ids_verdict a, struct ids_verdict b)
@@ -586,6 +606,7 @@ static struct ids_verdict event(const struct ids_event *e)
             TIMED(POL_HIDDEN_PROCESS, v = pol_hidden_process.event(e));
         if (cr3 == ids.first_cr3 && ids.boot_tables_left && ids.boot_done && ids_policy_on(POL_PAGETABLE_AUDIT))
             TIMED(POL_PAGETABLE_AUDIT, pagetable_audit_boot_tables(e));
+        xlate_cr3(e, cr3);                          /* its top-level entries over the protected objects */
         break;
     }
     case IDS_EV_EPT:
@@ -598,7 +619,9 @@ static struct ids_verdict event(const struct ids_event *e)
     case IDS_EV_CR_WRITE: {
         /* A subscription's event: its owner names the policy. */
         const struct ids_object *o = ids_object_of(e);
-        if (o && ids_policy_on(o->policy) && policies[o->policy]->event)
+        if (o && e->type == IDS_EV_EPT && o->arg >= XLATE_ARG)
+            v = xlate_event(e, o->arg - XLATE_ARG);  /* a page table on a protected translation */
+        else if (o && ids_policy_on(o->policy) && policies[o->policy]->event)
             v = policies[o->policy]->event(e);
         break;
     }
@@ -630,6 +653,7 @@ static struct ids_verdict event(const struct ids_event *e)
             if (ids_policy_on((enum policy_id)i) && policies[i]->tick && vt % every == 0)
                 TIMED(i, policies[i]->tick(e));
         }
+        xlate_tick(e);                              /* every 10 ticks: a change no exit saw */
         break;
     }
     case IDS_EV_VCPU_START:
@@ -685,6 +709,7 @@ void ids_print_summary(void)
     kprintf("\n");
     kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
             (unsigned long long)vmi_stats_walks());
+    xlate_summary();
 }
 
 const struct alert_log *ids_alert_log(void) { return &alog; }

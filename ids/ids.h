@@ -41,7 +41,9 @@ struct ids_event {
     u32 owner;                 /* EPT, I/O, MSR and CR events: the subscription's owner number (the IDS's own) */
     union {
         struct { u64 new_cr3; } load;
-        struct { u64 gpa, gva; bool gva_valid; u32 access; } ept;
+        /* after: the access was allowed with IDS_RECHECK and has now run
+         * (the step window closed, or vigil emulated it): judge what it left. */
+        struct { u64 gpa, gva; bool gva_valid; u32 access; bool after; } ept;
         struct { u16 port; u8 size; bool in; u32 value; } io;
         struct { u32 msr; u64 old, value; } msr;
         struct { u8 cr; u64 old, value; } cr;
@@ -51,10 +53,13 @@ struct ids_event {
 };
 
 enum ids_action { IDS_ALLOW, IDS_BLOCK, IDS_SUSPEND };
+#define IDS_RECHECK 0x80000000u
 
 struct ids_verdict {
     enum ids_action action;
-    u32 skip_len;              /* IDS_EV_EPT blocks: bytes of the instruction to skip; 0 = unknown */
+    u32 skip_len;              /* IDS_EV_EPT blocks: bytes of the instruction to skip; 0 = unknown.
+                                * IDS_EV_EPT allows: IDS_RECHECK asks vmm/ to report the access again
+                                * (ept.after) once it has run, before any other guest instruction. */
     const char *reason;        /* for a suspend: what the operator is told */
 };
 

@@ -14,6 +14,7 @@
  * is reported. */
 #include "ids/engine.h"
 #include "lib/hash.h"
+#include "ids/xlate.h"
 #include "vmm/introspect.h"
 #include "lib/log.h"
 
@@ -116,6 +117,7 @@ static void lock_gdt(struct vcpu_dtr *d, u32 vcpu, u64 base, u16 limit)
             kprintf("vigil: critical-tables: set the accessed bit of %u GDT descriptors (the CPU would on first use)\n", n);
     }
     kprintf("vigil: critical-tables: GDTR 0x%llx/0x%x locked\n", (unsigned long long)base, limit);
+    xlate_guard(POL_CRITICAL_TABLES, "GDTR base", base, (u64)limit + 1);   /* where it points keeps its frame */
 }
 
 /* Another vCPU whose IDTR is (or is being loaded with) the kernel's IDT

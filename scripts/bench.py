@@ -4,7 +4,9 @@ IDS on, and under vigil with ids=off, in Bochs with clock sync=none, so the
 emulated cycle counts repeat from run to run. Also vigil's own costs, from
 its final summary: cycles per exit reason and per IDS event. And the cost
 of raising an alert: testos's alert-flood-distinct (a VMCALL at a RIP of
-its own, FLOOD times) bare and under vigil.
+its own, FLOOD times) bare and under vigil. And the cost of a write to a
+page table the translation guard write-protects: testos's bench-ptwrite
+bare and under vigil.
 
     bench.py [--out build/bench]
 
@@ -42,6 +44,10 @@ BUDGETS = {
     # raising one alert, printed or not (testos alert-flood-distinct: a VMCALL
     # at a RIP of its own each time), over what the same VMCALL costs bare
     "alert_cycles": 20000,
+    # one write to a page-table page the translation guard write-protects
+    # (testos bench-ptwrite): the EPT exit, the step window's #DB exit and
+    # the IDS's two looks, over the plain store bare
+    "ptwrite_cycles": 15000,
 }
 FLOOD = 65536
 
@@ -72,6 +78,33 @@ def run_flood(name, args, out):
                        com1, re.M)
     reach = re.search(r"^  reach for vigil +(\d+) +(\d+) +(\d+)$", com1, re.M)
     return int(m.group(1)) / FLOOD, counts and [int(x) for x in counts.groups()], reach and int(reach.group(3))
+
+
+def run_ptwrite(name, out):
+    """testos's bench-ptwrite: 1000 writes to an unused entry of the page
+    table that maps kernel text (a page the translation guard write-protects),
+    bare or under vigil: cycles per write seen by the guest, and the IDS's
+    cycles per EPT event (two per write: the write, and its recheck)."""
+    iso = os.path.join(out, f"{name}.iso")
+    guest = "scenario=bench-ptwrite console=com2"
+    cmd = [os.path.join(ROOT, "scripts/mkiso.sh"), iso]
+    if name == "ptwrite-bare":
+        cmd += ["--kernel", os.path.join(BUILD, "testos.elf"), guest]
+    else:
+        cmd += ["--vigil", os.path.join(BUILD, "vigil.elf"), "", "--module", os.path.join(BUILD, "testos.elf"),
+                "guest " + guest, "--module", os.path.join(BUILD, "testos.profile"), "profile"]
+    subprocess.run(cmd, check=True)
+    d = os.path.join(out, name)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/emu.py"), "bochs", "--iso", iso, "--out", d,
+                    "--timeout", "300", "--stop-on", "vigil: halted|suspended"], check=True,
+                   stderr=subprocess.DEVNULL)
+    read = lambda f: open(os.path.join(d, f), errors="replace").read().replace("\r", "")
+    com1, com2 = read("com1.log"), read("com2.log")
+    m = re.search(r"^BENCH name=ptwrite ops=(\d+) cycles=(\d+)$", com2, re.M)
+    if not m:
+        sys.exit(f"bench.py: the {name} run printed no ptwrite result (see {d})")
+    ept = re.search(r"^  EPT \(protected page\) +(\d+) +(\d+) +(\d+)$", com1, re.M)
+    return int(m.group(2)) / int(m.group(1)), ept and int(ept.group(3))
 
 
 def run_smp(out):
@@ -177,6 +210,17 @@ def main():
                      f"the IDS's part {reach} cycles per reach for vigil")
     if added > BUDGETS["alert_cycles"]:
         fails.append(f"alert: {added:.0f} cycles per alert raised, budget {BUDGETS['alert_cycles']}")
+    bare_w, _ = run_ptwrite("ptwrite-bare", a.out)
+    vigil_w, ids_ept = run_ptwrite("ptwrite-ids-on", a.out)
+    lines.append("")
+    lines.append(f"trapped page-table write (1000 writes to a page the translation guard protects): {bare_w:.0f} "
+                 f"cycles each bare, {vigil_w:.0f} under vigil: {vigil_w - bare_w:.0f} cycles per write")
+    if ids_ept:
+        lines.append(f"  the IDS's part {2 * ids_ept} cycles per write (two EPT events of {ids_ept}: the write, "
+                     f"and its recheck once it ran)")
+    if vigil_w - bare_w > BUDGETS["ptwrite_cycles"]:
+        fails.append(f"page-table write: {vigil_w - bare_w:.0f} cycles per trapped write, budget "
+                     f"{BUDGETS['ptwrite_cycles']}")
     up, nshoot, shoot, kicks, nstop, stop = run_smp(a.out)
     lines.append("")
     lines.append(f"4 CPUs: AP bring-up (SIPI to VMX on) {', '.join(f'{u} us' for u in up)}; "

@@ -290,6 +290,8 @@ static enum exit_action h_ept_violation(struct vcpu *v)
         struct ids_verdict verdict = ids_event(&e);
         if (verdict.action == IDS_ALLOW) {
             vmm_step_through(gpa);           /* let this one instruction through */
+            if (verdict.skip_len & IDS_RECHECK)
+                vmm_step_recheck(gpa, t->owner);
             return EXIT_RESUME;
         }
         /* Block: the write never happens; the instruction is skipped when

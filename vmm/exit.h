@@ -59,6 +59,9 @@ void vcpu_own_cr_bits(u8 cr, u64 bits);
 void vmcs_step_controls(bool on, bool ext_int, bool expire_now);
 bool vmcs_can_expire_now(void);
 void vmm_step_through(u64 gpa);
+/* The write at gpa that the window now open lets through is reported to the
+ * IDS again (IDS_EV_EPT, ept.after, subscription owner) when it closes. */
+void vmm_step_recheck(u64 gpa, u32 owner);
 bool vmm_step_done(void);
 /* Close an open window whose instruction did not run (an interrupt, NMI or
  * exception came first); false if none was open. */

@@ -143,6 +143,9 @@ bool guest_access(struct vcpu *v, u64 la, void *buf, u32 len, u32 flags, enum ex
     /* 2. The frames: vigil's memory is refused and reported, as EPT refuses
      *    it; a trapped frame gets the IDS's verdict, as an EPT violation
      *    would. A refused access moves nothing; the instruction is skipped. */
+    u32 recheck = 0;                               /* parts the IDS sees again once written */
+    u32 owner[ARRAY_SIZE(part)];
+    u64 at[ARRAY_SIZE(part)];
     for (u32 i = 0; i < np; i++) {
         u64 gpa = part[i].gpa;
         if (!guestmem_is_guest_ram(gpa, part[i].n)) {
@@ -166,6 +169,11 @@ bool guest_access(struct vcpu *v, u64 la, void *buf, u32 len, u32 flags, enum ex
                 *act = vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
                 return false;
             }
+            if (verdict.skip_len & IDS_RECHECK) {
+                recheck |= 1u << i;
+                owner[i] = t->owner;
+                at[i] = hit;
+            }
         }
     }
     /* 3. The access, and the accessed and dirty bits it sets. */
@@ -179,5 +187,15 @@ bool guest_access(struct vcpu *v, u64 la, void *buf, u32 len, u32 flags, enum ex
             return refuse(act);
         p += part[i].n;
     }
+    for (u32 i = 0; i < np; i++)
+        if (recheck >> i & 1) {
+            struct ids_event e;
+            vmm_fill_event(&e, IDS_EV_EPT);
+            e.owner = owner[i];
+            e.ept.gpa = at[i];
+            e.ept.access = IDS_WRITE;
+            e.ept.after = true;
+            ids_event(&e);                         /* it puts back what it refuses */
+        }
     return true;
 }

@@ -13,9 +13,10 @@ void guestmem_init(const struct boot_info *bi);
 bool guestmem_is_guest_ram(u64 gpa, u64 len);
 bool guestmem_read(u64 gpa, void *buf, u64 len);
 bool guestmem_write(u64 gpa, const void *buf, u64 len);
-/* A pointer to [gpa, gpa + len) of guest RAM, valid until the guest runs
- * again (vigil runs identity-mapped and the guest is stopped while vigil
- * works); NULL if the range is not guest RAM. For bulk scans without a copy. */
+/* A pointer to [gpa, gpa + len) of guest RAM, NULL if the range is not
+ * guest RAM. For bulk scans without a copy. It stays valid while vigil
+ * runs: vigil maps guest RAM identity, and what is guest RAM never changes
+ * (the guest may change the bytes whenever it runs: read each once). */
 const void *guestmem_map(u64 gpa, u64 len);
 
 #endif

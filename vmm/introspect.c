@@ -84,6 +84,10 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
 
 bool vmm_ept_is_protected(u64 gpa) { return trap_page_access(&traps, gpa) != 0; }
 
+/* With EPT every guest-linear translation is a combined mapping, which
+ * INVEPT invalidates (SDM 28.4.3.4): the EPT shootdown drops them all. */
+void vmm_flush_guest_translations(void) { smp_ept_changed(); }
+
 bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen)
 {
     if (trap_add_ports(&traps, lo, hi, owner, err, errlen) < 0)
@@ -248,6 +252,33 @@ void vmm_step_through(u64 gpa)
         vmwrite(GUEST_INTERRUPTIBILITY, step->intr & ~3ull);
 }
 
+void vmm_step_recheck(u64 gpa, u32 owner)
+{
+    struct step_window *step = &this_cpu()->step;
+    if (!step->active || step->nrecheck == ARRAY_SIZE(step->recheck))
+        return;                                /* refused (#GP), or already four: each page is judged whole */
+    step->recheck[step->nrecheck++] = (typeof(step->recheck[0])){ gpa, vmread(GUEST_RIP), owner };
+}
+
+/* The IDS judges what the writes it asked to see again left (an interrupted
+ * instruction may have written part: a REP iteration). The other vCPUs are
+ * still held. */
+static void step_after(struct step_window *step)
+{
+    u32 n = step->nrecheck;
+    step->nrecheck = 0;
+    for (u32 i = 0; i < n; i++) {
+        struct ids_event e;
+        vmm_fill_event(&e, IDS_EV_EPT);
+        e.rip = step->recheck[i].rip;          /* the writing instruction's */
+        e.owner = step->recheck[i].owner;
+        e.ept.gpa = step->recheck[i].gpa;
+        e.ept.access = IDS_WRITE;
+        e.ept.after = true;
+        ids_event(&e);                         /* it puts back what it refuses; a suspend comes at the next tick */
+    }
+}
+
 /* Close the window: the pages get their trapped permissions back, the
  * controls and the guest's own TF return. ran: the instruction completed. */
 static void step_close(struct step_window *step, bool ran)
@@ -272,6 +303,7 @@ static void step_close(struct step_window *step, bool ran)
         vmwrite(GUEST_INTERRUPTIBILITY, step->intr);   /* as it was before the instruction */
     step->n = 0;
     step->active = false;
+    step_after(step);
     smp_world_start();
 }
 

@@ -20,6 +20,9 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
 bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen);
 bool vmm_trap_msr_write(u32 msr, u32 owner, char *err, size_t errlen);
 bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen);
+/* Every vCPU drops the guest-linear translations it caches (the IDS put a
+ * paging entry back that the guest may already have used). */
+void vmm_flush_guest_translations(void);
 /* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
 /* The boot report's line: each table's use. */

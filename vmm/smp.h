@@ -37,6 +37,10 @@ struct step_window {
     u64 intr;                            /* guest interruptibility before the window */
     u32 n;
     u64 pages[4];
+    /* Writes the IDS allowed with IDS_RECHECK: reported again (ept.after)
+     * when the window closes, before any other guest instruction runs. */
+    u32 nrecheck;
+    struct { u64 gpa, rip; u32 owner; } recheck[4];
 };
 
 /* Guest state of a vCPU held outside the guest, for the operator. */

@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "syscall.h"
 #include "trap.h"
+#include "scn_remap.h"
 
 extern volatile u64 hook_int80_hits, lstar_hook_hits;
 extern u64 hook_int80_orig;
@@ -948,6 +949,17 @@ static const struct {
     { "wx-lower-half", sc_wx_lower_half },
     { "boot-tables-exec", sc_boot_tables_exec },
     { "wx-alias", sc_wx_alias },
+    { "remap-text-pte", sc_remap_text_pte },
+    { "remap-text-alias", sc_remap_text_alias },
+    { "remap-wide-store", sc_remap_wide_store },
+    { "remap-text-rw", sc_remap_text_rw },
+    { "remap-table-pde", sc_remap_table_pde },
+    { "remap-idt-pte", sc_remap_idt_pte },
+    { "remap-idt-pml4", sc_remap_idt_pml4 },
+    { "remap-own-pml4", sc_remap_own_pml4 },
+    { "remap-gdt-pte", sc_remap_gdt_pte },
+    { "remap-step-window", sc_remap_step_window },
+    { "bench-ptwrite", sc_bench_ptwrite },
 };
 
 int scenario_main(u64 arg)

@@ -100,6 +100,7 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
 }
 
 bool vmm_ept_is_protected(u64 gpa) { return trap_page_access(&traps, gpa) != 0; }
+void vmm_flush_guest_translations(void) { fake.flushes++; }
 
 bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen)
 {

@@ -27,6 +27,7 @@ struct fake_dtr_set { bool idt; u64 base; u16 limit; };
 
 struct fake_vmm {
     u32 nprotect;
+    u32 flushes;                 /* vmm_flush_guest_translations calls */
     struct fake_protect protect[FAKE_MAX_RECORDS];
     u32 nwatch;
     struct fake_watch watch[FAKE_MAX_RECORDS];

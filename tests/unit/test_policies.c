@@ -22,6 +22,7 @@
 
 #include "tests/unit/fake_vmm.h"
 #include "ids/ids.h"
+#include "lib/ptwalk.h"
 #include "ids/policy.h"
 #include "ids/engine.h"
 #include "ids/alert.h"
@@ -446,7 +447,11 @@ static void scn_boot_lock(void)
     CHECK_HAS(m, "vigil: IDS: the guest kernel has booted (the IDTR holds the kernel's IDT); boot-time state locked");
     CHECK(fake_protected(IDT_PA, 0x1000, IDS_WRITE));
     CHECK(fake_protected(GDT_PA, 0x1000, IDS_WRITE));
-    CHECK_U(fake.nprotect, 5);
+    /* And the four page-table pages (PML4, PDPT, PD, PT) through which the
+     * kernel maps its protected objects: the translation guard. */
+    CHECK_U(fake.nprotect, 5 + 4);
+    CHECK(fake_protected(kernel_cr3, 0x1000, IDS_WRITE));
+    CHECK_HAS(m, "vigil: IDS: translations of 7 protected objects guarded: ");
     CHECK_HAS(m, "vigil: critical-tables: IDT at gpa 0x120000 (4096 bytes) write-protected and hashed");
     CHECK_HAS(m, "vigil: critical-tables: GDT at gpa 0x121000 (64 bytes) write-protected and hashed");
     CHECK_HAS(m, "vigil: critical-tables: set the accessed bit of 4 GDT descriptors");
@@ -468,7 +473,7 @@ static void scn_boot_lock(void)
     CHECK_ALLOW(tick(boot_cr3));
     CHECK_ALLOW(cr3_load(boot_cr3, cr3_of[S_INIT]));
     CHECK_LACKS(m, "has booted");
-    CHECK_U(fake.nprotect, 5);
+    CHECK_U(fake.nprotect, 5 + 4);
     CHECK_NO_ALERT(0);
 }
 
@@ -2380,6 +2385,146 @@ static void scn_hidden_cr3_zero_unlisted(void)
     CHECK_NO_ALERT(m);
 }
 
+/* 10. The translation guard (ids/xlate.c): the kernel's entries on the
+ * walks of its protected objects keep their frame and rights. */
+static u64 entry_gpa(u64 cr3, u64 va, int level)
+{
+    u64 table = cr3 & PT_ADDR_MASK;
+    for (int l = 4; l > level; l--)
+        table = fake_r64(table + ((va >> (12 + 9 * (l - 1))) & 511) * 8) & PT_ADDR_MASK;
+    return table + ((va >> (12 + 9 * (level - 1))) & 511) * 8;
+}
+
+static bool find_alert(const struct fake_alert *r, u32 n, const char *policy, const char *prefix)
+{
+    for (u32 i = 0; i < n; i++)
+        if (!strcmp(r[i].policy, policy) && !strncmp(r[i].detail, prefix, strlen(prefix)) &&
+            !strcmp(r[i].action, "block"))
+            return true;
+    return false;
+}
+
+static struct ids_verdict ept_after(u64 cr3, u64 rip, u64 gpa)
+{
+    const struct trap_page *t = trap_page_find(fake_traps(), gpa, IDS_WRITE);
+    CHECK(t != NULL);
+    struct ids_event e = ev(IDS_EV_EPT, cr3, rip);
+    e.owner = t->owner;
+    e.ept.gpa = gpa;
+    e.ept.access = IDS_WRITE;
+    e.ept.after = true;
+    return ids_event(&e);
+}
+
+/* A write of `val` at gpa as vmm/ sees one to a guarded table: allowed with
+ * a recheck, done, then judged. */
+static void pt_write(u64 cr3, u64 gpa, u64 val)
+{
+    struct ids_verdict v = ept(cr3, KRIP, 0, gpa, IDS_WRITE);
+    CHECK_ALLOW(v);
+    CHECK_U(v.skip_len, IDS_RECHECK);
+    fake_w64(gpa, val);
+    CHECK_ALLOW(ept_after(cr3, KRIP, gpa));
+}
+
+static void scn_remap_guard(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    u64 va = K(TEXT_PA + 0x3000), pte = entry_gpa(kernel_cr3, va, 1), orig = fake_r64(pte);
+    CHECK(fake_protected(pte & ~0xfffull, 0x1000, IDS_WRITE));
+    /* The PTE repointed at another frame: reported to kernel-text, put back. */
+    size_t m = MARK();
+    pt_write(init, pte, (orig & ~PT_ADDR_MASK) | 0x500000);
+    struct fake_alert a = ONE_ALERT(m, "kernel-text", "block");
+    char want[160];
+    snprintf(want, sizeof(want), "remap of kernel text: PTE for 0x%llx now 0x%llx (was 0x%llx)",
+             (unsigned long long)va, (unsigned long long)((orig & ~PT_ADDR_MASK) | 0x500000),
+             (unsigned long long)orig);
+    CHECK_S(a.detail, want);
+    CHECK_HEX(a.gpa, pte);
+    CHECK_HEX(a.gva, va);
+    CHECK_U(fake_r64(pte), orig);
+    /* Its rights: R/W set on text. */
+    m = MARK();
+    pt_write(init, pte, orig | PTE_W);
+    ONE_ALERT(m, "kernel-text", "block");
+    CHECK_U(fake_r64(pte), orig);
+    /* Accessed and dirty bits (the CPU's), the entry rewritten as it was, an
+     * unused entry and a data page's PTE on the same table page: nothing. */
+    m = MARK();
+    pt_write(init, pte, orig | 0x60);
+    pt_write(init, pte, orig);
+    u64 unused = (pte & ~0xfffull) + 8 * 0, data = entry_gpa(kernel_cr3, K(0x150000), 1);
+    CHECK_U(fake_r64(unused), 0);
+    pt_write(init, unused, 0x700003);
+    pt_write(init, data, fake_r64(data) ^ 0x200000);
+    CHECK_NO_ALERT(m);
+    /* A store that starts in the entry before and ends in the guarded one:
+     * the whole page is compared. */
+    m = MARK();
+    CHECK_ALLOW(ept(init, KRIP, 0, pte - 4, IDS_WRITE));
+    fake_w64(pte, (orig & ~PT_ADDR_MASK) | 0x510000);
+    CHECK_ALLOW(ept_after(init, KRIP, pte - 4));
+    ONE_ALERT(m, "kernel-text", "block");
+    CHECK_U(fake_r64(pte), orig);
+    /* The PDE above the system-call table: both policies own objects under it. */
+    u64 pde = entry_gpa(kernel_cr3, K(SYSCALL_PA), 2), opde = fake_r64(pde);
+    m = MARK();
+    pt_write(init, pde, (opde & ~PT_ADDR_MASK) | 0x520000);
+    struct fake_alert two[4];
+    CHECK_U(fake_alerts(m, two, 4), 2);
+    CHECK_S(two[0].policy, "kernel-text");
+    CHECK_S(two[1].policy, "critical-tables");
+    CHECK(strstr(two[1].detail, "remap of system-call table: PDE for ") == two[1].detail);
+    CHECK_U(fake_r64(pde), opde);
+    /* A new address space whose PML4E over the kernel image leads elsewhere:
+     * judged on its CR3 load and put back before it takes effect. */
+    u64 sp = new_space(NULL), top = fake_r64(sp + 511 * 8);
+    fake_w64(sp + 511 * 8, (top & ~PT_ADDR_MASK) | 0x530000);
+    m = MARK();
+    CHECK_ALLOW(cr3_load(init, sp));
+    struct fake_alert r[4];
+    u32 n = fake_alerts(m, r, 4);
+    CHECK(n >= 2);
+    CHECK(find_alert(r, n, "critical-tables", "remap of system-call table: PML4E of this space for "));
+    CHECK(find_alert(r, n, "kernel-text", "remap of kernel text: PML4E of this space for "));
+    CHECK_U(fake_r64(sp + 511 * 8), top);
+    CHECK_U(fake.flushes, 0);                    /* each judged before any use */
+    /* A change no exit saw (DMA, say): found by the tick every 10, put back,
+     * and the translations the guest may have cached dropped. */
+    fake_w64(pte, (orig & ~PT_ADDR_MASK) | 0x540000);
+    m = MARK();
+    tick_to(init, (ticks_now / 10 + 1) * 10);
+    CHECK(fake_alerts(m, r, 4) >= 1);
+    CHECK_U(fake_r64(pte), orig);
+    CHECK_U(fake.flushes, 1);
+    /* The running space's own PML4E, changed while it runs: the next tick. */
+    fake_w64(sp + 511 * 8, (top & ~PT_ADDR_MASK) | 0x550000);
+    m = MARK();
+    tick(sp);
+    CHECK(find_alert(r, fake_alerts(m, r, 4), "kernel-text", "remap of kernel text: PML4E of this space for "));
+    CHECK_U(fake_r64(sp + 511 * 8), top);
+    CHECK_U(fake.flushes, 2);
+}
+
+/* action=alert: reported and let stand; the new value is the reference. */
+static void scn_remap_guard_alert(void)
+{
+    CHECK(init_ids("kernel-text action=alert\n", true));
+    boot();
+    u64 init = cr3_of[S_INIT];
+    u64 pte = entry_gpa(kernel_cr3, K(TEXT_PA), 1), orig = fake_r64(pte), moved = (orig & ~PT_ADDR_MASK) | 0x500000;
+    size_t m = MARK();
+    pt_write(init, pte, moved);
+    ONE_ALERT(m, "kernel-text", "alert");
+    CHECK_U(fake_r64(pte), moved);
+    m = MARK();
+    tick_to(init, (ticks_now / 10 + 1) * 10);
+    CHECK_NO_ALERT(m);
+}
+
 /* --- the cmocka side: each scenario in its own process ----------------------------------- */
 
 static void run_isolated(void (*scenario)(void))
@@ -2407,6 +2552,8 @@ SCENARIO(hidden_task)
 SCENARIO(identity)
 SCENARIO(pagetable_audit_alias)
 SCENARIO(boot_lock)
+SCENARIO(remap_guard)
+SCENARIO(remap_guard_alert)
 SCENARIO(msr_guard)
 SCENARIO(cr_guard)
 SCENARIO(critical_tables)
@@ -2745,6 +2892,8 @@ int main(void)
         cmocka_unit_test(test_linux_kaslr),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
+        cmocka_unit_test(test_remap_guard),
+        cmocka_unit_test(test_remap_guard_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
