@@ -19,7 +19,7 @@ with '{' but is not a whole record (cut by a line error) is counted and not
 forwarded.
 
 An alert record is a line that is one JSON object with "type":"alert" (see
-docs/alerts.md); vigil prints no other line starting with '{'. Lines that
+docs/contract.md); vigil prints no other line starting with '{'. Lines that
 start with '{' but are not records are reported on standard error: on
 vigil's console they should not exist.
 """
