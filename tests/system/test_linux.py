@@ -24,6 +24,9 @@ def check_workload(t, com2):
     t.expect(com2, r"^VIGIL-LINUX forkexec 20$", "20 fork+execs")
     t.expect(com2, r"^VIGIL-LINUX file 23893 a5a208cd26b07cadade3450fe14d1d93$", "the file written and checksummed")
     t.expect(com2, r"^VIGIL-LINUX cmp same$")
+    t.expect(com2, r"^VIGIL-LINUX vcheck fork=42 pipe=ok mmap=ok tsc=ok$",
+             "the static C test program (tests/linux/prog/vcheck.c): fork, pipe, anonymous memory, TSC")
+    t.expect(com2, r"^VIGIL-BENCH tsc init \d+$", "vtsc at the start of /init")
     t.expect(com2, r"^VIGIL-LINUX workload done$")
     return w
 
