@@ -20,6 +20,10 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
 bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen);
 bool vmm_trap_msr_write(u32 msr, u32 owner, char *err, size_t errlen);
 bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen);
+/* Every MOV to CR3 to arrive as IDS_EV_CR3_LOAD (CR3-load exiting), from
+ * the guest's first instruction: before the guest runs. Without it the
+ * guest loads CR3 natively, without an exit. */
+bool vmm_trap_cr3_loads(char *err, size_t errlen);
 /* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
 /* The boot report's line: each table's use. */

@@ -37,6 +37,7 @@ struct fake_vmm {
     bool protect_fails;                      /* vmm_ept_protect refuses */
     u64 now_ns;
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
+    bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */
 };
 extern struct fake_vmm fake;
 
