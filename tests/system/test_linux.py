@@ -11,6 +11,9 @@ LINUX = os.path.join(BUILD, "linux")
 VMLINUZ = os.path.join(LINUX, "vmlinuz")
 INITRD = os.path.join(LINUX, "initrd.img")
 CMDLINE = "console=ttyS1,115200 nokaslr"
+# Wall-clock guards against a hang, not measures: a boot takes 150 s alone
+# and 10 minutes beside five other emulators on two cores.
+TIMEOUT = 900
 KASLR_CMDLINE = "console=ttyS1,115200"       # as `make run GUEST=linux` boots it: KASLR on
 LINK_TEXT = "ffffffff81000000"                # _text without a KASLR slide
 
@@ -40,7 +43,7 @@ def kernel_text(t, com2):
 
 def test_linux_bare(t):
     iso = t.iso(kernel=(VMLINUZ, CMDLINE), linux=True, initrd=INITRD)
-    r = t.boot(iso, stop_on=None, timeout=600, ignore_bad_msrs=True)
+    r = t.boot(iso, stop_on=None, timeout=TIMEOUT, ignore_bad_msrs=True)
     t.expect(r.reason, r"run ended: exited", "Bochs to end with Linux's ACPI power-off")
     check_workload(t, r.com2)
     assert kernel_text(t, r.com2) == LINK_TEXT, "nokaslr: the kernel at its link address"
@@ -50,7 +53,7 @@ def test_linux_bare(t):
 STOP = r"vigil: halted|vigil: vCPU 0 suspended|vigil: powering off"
 
 
-def boot_vigil(t, vigil_args, tag, timeout=600, cmdline=CMDLINE):
+def boot_vigil(t, vigil_args, tag, timeout=TIMEOUT, cmdline=CMDLINE):
     iso = t.iso(vigil_args, modules=[(VMLINUZ, "guest " + cmdline), (INITRD, "initrd")])
     r = t.boot(iso, stop_on=STOP, timeout=timeout, ignore_bad_msrs=True, tag=tag)
     c1 = r.com1
