@@ -129,7 +129,8 @@ def bench_linux(out, lines, fails):
     bare_boot, bare, _, _ = run_linux("linux-bare", "", out)
     off_boot, off, ex_off, _ = run_linux("linux-ids-off", "ids=off", out)
     on_boot, on, ex_on, com1_on = run_linux("linux-ids-on", "", out)
-    lines.append("")
+    if lines:
+        lines.append("")
     lines.append("Linux (Debian 6.1, nokaslr; guest TSC cycles, Bochs emulated)")
     lines.append("                  bare      vigil ids=off  ratio   vigil IDS on  ratio   exits/op off  exits/op on")
     g = LINUX_GOALS
