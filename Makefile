@@ -4,7 +4,7 @@
 #   make run        boot the ISO in Bochs, both consoles on the terminal (GUEST=linux: Debian's Linux)
 #   make test       every test: unit, fuzz regression, system (Bochs, QEMU)
 #   make check      host unit tests only
-#   make bench      benchmarks (emulated cycle counts in Bochs)
+#   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux: one part)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
 #   make linux      fetch Debian's kernel, build the busybox initramfs (build/linux/)
 #   make linux-profile [VMLINUZ=PATH]   build/linux.profile from that kernel's BTF and kallsyms
@@ -67,14 +67,24 @@ $(BUILD)/vigil.elf: $(HV_OBJS) linker.ld
 # Debian's stock kernel and a busybox initramfs (scripts/getlinux.sh): fetched
 # with apt-get download, cached in build/linux/; `make linux` asks again
 # whether linux-image-amd64 has moved to another kernel.
+# The initramfs also holds the project's own static test programs: every
+# tests/linux/prog/NAME.c becomes /bin/NAME (built static against Debian's
+# glibc); adding a program is adding its file.
 LINUX_DIR := $(BUILD)/linux
+LINUX_PROGS := $(patsubst tests/linux/prog/%.c,$(LINUX_DIR)/prog/%,$(wildcard tests/linux/prog/*.c))
 .PHONY: linux
 linux: deps-test
+	@$(MAKE) --no-print-directory $(LINUX_PROGS)
 	@scripts/getlinux.sh $(LINUX_DIR)
 $(LINUX_DIR)/vmlinuz: scripts/getlinux.sh
-	@scripts/getlinux.sh $(LINUX_DIR)
-$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz tests/linux/init $(wildcard tests/linux/module/*)
-	@scripts/getlinux.sh $(LINUX_DIR)
+	@scripts/getlinux.sh $(LINUX_DIR) kernel
+$(LINUX_DIR)/prog/%: tests/linux/prog/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  STATIC  $@")
+	$(Q)$(CC) -static -O2 -s $(WARN) -o $@ $<
+# Rebuilding the initramfs never fetches anything (getlinux.sh ... initrd).
+$(LINUX_DIR)/initrd.img: $(LINUX_DIR)/vmlinuz tests/linux/init $(LINUX_PROGS) $(wildcard tests/linux/module/*)
+	@scripts/getlinux.sh $(LINUX_DIR) initrd
 SYSTEM_TEST_DEPS += $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
 
 # A profile of exactly that kernel from its own BTF and kallsyms tables, no
@@ -135,9 +145,11 @@ test: deps-test
 	@$(MAKE) --no-print-directory all iso test-build
 	$(PYTHON) scripts/testrun.py
 
-bench: deps-run
-	@$(MAKE) --no-print-directory all
-	$(PYTHON) scripts/bench.py
+# BENCH=testos or BENCH=linux runs one part (default: both).
+BENCH ?=
+bench: deps-run $(if $(filter testos,$(BENCH)),,deps-test)
+	@$(MAKE) --no-print-directory all $(if $(filter testos,$(BENCH)),,$(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img)
+	$(PYTHON) scripts/bench.py $(if $(BENCH),--only $(BENCH))
 
 check: deps-test
 	@$(MAKE) --no-print-directory unit-build

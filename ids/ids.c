@@ -569,7 +569,14 @@ static struct ids_verdict event(const struct ids_event *e)
     if (e->type != IDS_EV_START && e->type != IDS_EV_POWEROFF)
         check_boot(e);
     switch (e->type) {
-    case IDS_EV_START:
+    case IDS_EV_START: {
+        /* The engine's view of address spaces: every CR3 load, whatever
+         * the policies (with ids=off the guest loads CR3 without an exit). */
+        char err[120] = "";
+        if (!vmm_trap_cr3_loads(err, sizeof(err))) {
+            kprintf("vigil: IDS: CR3 loads cannot be trapped: %s\n", err);
+            trap_failures++;
+        }
         alert_log_set_vcpus(&alog, vmm_vcpu_count());
         for (u32 i = 0; i < POL_COUNT; i++)
             if (ids_policy_on((enum policy_id)i) && policies[i]->start)
@@ -586,6 +593,7 @@ static struct ids_verdict event(const struct ids_event *e)
             v.action = IDS_BLOCK;
         }
         break;
+    }
     case IDS_EV_CR3_LOAD: {
         u64 cr3 = e->load.new_cr3 & PT_ADDR_MASK;
         if (!ids.first_cr3)

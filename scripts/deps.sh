@@ -7,7 +7,7 @@ set -u
 
 BUILD="nasm gcc make binutils grub-pc-bin grub-common xorriso mtools"
 RUN="bochs bochsbios vgabios python3"
-TEST="libcmocka-dev qemu-system-x86 clang cpio gzip gcc-12 rsyslog"
+TEST="libcmocka-dev qemu-system-x86 clang cpio gzip gcc-12 libc6-dev rsyslog"
 
 case "${1:-all}" in
     build) want="$BUILD" ;;

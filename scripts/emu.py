@@ -83,8 +83,7 @@ class Com1Pty:
     is copied to OUT/com1.log; what the operator types goes to vigil.
     sends: [(regex, text)] -- when regex has appeared on COM1 after the
     previous trigger, text is typed (the operator script of a test). A
-    regex written "com2:REGEX" waits for the guest's console (COM2)
-    instead: the operator acts when the guest has reached a point."""
+    regex written "com2:REGEX" watches the guest's console (COM2) instead."""
 
     def __init__(self, out, sends, stdin_live):
         self.master, slave = os.openpty()
@@ -95,9 +94,10 @@ class Com1Pty:
         self.log = open(os.path.join(out, "com1.log"), "ab", buffering=0)
         self.com2 = os.path.join(out, "com2.log")
         self.sends_log = open(os.path.join(out, "sends.log"), "w", buffering=1)
-        self.text, self.pos, self.pos2 = "", 0, 0
-        self.sends = [(r.startswith("com2:"), re.compile(r[5:] if r.startswith("com2:") else r, re.M), t)
-                      for r, t in sends]
+        self.text, self.com2_text, self.com2_read = "", "", 0
+        self.pos = {"com1": 0, "com2": 0}
+        self.sends = [("com2", re.compile(r[5:], re.M), t) if r.startswith("com2:") else
+                      ("com1", re.compile(r, re.M), t) for r, t in sends]
         self.stdin_live = stdin_live
 
     def pump(self):
@@ -110,23 +110,21 @@ class Com1Pty:
                 break
             self.log.write(data)
             self.text += data.decode("utf-8", "replace").replace("\r", "")
+        if any(port == "com2" for port, _, _ in self.sends):
+            try:
+                with open(self.com2, "rb") as f:
+                    f.seek(self.com2_read)
+                    data = f.read()
+            except OSError:
+                data = b""
+            self.com2_read += len(data)
+            self.com2_text += data.decode("utf-8", "replace").replace("\r", "")
         while self.sends:
-            on_com2, rx, t = self.sends[0]
-            if on_com2:
-                try:
-                    with open(self.com2, "rb") as f:
-                        text2 = f.read().decode("utf-8", "replace").replace("\r", "")
-                except OSError:
-                    text2 = ""
-                m = rx.search(text2, self.pos2)
-                if not m:
-                    break
-                self.pos2 = m.end()
-            else:
-                m = rx.search(self.text, self.pos)
-                if not m:
-                    break
-                self.pos = m.end()
+            port, rx, t = self.sends[0]
+            m = rx.search(self.text if port == "com1" else self.com2_text, self.pos[port])
+            if not m:
+                break
+            self.pos[port] = m.end()
             self.sends.pop(0)
             # How far the guest had got when the operator typed: tests use it
             # to show what the guest did (or did not do) before a command.
@@ -249,7 +247,8 @@ def main():
                     help="the port --stop-on watches (vigil's console)")
     ap.add_argument("--live", action="store_true", help="print both consoles as they run")
     ap.add_argument("--send", action="append", default=[], metavar="REGEX=>TEXT",
-                    help="Bochs: type TEXT on vigil's console once REGEX has appeared there (repeatable, in order; \\n is Enter)")
+                    help="Bochs: type TEXT on vigil's console once REGEX has appeared there (com2:REGEX: on the "
+                         "guest's console; repeatable, in order; \\n is Enter)")
     ap.add_argument("--cpu", default=None)
     ap.add_argument("--megs", type=int, default=512)
     ap.add_argument("--cpus", type=int, default=1, help="Bochs: processors (cpu: count=N)")

@@ -1,22 +1,21 @@
 #!/bin/sh
 # Fetch Debian's stock kernel and busybox, and build a test initramfs.
-#   getlinux.sh OUTDIR
-# Writes OUTDIR/vmlinuz (the bzImage that linux-image-amd64 depends on today),
-# OUTDIR/initrd.img (busybox, gzip'd newc cpio, /init from tests/linux/init)
-# and OUTDIR/version. Cached: the .debs stay in OUTDIR/debs, and nothing is
-# fetched again while the dependency still names the same kernel package.
+#   getlinux.sh OUTDIR [all|kernel|initrd]
+# kernel: OUTDIR/vmlinuz (the bzImage that linux-image-amd64 depends on
+# today), OUTDIR/busybox and OUTDIR/version. Cached: the .debs stay in
+# OUTDIR/debs, and nothing is fetched again while the dependency still
+# names the same kernel package.
+# initrd: OUTDIR/initrd.img (busybox, gzip'd newc cpio, /init from
+# tests/linux/init, and every program in OUTDIR/prog/ as /bin/NAME, which
+# the Makefile builds from tests/linux/prog/*.c); never fetches anything.
+# all (the default): both.
 set -eu
 out=${1:-build/linux}
+mode=${2:-all}
+case "$mode" in all|kernel|initrd) ;; *) echo "getlinux: unknown mode '$mode' (all|kernel|initrd)" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out/debs"
 out=$(cd "$out" && pwd)
-
-# The kernel package the metapackage depends on: it moves with each point release.
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
-if [ -z "$pkg" ]; then
-    echo "getlinux: apt-cache knows no linux-image-amd64 (run apt-get update?)" >&2
-    exit 1
-fi
 
 # apt-get download, quietly unless it fails.
 dl() {
@@ -27,29 +26,39 @@ dl() {
     fi
 }
 
-cd "$out/debs"
-if [ ! -f "$out/vmlinuz" ] || [ "$(cat "$out/version" 2>/dev/null)" != "$pkg" ]; then
-    rm -f linux-image-*.deb
-    echo "getlinux: apt-get download $pkg"
-    dl "$pkg"
-    deb=$(ls linux-image-*.deb | head -1)
-    rm -rf "$out/kx"; mkdir "$out/kx"
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$out/kx" --wildcards './boot/vmlinuz-*'
-    cp "$out"/kx/boot/vmlinuz-* "$out/vmlinuz.tmp"
-    rm -rf "$out/kx"
-    mv "$out/vmlinuz.tmp" "$out/vmlinuz"
-    echo "$pkg" > "$out/version"
-fi
-if ! ls busybox-static_*.deb >/dev/null 2>&1; then
-    echo "getlinux: apt-get download busybox-static"
-    dl busybox-static
-fi
-bb="$out/busybox"
-if [ ! -x "$bb" ]; then
-    rm -rf "$out/bx"; mkdir "$out/bx"
-    dpkg-deb --fsys-tarfile busybox-static_*.deb | tar -x -C "$out/bx" ./bin/busybox
-    cp "$out/bx/bin/busybox" "$bb"
-    rm -rf "$out/bx"
+if [ "$mode" != initrd ]; then
+    # The kernel package the metapackage depends on: it moves with each point release.
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
+    if [ -z "$pkg" ]; then
+        echo "getlinux: apt-cache knows no linux-image-amd64 (run apt-get update?)" >&2
+        exit 1
+    fi
+
+
+    cd "$out/debs"
+    if [ ! -f "$out/vmlinuz" ] || [ "$(cat "$out/version" 2>/dev/null)" != "$pkg" ]; then
+        rm -f linux-image-*.deb
+        echo "getlinux: apt-get download $pkg"
+        dl "$pkg"
+        deb=$(ls linux-image-*.deb | head -1)
+        rm -rf "$out/kx"; mkdir "$out/kx"
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$out/kx" --wildcards './boot/vmlinuz-*'
+        cp "$out"/kx/boot/vmlinuz-* "$out/vmlinuz.tmp"
+        rm -rf "$out/kx"
+        mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+        echo "$pkg" > "$out/version"
+    fi
+    if ! ls busybox-static_*.deb >/dev/null 2>&1; then
+        echo "getlinux: apt-get download busybox-static"
+        dl busybox-static
+    fi
+    bb="$out/busybox"
+    if [ ! -x "$bb" ]; then
+        rm -rf "$out/bx"; mkdir "$out/bx"
+        dpkg-deb --fsys-tarfile busybox-static_*.deb | tar -x -C "$out/bx" ./bin/busybox
+        cp "$out/bx/bin/busybox" "$bb"
+        rm -rf "$out/bx"
+    fi
 fi
 
 # --- vigil's test module (tests/linux/module, vigiltest.ko) --------------------
@@ -86,11 +95,31 @@ build_module() {
         echo "getlinux: $module_ko"
     fi
 }
-build_module
 
-# The initramfs: rebuilt whenever /init (or the module) changes (cheap: busybox is 2 MB).
+# The module is rebuilt from its sources in any mode (the headers, fetched
+# once by kernel mode, are kept).
+[ -n "${pkg:-}" ] || pkg=$(cat "$out/version" 2>/dev/null || true)
+if [ -n "$pkg" ]; then
+    cd "$out/debs"
+    build_module
+fi
+
+# The initramfs: rebuilt when asked (mode initrd: make saw a newer input)
+# or when /init, busybox or a program is newer (cheap: a few MB).
+bb="$out/busybox"
 init="$root/tests/linux/init"
-if [ ! -f "$out/initrd.img" ] || [ "$init" -nt "$out/initrd.img" ] || [ "$module_ko" -nt "$out/initrd.img" ]; then
+if [ ! -x "$bb" ]; then
+    echo "getlinux: no $bb (run make linux first)" >&2
+    exit 1
+fi
+stale=no
+if [ "$mode" = initrd ] || [ ! -f "$out/initrd.img" ] || [ "$init" -nt "$out/initrd.img" ] || \
+   [ "$bb" -nt "$out/initrd.img" ] || \
+   [ -n "$(find "$out/prog" -type f -newer "$out/initrd.img" 2>/dev/null)" ] || \
+   [ "$module_ko" -nt "$out/initrd.img" ]; then
+    stale=yes
+fi
+if [ "$stale" = yes ] && [ "$mode" != kernel ]; then
     ir="$out/initramfs"
     rm -rf "$ir"
     mkdir -p "$ir/bin" "$ir/sbin" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/tmp" "$ir/etc"
@@ -98,14 +127,29 @@ if [ ! -f "$out/initrd.img" ] || [ "$init" -nt "$out/initrd.img" ] || [ "$module
     for app in $("$bb" --list); do
         [ "$app" = busybox ] || ln -s busybox "$ir/bin/$app"
     done
+    progs=""
+    for p in "$out"/prog/*; do
+        [ -f "$p" ] || continue
+        cp "$p" "$ir/bin/$(basename "$p")"
+        progs="$progs $(basename "$p")"
+    done
     cp "$init" "$ir/init"
-    mkdir -p "$ir/lib/modules" && cp "$module_ko" "$ir/lib/modules/vigiltest.ko"   # insmod'ed by /init on vigilmod=MODE
+    if [ -f "$module_ko" ]; then                 # insmod'ed by /init on vigilmod=MODE
+        mkdir -p "$ir/lib/modules" && cp "$module_ko" "$ir/lib/modules/vigiltest.ko"
+    fi
     chmod 755 "$ir/init"
     (cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) | gzip -9n > "$out/initrd.img.tmp"
     mv "$out/initrd.img.tmp" "$out/initrd.img"
     rm -rf "$ir"
+    echo "getlinux: initramfs: busybox, /init, programs:${progs:- none}$([ -f "$module_ko" ] && echo ", vigiltest.ko")"
 fi
-# Both outputs are up to date now, whatever was rebuilt (make compares them).
-touch "$out/vmlinuz"
-touch "$out/initrd.img"
-echo "getlinux: $pkg: $out/vmlinuz ($(stat -c %s "$out/vmlinuz") bytes), $out/initrd.img ($(stat -c %s "$out/initrd.img") bytes)"
+# What this mode made is up to date now, whatever was rebuilt (make compares
+# the times: the initramfs must not look older than the kernel).
+if [ "$mode" != initrd ]; then
+    touch "$out/vmlinuz"
+    echo "getlinux: $pkg: $out/vmlinuz ($(stat -c %s "$out/vmlinuz") bytes)"
+fi
+if [ "$mode" != kernel ]; then
+    touch "$out/initrd.img"
+    echo "getlinux: $out/initrd.img ($(stat -c %s "$out/initrd.img") bytes)"
+fi

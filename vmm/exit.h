@@ -52,6 +52,8 @@ bool msr_write_virtualized(u32 msr);
 /* vigil owns these CR0/CR4 bits from now on, on every vCPU: the guest's
  * changes of them exit (vmcs.c; before the guest runs). */
 void vcpu_own_cr_bits(u8 cr, u64 bits);
+/* CR3 loads exit from now on, on every vCPU (vmcs.c; before the guest runs). */
+void vmcs_cr3_load_exiting(void);
 /* The step window's controls (vmcs.c): on, NMIs and (ext_int) external
  * interrupts exit instead of reaching the guest, every exception exits, and
  * (expire_now) the preemption timer ends the entry right after an injected

@@ -120,6 +120,16 @@ bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen)
     return true;
 }
 
+bool vmm_trap_cr3_loads(char *err, size_t errlen)
+{
+    if (vmm_launch_tsc) {
+        fmt_snprintf(err, errlen, "CR3-load exiting is armed before the guest runs");
+        return false;
+    }
+    vmcs_cr3_load_exiting();
+    return true;
+}
+
 void vmm_trap_report(void)
 {
     kprintf("vigil: traps: %u of %u page ranges, %u of %u port ranges, %u of %u MSRs, %u of %u CR bit sets; "

@@ -23,6 +23,10 @@ bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen);
 /* Every vCPU drops the guest-linear translations it caches (the IDS put a
  * paging entry back that the guest may already have used). */
 void vmm_flush_guest_translations(void);
+/* Every MOV to CR3 to arrive as IDS_EV_CR3_LOAD (CR3-load exiting), from
+ * the guest's first instruction: before the guest runs. Without it the
+ * guest loads CR3 natively, without an exit. */
+bool vmm_trap_cr3_loads(char *err, size_t errlen);
 /* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
 /* The boot report's line: each table's use. */

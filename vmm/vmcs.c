@@ -274,8 +274,8 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     u32 pin = vmx_adjust_ctls("pin-based controls", c->preemption_timer ? PIN_PREEMPTION_TIMER : 0,
                               ncpus > 1 ? PIN_NMI_EXITING : 0, pin_cap);
     u32 proc = vmx_adjust_ctls("processor-based controls", 0,
-                               PROC_HLT_EXITING | PROC_CR3_LOAD_EXITING | PROC_USE_IO_BITMAPS |
-                               PROC_USE_MSR_BITMAPS | PROC_SECONDARY, proc_cap);
+                               PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
+                               proc_cap);       /* CR3-load exiting: when the IDS asks (vmcs_cr3_load_exiting) */
     u32 proc2 = vmx_adjust_ctls("secondary controls",
                                 (c->vpid ? PROC2_VPID : 0) | (c->rdtscp ? PROC2_RDTSCP : 0) |
                                 (c->invpcid ? PROC2_INVPCID : 0) | PROC2_WBINVD_EXITING |
@@ -343,6 +343,14 @@ void vmcs_step_controls(bool on, bool ext_int, bool expire_now)
 }
 
 bool vmcs_can_expire_now(void) { return ctl.pin & PIN_PREEMPTION_TIMER; }
+
+void vmcs_cr3_load_exiting(void)
+{
+    /* The current VMCS is the boot CPU's; the others take ctl.proc when
+     * they launch. vmxcap_usable required the control. */
+    ctl.proc |= PROC_CR3_LOAD_EXITING;
+    vmwrite(PROC_BASED_CTLS, ctl.proc);
+}
 
 void vcpu_own_cr_bits(u8 cr, u64 bits)
 {

@@ -121,6 +121,14 @@ bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen)
     return trap_add_cr(&traps, cr, bits, owner, err, errlen) >= 0;
 }
 
+bool vmm_trap_cr3_loads(char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    fake.cr3_loads_trapped = true;
+    return true;
+}
+
 void vmm_trap_report(void) {}
 
 const struct traps *fake_traps(void) { return &traps; }

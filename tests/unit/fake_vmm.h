@@ -40,6 +40,7 @@ struct fake_vmm {
     u64 wall_ms;                  /* vmm_wallclock_ms at now_ns 0 (0: no clock) */
     char host[64];                /* vmm_host_name ("": none) */
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
+    bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */
 };
 extern struct fake_vmm fake;
 

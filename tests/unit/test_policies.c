@@ -417,7 +417,9 @@ static void scn_boot_lock(void)
     CHECK(init_ids(NULL, true));
     CHECK_HAS(0, "vigil: IDS on; profile: fakeos");
     size_t m = MARK();
+    CHECK(!fake.cr3_loads_trapped);
     CHECK_ALLOW(start());
+    CHECK(fake.cr3_loads_trapped);           /* the engine's view of address spaces */
     /* Before the guest runs: kernel text, rodata, and the system-call table. */
     CHECK(fake_protected(TEXT_PA, TEXT_SIZE, IDS_WRITE));
     CHECK(fake_protected(RODATA_PA, RODATA_SIZE, IDS_WRITE));
@@ -1794,6 +1796,7 @@ static void scn_ids_off(void)
     }
     CHECK_U(fake_console_len(), m);
     CHECK_U(fake.nprotect, 0);
+    CHECK(!fake.cr3_loads_trapped);          /* the guest loads CR3 without an exit */
     CHECK_U(fake.nwatch, 0);
     CHECK_U(fake.nset_dtr, 0);
     ids_print_summary();
