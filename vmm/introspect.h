@@ -20,6 +20,8 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
 bool vmm_trap_ports(u16 lo, u16 hi, u32 owner, char *err, size_t errlen);
 bool vmm_trap_msr_write(u32 msr, u32 owner, char *err, size_t errlen);
 bool vmm_trap_cr_write(u8 cr, u64 bits, u32 owner, char *err, size_t errlen);
+/* The trap registry as it stands (read-only). */
+const struct traps *vmm_traps(void);
 /* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
 /* The boot report's line: each table's use. */
