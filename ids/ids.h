@@ -35,12 +35,15 @@ enum ids_reach { REACH_MEMORY, REACH_CONSOLE, REACH_VMX_INSN, REACH_VMCALL, REAC
 /* IDS_EV_DMA: what vmm/ saw. The first three are transfers a mediated
  * device was told to start and vmm/ refused (the device never started);
  * DMA_BUS_MASTER asks whether a device vmm/ does not mediate may master the
- * bus (allow: yes; anything else: its bus-master enable stays off). */
+ * bus (allow: yes; anything else: its bus-master enable stays off);
+ * DMA_TABLE_CHANGED says the guest rewrote a table after its start was
+ * checked (the device read vigil's copy, so the change had no effect). */
 enum ids_dma_kind {
     DMA_HYPERVISOR,        /* a PRD region in vigil's memory */
     DMA_PROTECTED,         /* a PRD region in a frame a subscription holds (owner: that subscription) */
     DMA_BAD_TABLE,         /* the PRD table is outside guest RAM or has no end */
     DMA_BUS_MASTER,        /* a bus-master enable of a device vmm/ does not mediate */
+    DMA_TABLE_CHANGED,     /* at the stop: the guest's table differs from the copy the device used (no effect) */
 };
 
 struct ids_event {

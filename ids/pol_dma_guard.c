@@ -41,11 +41,15 @@ static struct ids_verdict event(const struct ids_event *e)
         if (e->dma.at_boot)
             return (struct ids_verdict){ IDS_BLOCK, 0, 0 };    /* vmm/ says so on its console */
         v = ids_raise(POL_DMA_GUARD, e, key, 0, 0,
-                      "bus-master enable of %s class %06x refused: vigil does not mediate its DMA and the policy "
-                      "does not allow it (dma-guard allow=%04x:%04x)", dev, e->dma.class_code, e->dma.vendor,
-                      e->dma.device);
+                      "bus-master enable of %s class %06x refused: not mediated; allow it with dma-guard allow=%04x:%04x",
+                      dev, e->dma.class_code, e->dma.vendor, e->dma.device);
+    } else if (e->dma.kind == DMA_TABLE_CHANGED) {
+        u64 gpa = e->dma.hit;
+        v = ids_raise(POL_DMA_GUARD, e, key ^ gpa, 0, &gpa,
+                      "PRD entry %u at 0x%llx rewritten after the check (now 0x%llx, %llu bytes): the device used "
+                      "vigil's copy", e->dma.entry, (unsigned long long)gpa, (unsigned long long)e->dma.addr,
+                      (unsigned long long)e->dma.len);
     } else {
-        const char *dir = e->dma.to_memory ? "device-to-memory" : "memory-to-device";
         const char *prep = e->dma.to_memory ? "into" : "from";
         char what[64];
         const struct ids_object *o = e->dma.kind == DMA_PROTECTED ? ids_object_of(e) : 0;
@@ -57,8 +61,7 @@ static struct ids_verdict event(const struct ids_event *e)
             fmt_snprintf(what, sizeof(what), "with a PRD table vigil cannot check");
         u64 gpa = e->dma.hit;
         v = ids_raise(POL_DMA_GUARD, e, key ^ (gpa & ~0xfffull), 0, &gpa,
-                      "%s DMA by %s (%s) %s refused: PRD entry %u, gpa 0x%llx, %llu bytes", dir, dev,
-                      e->dma.device_name ? e->dma.device_name : "?", what, e->dma.entry,
+                      "DMA %s by %s refused: PRD entry %u, 0x%llx, %llu bytes", what, dev, e->dma.entry,
                       (unsigned long long)e->dma.addr, (unsigned long long)e->dma.len);
     }
     if (v.action == IDS_ALLOW)
@@ -149,8 +152,8 @@ static void tick(const struct ids_event *e)
             changes_seen++;
             const struct ids_object *o = ids_object(r->owner);
             ids_raise(POL_DMA_GUARD, e, page | 1, 0, &lo,
-                      "protected %s (%s) at gpa 0x%llx-0x%llx changed, and no exit saw a write to it: a device's "
-                      "DMA or another bus master vigil does not mediate", o ? o->what : "memory",
+                      "protected %s (%s) at 0x%llx-0x%llx changed with no write seen by any exit: unmediated DMA?",
+                      o ? o->what : "memory",
                       o ? policy_name(o->policy) : "?", (unsigned long long)lo, (unsigned long long)hi);
         }
         slots[s].frame = frame;

@@ -38,6 +38,7 @@ static const u16 ide_known[] = { 0x1230, 0x7010, 0x7111, 0x2411, 0x2421, 0x244b,
 
 struct bm_chan {
     u32 guest_prd;                      /* what the guest wrote to +4 */
+    u32 table, entries;                 /* the running transfer's table (guest-physical) and its length */
     u32 *shadow;                        /* vigil's copy of the checked table (one page, below 4 GiB) */
     bool dir_to_mem;                    /* direction of the running transfer, as checked */
 };
@@ -200,7 +201,7 @@ void pci_boot_scan(void)
                     bool off = !(cfg_read32(0, dev, fn, PCI_COMMAND) & PCI_COMMAND_MASTER);
                     kprintf("vigil: PCI: 00:%02x.%u %04x:%04x class %06x: bus mastering %s (vigil does not mediate "
                             "its DMA and the policy does not allow it)\n", dev, fn, id & 0xffff, id >> 16, cls,
-                            off ? "turned off" : "CANNOT be turned off (the bit stays set)");
+                            off ? "turned off" : "cannot be turned off (the device keeps the bit set)");
                 }
             }
             if (fn == 0 && !(cfg_read32(0, dev, 0, 0x0c) >> 16 & 0x80))
@@ -253,6 +254,11 @@ static enum exit_action cfg_data(struct vcpu *v, u16 port, u32 size, bool in, u3
         bool had;
         u32 stripped = pci_cfg_strip_master(c.reg, size, val, &had);
         u32 id, cls;
+        /* Only a write that turns bus mastering on is judged: one that
+         * leaves it as it is (set by firmware, or hardwired) changes
+         * nothing. */
+        outl(PCI_CONFIG_ADDRESS, cfg_address(c.bus, c.dev, c.fn, PCI_COMMAND));
+        had = had && !(inl(PCI_CONFIG_DATA) & PCI_COMMAND_MASTER);
         if (had && !master_allowed(c.bus, c.dev, c.fn, false, &id, &cls)) {
             n_master_refused++;
             if (n_master_refused <= 16)
@@ -295,14 +301,64 @@ static int prd_judge(void *ctx, const struct prd_region *r, bool to_memory, u64 
         }
     /* A device writing memory must not touch a frame held against writes
      * (a read trap holds it against everything); a device reading memory
-     * must not read one held against reads. */
-    const struct trap_page *p = trap_page_overlap(vmm_traps(), r->addr, r->len,
-                                                  to_memory ? TRAP_WRITE | TRAP_READ : TRAP_READ, hit);
-    if (p) {
-        *owner = p->owner;
-        return 1 + DMA_PROTECTED;
+     * must not read one held against reads. The first byte it would reach
+     * names the subscription (the most specific one holding that byte). */
+    const struct traps *t = vmm_traps();
+    u32 access = to_memory ? TRAP_WRITE | TRAP_READ : TRAP_READ;
+    const struct trap_page *best = 0;
+    u64 first = 0;
+    for (u32 i = 0; i < t->npages; i++) {
+        const struct trap_page *p = &t->page[i];
+        if (!(p->access & access) || p->start >= r->addr + r->len || p->end <= r->addr)
+            continue;
+        u64 h = p->start > r->addr ? p->start : r->addr;
+        if (!best || h < first || (h == first && p->end - p->start < best->end - best->start)) {
+            best = p;
+            first = h;
+        }
     }
-    return 0;
+    if (!best)
+        return 0;
+    *hit = first;
+    *owner = best->owner;
+    return 1 + DMA_PROTECTED;
+}
+
+static void fill_dma_event(struct ids_event *e, u32 ch, bool to_mem)
+{
+    vmm_fill_event(e, IDS_EV_DMA);
+    e->dma.to_memory = to_mem;
+    e->dma.bus = ide.bus, e->dma.dev = ide.dev, e->dma.fn = ide.fn;
+    e->dma.vendor = ide.vendor, e->dma.device = ide.device;
+    e->dma.class_code = ide.cls;
+    e->dma.device_name = ch ? "IDE bus master, secondary channel" : "IDE bus master, primary channel";
+}
+
+/* At the stop of a transfer: did the guest rewrite the table the device
+ * was given a copy of? (A driver writes its next table after the stop.) */
+static enum exit_action check_unchanged(struct vcpu *v, u32 ch)
+{
+    struct bm_chan *c = &ide.chan[ch];
+    for (u32 i = 0; i < c->entries; i++) {
+        u32 g[2];
+        if (!guestmem_read(c->table + 8ull * i, g, sizeof(g)))
+            break;
+        struct prd_region now = prd_entry_region(g[0], g[1], i);
+        u32 flags = (g[1] & 0xfffe) | (g[1] & PRD_EOT);
+        if ((u32)now.addr == c->shadow[2 * i] && flags == c->shadow[2 * i + 1])
+            continue;
+        struct ids_event e;
+        fill_dma_event(&e, ch, c->dir_to_mem);
+        e.dma.kind = DMA_TABLE_CHANGED;
+        e.dma.addr = now.addr;
+        e.dma.len = now.len;
+        e.dma.hit = c->table + 8ull * i;
+        e.dma.entry = i;
+        c->entries = 0;
+        return vmm_verdict_suspend(v, ids_event(&e), EXIT_ADVANCE);
+    }
+    c->entries = 0;
+    return EXIT_ADVANCE;
 }
 
 static enum exit_action bm_command(struct vcpu *v, u32 ch, u8 b)
@@ -316,7 +372,7 @@ static enum exit_action bm_command(struct vcpu *v, u32 ch, u8 b)
         if ((b & 1) && (hw & 1))
             b = (u8)((b & ~8) | (c->dir_to_mem ? 8 : 0));
         outb(reg, b);
-        return EXIT_ADVANCE;
+        return !(b & 1) && (hw & 1) ? check_unchanged(v, ch) : EXIT_ADVANCE;
     }
     u64 t0 = rdtsc();
     n_starts++;
@@ -326,6 +382,8 @@ static enum exit_action bm_command(struct vcpu *v, u32 ch, u8 b)
     if (r.status == PRD_OK) {
         outl((u16)(reg + 4), (u32)(u64)c->shadow);
         c->dir_to_mem = to_mem;
+        c->table = c->guest_prd & ~3u;
+        c->entries = r.entries;
         outb(reg, b);
         cyc_starts += rdtsc() - t0;
         return EXIT_ADVANCE;
@@ -334,14 +392,10 @@ static enum exit_action bm_command(struct vcpu *v, u32 ch, u8 b)
     n_refused++;
     outb(reg, (u8)(b & ~1));
     struct ids_event e;
-    vmm_fill_event(&e, IDS_EV_DMA);
+    fill_dma_event(&e, ch, to_mem);
     e.dma.kind = r.status == PRD_REFUSED ? (enum ids_dma_kind)(r.why - 1) : DMA_BAD_TABLE;
     if (e.dma.kind == DMA_PROTECTED)
         e.owner = r.owner;
-    e.dma.to_memory = to_mem;
-    e.dma.bus = ide.bus, e.dma.dev = ide.dev, e.dma.fn = ide.fn;
-    e.dma.vendor = ide.vendor, e.dma.device = ide.device;
-    e.dma.class_code = ide.cls;
     e.dma.addr = r.bad.addr;
     e.dma.len = r.bad.len;
     e.dma.hit = r.status == PRD_REFUSED ? r.hit : r.bad.addr;

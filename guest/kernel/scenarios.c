@@ -940,6 +940,14 @@ static const struct {
     { "step-window", sc_step_window },
     { "emulated-store", sc_emulated_store },
     { "alert-flood-distinct", sc_alert_flood_distinct },
+    { "dma-benign", sc_dma_benign },
+    { "dma-kernel-text", sc_dma_kernel_text },
+    { "dma-prd-chain", sc_dma_prd_chain },
+    { "dma-hypervisor", sc_dma_hypervisor },
+    { "dma-hypervisor-leak", sc_dma_hypervisor_leak },
+    { "dma-prd-swap", sc_dma_prd_swap },
+    { "dma-bus-master", sc_dma_bus_master },
+    { "dma-bar-move", sc_dma_bar_move },
 };
 
 int scenario_main(u64 arg)
