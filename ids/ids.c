@@ -450,8 +450,8 @@ static struct ids_verdict event(const struct ids_event *e)
         return v;
     }
     u64 t0 = rdtsc();
-    if (e->type != IDS_EV_START && e->type != IDS_EV_POWEROFF)
-        check_boot(e);
+    if (e->type != IDS_EV_START && e->type != IDS_EV_POWEROFF && !(e->type == IDS_EV_DMA && e->dma.at_boot))
+        check_boot(e);                     /* (vigil's own scan before launch has no guest state) */
     switch (e->type) {
     case IDS_EV_START:
         alert_log_set_vcpus(&alog, vmm_vcpu_count());
