@@ -4,7 +4,9 @@ IDS on, and under vigil with ids=off, in Bochs with clock sync=none, so the
 emulated cycle counts repeat from run to run. Also vigil's own costs, from
 its final summary: cycles per exit reason and per IDS event. And the cost
 of raising an alert: testos's alert-flood-distinct (a VMCALL at a RIP of
-its own, FLOOD times) bare and under vigil.
+its own, FLOOD times) bare and under vigil. And what vigil's mediation of
+device DMA costs per port access and per bus-master start (testos's
+dma-benign, three DMA reads of a CD-ROM sector).
 
     bench.py [--out build/bench]
 
@@ -42,6 +44,11 @@ BUDGETS = {
     # raising one alert, printed or not (testos alert-flood-distinct: a VMCALL
     # at a RIP of its own each time), over what the same VMCALL costs bare
     "alert_cycles": 20000,
+    # device DMA (testos dma-benign, the ISO also on the secondary IDE
+    # channel): one PCI configuration or IDE bus-master port access vigil
+    # carries out, and one bus-master start (the PRD table checked and copied)
+    "dma_port_cycles": 10000,
+    "dma_start_cycles": 20000,
 }
 FLOOD = 65536
 
@@ -90,6 +97,24 @@ def run_smp(out):
     if len(up) != 3 or not m:
         sys.exit(f"bench.py: the 4-CPU run did not report bring-up and shootdowns (see {d})")
     return up, int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5))
+
+
+def run_dma(out):
+    """What vigil's mediation of PCI configuration space and the IDE bus master costs per event."""
+    iso = os.path.join(out, "dma.iso")
+    subprocess.run([os.path.join(ROOT, "scripts/mkiso.sh"), iso, "--vigil", os.path.join(BUILD, "vigil.elf"), "",
+                    "--module", os.path.join(BUILD, "testos.elf"), "guest scenario=dma-benign console=com2",
+                    "--module", os.path.join(BUILD, "testos.profile"), "profile"], check=True)
+    d = os.path.join(out, "dma")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/emu.py"), "bochs", "--iso", iso, "--out", d,
+                    "--cdrom2", "--timeout", "300", "--stop-on", "vigil: halted|suspended"], check=True,
+                   stderr=subprocess.DEVNULL)
+    com1 = open(os.path.join(d, "com1.log"), errors="replace").read().replace("\r", "")
+    m = re.search(r"^vigil: PCI: (\d+) accesses to configuration space and the IDE bus master \((\d+) cycles each\), "
+                  r"(\d+) IDE bus-master starts checked \((\d+) cycles each\), (\d+) refused", com1, re.M)
+    if not m:
+        sys.exit(f"bench.py: the DMA run printed no PCI summary (see {d})")
+    return tuple(int(x) for x in m.groups())
 
 
 def run(name, args, out):
@@ -177,6 +202,14 @@ def main():
                      f"the IDS's part {reach} cycles per reach for vigil")
     if added > BUDGETS["alert_cycles"]:
         fails.append(f"alert: {added:.0f} cycles per alert raised, budget {BUDGETS['alert_cycles']}")
+    nacc, acc, nstart, start, refused = run_dma(a.out)
+    lines.append("")
+    lines.append(f"DMA (testos dma-benign under vigil): {nacc} configuration and bus-master port accesses at {acc} "
+                 f"cycles each; {nstart} IDE bus-master starts checked at {start} cycles each, {refused} refused")
+    if acc > BUDGETS["dma_port_cycles"]:
+        fails.append(f"DMA: {acc} cycles per port access, budget {BUDGETS['dma_port_cycles']}")
+    if start > BUDGETS["dma_start_cycles"]:
+        fails.append(f"DMA: {start} cycles per bus-master start, budget {BUDGETS['dma_start_cycles']}")
     up, nshoot, shoot, kicks, nstop, stop = run_smp(a.out)
     lines.append("")
     lines.append(f"4 CPUs: AP bring-up (SIPI to VMX on) {', '.join(f'{u} us' for u in up)}; "

@@ -223,9 +223,9 @@ void pci_boot_scan(void)
                 } else {
                     cfg_write16(0, dev, fn, PCI_COMMAND, (u16)(cmd & ~PCI_COMMAND_MASTER));
                     bool off = !(cfg_read32(0, dev, fn, PCI_COMMAND) & PCI_COMMAND_MASTER);
-                    kprintf("vigil: PCI: 00:%02x.%u %04x:%04x class %06x: bus mastering %s (vigil does not mediate "
-                            "its DMA and the policy does not allow it)\n", dev, fn, id & 0xffff, id >> 16, cls,
-                            off ? "turned off" : "cannot be turned off (the device keeps the bit set)");
+                    kprintf("vigil: PCI: 00:%02x.%u %04x:%04x class %06x: %s: vigil does not mediate its DMA and the "
+                            "policy does not allow it\n", dev, fn, id & 0xffff, id >> 16, cls,
+                            off ? "bus mastering turned off" : "bus mastering cannot be turned off (hardwired on)");
                 }
             }
             if (fn == 0 && !(cfg_read32(0, dev, 0, 0x0c) >> 16 & 0x80))
