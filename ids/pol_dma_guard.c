@@ -73,10 +73,14 @@ static struct ids_verdict event(const struct ids_event *e)
 
 #define BACKSTOP_PAGES 4096             /* pages of protected frames re-hashed (16 MiB) */
 #define SLOT_STALE 0x80000000u
+#define SLOT_SETTLE 0x40000000u
 
-/* One protected page: its frame number (SLOT_STALE: written through an
- * exit since it was hashed, hash it afresh) and the hash of its protected
- * bytes. frame 0 means never hashed. */
+/* One protected page: its frame number and the hash of its protected
+ * bytes (frame 0: never hashed). SLOT_STALE: an exit saw a write to it
+ * since it was hashed: the next hash is a new reference. That write itself
+ * comes after its event (through the step window, and with several vCPUs
+ * another vCPU's tick may hash the page in between), so the reference is
+ * taken once more on the visit after (SLOT_SETTLE) before a change counts. */
 static struct { u32 frame, hash; } slots[BACKSTOP_PAGES];
 static u32 cur_range, cur_page, cur_base;
 static u64 pages_hashed, changes_seen;
@@ -148,6 +152,7 @@ static void tick(const struct ids_event *e)
             return;
         u32 h = hash_bytes(p, hi - lo), frame = (u32)(page >> 12) + 1;
         pages_hashed++;
+        bool settle = slots[s].frame & SLOT_STALE;
         if (slots[s].frame == frame && slots[s].hash != h) {
             changes_seen++;
             const struct ids_object *o = ids_object(r->owner);
@@ -156,7 +161,7 @@ static void tick(const struct ids_event *e)
                       o ? o->what : "memory",
                       o ? policy_name(o->policy) : "?", (unsigned long long)lo, (unsigned long long)hi);
         }
-        slots[s].frame = frame;
+        slots[s].frame = frame | (settle ? SLOT_SETTLE : 0);
         slots[s].hash = h;
         return;
     }
