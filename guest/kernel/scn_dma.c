@@ -239,7 +239,7 @@ bool sc_dma_kernel_text(void)
 }
 
 /* ---- dma-prd-chain: a harmless first entry, then one across the end of the
- * protected read-only data into the page after it (the IDT's first gate) -- */
+ * protected read-only data into the page after it (the GDT's null descriptor) */
 
 bool sc_dma_prd_chain(void)
 {
@@ -265,7 +265,7 @@ bool sc_dma_prd_chain(void)
     bool done = atapi_read_dma_issue(&d, PVD_LBA, (u32)prd_phys) && bm_run(&d, &started);
     memcpy(after, edge, 32);
     if (memcmp(after + 16, before + 16, 16))
-        memcpy(edge + 16, before + 16, 16);   /* the IDT's first gate back as it was (rodata cannot be written) */
+        memcpy(edge + 16, before + 16, 16);   /* the next page's bytes back as they were (rodata cannot be written) */
     irq_restore(f);
     bool changed = memcmp(before, after, 16) != 0;
     kprintf("%s: entry 0 -> buffer 0x%lx (%s), entry 1 -> phys 0x%lx across the end of read-only data: "
