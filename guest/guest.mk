@@ -20,7 +20,9 @@ GUEST_UCFLAGS := $(TOS_CFLAGS_COMMON) -mcmodel=small -Iguest/user
 TOS_LDFLAGS   := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack
 TOS_NASM      := $(NASM) -f elf64 -g -w+all -Werror
 
-TOS_KCSRC  := $(wildcard guest/kernel/*.c)
+# Scenario files (scn_*.c) link after the kernel proper, so that adding
+# scenarios does not move the kernel's own code (tests name its addresses).
+TOS_KCSRC  := $(filter-out guest/kernel/scn_%.c,$(wildcard guest/kernel/*.c)) $(wildcard guest/kernel/scn_*.c)
 TOS_KASRC  := $(filter-out guest/kernel/images.asm,$(wildcard guest/kernel/*.asm))
 TOS_KOBJS  := $(TOS_KCSRC:guest/%.c=$(TOS_OUT)/%.o) $(TOS_KASRC:guest/%.asm=$(TOS_OUT)/%.asm.o) \
               $(TOS_OUT)/kernel/images.asm.o

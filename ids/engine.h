@@ -108,8 +108,10 @@ bool ids_trap_pages(enum policy_id id, u64 gpa, u64 len, u32 access, const char 
 bool ids_trap_ports(enum policy_id id, u16 lo, u16 hi, const char *what, u32 arg);
 bool ids_trap_msr(enum policy_id id, u32 msr, const char *what, u32 arg);
 bool ids_trap_cr(enum policy_id id, u8 cr, u64 bits, const char *what);
-/* The subscription an EPT, I/O, MSR or CR event came through. */
+/* The subscription an EPT, I/O, MSR or CR event came through; the one
+ * with owner number `owner` (a trap registry entry's). */
 const struct ids_object *ids_object_of(const struct ids_event *e);
+const struct ids_object *ids_object(u32 owner);
 /* Write-protect in EPT the kernel object the profile calls sym and subscribe
  * policy id to writes of it (the whole pages, or exactly the object); its
  * guest-physical place in *gpa, *size; arg as for ids_trap_pages. Warns and
@@ -125,7 +127,12 @@ const struct alert_log *ids_alert_log(void);
 u32 ids_insn_len(const struct ids_event *e);
 
 extern const struct policy_ops pol_kernel_text, pol_critical_tables, pol_msr_guard, pol_cr_guard,
-    pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard;
+    pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard, pol_dma_guard;
+
+/* dma-guard's backstop: an exit saw a write to the protected frame holding
+ * gpa (its next hash is a new reference, not a finding). */
+void dma_guard_write_seen(u64 gpa);
+void dma_guard_stats(u64 *pages_hashed, u64 *changes);
 
 /* pagetable-audit: the boot tables were loaded after the boot. */
 void pagetable_audit_boot_tables(const struct ids_event *e);

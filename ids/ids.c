@@ -37,6 +37,7 @@ static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_IO_GUARD] = &pol_io_guard,
     [POL_SIGNATURE] = &pol_signature,
     [POL_HYPERVISOR_GUARD] = &pol_hypervisor_guard,
+    [POL_DMA_GUARD] = &pol_dma_guard,
 };
 
 /* Which policy an event type goes to when no subscription names it; the
@@ -44,11 +45,12 @@ static const struct policy_ops *const policies[POL_COUNT] = {
 static const enum policy_id route[IDS_EV_COUNT] = {
     [IDS_EV_DTR_LOAD] = POL_CRITICAL_TABLES,
     [IDS_EV_HV_REACH] = POL_HYPERVISOR_GUARD,
+    [IDS_EV_DMA] = POL_DMA_GUARD,
 };
 
 static const char *const event_names[IDS_EV_COUNT] = {
     "start", "power-off", "CR3 load", "EPT (protected page)", "port I/O", "MSR write", "CR0/CR4 write",
-    "IDTR/GDTR load", "tick", "reach for vigil", "vCPU start",
+    "IDTR/GDTR load", "tick", "reach for vigil", "vCPU start", "DMA",
 };
 static u64 ev_count[IDS_EV_COUNT], ev_cycles[IDS_EV_COUNT];
 static u64 vticks[IDS_MAX_VCPUS];
@@ -138,7 +140,8 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
      * caller puts back) keeps its block, and its suspend is carried out at
      * the next tick or CR3 load, whatever the event. */
     bool access = e->type == IDS_EV_EPT || e->type == IDS_EV_IO || e->type == IDS_EV_MSR_WRITE ||
-                  e->type == IDS_EV_CR_WRITE || e->type == IDS_EV_DTR_LOAD || e->type == IDS_EV_HV_REACH;
+                  e->type == IDS_EV_CR_WRITE || e->type == IDS_EV_DTR_LOAD || e->type == IDS_EV_HV_REACH ||
+                  e->type == IDS_EV_DMA;
     if (undoable)
         access = false;
     if (!access && !undoable && act == ACT_BLOCK)
@@ -378,7 +381,12 @@ bool ids_trap_cr(enum policy_id id, u8 cr, u64 bits, const char *what)
 
 const struct ids_object *ids_object_of(const struct ids_event *e)
 {
-    return e->owner < nobjects ? &objects[e->owner] : 0;
+    return ids_object(e->owner);
+}
+
+const struct ids_object *ids_object(u32 owner)
+{
+    return owner < nobjects ? &objects[owner] : 0;
 }
 
 bool ids_protect_object(enum policy_id id, const char *sym, const char *what, bool whole_pages, u32 arg,
@@ -562,12 +570,16 @@ static struct ids_verdict event(const struct ids_event *e)
     if (e->type >= IDS_EV_COUNT)
         return v;
     if (!enabled) {
-        /* vigil's self-protection does not depend on the IDS being on. */
+        /* vigil's self-protection does not depend on the IDS being on, and
+         * with no policy to allow it, no device vigil does not mediate
+         * masters the bus (fail closed). */
+        if (e->type == IDS_EV_DMA)
+            v.action = IDS_BLOCK;
         return v;
     }
     u64 t0 = rdtsc();
-    if (e->type != IDS_EV_START && e->type != IDS_EV_POWEROFF)
-        check_boot(e);
+    if (e->type != IDS_EV_START && e->type != IDS_EV_POWEROFF && !(e->type == IDS_EV_DMA && e->dma.at_boot))
+        check_boot(e);                     /* (vigil's own scan before launch has no guest state) */
     switch (e->type) {
     case IDS_EV_START: {
         /* The engine's view of address spaces: every CR3 load, whatever
@@ -627,6 +639,8 @@ static struct ids_verdict event(const struct ids_event *e)
     case IDS_EV_CR_WRITE: {
         /* A subscription's event: its owner names the policy. */
         const struct ids_object *o = ids_object_of(e);
+        if (e->type == IDS_EV_EPT && (e->ept.access & IDS_WRITE))
+            dma_guard_write_seen(e->ept.gpa);  /* the backstop: this write was seen */
         if (o && e->type == IDS_EV_EPT && o->arg >= XLATE_ARG)
             v = xlate_event(e, o->arg - XLATE_ARG);  /* a page table on a protected translation */
         else if (o && ids_policy_on(o->policy) && policies[o->policy]->event)

@@ -19,6 +19,7 @@ enum ids_event_type {
     IDS_EV_TICK,           /* periodic (VMX preemption timer) */
     IDS_EV_HV_REACH,       /* a reach for vigil itself; already refused by vmm/ */
     IDS_EV_VCPU_START,     /* the guest started (SIPI) or reset (INIT) vCPU e->vcpu: it sets up its own tables again */
+    IDS_EV_DMA,            /* device DMA: a transfer vmm/ refused, or a bus-master enable to judge */
     IDS_EV_COUNT
 };
 
@@ -31,6 +32,19 @@ enum ids_access { IDS_READ = 1, IDS_WRITE = 2, IDS_EXEC = 4 };
  * one that touches only its control and status registers, which moves no
  * data (a driver looking for a UART). vmm/ refuses both alike. */
 enum ids_reach { REACH_MEMORY, REACH_CONSOLE, REACH_VMX_INSN, REACH_VMCALL, REACH_CONSOLE_PROBE };
+/* IDS_EV_DMA: what vmm/ saw. The first three are transfers a mediated
+ * device was told to start and vmm/ refused (the device never started);
+ * DMA_BUS_MASTER asks whether a device vmm/ does not mediate may master the
+ * bus (allow: yes; anything else: its bus-master enable stays off);
+ * DMA_TABLE_CHANGED says the guest rewrote a table after its start was
+ * checked (the device read vigil's copy, so the change had no effect). */
+enum ids_dma_kind {
+    DMA_HYPERVISOR,        /* a PRD region in vigil's memory */
+    DMA_PROTECTED,         /* a PRD region in a frame a subscription holds (owner: that subscription) */
+    DMA_BAD_TABLE,         /* the PRD table is outside guest RAM or has no end */
+    DMA_BUS_MASTER,        /* a bus-master enable of a device vmm/ does not mediate */
+    DMA_TABLE_CHANGED,     /* at the stop: the guest's table differs from the copy the device used (no effect) */
+};
 
 struct ids_event {
     enum ids_event_type type;
@@ -49,6 +63,17 @@ struct ids_event {
         struct { u8 cr; u64 old, value; } cr;
         struct { bool idt; u64 base; u16 limit; } dtr;
         struct { enum ids_reach what; u64 addr; const char *detail; } reach;
+        struct {
+            enum ids_dma_kind kind;
+            bool to_memory;                /* the device would write memory (else read it) */
+            bool at_boot;                  /* vigil's own scan before the guest ran: judge, do not report */
+            u8 bus, dev, fn;
+            u16 vendor, device;
+            u32 class_code;                /* class, subclass, programming interface */
+            u64 addr, len, hit;            /* the PRD region refused, its first forbidden byte */
+            u32 entry;                     /* its index in the table */
+            const char *device_name;       /* what vmm/ calls the device ("IDE bus master, secondary channel") */
+        } dma;
     };
 };
 

@@ -4,7 +4,7 @@
 
 static const char *const names[POL_COUNT] = {
     "kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process",
-    "pagetable-audit", "io-guard", "signature", "hypervisor-guard",
+    "pagetable-audit", "io-guard", "signature", "hypervisor-guard", "dma-guard",
 };
 
 const char *policy_name(enum policy_id id) { return id < POL_COUNT ? names[id] : "?"; }
@@ -46,6 +46,7 @@ void policy_defaults(struct policy_config *c)
         [POL_IO_GUARD] = { ACT_BLOCK, SEV_HIGH, 0 },
         [POL_SIGNATURE] = { ACT_ALERT, SEV_HIGH, 10 },
         [POL_HYPERVISOR_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 0 },
+        [POL_DMA_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 1 },
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         c->pol[i].enabled = true;
@@ -143,6 +144,39 @@ static bool add_allow(void *ctx, const char *s, size_t n)
     return true;
 }
 
+/* vendor:device, four hex digits each; device * for any of the vendor's. */
+static bool add_dma_allow(void *ctx, const char *s, size_t n)
+{
+    struct policy_config *c = ctx;
+    u32 v[2] = { 0, 0 };
+    size_t i = 0;
+    for (u32 k = 0; k < 2; k++) {
+        if (k && (i >= n || s[i++] != ':'))
+            return false;
+        if (k && i + 1 == n && s[i] == '*') {
+            v[1] = 0xffff;
+            i++;
+            break;
+        }
+        size_t d = 0;
+        for (; i < n && s[i] != ':' && d < 5; i++, d++) {
+            int h = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                  : s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10 : -1;
+            if (h < 0)
+                return false;
+            v[k] = v[k] << 4 | (u32)h;
+        }
+        if (d != 4)
+            return false;
+    }
+    if (i != n || v[0] == 0xffff || c->ndma_allow == DMA_MAX_ALLOW)
+        return false;
+    c->dma_allow[c->ndma_allow].vendor = (u16)v[0];
+    c->dma_allow[c->ndma_allow].device = (u16)v[1];
+    c->ndma_allow++;
+    return true;
+}
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -198,7 +232,7 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
     enum policy_id id;
     if (!policy_lookup(words[0], &id))
         FAIL("policy line %u: unknown policy '%s' (kernel-text, critical-tables, msr-guard, cr-guard, "
-             "hidden-process, pagetable-audit, io-guard, signature, hypervisor-guard)", ln, words[0]);
+             "hidden-process, pagetable-audit, io-guard, signature, hypervisor-guard, dma-guard)", ln, words[0]);
     if (id != POL_IO_GUARD && id != POL_SIGNATURE && c->pol[id].line)
         FAIL("policy line %u: second rule for %s (the first is on line %u)", ln, words[0], c->pol[id].line);
 
@@ -217,14 +251,14 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
         if (!strcmp(k, "action")) {
             if (!parse_action(v, &act))
                 FAIL("policy line %u, field 'action': '%s' is not alert, block or suspend", ln, v);
-            if (id == POL_HYPERVISOR_GUARD && act == ACT_ALERT)
-                FAIL("policy line %u, field 'action': hypervisor-guard always refuses; only block or suspend", ln);
+            if ((id == POL_HYPERVISOR_GUARD || id == POL_DMA_GUARD) && act == ACT_ALERT)
+                FAIL("policy line %u, field 'action': %s always refuses; only block or suspend", ln, words[0]);
             action_given = true;
         } else if (!strcmp(k, "enabled")) {
             if (strcmp(v, "yes") && strcmp(v, "no"))
                 FAIL("policy line %u, field 'enabled': '%s' is not yes or no", ln, v);
-            if (id == POL_HYPERVISOR_GUARD && !strcmp(v, "no"))
-                FAIL("policy line %u, field 'enabled': hypervisor-guard cannot be switched off", ln);
+            if ((id == POL_HYPERVISOR_GUARD || id == POL_DMA_GUARD) && !strcmp(v, "no"))
+                FAIL("policy line %u, field 'enabled': %s cannot be switched off", ln, words[0]);
             c->pol[id].enabled = !strcmp(v, "yes");
         } else if (!strcmp(k, "severity")) {
             if (!parse_severity(v, &c->pol[id].severity))
@@ -244,6 +278,16 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
             if (!for_items(v, add_allow, &io))
                 FAIL("policy line %u, field 'allow': '%s' is not a list of process names (at most %d, "
                      "each under %d bytes)", ln, v, IO_MAX_ALLOW, PROC_NAME_MAX);
+        } else if (!strcmp(k, "allow") && id == POL_DMA_GUARD) {
+            c->ndma_allow = 0;
+            if (!for_items(v, add_dma_allow, c))
+                FAIL("policy line %u, field 'allow': '%s' is not a list of PCI vendor:device IDs (four hex digits "
+                     "each, device * for any; at most %d)", ln, v, DMA_MAX_ALLOW);
+        } else if (!strcmp(k, "interval") && id == POL_DMA_GUARD) {
+            u64 n;
+            if (!str_to_u64(v, strlen(v), &n) || n == 0 || n > 100000)
+                FAIL("policy line %u, field 'interval': '%s' is not a tick count from 1 to 100000", ln, v);
+            c->pol[id].interval = (u32)n;
         } else if (!strcmp(k, "pattern") && id == POL_SIGNATURE) {
             if (!parse_pattern(v, &sig))
                 FAIL("policy line %u, field 'pattern': '%s' is not hex:BYTES or text:STRING of 1-%d bytes",

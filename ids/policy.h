@@ -8,7 +8,7 @@
 
 enum policy_id {
     POL_KERNEL_TEXT, POL_CRITICAL_TABLES, POL_MSR_GUARD, POL_CR_GUARD, POL_HIDDEN_PROCESS,
-    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_COUNT
+    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_DMA_GUARD, POL_COUNT
 };
 
 enum action { ACT_ALERT, ACT_BLOCK, ACT_SUSPEND };
@@ -20,6 +20,7 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 #define SIG_MAX 16
 #define SIG_MAX_LEN 64
 #define PROC_NAME_MAX 16
+#define DMA_MAX_ALLOW 16
 
 struct io_rule {
     u32 nranges;
@@ -50,6 +51,10 @@ struct policy_config {
     struct io_rule io[IO_MAX_RULES];
     u32 nsig;
     struct signature sig[SIG_MAX];
+    /* dma-guard: devices vigil does not mediate that may master the bus
+     * anyway (vendor:device; device 0xffff: any of that vendor's). */
+    u32 ndma_allow;
+    struct { u16 vendor, device; } dma_allow[DMA_MAX_ALLOW];
 };
 
 const char *policy_name(enum policy_id id);

@@ -6,7 +6,9 @@ its final summary: cycles per exit reason and per IDS event. And the cost
 of raising an alert: testos's alert-flood-distinct (a VMCALL at a RIP of
 its own, FLOOD times) bare and under vigil. And the cost of a write to a
 page table the translation guard write-protects: testos's bench-ptwrite
-bare and under vigil.
+bare and under vigil. And what vigil's mediation of
+device DMA costs per port access and per bus-master start (testos's
+dma-benign, three DMA reads of a CD-ROM sector).
 
 And Debian's Linux (build/linux/, `make linux`): its boot to /init, and
 tests/linux/prog/vbench.c's operations inside it (getppid, a pipe round
@@ -54,6 +56,11 @@ BUDGETS = {
     # (testos bench-ptwrite): the EPT exit, the step window's #DB exit and
     # the IDS's two looks, over the plain store bare
     "ptwrite_cycles": 15000,
+    # device DMA (testos dma-benign, the ISO also on the secondary IDE
+    # channel): one PCI configuration or IDE bus-master port access vigil
+    # carries out, and one bus-master start (the PRD table checked and copied)
+    "dma_port_cycles": 10000,
+    "dma_start_cycles": 20000,
 }
 FLOOD = 65536
 
@@ -234,6 +241,24 @@ def run_smp(out):
     return up, int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5))
 
 
+def run_dma(out):
+    """What vigil's mediation of PCI configuration space and the IDE bus master costs per event."""
+    iso = os.path.join(out, "dma.iso")
+    subprocess.run([os.path.join(ROOT, "scripts/mkiso.sh"), iso, "--vigil", os.path.join(BUILD, "vigil.elf"), "",
+                    "--module", os.path.join(BUILD, "testos.elf"), "guest scenario=dma-benign console=com2",
+                    "--module", os.path.join(BUILD, "testos.profile"), "profile"], check=True)
+    d = os.path.join(out, "dma")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/emu.py"), "bochs", "--iso", iso, "--out", d,
+                    "--cdrom2", "--timeout", "300", "--stop-on", "vigil: halted|suspended"], check=True,
+                   stderr=subprocess.DEVNULL)
+    com1 = open(os.path.join(d, "com1.log"), errors="replace").read().replace("\r", "")
+    m = re.search(r"^vigil: PCI: (\d+) accesses to configuration space and the IDE bus master \((\d+) cycles each\), "
+                  r"(\d+) IDE bus-master starts checked \((\d+) cycles each\), (\d+) refused", com1, re.M)
+    if not m:
+        sys.exit(f"bench.py: the DMA run printed no PCI summary (see {d})")
+    return tuple(int(x) for x in m.groups())
+
+
 def run(name, args, out):
     iso = os.path.join(out, f"{name}.iso")
     cmd = [os.path.join(ROOT, "scripts/mkiso.sh"), iso]
@@ -346,6 +371,14 @@ def bench_testos(out, lines, fails):
     if vigil_w - bare_w > BUDGETS["ptwrite_cycles"]:
         fails.append(f"page-table write: {vigil_w - bare_w:.0f} cycles per trapped write, budget "
                      f"{BUDGETS['ptwrite_cycles']}")
+    nacc, acc, nstart, start, refused = run_dma(out)
+    lines.append("")
+    lines.append(f"DMA (testos dma-benign under vigil): {nacc} configuration and bus-master port accesses at {acc} "
+                 f"cycles each; {nstart} IDE bus-master starts checked at {start} cycles each, {refused} refused")
+    if acc > BUDGETS["dma_port_cycles"]:
+        fails.append(f"DMA: {acc} cycles per port access, budget {BUDGETS['dma_port_cycles']}")
+    if start > BUDGETS["dma_start_cycles"]:
+        fails.append(f"DMA: {start} cycles per bus-master start, budget {BUDGETS['dma_start_cycles']}")
     up, nshoot, shoot, kicks, nstop, stop = run_smp(out)
     lines.append("")
     lines.append(f"4 CPUs: AP bring-up (SIPI to VMX on) {', '.join(f'{u} us' for u in up)}; "

@@ -2,10 +2,12 @@
  * the ports set in the I/O bitmaps exit: vigil's console (refused: writes
  * dropped, reads float high), the ports the IDS trapped (judged first), and
  * the ports through which a guest turns the machine off or resets it
- * (turned into an orderly guest power-off). An access of 2 or 4 bytes
+ * (turned into an orderly guest power-off), and PCI configuration space and
+ * the IDE bus master, which vigil carries out itself (vmm/pci.c). An access of 2 or 4 bytes
  * covers as many ports, and each is checked. */
 #include "vmm/exit.h"
 #include "vmm/vmx.h"
+#include "vmm/pci.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
 
@@ -160,6 +162,8 @@ enum exit_action exit_io(struct vcpu *v)
                 set_in_result(v, size, 0xffffffffu);   /* nothing answers */
             return vmm_verdict_suspend(v, verdict, EXIT_ADVANCE);
         }
+        if (pci_owns(port, size))
+            return pci_io(v, port, size, in, string, val);
         if (string)
             return string_io(v, q, port, size, in);
         if (in)
@@ -168,6 +172,10 @@ enum exit_action exit_io(struct vcpu *v)
             port_out(port, size, val);
         return EXIT_ADVANCE;
     }
+    /* PCI configuration space and the IDE bus master: vigil's to carry out
+     * (vmm/pci.c), after any subscription above has judged the access. */
+    if (pci_owns(port, size))
+        return pci_io(v, port, size, in, string, val);
     if (string) {
         /* String I/O to a power or reset port: refused rather than emulated. */
         vcpu_inject_gp();

@@ -14,6 +14,8 @@
 #include "vmm/palloc.h"
 #include "vmm/smp.h"
 #include "vmm/introspect.h"
+#include "vmm/pci.h"
+#include "vmm/pcidma.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "lib/log.h"
@@ -140,8 +142,17 @@ commit:
     for (u32 i = 0; i < bi->mmap_count; i++)
         if (bi->mmap[i].base + bi->mmap[i].len > top)
             top = bi->mmap[i].base + bi->mmap[i].len;
+    /* EPT leaves out vigil's ranges and the MMCONFIG windows (the guest
+     * reaches configuration space only through the ports vigil mediates). */
+    struct mem_range holes[HV_OWNED_MAX + MCFG_MAX];
+    u32 nholes = 0;
+    for (u32 i = 0; i < nowned && nholes < HV_OWNED_MAX; i++)
+        holes[nholes++] = owned[i];
+    if (!pci_mcfg_holes(bi, holes, &nholes, ARRAY_SIZE(holes)))
+        vigil_panic("the ACPI MCFG table cannot be honoured: vigil does not start the guest with "
+                    "configuration space it cannot mediate");
     struct ept_stats es;
-    u64 *pml4 = ept_build(owned, nowned, top, &mtrr, c->ept_1g, c->ept_2m, ept_page, &es);
+    u64 *pml4 = ept_build(holes, nholes, top, &mtrr, c->ept_1g, c->ept_2m, ept_page, &es);
     if (!pml4)
         vigil_panic("building EPT failed: page pool exhausted");
     if (!invept(INVEPT_ALL, 0))
@@ -190,6 +201,7 @@ commit:
                 (unsigned long long)where, isize, gm->args);
     }
     kprintf("vigil: launching the guest at 0x%x\n", e.eip);
+    pci_init();
 
     /* The IDS sets up its traps (protected pages, watched ports) now, while
      * allocation is still allowed and before the guest runs. */
@@ -199,6 +211,7 @@ commit:
     vmm_trap_report();
     if (refused)
         vigil_halt();
+    pci_boot_scan();
 
     smp_launch_aps();
     log_set_async(true);                 /* from here on the console never stalls the guest */

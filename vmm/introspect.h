@@ -27,6 +27,8 @@ void vmm_flush_guest_translations(void);
  * the guest's first instruction: before the guest runs. Without it the
  * guest loads CR3 natively, without an exit. */
 bool vmm_trap_cr3_loads(char *err, size_t errlen);
+/* The trap registry as it stands (read-only). */
+const struct traps *vmm_traps(void);
 /* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
 /* The boot report's line: each table's use. */

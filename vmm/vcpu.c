@@ -1,5 +1,6 @@
 /* vCPU run state: suspend and resume, the final summary, and power-off. */
 #include "vmm/exit.h"
+#include "vmm/pci.h"
 #include "vmm/exit_reasons.h"
 #include "vmm/vmx.h"
 #include "vmm/tsc.h"
@@ -72,6 +73,7 @@ void vmm_print_summary(void)
         kprintf("\n");
     }
     smp_print_summary();
+    pci_print_summary();
     kprintf("vigil: refused: %llu accesses to hypervisor memory, %llu to vigil's console ports\n",
             (unsigned long long)hv, (unsigned long long)con);
     struct log_stats ls;

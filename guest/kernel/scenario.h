@@ -20,5 +20,14 @@ bool sc_inject_diskd(void);
 bool sc_wx_lower_half(void);
 bool sc_boot_tables_exec(void);
 bool sc_wx_alias(void);
+/* scn_dma.c: device DMA (docs/testos.md, "DMA") */
+bool sc_dma_benign(void);
+bool sc_dma_kernel_text(void);
+bool sc_dma_prd_chain(void);
+bool sc_dma_hypervisor(void);
+bool sc_dma_hypervisor_leak(void);
+bool sc_dma_prd_swap(void);
+bool sc_dma_bus_master(void);
+bool sc_dma_bar_move(void);
 
 #endif

@@ -960,6 +960,14 @@ static const struct {
     { "remap-gdt-pte", sc_remap_gdt_pte },
     { "remap-step-window", sc_remap_step_window },
     { "bench-ptwrite", sc_bench_ptwrite },
+    { "dma-benign", sc_dma_benign },
+    { "dma-kernel-text", sc_dma_kernel_text },
+    { "dma-prd-chain", sc_dma_prd_chain },
+    { "dma-hypervisor", sc_dma_hypervisor },
+    { "dma-hypervisor-leak", sc_dma_hypervisor_leak },
+    { "dma-prd-swap", sc_dma_prd_swap },
+    { "dma-bus-master", sc_dma_bus_master },
+    { "dma-bar-move", sc_dma_bar_move },
 };
 
 int scenario_main(u64 arg)

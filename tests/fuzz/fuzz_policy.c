@@ -21,7 +21,8 @@ static void check_config(const struct policy_config *c)
     for (u32 i = 0; i < POL_COUNT; i++) {
         check(c->pol[i].action <= ACT_SUSPEND);
         check(c->pol[i].severity <= SEV_CRITICAL);
-        bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE;
+        bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE ||
+                        i == POL_DMA_GUARD;
         if (periodic)
             check(c->pol[i].interval >= 1 && c->pol[i].interval <= 100000);
         else
@@ -30,6 +31,11 @@ static void check_config(const struct policy_config *c)
     /* hypervisor-guard cannot be switched off or made to only watch */
     check(c->pol[POL_HYPERVISOR_GUARD].enabled);
     check(c->pol[POL_HYPERVISOR_GUARD].action != ACT_ALERT);
+    check(c->pol[POL_DMA_GUARD].enabled);
+    check(c->pol[POL_DMA_GUARD].action != ACT_ALERT);
+    check(c->ndma_allow <= DMA_MAX_ALLOW);
+    for (u32 i = 0; i < c->ndma_allow; i++)
+        check(c->dma_allow[i].vendor != 0xffff);
 
     check(c->nio <= IO_MAX_RULES);
     for (u32 i = 0; i < c->nio; i++) {

@@ -16,7 +16,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 POLICIES = {"kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process", "pagetable-audit",
-            "io-guard", "signature", "hypervisor-guard"}
+            "io-guard", "signature", "hypervisor-guard", "dma-guard"}
 
 
 def alerts(com1):
@@ -103,7 +103,7 @@ class Case:
         return path
 
     def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1",
-             send=(), cpus=1, ignore_bad_msrs=False, uuid=None):
+             send=(), cpus=1, ignore_bad_msrs=False, uuid=None, cdrom2=False):
         """send: [(regex, text)]: the operator's script, typed on vigil's
         console (COM1) once regex has appeared there, in order ("com2:REGEX":
         once it has appeared on the guest's console)."""
@@ -120,6 +120,8 @@ class Case:
             cmd += ["--cpus", str(cpus)]
         if uuid:
             cmd += ["--uuid", uuid]
+        if cdrom2:
+            cmd.append("--cdrom2")
         for rx, text in send:
             cmd += ["--send", f"{rx}=>{text}"]
         p = subprocess.run(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)

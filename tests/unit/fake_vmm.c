@@ -132,6 +132,7 @@ bool vmm_trap_cr3_loads(char *err, size_t errlen)
 void vmm_trap_report(void) {}
 
 const struct traps *fake_traps(void) { return &traps; }
+const struct traps *vmm_traps(void) { return &traps; }
 
 void vmm_guest_dtr(u64 *idt_base, u16 *idt_limit, u64 *gdt_base, u16 *gdt_limit)
 {

@@ -71,7 +71,7 @@ static void test_policy_names_round_trip(void **state)
     (void)state;
     static const char *const want[POL_COUNT] = {
         "kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process",
-        "pagetable-audit", "io-guard", "signature", "hypervisor-guard",
+        "pagetable-audit", "io-guard", "signature", "hypervisor-guard", "dma-guard",
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_string_equal(policy_name((enum policy_id)i), want[i]);
@@ -115,6 +115,7 @@ static void test_defaults_actions_and_severities(void **state)
         [POL_IO_GUARD] = { ACT_BLOCK, SEV_HIGH },
         [POL_SIGNATURE] = { ACT_ALERT, SEV_HIGH },
         [POL_HYPERVISOR_GUARD] = { ACT_BLOCK, SEV_CRITICAL },
+        [POL_DMA_GUARD] = { ACT_BLOCK, SEV_CRITICAL },
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_true(cfg.pol[i].enabled);
@@ -131,7 +132,8 @@ static void test_defaults_intervals(void **state)
     (void)state;
     policy_defaults(&cfg);
     for (u32 i = 0; i < POL_COUNT; i++) {
-        bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE;
+        bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE ||
+                        i == POL_DMA_GUARD;            /* its backstop: one protected page re-hashed a tick */
         if (periodic) {
             assert_in_range(cfg.pol[i].interval, 1, 100000);
         } else {
@@ -480,6 +482,36 @@ static void test_err_hypervisor_guard_action_alert(void **state)
     assert_err(parse("hypervisor-guard action=alert\n"), 1, "hypervisor-guard always refuses");
 }
 
+/* dma-guard: always on, always refusing; its allow list names PCI devices. */
+static void test_dma_guard(void **state)
+{
+    (void)state;
+    assert_err(parse("dma-guard action=alert\n"), 1, "dma-guard always refuses");
+    assert_err(parse("dma-guard enabled=no\n"), 1, "dma-guard cannot be switched off");
+    assert_ok(parse("dma-guard action=suspend allow=8086:7113,10EC:8139,1af4:* interval=3\n"));
+    assert_int_equal(cfg.pol[POL_DMA_GUARD].action, ACT_SUSPEND);
+    assert_int_equal(cfg.pol[POL_DMA_GUARD].interval, 3);
+    assert_int_equal(cfg.ndma_allow, 3);
+    assert_int_equal(cfg.dma_allow[0].vendor, 0x8086);
+    assert_int_equal(cfg.dma_allow[0].device, 0x7113);
+    assert_int_equal(cfg.dma_allow[1].vendor, 0x10ec);
+    assert_int_equal(cfg.dma_allow[2].device, 0xffff);
+    static const char *const bad[] = {
+        "8086", "8086:", ":7113", "8086:711", "8086:71133", "808g:7113", "8086:7113,", "ffff:0001", "8086:7113:1",
+        "*:7113", "8086:**",
+    };
+    for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "dma-guard allow=%s\n", bad[i]);
+        assert_field(parse(line), 1, "allow");
+    }
+    char line[400] = "dma-guard allow=";
+    for (u32 i = 0; i <= DMA_MAX_ALLOW; i++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s8086:%04x", i ? "," : "", i);
+    strcat(line, "\n");
+    assert_field(parse(line), 1, "allow");
+}
+
 static void test_err_hypervisor_guard_disabled(void **state)
 {
     (void)state;
@@ -803,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_err_bad_action),
         cmocka_unit_test(test_err_hypervisor_guard_action_alert),
         cmocka_unit_test(test_err_hypervisor_guard_disabled),
+        cmocka_unit_test(test_dma_guard),
         cmocka_unit_test(test_err_bad_enabled),
         cmocka_unit_test(test_err_bad_severity),
         cmocka_unit_test(test_err_bad_interval),
