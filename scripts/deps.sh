@@ -5,9 +5,9 @@
 # no package registry), it names the missing packages and how to install them.
 set -u
 
-BUILD="nasm gcc make binutils grub-pc-bin grub-common xorriso mtools"
+BUILD="nasm gcc make binutils grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools"
 RUN="bochs bochsbios vgabios python3"
-TEST="libcmocka-dev qemu-system-x86 clang cpio gzip gcc-12 libc6-dev rsyslog"
+TEST="libcmocka-dev qemu-system-x86 clang cpio gzip gcc-12 libc6-dev rsyslog ovmf"
 
 case "${1:-all}" in
     build) want="$BUILD" ;;

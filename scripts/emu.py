@@ -222,6 +222,21 @@ def kvm_has_vmx():
         return False
 
 
+OVMF = "/usr/share/OVMF"
+
+
+def uefi_firmware(out):
+    """Debian's OVMF as the machine's firmware (q35, its code read-only, a
+    copy of its variable store per run)."""
+    code, vars_ = os.path.join(OVMF, "OVMF_CODE_4M.fd"), os.path.join(OVMF, "OVMF_VARS_4M.fd")
+    if not os.path.exists(code):
+        sys.exit(f"emu.py: no {code}: install Debian's ovmf (scripts/deps.sh test)")
+    mine = os.path.join(out, "OVMF_VARS.fd")
+    shutil.copyfile(vars_, mine)
+    return ["-machine", "q35", "-drive", f"if=pflash,format=raw,readonly=on,file={code}",
+            "-drive", f"if=pflash,format=raw,file={mine}"]
+
+
 def run_qemu(a):
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
@@ -233,7 +248,7 @@ def run_qemu(a):
            "-cdrom", os.path.abspath(a.iso), "-boot", "d",
            "-serial", f"file:{out}/com1.log", "-serial", f"file:{out}/com2.log",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-monitor", "none"] + accel + \
-        (["-uuid", a.uuid] if a.uuid else [])
+        (["-uuid", a.uuid] if a.uuid else []) + (uefi_firmware(out) if a.uefi else [])
     return supervise(cmd, out, a.timeout, a.stop_on, a.live, a.stop_port)
 
 
@@ -254,6 +269,7 @@ def main():
     ap.add_argument("--megs", type=int, default=512)
     ap.add_argument("--cpus", type=int, default=1, help="Bochs: processors (cpu: count=N)")
     ap.add_argument("--uuid", help="QEMU: the SMBIOS system UUID (-uuid)")
+    ap.add_argument("--uefi", action="store_true", help="QEMU: boot by UEFI (Debian's OVMF, q35)")
     ap.add_argument("--ignore-bad-msrs", action="store_true",
                     help="Bochs: ignore_bad_msrs=1 (a bad RDMSR reads 0, a bad WRMSR is dropped); "
                          "Debian's Linux needs it even bare")

@@ -12,6 +12,16 @@ static bool push(struct mb2_mmap_entry *out, u32 *n, u32 max, u64 base, u64 len,
     return true;
 }
 
+/* The type a guest is told: e820's and multiboot2's five, and persistent
+ * memory (7, 12), which Linux knows, as they are; what GRUB adds from an
+ * EFI memory map beyond those (20: the firmware's runtime code) is reserved
+ * to the guest, as it is to vigil. */
+static u32 guest_type(u32 type)
+{
+    return (type >= MB2_MEM_AVAILABLE && type <= MB2_MEM_BADRAM) || type == 7 || type == 12 ? type
+                                                                                         : MB2_MEM_RESERVED;
+}
+
 u32 guest_mmap_build(const struct boot_info *bi, const struct mem_range *owned, u32 nowned,
                      struct mb2_mmap_entry *out, u32 max)
 {
@@ -19,7 +29,7 @@ u32 guest_mmap_build(const struct boot_info *bi, const struct mem_range *owned, 
     for (u32 i = 0; i < bi->mmap_count; i++) {
         const struct mb2_mmap_entry *e = &bi->mmap[i];
         if (e->type != MB2_MEM_AVAILABLE) {
-            if (!push(out, &n, max, e->base, e->len, e->type))
+            if (!push(out, &n, max, e->base, e->len, guest_type(e->type)))
                 return 0;
             continue;
         }

@@ -229,6 +229,10 @@ const char *mb2_mem_type_name(u32 type)
     case MB2_MEM_ACPI_RECLAIMABLE: return "ACPI reclaimable";
     case MB2_MEM_NVS: return "ACPI NVS";
     case MB2_MEM_BADRAM: return "bad RAM";
+    /* What GRUB reports beyond e820's types, from an EFI memory map: */
+    case 7: return "persistent";          /* EfiPersistentMemory */
+    case 12: return "persistent (old)";   /* the pre-ACPI 6 persistent type */
+    case 20: return "firmware code";      /* EfiRuntimeServicesCode: the firmware's, kept */
     default: return "unknown";
     }
 }

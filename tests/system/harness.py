@@ -103,7 +103,7 @@ class Case:
         return path
 
     def boot(self, iso, emulator="bochs", timeout=240, stop_on=r"vigil: halted", cpu=None, tag="run", stop_port="com1",
-             send=(), cpus=1, ignore_bad_msrs=False, uuid=None, cdrom2=False):
+             send=(), cpus=1, ignore_bad_msrs=False, uuid=None, cdrom2=False, uefi=False):
         """send: [(regex, text)]: the operator's script, typed on vigil's
         console (COM1) once regex has appeared there, in order ("com2:REGEX":
         once it has appeared on the guest's console)."""
@@ -120,6 +120,8 @@ class Case:
             cmd += ["--cpus", str(cpus)]
         if uuid:
             cmd += ["--uuid", uuid]
+        if uefi:
+            cmd.append("--uefi")
         if cdrom2:
             cmd.append("--cdrom2")
         for rx, text in send:

@@ -66,3 +66,28 @@ def test_qemu_tcg_no_vtx(t):
     t.expect(r.com1, r"^vigil: clock: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z from the RTC \((BCD|binary), "
                      r"(24|12)-hour\), kept by the TSC$")
     t.expect(r.com1, r"^vigil: PANIC: cannot run guests: no VT-x: CPUID.1:ECX.VMX=0")
+
+
+def test_uefi_qemu_ovmf(t):
+    """The ISO is BIOS+UEFI hybrid (grub-efi-amd64-bin): under Debian's OVMF
+    in QEMU/TCG, GRUB EFI loads vigil by multiboot2, and vigil's boot report
+    is as correct as under BIOS: the memory map from GRUB (with the EFI
+    types it adds beyond e820's named: the firmware's runtime code), the
+    modules, the ACPI RSDP, the clock; then the clear refusal of a CPU
+    without VT-x. VMX itself under UEFI needs a real machine."""
+    iso = t.iso("host=uefi-box", modules=[(os.path.join(BUILD, "testos.elf"), "guest scenario=benign console=com2")])
+    r = t.boot(iso, emulator="qemu", cpu="Haswell-noTSX", timeout=180, uefi=True)
+    c = r.com1
+    t.expect(c, r'^vigil: loaded by "GRUB [^"]*", command line "host=uefi-box"$')
+    m = t.expect(c, r"^vigil: memory map \((\d+) entries, (\d+) MiB available\):$")
+    if int(m.group(2)) < 400:
+        raise AssertionError(f"{m.group(2)} MiB available of 512")
+    t.expect(c, r"^  0x[0-9a-f]{16}-0x[0-9a-f]{16}  firmware code +\(type 20\)$", "the EFI runtime code, named")
+    t.expect(c, r"^  0x[0-9a-f]{16}-0x[0-9a-f]{16}  ACPI NVS +\(type 4\)$")
+    t.expect_not(c, r"  unknown +\(type", "a memory type vigil cannot name")
+    t.expect(c, r"^vigil: 1 module$")
+    t.expect(c, r'^  0x[0-9a-f]{16}-0x[0-9a-f]{16}  guest +\d+ bytes  "scenario=benign console=com2"$')
+    t.expect(c, r"^vigil: ACPI RSDP revision 2 passed by the loader$")
+    t.expect(c, r"^vigil: clock: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z from the RTC")
+    t.expect(c, r"^vigil: host: uefi-box \(host=\)$")
+    t.expect(c, r"^vigil: PANIC: cannot run guests: no VT-x: CPUID.1:ECX.VMX=0")

@@ -91,6 +91,30 @@ static void test_mmap_without_owned_ranges_is_a_copy(void **state)
         assert_entry(&gm[i], bi.mmap[i].base, bi.mmap[i].len, bi.mmap[i].type);
 }
 
+/* A UEFI machine's map as GRUB gives it: the firmware's runtime code
+ * (GRUB's type 20) is reserved to the guest; persistent memory (7, 12)
+ * and the five standard types are passed as they are. */
+static void test_mmap_efi_types(void **state)
+{
+    (void)state;
+    MAP({ 0, 0xa0000, AVAIL },
+        { 0x100000, 0x1ee00000, AVAIL },
+        { 0x1f9ec000, 0x100000, 20 },
+        { 0x1fb6c000, 0x12000, MB2_MEM_ACPI_RECLAIMABLE },
+        { 0x1fb7e000, 0x80000, MB2_MEM_NVS },
+        { 0x40000000, 0x10000000, 7 },
+        { 0x50000000, 0x1000, 12 },
+        { 0x60000000, 0x1000, 99 });
+    u32 n = guest_mmap_build(&bi, NULL, 0, gm, GUEST_MMAP_MAX);
+    assert_int_equal(n, 8);
+    assert_entry(&gm[2], 0x1f9ec000, 0x100000, RESV);
+    assert_entry(&gm[3], 0x1fb6c000, 0x12000, MB2_MEM_ACPI_RECLAIMABLE);
+    assert_entry(&gm[4], 0x1fb7e000, 0x80000, MB2_MEM_NVS);
+    assert_entry(&gm[5], 0x40000000, 0x10000000, 7);
+    assert_entry(&gm[6], 0x50000000, 0x1000, 12);
+    assert_entry(&gm[7], 0x60000000, 0x1000, RESV);
+}
+
 static void test_mmap_is_sorted_by_base(void **state)
 {
     (void)state;
@@ -655,6 +679,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mmap_cuts_owned_ranges_out_as_reserved),
         cmocka_unit_test(test_mmap_without_owned_ranges_is_a_copy),
+        cmocka_unit_test(test_mmap_efi_types),
         cmocka_unit_test(test_mmap_is_sorted_by_base),
         cmocka_unit_test(test_mmap_owned_range_spanning_two_entries),
         cmocka_unit_test(test_mmap_owned_range_over_available_and_reserved),

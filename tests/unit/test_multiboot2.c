@@ -1177,6 +1177,9 @@ static void test_mem_type_names(void **state)
     assert_string_equal(mb2_mem_type_name(MB2_MEM_ACPI_RECLAIMABLE), "ACPI reclaimable");
     assert_string_equal(mb2_mem_type_name(MB2_MEM_NVS), "ACPI NVS");
     assert_string_equal(mb2_mem_type_name(MB2_MEM_BADRAM), "bad RAM");
+    assert_string_equal(mb2_mem_type_name(7), "persistent");
+    assert_string_equal(mb2_mem_type_name(12), "persistent (old)");
+    assert_string_equal(mb2_mem_type_name(20), "firmware code");
     assert_string_equal(mb2_mem_type_name(0), "unknown");
     assert_string_equal(mb2_mem_type_name(77), "unknown");
 }
