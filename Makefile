@@ -1,7 +1,8 @@
 # vigil: the one entry point. `make help` lists the targets.
 #   make            build/vigil.elf and build/testos.elf
 #   make iso        build/vigil.iso (GRUB, vigil + test guest)
-#   make run        boot the ISO in Bochs, both consoles on the terminal (GUEST=linux: Debian's Linux)
+#   make run        boot the ISO in Bochs, both consoles on the terminal (GUEST=linux: Debian's Linux;
+#                   EMU=qemu: QEMU, with KVM where it offers nested VMX)
 #   make test       every test: unit, fuzz regression, system (Bochs, QEMU)
 #   make check      host unit tests only
 #   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux: one part)
@@ -135,6 +136,12 @@ ifeq ($(GUEST),linux)
 run: deps-run deps-test
 	@$(MAKE) --no-print-directory all $(BUILD)/linux.iso
 	$(PYTHON) scripts/emu.py bochs --iso $(BUILD)/linux.iso --live --out $(BUILD)/run --timeout 1200 --ignore-bad-msrs
+else ifeq ($(EMU),qemu)
+# make run EMU=qemu: QEMU with KVM where /dev/kvm offers nested VMX, else
+# TCG (emu.py says why), where vigil shows its refusal.
+run: deps-run deps-test
+	@$(MAKE) --no-print-directory all iso
+	$(PYTHON) scripts/emu.py qemu --cpu auto --iso $(BUILD)/vigil.iso --live --out $(BUILD)/run --timeout 600
 else
 run: deps-run
 	@$(MAKE) --no-print-directory all iso

@@ -212,14 +212,33 @@ def run_bochs(a):
     return supervise(cmd, out, a.timeout, a.stop_on, a.live, a.stop_port, pty=pty)
 
 
-def kvm_has_vmx():
+def kvm_status():
+    """(True, what) when QEMU can run vigil with KVM and nested VMX here;
+    else (False, why not, with the fix where there is one)."""
+    if not os.path.exists("/dev/kvm"):
+        return False, "no /dev/kvm (KVM is not loaded, or this is a VM without nested virtualisation)"
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return False
+        return False, "/dev/kvm is not readable and writable by this user (add it to the kvm group)"
     try:
         with open("/proc/cpuinfo") as f:
-            return " vmx" in f.read()
+            vmx = " vmx" in f.read()
     except OSError:
-        return False
+        vmx = False
+    if not vmx:
+        return False, "KVM here has no VMX to give a guest (not an Intel CPU with VT-x, or a VM without nested VMX)"
+    try:
+        with open("/sys/module/kvm_intel/parameters/nested") as f:
+            nested = f.read().strip() in ("Y", "1")
+    except OSError:
+        nested = False
+    if not nested:
+        return False, ("KVM without nested VMX: as root, modprobe -r kvm_intel && modprobe kvm_intel nested=1 "
+                       "(or options kvm_intel nested=1 in /etc/modprobe.d/)")
+    return True, "KVM with nested VMX (-enable-kvm -cpu host)"
+
+
+def kvm_has_vmx():
+    return kvm_status()[0]
 
 
 OVMF = "/usr/share/OVMF"
@@ -242,8 +261,13 @@ def run_qemu(a):
     os.makedirs(out, exist_ok=True)
     for f in ("com1.log", "com2.log"):
         open(os.path.join(out, f), "wb").close()
-    accel = ["-enable-kvm", "-cpu", "host"] if (a.cpu == "auto" and kvm_has_vmx()) else \
-        ["-accel", "tcg", "-cpu", "qemu64" if a.cpu == "auto" else a.cpu]
+    use_kvm = False
+    if a.cpu == "auto":
+        use_kvm, why = kvm_status()
+        print(f"emu.py: QEMU: {why}" + ("" if use_kvm else "; using TCG instead, where vigil can only show its "
+                                                          "refusal (TCG emulates no VT-x)"), file=sys.stderr)
+    accel = ["-enable-kvm", "-cpu", "host"] if use_kvm else \
+        ["-accel", "tcg", "-cpu", "Haswell-noTSX" if a.cpu == "auto" else a.cpu]
     cmd = ["qemu-system-x86_64", "-m", str(a.megs), "-display", "none", "-no-reboot",
            "-cdrom", os.path.abspath(a.iso), "-boot", "d",
            "-serial", f"file:{out}/com1.log", "-serial", f"file:{out}/com2.log",

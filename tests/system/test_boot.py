@@ -1,5 +1,6 @@
 """Issue 2: vigil boots from GRUB into 64-bit C and describes the machine."""
 import os
+import re
 from harness import BUILD, ROOT
 
 VIGIL = os.path.join(BUILD, "vigil.elf")
@@ -91,3 +92,30 @@ def test_uefi_qemu_ovmf(t):
     t.expect(c, r"^vigil: clock: 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z from the RTC")
     t.expect(c, r"^vigil: host: uefi-box \(host=\)$")
     t.expect(c, r"^vigil: PANIC: cannot run guests: no VT-x: CPUID.1:ECX.VMX=0")
+
+
+def test_qemu_auto_says_why(t):
+    """make run EMU=qemu (emu.py qemu --cpu auto): KVM with nested VMX where
+    /dev/kvm offers it, else TCG, and emu.py says plainly which and why (no
+    /dev/kvm, no VMX to give, or KVM without nested VMX with the
+    kvm_intel nested=1 hint); vigil then runs, or shows its refusal."""
+    import subprocess
+    import sys
+    iso = t.iso("")
+    out = os.path.join(t.dir, "auto")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/emu.py"), "qemu", "--cpu", "auto", "--iso", iso,
+                        "--out", out, "--timeout", "120", "--stop-on", r"vigil: halted|VT-x is usable"],
+                       capture_output=True, text=True)
+    said = [l for l in p.stderr.splitlines() if l.startswith("emu.py: QEMU: ")]
+    if len(said) != 1:
+        raise AssertionError(f"emu.py did not say how it runs QEMU: {p.stderr!r}")
+    with open(os.path.join(out, "com1.log"), encoding="utf-8", errors="replace") as f:
+        com1 = f.read().replace("\r", "")
+    if "using TCG instead" in said[0]:
+        if not re.search(r"no /dev/kvm|not readable and writable|no VMX to give|without nested VMX: as root, "
+                         r"modprobe -r kvm_intel && modprobe kvm_intel nested=1", said[0]):
+            raise AssertionError(f"the fallback without a reason: {said[0]}")
+        t.expect(com1, r"^vigil: PANIC: cannot run guests: no VT-x: CPUID.1:ECX.VMX=0")
+    else:
+        t.expect(said[0], r"KVM with nested VMX")
+        t.expect(com1, r"^vigil: VT-x is usable$")
