@@ -7,6 +7,7 @@
 #include "ids/profile.h"
 #include "ids/vmi.h"
 #include "vmm/traps.h"
+#include "vmm/memmap.h"
 
 /* One policy module (one file each: ids/pol_*.c). Every hook is optional. */
 struct policy_ops {
@@ -97,7 +98,7 @@ struct ids_object {
     u64 start, len;                /* guest-physical bytes; first port and count; MSR; CR bits */
     u32 arg;                       /* the policy's own number for it (a table, a rule) */
 };
-#define IDS_MAX_OBJECTS (TRAP_MAX_PAGES + TRAP_MAX_PORTS + TRAP_MAX_MSRS + TRAP_MAX_CRS)
+#define IDS_MAX_OBJECTS (TRAP_MAX_PAGES + TRAP_MAX_PORTS + TRAP_MAX_MSRS + TRAP_MAX_CRS + 1)   /* + the execute watch */
 
 /* Subscribe policy id to an access (IDS_READ/WRITE/EXEC) of guest-physical
  * [gpa, gpa + len), to ports lo..hi, to writes of an MSR, to changes of CR0
@@ -108,6 +109,10 @@ bool ids_trap_pages(enum policy_id id, u64 gpa, u64 len, u32 access, const char 
 bool ids_trap_ports(enum policy_id id, u16 lo, u16 hi, const char *what, u32 arg);
 bool ids_trap_msr(enum policy_id id, u32 msr, const char *what, u32 arg);
 bool ids_trap_cr(enum policy_id id, u8 cr, u64 bits, const char *what);
+/* Watch execution outside the known code ranges (guest-physical, whole
+ * pages): each fetch elsewhere is an IDS_EV_EPT event of policy id with
+ * access IDS_EXEC (one subscription; see vmm_watch_exec). */
+bool ids_watch_exec(enum policy_id id, const struct mem_range *known, u32 n, const char *what);
 /* The subscription an EPT, I/O, MSR or CR event came through; the one
  * with owner number `owner` (a trap registry entry's). */
 const struct ids_object *ids_object_of(const struct ids_event *e);

@@ -358,6 +358,14 @@ bool ids_trap_pages(enum policy_id id, u64 gpa, u64 len, u32 access, const char 
     return subscribed(id, what, ok, err);
 }
 
+bool ids_watch_exec(enum policy_id id, const struct mem_range *known, u32 n, const char *what)
+{
+    char err[120] = "";
+    bool ok = new_object(id, what, n ? known[0].start : 0, n ? known[0].end - known[0].start : 0, 0) &&
+              vmm_watch_exec(known, n, nobjects, err, sizeof(err));
+    return subscribed(id, what, ok, err);
+}
+
 bool ids_trap_ports(enum policy_id id, u16 lo, u16 hi, const char *what, u32 arg)
 {
     char err[120] = "";
@@ -729,6 +737,12 @@ void ids_print_summary(void)
         if (pol_cycles[i])
             kprintf(" %s %llu", policy_name((enum policy_id)i), (unsigned long long)pol_cycles[i]);
     kprintf("\n");
+    u64 grants, revokes;
+    u32 granted;
+    vmm_exec_stats(&grants, &revokes, &granted);
+    if (grants)
+        kprintf("vigil: execute watch: %llu pages granted X in user mode, taken back %llu times, %u granted now\n",
+                (unsigned long long)grants, (unsigned long long)revokes, granted);
     kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
             (unsigned long long)vmi_stats_walks());
     xlate_summary();

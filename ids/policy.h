@@ -55,6 +55,9 @@ struct policy_config {
      * anyway (vendor:device; device 0xffff: any of that vendor's). */
     u32 ndma_allow;
     struct { u16 vendor, device; } dma_allow[DMA_MAX_ALLOW];
+    /* kernel-text: supervisor execution outside the kernel's text is
+     * watched (EPT execute permission), unless exec=off. */
+    bool exec_watch_off;
 };
 
 const char *policy_name(enum policy_id id);

@@ -146,3 +146,56 @@ bool ept_set_perms(u64 *pml4, u64 gpa, u64 rwx)
     *e = (*e & ~EPT_RWX) | (rwx & EPT_RWX);
     return true;
 }
+
+static bool kept_overlap(const struct mem_range *keep, u32 n, u64 s, u64 e, bool *whole)
+{
+    for (u32 i = 0; i < n; i++)
+        if (range_overlaps(s, e, keep[i].start, keep[i].end)) {
+            *whole = keep[i].start <= s && e <= keep[i].end;
+            return true;
+        }
+    return false;
+}
+
+/* The entries of table t (level lvl, each child `size` bytes, the first at
+ * base): X off in every leaf that maps no kept byte; a large leaf that maps
+ * some is split and its children judged; tables are followed. */
+static bool deny_exec(u64 *t, int lvl, u64 base, const struct mem_range *keep, u32 nkeep, ept_alloc_fn alloc)
+{
+    u64 size = 1ull << (12 + 9 * (lvl - 1));
+    for (u32 i = 0; i < 512; i++) {
+        u64 *e = &t[i], s = base + i * size;
+        if (!(*e & EPT_RWX))
+            continue;
+        bool whole = false, some = kept_overlap(keep, nkeep, s, s + size, &whole);
+        bool leaf = lvl == 1 || (*e & EPT_LARGE);
+        if (leaf && !some) {
+            *e &= ~EPT_X;
+            continue;
+        }
+        if (leaf && whole)
+            continue;
+        if (leaf && !split(e, size, alloc))
+            return false;
+        if (!deny_exec((u64 *)(uintptr_t)(*e & PT_ADDR_MASK), lvl - 1, s, keep, nkeep, alloc))
+            return false;
+    }
+    return true;
+}
+
+bool ept_deny_exec(u64 *pml4, const struct mem_range *keep, u32 nkeep, ept_alloc_fn alloc)
+{
+    for (u32 i = 0; i < nkeep; i++)
+        if ((keep[i].start | keep[i].end) & 0xfff)
+            return false;
+    return deny_exec(pml4, 4, 0, keep, nkeep, alloc);
+}
+
+bool ept_allow_exec(u64 *pml4, u64 gpa, ept_alloc_fn alloc)
+{
+    u64 *e = leaf4k(pml4, gpa, alloc);
+    if (!e)
+        return false;
+    *e |= EPT_X;
+    return true;
+}

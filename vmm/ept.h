@@ -39,5 +39,11 @@ u64 ept_pointer(const u64 *pml4);
 bool ept_restrict(u64 *pml4, u64 gpa, u64 deny, ept_alloc_fn alloc);
 /* Set the RWX bits of the (already 4 KiB) leaf holding gpa. */
 bool ept_set_perms(u64 *pml4, u64 gpa, u64 rwx);
+/* Execute permission off everywhere but the kept ranges (whole 4 KiB
+ * pages): large pages stay large where they map no kept byte, and are
+ * split where they map some. False if alloc ran dry (what was done stays). */
+bool ept_deny_exec(u64 *pml4, const struct mem_range *keep, u32 nkeep, ept_alloc_fn alloc);
+/* Execute permission back for the 4 KiB page holding gpa (split if need be). */
+bool ept_allow_exec(u64 *pml4, u64 gpa, ept_alloc_fn alloc);
 
 #endif

@@ -266,10 +266,39 @@ static enum exit_action h_preempt(struct vcpu *v)
     return tick(v, rdtsc());
 }
 
+/* A fetch the execute watch judges: allowed, its page may execute from now
+ * on (until the grants are taken back); refused, the fetch faults as from
+ * a no-execute page (#PF, error code present + instruction fetch, + user
+ * in ring 3, CR2 the address). */
+static enum exit_action exec_watch(struct vcpu *v, u64 q, u64 gpa, u32 owner)
+{
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_EPT);
+    e.owner = owner;
+    e.ept.gpa = gpa;
+    e.ept.gva_valid = q >> 7 & 1;
+    e.ept.gva = e.ept.gva_valid ? vmread(GUEST_LINEAR_ADDRESS) : vmread(GUEST_RIP);
+    e.ept.access = IDS_EXEC;
+    struct ids_verdict verdict = ids_event(&e);
+    if (verdict.action == IDS_ALLOW) {
+        if (vmm_exec_grant(gpa))
+            return EXIT_RESUME;
+        v->suspend_reason = "the execute watch has no EPT table left";
+        return EXIT_SUSPEND;
+    }
+    u64 cr2 = e.ept.gva;
+    __asm__ volatile("mov %0, %%cr2" ::"r"(cr2));
+    vcpu_inject_exception(14, true, 0x11 | (e.cpl == 3 ? 4 : 0));
+    return vmm_verdict_suspend(v, verdict, EXIT_RESUME);
+}
+
 static enum exit_action h_ept_violation(struct vcpu *v)
 {
     u64 q = vmread(EXIT_QUALIFICATION), gpa = vmread(GUEST_PHYSICAL_ADDRESS);
     const char *what = q & 2 ? "write" : q & 4 ? "instruction fetch" : "read";
+    u32 owner;
+    if ((q & 4) && (q & 1 << 3) && vmm_exec_watched(gpa, &owner))   /* a fetch from a readable page the watch holds */
+        return exec_watch(v, q, gpa, owner);
     if (vmm_ept_is_protected(gpa)) {
         /* A page the IDS trapped. The subscription holding this byte for
          * this access judges it; a byte of the page that none holds (the

@@ -61,6 +61,10 @@ void vmcs_cr3_load_exiting(void);
 void vmcs_step_controls(bool on, bool ext_int, bool expire_now);
 bool vmcs_can_expire_now(void);
 void vmm_step_through(u64 gpa);
+/* The execute watch (introspect.c): a fetch from gpa is the watch's to
+ * judge; an allowed one's page gets X (false: no EPT table to split with). */
+bool vmm_exec_watched(u64 gpa, u32 *owner);
+bool vmm_exec_grant(u64 gpa);
 /* The write at gpa that the window now open lets through is reported to the
  * IDS again (IDS_EV_EPT, ept.after, subscription owner) when it closes. */
 void vmm_step_recheck(u64 gpa, u32 owner);

@@ -19,7 +19,7 @@
 #include "lib/log.h"
 #include "lib/fmt.h"
 
-#define RESERVE_PAGES 48
+#define RESERVE_PAGES 352               /* the trap registry's splits, and the execute watch's (2 MiB regions) */
 
 static u64 *pml4;
 static void *reserve[RESERVE_PAGES];
@@ -50,10 +50,123 @@ static u64 ept_perms(u32 access)
     return EPT_RWX & ~((access & TRAP_WRITE ? EPT_W : 0) | (access & TRAP_EXEC ? EPT_X : 0));
 }
 
+/* The execute watch (vmm_watch_exec): X is off in EPT outside the code the
+ * IDS named, until a fetch there is allowed and its page granted X; the
+ * grants are taken back together (vmm_exec_revoke). */
+#define MAX_KNOWN 8
+#define MAX_GRANTS 256
+static struct {
+    bool on;
+    u32 owner;
+    struct mem_range known[MAX_KNOWN];
+    u32 nknown;
+    u64 granted[MAX_GRANTS];
+    u32 ngranted;
+    u64 grants, revokes;
+} xw;
+
+static bool exec_allowed(u64 page)
+{
+    if (!xw.on)
+        return true;
+    for (u32 i = 0; i < xw.nknown; i++)
+        if (page >= xw.known[i].start && page < xw.known[i].end)
+            return true;
+    for (u32 i = 0; i < xw.ngranted; i++)
+        if (xw.granted[i] == page)
+            return true;
+    return false;
+}
+
+/* What the page's EPT entry allows: its traps' permissions, without X
+ * where the execute watch keeps it off. */
+static u64 page_perms(u64 page)
+{
+    u64 p = ept_perms(trap_page_access(&traps, page));
+    return exec_allowed(page) ? p : p & ~EPT_X;
+}
+
 static bool set_page(u64 page)
 {
     return ept_restrict(pml4, page, 0, reserve_page) &&      /* split to 4 KiB if need be */
-           ept_set_perms(pml4, page, ept_perms(trap_page_access(&traps, page)));
+           ept_set_perms(pml4, page, page_perms(page));
+}
+
+bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, size_t errlen)
+{
+    if (n > MAX_KNOWN || xw.on) {
+        fmt_snprintf(err, errlen, xw.on ? "execution is watched already" : "more than %u code ranges", MAX_KNOWN);
+        return false;
+    }
+    spin_lock(&ept_lock);
+    for (u32 i = 0; i < n; i++)
+        xw.known[i] = (struct mem_range){ ALIGN_DOWN(known[i].start, 4096), ALIGN_UP(known[i].end, 4096) };
+    xw.nknown = n;
+    xw.owner = owner;
+    bool ok = ept_deny_exec(pml4, xw.known, n, reserve_page);
+    xw.on = true;
+    /* The trapped pages (4 KiB already): their own permissions, X as the watch says. */
+    for (u32 i = 0; ok && i < traps.npages; i++)
+        for (u64 a = ALIGN_DOWN(traps.page[i].start, 4096); a < traps.page[i].end; a += 4096)
+            ept_set_perms(pml4, a, page_perms(a));
+    spin_unlock(&ept_lock);
+    smp_ept_changed();
+    if (!ok)
+        fmt_snprintf(err, errlen, "EPT cannot split the pages around the known code (%u spare tables)", RESERVE_PAGES);
+    return ok;
+}
+
+bool vmm_exec_watched(u64 gpa, u32 *owner)
+{
+    if (!xw.on)
+        return false;
+    *owner = xw.owner;
+    const struct trap_page *t = trap_page_find(&traps, gpa, TRAP_EXEC);
+    return !t && !exec_allowed(ALIGN_DOWN(gpa, 4096));
+}
+
+/* X for the page a fetch was allowed on (a full grant table is taken back
+ * first: the pages still in use fault again once, and are granted again). */
+bool vmm_exec_grant(u64 gpa)
+{
+    u64 page = ALIGN_DOWN(gpa, 4096);
+    if (xw.ngranted == MAX_GRANTS)
+        vmm_exec_revoke();
+    spin_lock(&ept_lock);
+    bool ok = ept_allow_exec(pml4, page, reserve_page);
+    if (ok) {
+        xw.granted[xw.ngranted++] = page;
+        xw.grants++;
+    }
+    spin_unlock(&ept_lock);
+    if (!ok) {
+        kprintf("vigil: execute watch: EPT cannot split the page at gpa 0x%llx to let it execute (%u spare tables "
+                "used up)\n", (unsigned long long)page, RESERVE_PAGES);
+        return false;
+    }
+    smp_ept_changed();
+    return true;
+}
+
+void vmm_exec_revoke(void)
+{
+    if (!xw.on || !xw.ngranted)
+        return;
+    spin_lock(&ept_lock);
+    u32 n = xw.ngranted;
+    xw.ngranted = 0;
+    for (u32 i = 0; i < n; i++)
+        ept_set_perms(pml4, xw.granted[i], page_perms(xw.granted[i]));
+    xw.revokes++;
+    spin_unlock(&ept_lock);
+    smp_ept_changed();
+}
+
+void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted)
+{
+    *grants = xw.grants;
+    *revokes = xw.revokes;
+    *granted = xw.ngranted;
 }
 
 bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t errlen)
@@ -303,7 +416,7 @@ static void step_close(struct step_window *step, bool ran)
     }
     spin_lock(&ept_lock);
     for (u32 i = 0; i < step->n; i++)
-        ept_set_perms(pml4, step->pages[i], ept_perms(trap_page_access(&traps, step->pages[i])));
+        ept_set_perms(pml4, step->pages[i], page_perms(step->pages[i]));
     spin_unlock(&ept_lock);
     invept(INVEPT_ALL, 0);
     vmcs_step_controls(false, false, false);

@@ -6,6 +6,7 @@
 #include "lib/types.h"
 #include "vmm/guestmem.h"
 #include "vmm/traps.h"
+#include "vmm/memmap.h"
 
 /* Subscriptions: the IDS traps guest-physical ranges (IDS_READ, IDS_WRITE,
  * IDS_EXEC: the accesses that arrive as IDS_EV_EPT), port ranges
@@ -31,6 +32,13 @@ bool vmm_trap_cr3_loads(char *err, size_t errlen);
 const struct traps *vmm_traps(void);
 /* Is any access to the page holding gpa trapped? */
 bool vmm_ept_is_protected(u64 gpa);
+/* The execute watch: X off in EPT everywhere but the known code ranges; a
+ * fetch elsewhere arrives as an IDS_EV_EPT event of `owner` with access
+ * IDS_EXEC, and an allowed one gets its 4 KiB page X until vmm_exec_revoke
+ * takes every grant back. False (err says why) if it cannot be armed. */
+bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, size_t errlen);
+void vmm_exec_revoke(void);
+void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted);
 /* The boot report's line: each table's use. */
 void vmm_trap_report(void);
 /* The guest's IDTR and GDTR now. */

@@ -25,3 +25,14 @@ align 8
 hook_int80_orig: dq 0
 hook_int80_hits: dq 0
 lstar_hook_hits: dq 0
+
+; alert-flood-distinct's code: one page of 1365 VMCALLs (0f 01 c1) and a
+; RET, shipped in the kernel's text (as a module's code would be) so that
+; it runs where vigil's execute watch lets supervisor code run.
+global flood_page
+section .text
+align 4096
+flood_page:
+    times 1365 db 0x0f, 0x01, 0xc1
+    ret
+    align 4096, db 0xcc

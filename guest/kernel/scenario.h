@@ -20,6 +20,7 @@ bool sc_inject_diskd(void);
 bool sc_wx_lower_half(void);
 bool sc_boot_tables_exec(void);
 bool sc_wx_alias(void);
+bool sc_wx_flash(void);
 /* scn_dma.c: device DMA (docs/testos.md, "DMA") */
 bool sc_dma_benign(void);
 bool sc_dma_kernel_text(void);

@@ -853,13 +853,14 @@ static bool sc_alert_flood(void)
 /* ---- alert-flood-distinct: N reaches for vigil, each an alert of its own - */
 
 /* VMCALL at N distinct RIPs (flood=N on the command line, default 4096),
- * so that no two alerts share a key. One physical page holds 1365 VMCALLs
- * (0f 01 c1) and a RET; it is written through the direct map and mapped
- * read-only and executable (never writable and executable) at as many
- * consecutive virtual pages as N needs, past the kmap window. Each VMCALL
+ * so that no two alerts share a key. One page of the kernel's text
+ * (flood_page, rootkit.asm) holds 1365 VMCALLs (0f 01 c1) and a RET; its
+ * frame is mapped read-only and executable at as many consecutive virtual
+ * pages as N needs, past the kmap window. Each VMCALL
  * raises #UD (vigil refuses VMCALL; bare, the CPU is outside VMX
  * operation), and the #UD handler resumes after it. Succeeded means a
  * VMCALL returned without #UD: something answered it. */
+extern const u8 flood_page[];
 #define FLOOD_BASE (KMAP_BASE + KMAP_SLOTS * PAGE_SIZE)
 #define FLOOD_PER_PAGE (PAGE_SIZE / 3)
 #define FLOOD_MAX 10000000ul
@@ -874,13 +875,7 @@ static bool sc_alert_flood_distinct(void)
         kprintf("%s: flood=%s is not a count from 1 to %lu\n", n, opt, FLOOD_MAX);
         return false;
     }
-    u64 page = palloc();
-    if (!page)
-        return false;
-    u8 *code = phys_to_virt(page);
-    for (u32 i = 0; i < FLOOD_PER_PAGE; i++)
-        memcpy(code + 3 * i, "\x0f\x01\xc1", 3);
-    code[3 * FLOOD_PER_PAGE] = 0xc3;                       /* ret */
+    u64 page = kimage_virt_to_phys(flood_page);
     u64 npages = (count + FLOOD_PER_PAGE - 1) / FLOOD_PER_PAGE;
     for (u64 i = 0; i < npages; i++)
         if (!vm_map(kernel_pml4, FLOOD_BASE + i * PAGE_SIZE, page, PTE_G)) {
@@ -902,7 +897,6 @@ static bool sc_alert_flood_distinct(void)
     ud_skip_lo = ud_skip_hi = 0;
     for (u64 i = 0; i < npages; i++)
         vm_unmap(kernel_pml4, FLOOD_BASE + i * PAGE_SIZE);   /* (the page tables stay) */
-    pfree(page);
     kprintf("%s: %lu VMCALLs at distinct RIPs in %lu cycles (%lu each), %lu of them #UD\n", n, count, t1 - t0,
             (t1 - t0) / count, ud_skipped);
     attack_result(n, ud_skipped != count);
@@ -949,6 +943,7 @@ static const struct {
     { "wx-lower-half", sc_wx_lower_half },
     { "boot-tables-exec", sc_boot_tables_exec },
     { "wx-alias", sc_wx_alias },
+    { "wx-flash", sc_wx_flash },
     { "remap-text-pte", sc_remap_text_pte },
     { "remap-text-alias", sc_remap_text_alias },
     { "remap-wide-store", sc_remap_wide_store },

@@ -6,11 +6,27 @@
 #include "mm.h"
 #include "proc.h"
 #include "scenario.h"
+#include "trap.h"
 
 extern u8 boot_pml4[];           /* boot.asm: the boot tables' root (identity-linked) */
 
 #define LOWER_WX_VA 0x50000000ul
 #define MAGIC 0x5a5a1234u
+
+/* Calls code at p; a fault (a monitor refusing the fetch) is reported and
+ * gives 0. */
+static u32 call_caught(const char *n, void *p)
+{
+    volatile u32 r = 0;
+    struct catch c;
+    if (CATCH(&c)) {
+        r = ((u32 (*)(void))p)();
+        catch_end(&c);
+    } else {
+        kprintf("%s: the call faulted: %s error 0x%lx at RIP 0x%lx\n", n, vector_name(c.vector), c.error, c.rip);
+    }
+    return r;
+}
 
 /* ---- wx-lower-half: a supervisor W+X page below the kernel half ---------- */
 
@@ -28,7 +44,7 @@ bool sc_wx_lower_half(void)
     wx[0] = 0xb8;                        /* mov eax, MAGIC; ret */
     memcpy(wx + 1, &m, 4);
     wx[5] = 0xc3;
-    u32 r = ((u32 (*)(void))wx)();
+    u32 r = call_caught(n, wx);
     kprintf("%s: supervisor page 0x%lx mapped W+X in the kernel's lower half; code written there ran: %s\n", n,
             LOWER_WX_VA, r == MAGIC ? "yes" : "no");
     proc_sleep(150);                     /* a rootkit keeps its code page */
@@ -46,7 +62,9 @@ bool sc_wx_lower_half(void)
  * the first 24 MiB is writable and executable, 2 MiB pages), jumps to code
  * it wrote into a free frame at that frame's physical address, and comes
  * back to the kernel's CR3. No stack is touched while the boot tables are
- * loaded: the kernel's stacks are not mapped there. */
+ * loaded: the kernel's stacks are not mapped there (so a refused fetch
+ * cannot even be reported: the #PF finds no stack, and testos panics on
+ * the double fault). */
 bool sc_boot_tables_exec(void)
 {
     const char *n = "boot-tables-exec";
@@ -95,13 +113,42 @@ bool sc_wx_alias(void)
     w[0] = 0xb8;                         /* mov eax, MAGIC; ret */
     memcpy(w + 1, &m, 4);
     w[5] = 0xc3;
-    u32 r = ((u32 (*)(void))x)();
+    u32 r = call_caught(n, x);
     kprintf("%s: frame 0x%lx writable at 0x%lx (NX), executable at 0x%lx; code written through one ran through "
             "the other: %s\n", n, page, (u64)w, (u64)x, r == MAGIC ? "yes" : "no");
     proc_sleep(150);
     kunmap(x, PAGE_SIZE);
     kunmap(w, PAGE_SIZE);
     pfree(page);
+    attack_result(n, r == MAGIC);
+    return true;
+}
+
+/* ---- wx-flash: a W+X mapping that lives for microseconds ----------------
+ * A kernel page is mapped writable and executable, code written and
+ * called, and the mapping removed at once: far too short for a periodic
+ * audit. Only catching the execution itself stops it. */
+bool sc_wx_flash(void)
+{
+    const char *n = "wx-flash";
+    attack_begin(n);
+    u64 page = palloc();
+    u8 *wx = page ? kmap(page, PAGE_SIZE, PTE_W) : NULL;   /* no NX: W+X */
+    if (!wx) {
+        kprintf("%s: cannot map the page\n", n);
+        return false;
+    }
+    u64 t0 = rdtsc();
+    u32 m = MAGIC;
+    wx[0] = 0xb8;                        /* mov eax, MAGIC; ret */
+    memcpy(wx + 1, &m, 4);
+    wx[5] = 0xc3;
+    u32 r = call_caught(n, wx);
+    kunmap(wx, PAGE_SIZE);
+    u64 t1 = rdtsc();
+    pfree(page);
+    kprintf("%s: kernel page mapped W+X for %lu TSC cycles; code written there ran: %s\n", n, t1 - t0,
+            r == MAGIC ? "yes" : "no");
     attack_result(n, r == MAGIC);
     return true;
 }

@@ -64,6 +64,7 @@ static const struct prof_field fields[] = {
 
 static const struct prof_const consts[] = {
     { "syscall_count", NR_SYSCALLS },
+    { "exec_watch", 1 },             /* all supervisor code is in kernel_text: vigil may watch the rest */
     { "nproc", NPROC },
     { "proc.state.free", PROC_FREE },
     { "proc.state.runnable", PROC_RUNNABLE },

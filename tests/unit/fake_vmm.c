@@ -166,6 +166,17 @@ void vmm_hypervisor_bounds(u64 *start, u64 *end)
 u32 vmm_maxphys(void) { return 40; }
 
 u64 vmm_uptime_ns(void) { return fake.now_ns += 1000; }
+bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    if (n)
+        fake.exec_known = known[0];
+    fake.exec_owner = owner;
+    fake.exec_watching = true;
+    return true;
+}
+void vmm_exec_revoke(void) { fake.exec_revokes++; }
+void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted) { *grants = 0, *revokes = fake.exec_revokes, *granted = 0; }
 u64 vmm_wallclock_ms(void) { return fake.wall_ms ? fake.wall_ms + fake.now_ns / 1000000 : 0; }
 const char *vmm_host_name(void) { return fake.host[0] ? fake.host : NULL; }
 

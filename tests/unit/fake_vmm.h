@@ -8,6 +8,7 @@
 
 #include "lib/types.h"
 #include "vmm/traps.h"
+#include "vmm/memmap.h"
 
 /* Guest-physical memory: [0, FAKE_MEM_SIZE), except vigil's own region
  * [FAKE_HV_LO, FAKE_HV_HI), which guestmem_* refuse, as the real one does. */
@@ -38,6 +39,10 @@ struct fake_vmm {
     bool protect_fails;                      /* vmm_ept_protect refuses */
     u64 now_ns;
     u64 wall_ms;                  /* vmm_wallclock_ms at now_ns 0 (0: no clock) */
+    bool exec_watching;           /* vmm_watch_exec was called: */
+    struct mem_range exec_known;  /*   its first known range */
+    u32 exec_owner;               /*   and the owner its events carry */
+    u64 exec_revokes;
     char host[64];                /* vmm_host_name ("": none) */
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
     bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */

@@ -534,6 +534,68 @@ static void test_pml4_points_at_the_pdpt(void **state)
     assert_int_equal(pdpt[4], 0);
 }
 
+/* Execute permission off everywhere but the kernel's text: large pages
+ * stay large away from it; the 2 MiB page around it is split and only the
+ * kept 4 KiB pages keep X; memory types and R/W are untouched; one page
+ * gets X back (split if need be), and unmapped ranges stay unmapped. */
+static u64 perms_at(u64 *pml4, u64 gpa, int *lvl)
+{
+    u64 *e = ept_lookup(pml4, gpa, lvl);
+    assert_non_null(e);
+    return *e;
+}
+
+static void test_deny_exec_keeps_only_the_kept(void **state)
+{
+    (void)state;
+    mtrr_wb();
+    u64 *pml4 = build(owned_std, 2, GiB(4), true, true);
+    assert_non_null(pml4);
+    static const struct mem_range keep[] = { { 0x107000, 0x144000 } };
+    u32 before = npages;
+    assert_true(ept_deny_exec(pml4, keep, 1, alloc_page));
+    int lvl;
+    u64 e = perms_at(pml4, GiB(3) + 0x1000, &lvl);            /* a 1 GiB page far away */
+    assert_int_equal(lvl, 3);
+    assert_int_equal(e & EPT_RWX, EPT_R | EPT_W);
+    assert_int_equal(e & (7 << 3), (u64)MT_WB << 3);
+    e = perms_at(pml4, 0x106000, &lvl);                         /* just before: 4 KiB, no X */
+    assert_int_equal(lvl, 1);
+    assert_int_equal(e & EPT_RWX, EPT_R | EPT_W);
+    for (u64 a = 0x107000; a < 0x144000; a += 0x1000) {         /* kept: X */
+        e = perms_at(pml4, a, &lvl);
+        assert_int_equal(lvl, 1);
+        assert_int_equal(e & EPT_RWX, EPT_RWX);
+    }
+    e = perms_at(pml4, 0x144000, &lvl);
+    assert_int_equal(e & EPT_RWX, EPT_R | EPT_W);
+    e = perms_at(pml4, 0x2030000, &lvl);                         /* next to vigil's hole: no X */
+    assert_int_equal(e & EPT_X, 0);
+    assert_null(ept_lookup(pml4, 0x2000000, &lvl));              /* vigil's: still not mapped */
+    assert_int_equal(npages - before, 1);                         /* one split: the 2 MiB page of the text */
+    /* A page given X back: split from its 1 GiB page down to 4 KiB. */
+    assert_true(ept_allow_exec(pml4, GiB(3) + 0x5000, alloc_page));
+    e = perms_at(pml4, GiB(3) + 0x5000, &lvl);
+    assert_int_equal(lvl, 1);
+    assert_int_equal(e & EPT_RWX, EPT_RWX);
+    e = perms_at(pml4, GiB(3) + 0x6000, &lvl);
+    assert_int_equal(e & EPT_RWX, EPT_R | EPT_W);
+    assert_false(ept_allow_exec(pml4, 0x2000000, alloc_page));  /* vigil's page: refused */
+}
+
+static void test_deny_exec_refuses_unaligned_and_runs_dry(void **state)
+{
+    (void)state;
+    mtrr_wb();
+    u64 *pml4 = build(NULL, 0, GiB(1), false, true);
+    assert_non_null(pml4);
+    static const struct mem_range odd[] = { { 0x107010, 0x144000 } };
+    assert_false(ept_deny_exec(pml4, odd, 1, alloc_page));
+    static const struct mem_range keep[] = { { 0x107000, 0x144000 } };
+    page_limit = npages;                                          /* no table for the split */
+    assert_false(ept_deny_exec(pml4, keep, 1, alloc_page));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -558,6 +620,8 @@ int main(void)
         T(test_disabled_mtrrs_map_everything_uc),
         T(test_allocator_failure_returns_null),
         T(test_allocator_failure_deep_in_the_tree),
+        T(test_deny_exec_keeps_only_the_kept),
+        T(test_deny_exec_refuses_unaligned_and_runs_dry),
         T(test_ept_pointer_encodes_wb_and_4_level_walk),
         T(test_pml4_points_at_the_pdpt),
     };
