@@ -21,8 +21,6 @@ extern u8 dma_text_pad[];
 #define PVD_LBA 16
 #define SECTOR 2048
 
-static void begin(const char *n) { kprintf("ATTACK %s begin\n", n); }
-static void result(const char *n, bool ok) { kprintf("ATTACK %s result=%s\n", n, ok ? "succeeded" : "failed"); }
 
 /* --- PCI ------------------------------------------------------------------ */
 
@@ -227,13 +225,13 @@ bool sc_dma_kernel_text(void)
     u32 *prd = prd_make(&prd_phys);
     if (!prd)
         return false;
-    begin(n);
+    attack_begin(n);
     prd[0] = (u32)kimage_virt_to_phys(dma_text_pad);
     prd[1] = 0x80000000u | SECTOR;
     u8 started = 0;
     bool done = dma_read(&d, prd_phys, &started);
     kprintf("%s: engine %s, transfer %s\n", n, started ? "started" : "did not start", done ? "completed" : "timed out");
-    result(n, text_hit(n, dma_text_pad));
+    attack_result(n, text_hit(n, dma_text_pad));
     pfree(prd_phys);
     return true;
 }
@@ -251,7 +249,7 @@ bool sc_dma_prd_chain(void)
     u32 *prd = prd_make(&prd_phys);
     if (!prd || !buf)
         return false;
-    begin(n);
+    attack_begin(n);
     /* The last 16 bytes of rodata's last page, and the 16 after it. */
     u8 *edge = (u8 *)ALIGN_UP((u64)__rodata_end, PAGE_SIZE) - 16;
     u8 before[32], after[32];
@@ -272,7 +270,7 @@ bool sc_dma_prd_chain(void)
             "transfer %s; the protected bytes %s\n", n, buf, is_pvd(phys_to_virt(buf)) ? "filled" : "untouched",
             kimage_virt_to_phys(edge), done ? "completed" : "did not complete",
             changed ? "CHANGED" : "are unchanged");
-    result(n, changed);
+    attack_result(n, changed);
     pfree(buf);
     pfree(prd_phys);
     return true;
@@ -322,7 +320,7 @@ bool sc_dma_hypervisor(void)
     u32 *prd = prd_make(&prd_phys);
     if (!prd)
         return false;
-    begin(n);
+    attack_begin(n);
     prd[0] = (u32)target;
     prd[1] = 0x80000000u | SECTOR;
     u8 started = 0, got[8];
@@ -333,7 +331,7 @@ bool sc_dma_hypervisor(void)
     kprintf("%s: DMA to phys 0x%lx: engine %s; the target %s\n", n, target, started ? "started" : "did not start",
             !readable ? "cannot be read back" : hit ? "now holds the ISO 9660 volume descriptor" : "is unchanged");
     (void)done;
-    result(n, hit);
+    attack_result(n, hit);
     pfree(prd_phys);
     return true;
 }
@@ -350,7 +348,7 @@ bool sc_dma_hypervisor_leak(void)
     u32 *prd = prd_make(&prd_phys);
     if (!prd)
         return false;
-    begin(n);
+    attack_begin(n);
     prd[0] = (u32)target;
     prd[1] = 0x80000000u | 512;
     u64 f = irq_save();
@@ -368,7 +366,7 @@ bool sc_dma_hypervisor_leak(void)
     bool accepted = cmd & 1;
     kprintf("%s: bus-master read of phys 0x%lx: engine %s (command 0x%x, status 0x%x)\n", n, target,
             accepted ? "started: the device read that memory" : "did not start", cmd, st);
-    result(n, accepted);
+    attack_result(n, accepted);
     pfree(prd_phys);
     return true;
 }
@@ -385,7 +383,7 @@ bool sc_dma_prd_swap(void)
     u32 *prd = prd_make(&prd_phys);
     if (!prd || !buf)
         return false;
-    begin(n);
+    attack_begin(n);
     prd[0] = (u32)buf;
     prd[1] = 0x80000000u | SECTOR;
     u64 f = irq_save();
@@ -408,7 +406,7 @@ bool sc_dma_prd_swap(void)
     irq_restore(f);
     kprintf("%s: engine %s, transfer %s; the harmless buffer %s\n", n, started ? "started" : "did not start",
             done ? "completed" : "did not complete", is_pvd(phys_to_virt(buf)) ? "got the sector" : "is empty");
-    result(n, text_hit(n, dma_text_pad));
+    attack_result(n, text_hit(n, dma_text_pad));
     pfree(buf);
     pfree(prd_phys);
     return true;
@@ -422,7 +420,7 @@ bool sc_dma_bus_master(void)
     struct ide d;
     if (!ide_find(&d))
         return false;
-    begin(n);
+    attack_begin(n);
     /* A device that is neither the host bridge nor the IDE controller,
      * whose bus-master enable is off (in Bochs: the PIIX4 power-management
      * function, 8086:7113). */
@@ -439,11 +437,11 @@ bool sc_dma_bus_master(void)
             cfg_write(dev, fn, 4, cmd);
             kprintf("%s: 00:%02x.%u %04x:%04x class %06x: bus-master enable written, command register now 0x%x\n",
                     n, dev, fn, id & 0xffff, id >> 16, cls, now);
-            result(n, now & 4);
+            attack_result(n, now & 4);
             return true;
         }
     kprintf("%s: no device to try\n", n);
-    result(n, false);
+    attack_result(n, false);
     return true;
 }
 
@@ -459,7 +457,7 @@ bool sc_dma_bar_move(void)
     u32 *prd = prd_make(&prd_phys);
     if (!prd)
         return false;
-    begin(n);
+    attack_begin(n);
     u16 old = d.bm, moved = 0xfe00;
     cfg_write(d.dev, d.fn, 0x20, moved | 1);
     u32 bar = cfg_read(d.dev, d.fn, 0x20);
@@ -471,7 +469,7 @@ bool sc_dma_bar_move(void)
     dma_read(&d, prd_phys, &started);
     cfg_write(d.dev, d.fn, 0x20, old | 1);
     kprintf("%s: engine %s at the moved ports\n", n, started ? "started" : "did not start");
-    result(n, text_hit(n, dma_text_pad));
+    attack_result(n, text_hit(n, dma_text_pad));
     pfree(prd_phys);
     return true;
 }

@@ -20,8 +20,6 @@ extern void hook_int80_stub(void);
 
 #define CR4_PGE (1ul << 7)
 
-static void begin(const char *n) { kprintf("ATTACK %s begin\n", n); }
-static void result(const char *n, bool ok) { kprintf("ATTACK %s result=%s\n", n, ok ? "succeeded" : "failed"); }
 
 static int run_probe(void)
 {
@@ -135,7 +133,7 @@ static bool remap_text(const char *n, enum how how)
     }
     patch_getpid(phys_to_virt(f));
     u64 orig = *pte;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: sys_getpid's page 0x%lx: PTE at phys 0x%lx is 0x%lx; copy with a jmp to the hook at 0x%lx; "
             "writing the PTE %s\n", n, va, (u64)pte - DIRECT_MAP_BASE, orig, f,
             how == BY_ALIAS ? "through a kmap alias of its table" :
@@ -148,7 +146,7 @@ static bool remap_text(const char *n, enum how how)
     u64 hits = text_hits - h0;
     kprintf("%s: PTE now 0x%lx (%s); the hook ran %lu times (probe exit %d)\n", n, *pte,
             remapped ? "the copy" : "the kernel's frame", hits, code);
-    result(n, remapped && hits > 0);
+    attack_result(n, remapped && hits > 0);
     *pte = orig;
     invlpg(va);
     pfree(f);
@@ -175,7 +173,7 @@ bool sc_remap_text_rw(void)
     for (int i = 0; i < 5; i++)
         saved[i] = target[i];
     u64 orig = *pte;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: setting R/W in the PTE of sys_getpid's page 0x%lx (0x%lx), then writing a jmp into it with "
             "CR0.WP set\n", n, va, orig);
     *pte = orig | PTE_W;
@@ -202,7 +200,7 @@ bool sc_remap_text_rw(void)
     kprintf("%s: PTE %s; the jmp %s; the hook ran %lu times (probe exit %d)\n", n,
             writable ? "writable" : "still read-only", in_place ? "in place" : wrote ? "not in place" : "not written",
             hits, code);
-    result(n, writable && in_place && hits > 0);
+    attack_result(n, writable && in_place && hits > 0);
     if (in_place) {
         for (int i = 0; i < 5; i++)
             target[i] = saved[i];
@@ -230,7 +228,7 @@ bool sc_remap_table_pde(void)
     npt[idx] = with_frame(opt[idx], page2);
     *(syscall_fn *)((u8 *)phys_to_virt(page2) + (slot & 0xfff)) = hook_sys;
     u64 orig = *pde;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: syscall_table[%d] at 0x%lx: its PDE (phys 0x%lx, 0x%lx) pointed at a copied page table 0x%lx "
             "whose PTE maps a patched copy 0x%lx\n", n, SYS_getpid, slot, (u64)pde - DIRECT_MAP_BASE, orig, pt2,
             page2);
@@ -242,7 +240,7 @@ bool sc_remap_table_pde(void)
     u64 hits = sys_hits - h0;
     kprintf("%s: PDE now 0x%lx; syscall_table[%d] %s; the hook ran %lu times (probe exit %d)\n", n, *pde,
             SYS_getpid, redirected ? "redirected" : "unchanged", hits, code);
-    result(n, redirected && hits > 0);
+    attack_result(n, redirected && hits > 0);
     *pde = orig;
     flush_all();
     pfree(pt2);
@@ -270,7 +268,7 @@ bool sc_remap_idt_pte(void)
     hook_int80_orig = idt_handler(&idt[VEC_INT80]);
     patch_idt(phys_to_virt(f));
     u64 orig = *pte;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: the IDT page 0x%lx (IDTR's): PTE 0x%lx pointed at a copy 0x%lx with vector 0x80 hooked\n", n, va,
             orig, f);
     u64 fl = irq_save();
@@ -285,7 +283,7 @@ bool sc_remap_idt_pte(void)
     irq_restore(fl);
     kprintf("%s: PTE %s; int 0x80 returned %ld; the hook ran %lu times\n", n,
             remapped ? "pointed at the copy" : "unchanged", r, hits);
-    result(n, remapped && hits > 0 && r == current->pid);
+    attack_result(n, remapped && hits > 0 && r == current->pid);
     pfree(f);
     return true;
 }
@@ -313,7 +311,7 @@ bool sc_remap_idt_pml4(void)
     top[i4] = with_frame(*e4, pdpt);
     hook_int80_orig = idt_handler(&idt[VEC_INT80]);
     patch_idt(phys_to_virt(page));
-    begin(n);
+    attack_begin(n);
     kprintf("%s: a new address space 0x%lx whose PML4E %lu (0x%lx) leads through copied tables to a copy of the "
             "IDT page with vector 0x80 hooked\n", n, space, i4, top[i4]);
     u64 fl = irq_save();
@@ -328,7 +326,7 @@ bool sc_remap_idt_pml4(void)
     irq_restore(fl);
     kprintf("%s: PML4E %lu in it now 0x%lx (%s); int 0x80 returned %ld; the hook ran %lu times\n", n, i4, top[i4],
             remapped ? "the copied tables" : "the kernel's", r, hits);
-    result(n, remapped && hits > 0 && r == current->pid);
+    attack_result(n, remapped && hits > 0 && r == current->pid);
     pfree(space);
     pfree(pdpt);
     pfree(pd);
@@ -366,7 +364,7 @@ bool sc_remap_own_pml4(void)
     hook_int80_orig = idt_handler(&idt[VEC_INT80]);
     patch_idt(phys_to_virt(page));
     const u64 calls = 20000;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: address space 0x%lx loaded as the kernel's, then its own PML4E %lu pointed at copied tables "
             "leading to a copy of the IDT page with vector 0x80 hooked; %lu int 0x80 calls, interrupts off\n", n,
             space, i4, calls);
@@ -389,7 +387,7 @@ bool sc_remap_own_pml4(void)
     irq_restore(fl);
     kprintf("%s: the hook ran %lu of %lu times (the last at call %lu); PML4E %lu at the end: %s\n", n, hits, calls,
             last, i4, still ? "the copied tables" : "the kernel's (put back)");
-    result(n, hits > 0);
+    attack_result(n, hits > 0);
     pfree(space);
     pfree(pdpt);
     pfree(pd);
@@ -423,7 +421,7 @@ bool sc_remap_gdt_pte(void)
     *d = (*d & ~(0xffffull | 0xfull << 48 | 1ull << 55)) | 0x2345 | 1ull << 48;
     u64 orig = *pte, before = 0, after = 0;
     lsl(0x18, &before);
-    begin(n);
+    attack_begin(n);
     kprintf("%s: the GDT page 0x%lx (GDTR's): PTE 0x%lx pointed at a copy 0x%lx whose descriptor 0x18 has limit "
             "0x12345 (LSL reads 0x%lx now)\n", n, va, orig, f, before);
     u64 fl = irq_save();
@@ -436,7 +434,7 @@ bool sc_remap_gdt_pte(void)
     irq_restore(fl);
     kprintf("%s: PTE %s; LSL of 0x18 %s 0x%lx\n", n, remapped ? "pointed at the copy" : "unchanged",
             ok ? "reads" : "failed, read", after);
-    result(n, remapped && ok && after == 0x12345);
+    attack_result(n, remapped && ok && after == 0x12345);
     pfree(f);
     return true;
 }
@@ -477,7 +475,7 @@ bool sc_remap_step_window(void)
     invlpg((u64)a + PAGE_SIZE);
     patch_getpid(phys_to_virt(f));
     u64 orig = *pte;
-    begin(n);
+    attack_begin(n);
     kprintf("%s: alias 0x%lx of the page table holding sys_getpid's PTE at phys 0x%lx; an 8-byte write at +0xffc "
             "faults into the unmapped page after it, and the #PF handler repoints the PTE to a copy 0x%lx\n", n,
             (u64)a, (u64)pte - DIRECT_MAP_BASE, f);
@@ -504,7 +502,7 @@ bool sc_remap_step_window(void)
     kprintf("%s: the #PF handler ran %lu times\n", n, sw_hits);
     kprintf("%s: PTE now 0x%lx (%s); the hook ran %lu times (probe exit %d)\n", n, *pte,
             remapped ? "the copy" : "the kernel's frame", hits, code);
-    result(n, remapped && hits > 0);
+    attack_result(n, remapped && hits > 0);
     *pte = orig;
     invlpg(va);
     kunmap(a, 2 * PAGE_SIZE);
