@@ -159,6 +159,14 @@ def lines_of(path, appear_s=60, idle_s=None):
             if time.monotonic() > deadline:
                 raise SystemExit(f"alerts.py: {path} did not appear within {appear_s} s")
             time.sleep(0.1)
+    if os.isatty(f.fileno()):
+        # A serial line or pty: raw, 115200 8N1 (vigil's console), lines as they come.
+        import termios
+        import tty
+        tty.setraw(f.fileno())
+        attrs = termios.tcgetattr(f.fileno())
+        attrs[4] = attrs[5] = termios.B115200
+        termios.tcsetattr(f.fileno(), termios.TCSANOW, attrs)
     buf, last = b"", time.monotonic()
     while True:
         chunk = f.read(4096)
