@@ -129,8 +129,10 @@ void vmm_guest_poweroff(enum power_how how, u16 port, u32 value)
 /* --- suspended vCPU: vigil stays at the operator's service ---------------- */
 
 /* A vCPU's registers: this one's as they are now, another's as it recorded
- * them when it stopped at the gate (its VMCS is current on its own CPU). */
-static void print_regs(struct vcpu *v)
+ * them when it stopped at the gate (its VMCS is current on its own CPU).
+ * named (`regs N`): the lines say which vCPU, whichever CPU serves the
+ * operator's console. */
+static void print_regs(struct vcpu *v, bool named)
 {
     struct cpu *c = &cpus[v->id];
     bool self = c == this_cpu();
@@ -144,7 +146,7 @@ static void print_regs(struct vcpu *v)
     const struct vcpu_snapshot *s = &c->snap;
     const struct guest_regs *r = &s->regs;
     char who[16] = "";
-    if (!self)
+    if (!self || named)
         fmt_snprintf(who, sizeof(who), "vCPU %u: ", v->id);
     kprintf("  %srip 0x%016llx  rsp 0x%016llx  rflags 0x%llx  activity %llu\n", who, (unsigned long long)s->rip,
             (unsigned long long)s->rsp, (unsigned long long)s->rflags, (unsigned long long)s->activity);
@@ -201,7 +203,7 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
         }
         vmm_print_summary();
     } else if (!strcmp(line, "regs")) {
-        print_regs(v);
+        print_regs(v, false);
     } else if (!strncmp(line, "regs ", 5)) {
         u64 n;
         if (!str_to_u64(line + 5, strlen(line + 5), &n) || n >= ncpus)
@@ -209,7 +211,7 @@ static enum op_result operator_command(struct vcpu *v, const char *line)
         else if (!v->suspended && n != v->id)
             kprintf("vigil: regs %llu: suspend first (a running vCPU's registers change)\n", (unsigned long long)n);
         else
-            print_regs(&cpus[n].vcpu);
+            print_regs(&cpus[n].vcpu, true);
     } else if (!strcmp(line, "suspend")) {
         if (!v->suspended)
             return OP_SUSPEND;
