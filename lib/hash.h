@@ -1,6 +1,7 @@
 /* FNV-1a, 64-bit, fed a quadword at a time: the IDS's content hashes (not
  * a cryptographic hash: it detects changes the guest made, and the guest
- * never chooses what vigil compares it with). */
+ * never chooses what vigil compares it with). And the byte sum that
+ * firmware tables (ACPI, MP, SMBIOS) carry as their checksum. */
 #ifndef VIGIL_LIB_HASH_H
 #define VIGIL_LIB_HASH_H
 
@@ -16,6 +17,15 @@ static inline u64 fnv64_qwords(u64 h, const u64 *p, u64 n)
     for (u64 i = 0; i < n; i++)
         h = fnv64_add(h, p[i]);
     return h;
+}
+
+/* The 8-bit sum of n bytes: 0 for a table whose checksum is right. */
+static inline u8 byte_sum(const u8 *p, size_t n)
+{
+    u8 s = 0;
+    for (size_t i = 0; i < n; i++)
+        s = (u8)(s + p[i]);
+    return s;
 }
 
 #endif

@@ -2,6 +2,7 @@
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
 #include "lib/string.h"
+#include "lib/hash.h"
 
 static u32 r32(const u8 *p) { u32 v; memcpy(&v, p, 4); return v; }
 static u64 r64(const u8 *p) { u64 v; memcpy(&v, p, 8); return v; }
@@ -15,10 +16,7 @@ static const u8 *table(u64 addr, const char *sig)
     u32 len = r32(t + 4);
     if ((sig && memcmp(t, sig, 4)) || len < 36 || len > MiB(1) || addr + len > GiB(4))
         return 0;
-    u8 sum = 0;
-    for (u32 i = 0; i < len; i++)
-        sum += t[i];
-    return sum ? 0 : t;
+    return byte_sum(t, len) ? 0 : t;
 }
 
 /* \_S5_ is AML: NameOp '_S5_' PackageOp PkgLength NumElements, then the

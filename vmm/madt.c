@@ -2,6 +2,7 @@
  * tables are untrusted bytes, unit-tested and fuzzed on the host. */
 #include "vmm/madt.h"
 #include "lib/fmt.h"
+#include "lib/hash.h"
 #include "lib/string.h"
 
 /* ACPI 6.5, 5.2.6 and 5.2.12: the 36-byte system description header
@@ -29,14 +30,6 @@ static u32 rd32(const u8 *p) { u32 v; memcpy(&v, p, 4); return v; }
 static u64 rd64(const u8 *p) { u64 v; memcpy(&v, p, 8); return v; }
 
 #define FAIL(...) do { fmt_snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
-
-static u8 sum8(const u8 *p, size_t n)
-{
-    u8 s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += p[i];
-    return s;
-}
 
 /* A 4-byte signature fit for a message: anything unprintable as '?'. */
 static const char *sig_text(char out[5], const u8 *p)
@@ -95,7 +88,7 @@ int madt_parse(const u8 *t, size_t len, struct cpu_table *out, char *err, size_t
         FAIL("MADT: length field is %u, but only %zu bytes are readable", length, len);
     if (length < MADT_HDR)
         FAIL("MADT: length field is %u, smaller than the %d-byte header", length, MADT_HDR);
-    u8 sum = sum8(t, length);
+    u8 sum = byte_sum(t, length);
     if (sum)
         FAIL("MADT: checksum over the %u bytes of the table sums to 0x%02x, must be 0", length, sum);
     out->lapic_addr = rd32(t + MADT_LAPIC);
@@ -157,7 +150,7 @@ bool mp_find(const u8 *mem, size_t len, u64 base, u64 *config)
      * pointer u32 at 4, length in 16-byte units at 8, checksum at 10). */
     for (size_t off = (16 - (base & 15)) & 15; len >= 16 && off <= len - 16; off += 16) {
         const u8 *p = mem + off;
-        if (memcmp(p, "_MP_", 4) || p[8] != 1 || sum8(p, 16))
+        if (memcmp(p, "_MP_", 4) || p[8] != 1 || byte_sum(p, 16))
             continue;
         u32 ptr = rd32(p + 4);
         if (!ptr)
@@ -197,7 +190,7 @@ int mp_parse(const u8 *t, size_t len, struct cpu_table *out, char *err, size_t e
         FAIL("MP: base table length is %u, but only %zu bytes are readable", length, len);
     if (length < MP_HDR)
         FAIL("MP: base table length is %u, smaller than the %d-byte header", length, MP_HDR);
-    u8 sum = sum8(t, length);
+    u8 sum = byte_sum(t, length);
     if (sum)
         FAIL("MP: checksum over the %u-byte base table sums to 0x%02x, must be 0", length, sum);
     u32 count = rd16(t + 34);

@@ -1,5 +1,6 @@
 #include "vmm/pcidma.h"
 #include "lib/fmt.h"
+#include "lib/hash.h"
 #include "lib/string.h"
 
 bool pci_cfg_decode(u32 addr, u16 port, u32 size, struct pci_cfg *c)
@@ -87,9 +88,7 @@ int mcfg_parse(const u8 *t, size_t len, struct mcfg_window *w, u32 max, char *er
     u32 tl = r32(t + 4);
     if (tl < 44 || tl > len)
         FAIL("MCFG: length field %u outside 44..%zu", tl, len);
-    u8 sum = 0;
-    for (u32 i = 0; i < tl; i++)
-        sum = (u8)(sum + t[i]);
+    u8 sum = byte_sum(t, tl);
     if (sum)
         FAIL("MCFG: checksum is off by 0x%02x", sum);
     if ((tl - 44) % 16)

@@ -1,14 +1,7 @@
 #include "vmm/smbios.h"
 #include "lib/fmt.h"
+#include "lib/hash.h"
 #include "lib/string.h"
-
-static u8 sum(const u8 *p, size_t n)
-{
-    u8 s = 0;
-    while (n--)
-        s += *p++;
-    return s;
-}
 
 static u32 rd32(const u8 *p) { return p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
 static u64 rd64(const u8 *p) { return rd32(p) | (u64)rd32(p + 4) << 32; }
@@ -18,7 +11,7 @@ bool smbios_find(const u8 *area, size_t len, u64 *table, u32 *table_len)
     /* SMBIOS 3 first: a 64-bit table address. */
     for (size_t off = 0; off + 24 <= len; off += 16) {
         const u8 *e = area + off;
-        if (!memcmp(e, "_SM3_", 5) && e[6] >= 24 && off + e[6] <= len && !sum(e, e[6])) {
+        if (!memcmp(e, "_SM3_", 5) && e[6] >= 24 && off + e[6] <= len && !byte_sum(e, e[6])) {
             *table = rd64(e + 0x10);
             *table_len = rd32(e + 0x0c);
             return true;
@@ -26,8 +19,8 @@ bool smbios_find(const u8 *area, size_t len, u64 *table, u32 *table_len)
     }
     for (size_t off = 0; off + 31 <= len; off += 16) {
         const u8 *e = area + off;
-        if (!memcmp(e, "_SM_", 4) && e[5] >= 31 && off + e[5] <= len && !sum(e, e[5]) &&
-            !memcmp(e + 0x10, "_DMI_", 5) && !sum(e + 0x10, 15)) {
+        if (!memcmp(e, "_SM_", 4) && e[5] >= 31 && off + e[5] <= len && !byte_sum(e, e[5]) &&
+            !memcmp(e + 0x10, "_DMI_", 5) && !byte_sum(e + 0x10, 15)) {
             *table = rd32(e + 0x18);
             *table_len = e[0x16] | (u32)e[0x17] << 8;
             return true;

@@ -1,5 +1,6 @@
 #include "vmm/vtd.h"
 #include "lib/fmt.h"
+#include "lib/hash.h"
 #include "lib/string.h"
 
 #define FAIL(...) do { fmt_snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -18,9 +19,7 @@ int dmar_parse(const u8 *t, size_t len, struct dmar_info *d, char *err, size_t e
     u32 tl = r32(t + 4);
     if (tl < 48 || tl > len)
         FAIL("DMAR: length field %u outside 48..%zu", tl, len);
-    u8 sum = 0;
-    for (u32 i = 0; i < tl; i++)
-        sum = (u8)(sum + t[i]);
+    u8 sum = byte_sum(t, tl);
     if (sum)
         FAIL("DMAR: checksum is off by 0x%02x", sum);
     d->haw = (u8)(t[36] + 1);
