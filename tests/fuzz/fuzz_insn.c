@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ids/insn.h"
+#include "lib/insn.h"
 
 const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
 

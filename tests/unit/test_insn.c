@@ -1,4 +1,4 @@
-/* Unit tests for ids/insn.c: insn_length on real encodings in 64-bit and
+/* Unit tests for lib/insn.c: insn_length on real encodings in 64-bit and
  * 32-bit mode. The tables below were produced by assembling each instruction
  * alone with `nasm -f bin` and checking that `ndisasm -b 64|32` decodes the
  * same bytes as exactly one instruction of that length; the text is
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "ids/insn.h"
+#include "lib/insn.h"
 #include "lib/string.h"
 
 const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
