@@ -6,7 +6,7 @@
 #include "ids/engine.h"
 #include "ids/alert.h"
 #include "ids/elfsyms.h"
-#include "ids/insn.h"
+#include "lib/insn.h"
 #include "ids/xlate.h"
 #include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"

@@ -3,7 +3,9 @@
  * LSTAR, the profile's `syscall_entry` when it names one -- and EFER never
  * loses NXE, SCE or LME once set. A write that breaks this is a hook being
  * installed (or protection being turned off). Rewriting the same value, or
- * restoring the locked one, is fine. */
+ * restoring the locked one, is fine. SYSENTER_ESP is each CPU's own (Linux
+ * points it at that CPU's entry stack): it is locked per vCPU, from the
+ * first value after the vCPU starts. */
 #include "ids/engine.h"
 #include "lib/string.h"
 
@@ -12,8 +14,18 @@ static const struct { u32 msr; const char *name; } watched[NWATCH] = {
     { 0xc0000080, "EFER" }, { 0xc0000081, "STAR" }, { 0xc0000082, "LSTAR" }, { 0xc0000083, "CSTAR" },
     { 0x174, "SYSENTER_CS" }, { 0x175, "SYSENTER_ESP" }, { 0x176, "SYSENTER_EIP" },
 };
+#define PER_CPU 5                               /* SYSENTER_ESP: each CPU's own entry stack */
 static u64 locked[NWATCH];
 static bool is_locked[NWATCH];
+static u64 cpu_locked[IDS_MAX_VCPUS];           /* PER_CPU's, for each vCPU */
+static bool cpu_is_locked[IDS_MAX_VCPUS];
+
+/* A vCPU the guest starts (again) sets up its own entry stack. */
+static void vcpu_start(const struct ids_event *e)
+{
+    if (e->vcpu < IDS_MAX_VCPUS)
+        cpu_is_locked[e->vcpu] = false;
+}
 
 static void start(void)
 {
@@ -47,18 +59,23 @@ static struct ids_verdict event(const struct ids_event *e)
         return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR EFER 0x%llx -> 0x%llx clears %s",
                          (unsigned long long)e->msr.old, (unsigned long long)e->msr.value, bits);
     }
-    if (!is_locked[i]) {
+    /* The others hold the same value on every CPU: the first CPU's locks
+     * them for all. */
+    bool per_cpu = i == PER_CPU && e->vcpu < IDS_MAX_VCPUS;
+    u64 *lk = per_cpu ? &cpu_locked[e->vcpu] : &locked[i];
+    bool *is = per_cpu ? &cpu_is_locked[e->vcpu] : &is_locked[i];
+    if (!*is) {
         if (e->msr.value) {                         /* the kernel's first value: trusted */
-            locked[i] = e->msr.value;
-            is_locked[i] = true;
+            *lk = e->msr.value;
+            *is = true;
         }
         return v;
     }
-    if (e->msr.value == locked[i])
+    if (e->msr.value == *lk)
         return v;
     return ids_raise(POL_MSR_GUARD, e, e->msr.msr, 0, 0, "WRMSR %s 0x%llx -> 0x%llx (the kernel set 0x%llx)",
                      watched[i].name, (unsigned long long)e->msr.old, (unsigned long long)e->msr.value,
-                     (unsigned long long)locked[i]);
+                     (unsigned long long)*lk);
 }
 
-const struct policy_ops pol_msr_guard = { .id = POL_MSR_GUARD, .start = start, .event = event };
+const struct policy_ops pol_msr_guard = { .id = POL_MSR_GUARD, .start = start, .event = event, .vcpu_start = vcpu_start };

@@ -1,5 +1,5 @@
 /* Instruction length decoder (Intel SDM Vol. 2, chapter 2 and Appendix A). */
-#include "ids/insn.h"
+#include "lib/insn.h"
 
 enum imm { I0 = 0, IB, IW, IZ, IV, IWB, IM, IZW };   /* IM: moffs; IZW: ptr16:16/32 */
 

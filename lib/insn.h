@@ -3,8 +3,8 @@
  * an instruction ends, so that a blocked write can be skipped soundly: VMX
  * reports no instruction length for EPT violations. Pure: unit-tested and
  * fuzzed. Returns 0 for what it cannot decode (then vigil does not guess). */
-#ifndef VIGIL_IDS_INSN_H
-#define VIGIL_IDS_INSN_H
+#ifndef VIGIL_LIB_INSN_H
+#define VIGIL_LIB_INSN_H
 
 #include "lib/types.h"
 

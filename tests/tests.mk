@@ -50,7 +50,7 @@ fuzz: fuzz-build
 # guest in its memory (tests/unit/fake_vmm.c). An explicit rule with its own
 # recipe, so make does not use the generic one-file rule above for it; the
 # binary is in UNIT_BINS through the tests/unit/test_*.c wildcard.
-POLICY_TEST_SRCS := $(wildcard ids/*.c) vmm/traps.c lib/fmt.c lib/string.c lib/log.c lib/clock.c lib/ptwalk.c arch/x86_64/multiboot2.c
+POLICY_TEST_SRCS := $(wildcard ids/*.c) vmm/traps.c lib/fmt.c lib/string.c lib/log.c lib/clock.c lib/ptwalk.c lib/insn.c arch/x86_64/multiboot2.c
 POLICY_TEST_OBJS := $(POLICY_TEST_SRCS:%.c=$(BUILD)/host/%.o)
 
 $(BUILD)/tests/unit/test_policies: tests/unit/test_policies.c tests/unit/fake_vmm.c tests/unit/fake_vmm.h \

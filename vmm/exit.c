@@ -2,6 +2,7 @@
  * (Intel SDM Vol. 3, Appendix C), one handler each, and a fallback that dumps
  * everything and suspends the guest. Handlers never allocate. */
 #include "vmm/exit.h"
+#include "vmm/ipi.h"
 #include "vmm/exit_reasons.h"
 #include "vmm/vmx.h"
 #include "vmm/vmx_setup.h"
@@ -216,6 +217,13 @@ static enum exit_action h_triple_fault(struct vcpu *v)
 static enum exit_action h_init(struct vcpu *v)
 {
     if (v->id) {
+        /* The INIT of the guest's INIT-SIPI-SIPI, sent while this vCPU
+         * waited for SIPI, is held pending there (wait-for-SIPI blocks INIT,
+         * SDM 26.2) and exits right after the SIPI's exit, before the
+         * started CPU has run an instruction. It is the INIT that came
+         * first: the vCPU was already in the state it asks for. */
+        if (v->sipi_fresh && vmread(GUEST_RIP) == 0)
+            return EXIT_RESUME;
         vmcs_guest_init_state();
         return EXIT_RESUME;
     }
@@ -226,9 +234,8 @@ static enum exit_action h_init(struct vcpu *v)
 
 /* A SIPI reaches a vCPU only in the wait-for-SIPI state: it starts in real
  * mode at the vector's page, under the same EPT and IDS as every vCPU. */
-static enum exit_action h_sipi(struct vcpu *v)
+enum exit_action vcpu_start(struct vcpu *v, u8 vector)
 {
-    u8 vector = (u8)vmread(EXIT_QUALIFICATION);
     vmcs_guest_sipi(vector);
     /* Bochs leaves the NMI and SMI masking of wait-for-SIPI in place after
      * the SIPI's exit: an IRET in VMX root operation ends NMI blocking (as
@@ -240,6 +247,11 @@ static enum exit_action h_sipi(struct vcpu *v)
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_VCPU_START);
     return vmm_verdict_suspend(v, ids_event(&e), EXIT_RESUME);
+}
+
+static enum exit_action h_sipi(struct vcpu *v)
+{
+    return vcpu_start(v, (u8)vmread(EXIT_QUALIFICATION));
 }
 
 /* The periodic tick (TICK_HZ, 10 ms): IDS periodic checks and the operator's input.
@@ -296,6 +308,8 @@ static enum exit_action h_ept_violation(struct vcpu *v)
 {
     u64 q = vmread(EXIT_QUALIFICATION), gpa = vmread(GUEST_PHYSICAL_ADDRESS);
     const char *what = q & 2 ? "write" : q & 4 ? "instruction fetch" : "read";
+    if ((q & 2) && ipi_apic_page(gpa))
+        return ipi_apic_write(v, gpa);                           /* the guest's IPIs (ipi.c) */
     u32 owner;
     if ((q & 4) && (q & 1 << 3) && vmm_exec_watched(gpa, &owner))   /* a fetch from a readable page the watch holds */
         return exec_watch(v, q, gpa, owner);
@@ -469,6 +483,7 @@ void vmexit_dispatch(struct guest_regs *regs)
     v->exit_count[slot]++;                          /* counted first: a power-off exit never returns */
     exit_handler h = reason < EXIT_REASON_COUNT && handlers[reason] ? handlers[reason] : h_unexpected;
     enum exit_action act = h(v);
+    v->sipi_fresh = reason == R_SIPI || (v->sipi_fresh && reason == R_PREEMPT);
 
     if ((vect & INTR_VALID) && !(vmread(VM_ENTRY_INTR_INFO) & INTR_VALID)) {
         vmwrite(VM_ENTRY_INTR_INFO, vect & 0x80000fffu);
@@ -482,6 +497,8 @@ void vmexit_dispatch(struct guest_regs *regs)
     }
     if (act == EXIT_ADVANCE)
         vcpu_advance_rip();
+    if (c->init_req && (act == EXIT_RESUME || act == EXIT_ADVANCE))
+        act = ipi_guest_signals(c, v, act);         /* an INIT (and SIPI) another vCPU sent this one */
     bool waiting = vmread(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI;
     if (waiting)
         vmwrite(VM_ENTRY_INTR_INFO, 0);             /* nothing may be injected into wait-for-SIPI */

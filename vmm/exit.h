@@ -20,6 +20,8 @@ enum exit_action exit_ldtr_tr(struct vcpu *v);
 const char *exit_reason_name(u32 reason);
 /* Dump guest state, host state and controls (for the unexpected). */
 void vmm_dump_state(void);
+/* Start a vCPU at a SIPI's vector (real mode at vector << 12), on its CPU. */
+enum exit_action vcpu_start(struct vcpu *v, u8 vector);
 void vmm_report_entry_failure(u32 reason, u64 qual);
 
 /* Power: how the guest asked to be turned off, replayed after the summary. */

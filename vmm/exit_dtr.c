@@ -20,8 +20,12 @@ static u64 operand_address(struct vcpu *v, u32 info)
         a += guest_gpr(v, info >> 23 & 15);
     if (!(info >> 22 & 1))
         a += guest_gpr(v, info >> 18 & 15) << (info & 3);
-    a += guest_seg_base(seg, vmread(GUEST_CS_AR) >> 13 & 1);
-    return asz == 0 ? a & 0xffff : asz == 1 ? a & 0xffffffff : a;
+    /* The offset wraps at the address size; the segment base is added to
+     * the wrapped offset (a real-mode trampoline's DS base is above 64 KiB). */
+    a = asz == 0 ? a & 0xffff : asz == 1 ? a & 0xffffffff : a;
+    bool x64 = vmread(GUEST_CS_AR) >> 13 & 1;
+    a += guest_seg_base(seg, x64);
+    return x64 ? a : a & 0xffffffff;
 }
 
 /* LGDT/LIDT outside 64-bit mode: is the operand size 32 bits? The

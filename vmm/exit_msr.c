@@ -3,6 +3,7 @@
  * it has not vetted: what the hardware would refuse, or what would reach
  * into VMX or vigil's own state, becomes #GP in the guest. */
 #include "vmm/exit.h"
+#include "vmm/ipi.h"
 #include "vmm/vmx.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
@@ -75,6 +76,11 @@ enum exit_action exit_wrmsr(struct vcpu *v)
     bool ok = true;
     static bool told_mtrr, told_ucode;
 
+    if (ipi_wrmsr(msr, val, &ok)) {             /* the x2APIC ICR and the APIC base (ipi.c) */
+        if (!ok)
+            vcpu_inject_gp();
+        return ok ? EXIT_ADVANCE : EXIT_RESUME;
+    }
     /* A write the IDS trapped is judged before it takes effect. */
     const struct trap_msr *t = trap_msr_find(vmm_traps(), msr);
     if (t) {

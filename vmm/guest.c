@@ -6,6 +6,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/exit.h"
 #include "vmm/ept.h"
+#include "vmm/ipi.h"
 #include "vmm/mtrr.h"
 #include "vmm/hvmem.h"
 #include "vmm/loader.h"
@@ -201,6 +202,7 @@ commit:
                 (unsigned long long)where, isize, gm->args);
     }
     kprintf("vigil: launching the guest at 0x%x\n", e.eip);
+    ipi_init(pml4);
     pci_init();
 
     /* The IDS sets up its traps (protected pages, watched ports) now, while

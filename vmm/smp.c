@@ -56,9 +56,11 @@ static bool lapic_init(void)
     return true;
 }
 
+/* In the mode this CPU's APIC is in now: the guest may have turned on
+ * x2APIC mode (ipi.c lets it). */
 static void lapic_send(u32 apic_id, u32 icr)
 {
-    if (!lapic) {
+    if (!lapic || (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC)) {
         wrmsr(0x830, (u64)apic_id << 32 | icr);          /* x2APIC ICR */
         return;
     }
@@ -197,12 +199,16 @@ void smp_nmi_exit(struct cpu *c)
         vmwrite(GUEST_INTERRUPTIBILITY, vmread(GUEST_INTERRUPTIBILITY) & ~8ull);
 }
 
+void smp_lapic_send(u32 dest, u32 icr) { lapic_send(dest, icr); }
+
 static void kick(struct cpu *c)
 {
     __atomic_add_fetch(&c->kicks_sent, 1, __ATOMIC_SEQ_CST);
     kicks++;
     lapic_send(c->apic_id, ICR_NMI);
 }
+
+void smp_kick(struct cpu *c) { kick(c); }
 
 /* Kick every other vCPU that is in the guest (not waiting for SIPI: those
  * use no translations, and Bochs holds NMIs there) and wait until each has

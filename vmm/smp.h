@@ -6,6 +6,7 @@
 #define VIGIL_VMM_SMP_H
 
 #include "lib/types.h"
+#include "lib/spinlock.h"
 #include "vmm/vcpu.h"
 #include "vmm/madt.h"
 #include "vmm/vmxcap.h"
@@ -60,6 +61,11 @@ struct cpu {
     volatile u32 kicks_sent, kicks_seen; /* NMIs vigil sent this CPU, and those it has taken */
     u32 ept_gen;                         /* the EPT generation this CPU last flushed */
     bool nmi_pending;                    /* a guest NMI to inject at the next entry (smp.c alone writes it) */
+    struct spinlock sig_lock;            /* init_req and sipi_req (ipi.c) */
+    volatile bool init_req;              /* the guest sent this vCPU INIT: it resets itself */
+    volatile u32 sipi_req;               /* 0x100 | vector: a SIPI posted to it */
+    volatile bool parked;                /* reset by vigil, waiting in vigil for its SIPI */
+    u32 guest_icr_hi;                    /* the guest's ICR destination (vigil uses the register too) */
     bool guest_in_nmi;                   /* in an NMI vigil injected, maybe not returned from */
     u64 bringup_tsc;                     /* boot CPU's TSC when this CPU was woken, and when it was in VMX */
     u64 bringup_cycles;
@@ -117,6 +123,11 @@ void smp_nmi_exit(struct cpu *c);
 /* An IRET to itself in VMX root: ends the NMI blocking Bochs leaves after
  * an NMI exit or a SIPI exit (a no-op on hardware). */
 void smp_end_root_nmi_blocking(void);
+/* NMI to a vCPU's CPU: it leaves the guest (ipi.c's INIT). */
+void smp_kick(struct cpu *c);
+/* An IPI through this CPU's local APIC in the mode it is in now: dest is
+ * the xAPIC destination byte or the x2APIC ID, icr the ICR's low half. */
+void smp_lapic_send(u32 dest, u32 icr);
 /* Stop every other vCPU outside guest mode until smp_world_start
  * (re-entrant for the CPU that holds it). */
 void smp_world_stop(void);

@@ -34,6 +34,7 @@ struct vcpu {
     bool unrestricted;
     bool insouts_info;                   /* IA32_VMX_BASIC[54]: INS/OUTS operand information */
     bool suspended, dead;
+    bool sipi_fresh;                     /* started by a SIPI, no instruction run since */
     const char *suspend_reason;
     u64 exits;
     u64 exit_count[EXIT_REASON_COUNT];

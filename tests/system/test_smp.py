@@ -44,8 +44,10 @@ def test_smp_bare_cpus_run_natively(t):
 
 def test_smp_init_sipi_attack_2cpus(t):
     # The issue's attack under vigil: INIT-SIPI-SIPI to all but self. vigil
-    # woke CPU 1 itself before the guest ran; the guest's INIT and SIPI are
-    # VM exits, so CPU 1 never runs the guest's code outside VMX.
+    # woke CPU 1 itself before the guest ran; the guest's INIT and SIPI pass
+    # through vigil (the APIC page is write-protected), so CPU 1 runs the
+    # guest's code only as a vCPU, under EPT, and never outside VMX. The
+    # second INIT-SIPI-SIPI restarts it: vigil resets the vCPU itself.
     iso = t.iso("", modules=[(f"{GUESTS}/smp.elf", "guest smp")])
     r = t.boot(iso, stop_on=STOP, cpus=2)
     c1, c2 = r.com1, r.com2
@@ -58,16 +60,26 @@ def test_smp_init_sipi_attack_2cpus(t):
         pass   # the APs enter wait-for-SIPI after the IDS set up; VMXON came first:
     if c1.index("CPU 1 (APIC ID 1): VMX on") > c1.index("vigil: launching the guest"):
         raise AssertionError("CPU 1 was brought under VMX only after the guest was launched")
+    t.expect(c1, r"^vigil: IPIs: the guest's INIT and SIPI pass through vigil \(local APIC page 0xfee00000 "
+                 r"write-protected, x2APIC ICR intercepted\)$")
     t.expect(c1, r"^vigil: vCPU 1 started by the guest \(SIPI vector 0x8: real mode at 0x8000\)$")
     t.expect(c2, r"^SMP bsp apic=0 hv=1$")
-    for apic, hv, sig in ap_lines(c2):
+    aps = ap_lines(c2)
+    if [a[0] for a in aps] != ["1"]:
+        raise AssertionError(f"expected CPU 1 to run the guest's code (as a vCPU), got {aps}")
+    for apic, hv, sig in aps:
         if hv != "1" or sig != "vigil-hv-ids":
             raise AssertionError(f"CPU {apic} ran the guest's code outside vigil (hv={hv} sig={sig!r})")
+    check_ap_refused(t, r, 1)
     t.expect_not(c2, r"read-0x2000000 value|write-0x2000000 done", "an access to vigil's memory that succeeded")
+    t.expect(c2, r"^SMP arrived=1 done=1$")
+    # The second INIT-SIPI-SIPI: vigil resets vCPU 1 and starts it again.
+    t.expect(c1, r"^vigil: vCPU 1 reset by the guest's INIT$")
+    t.expect(c2, r"^SMP restart arrived=1$", "the CPU started again after a second INIT")
     t.expect(c2, r"^SMP done$")
     m = t.expect(c1, r"^vigil: vCPU 1 \(APIC ID 1\): (\d+) exits:(.*)$")
-    if "SIPI" not in m.group(2) or "INIT" not in m.group(2):
-        raise AssertionError(f"vCPU 1's INIT and SIPI did not reach vigil as exits: {m.group(0)}")
+    if "SIPI" not in m.group(2) or "INIT" in m.group(2):
+        raise AssertionError(f"vCPU 1's first SIPI must be a VM exit and no INIT may reach the CPU: {m.group(0)}")
     check_vigil_intact(t, c1)
 
 

@@ -723,6 +723,45 @@ static struct ids_verdict on_vcpu(u32 vcpu, struct ids_event e)
     return ids_event(&e);
 }
 
+/* msr-guard with several vCPUs: SYSENTER_ESP is each CPU's own entry stack
+ * (Linux points it at that CPU's cpu_entry_area), locked per vCPU; LSTAR is
+ * the same on every CPU, and CPU 0's value binds vCPU 1 too. */
+static void scn_msr_guard_vcpus(void)
+{
+    CHECK(init_ids(NULL, true));
+    start();
+    u64 k = cr3_of[S_EVIL];
+    const u64 esp0 = 0xfffffe0000003000ull, esp1 = 0xfffffe000003e000ull;
+    struct ids_event e = ev(IDS_EV_MSR_WRITE, k, K(0x105000));
+    e.owner = trap_msr_find(fake_traps(), 0x175)->owner;
+    e.msr.msr = 0x175;
+    size_t m = MARK();
+    e.msr.old = 0, e.msr.value = esp0;
+    CHECK_ALLOW(on_vcpu(0, e));
+    on_vcpu(1, ev(IDS_EV_VCPU_START, 0, 0));
+    e.msr.old = 0, e.msr.value = esp1;
+    CHECK_ALLOW(on_vcpu(1, e));                 /* vCPU 1's own first value */
+    CHECK_NO_ALERT(m);
+    e.msr.old = esp1, e.msr.value = esp0;
+    CHECK_BLOCK(on_vcpu(1, e));                 /* then fixed for it */
+    struct fake_alert a = ONE_ALERT(m, "msr-guard", "block");
+    CHECK_S(a.detail, "WRMSR SYSENTER_ESP 0xfffffe000003e000 -> 0xfffffe0000003000 (the kernel set 0xfffffe000003e000)");
+    CHECK(fake_console_has(m, "\"vcpu\":1"));
+    m = MARK();
+    e.msr.old = esp0, e.msr.value = esp0;
+    CHECK_ALLOW(on_vcpu(0, e));
+    /* LSTAR: the profile's entry, on every vCPU. */
+    struct ids_event l = e;
+    l.owner = trap_msr_find(fake_traps(), MSR_LSTAR)->owner;
+    l.msr.msr = MSR_LSTAR, l.msr.old = 0, l.msr.value = K(ENTRY_PA);
+    CHECK_ALLOW(on_vcpu(1, l));
+    CHECK_NO_ALERT(m);
+    l.msr.old = K(ENTRY_PA), l.msr.value = HOOK;
+    CHECK_BLOCK(on_vcpu(1, l));
+    a = ONE_ALERT(m, "msr-guard", "block");
+    CHECK(fake_console_has(m, "\"vcpu\":1"));
+}
+
 static void scn_critical_tables_vcpus(void)
 {
     CHECK(init_ids(NULL, true));
@@ -2689,6 +2728,7 @@ SCENARIO(cr_guard)
 SCENARIO(critical_tables)
 SCENARIO(critical_tables_tick)
 SCENARIO(critical_tables_vcpus)
+SCENARIO(msr_guard_vcpus)
 SCENARIO(kernel_text)
 SCENARIO(kernel_text_alert)
 SCENARIO(io_guard_default)
@@ -2984,6 +3024,7 @@ int main(void)
         cmocka_unit_test(test_critical_tables),
         cmocka_unit_test(test_critical_tables_tick),
         cmocka_unit_test(test_critical_tables_vcpus),
+        cmocka_unit_test(test_msr_guard_vcpus),
         cmocka_unit_test(test_kernel_text),
         cmocka_unit_test(test_kernel_text_alert),
         cmocka_unit_test(test_io_guard_default),
