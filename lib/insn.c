@@ -200,3 +200,30 @@ u32 insn_length(const u8 *c, u32 avail, enum insn_mode mode)
     }
     return i <= avail ? i : 0;
 }
+
+bool insn_store32(const u8 *code, u32 avail, enum insn_mode mode, struct insn_store *out)
+{
+    u32 len = insn_length(code, avail, mode), i = 0;
+    if (!len)
+        return false;
+    while (i < len && (code[i] == 0x2e || code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x26 ||
+                       code[i] == 0x64 || code[i] == 0x65 || code[i] == 0x67 || code[i] == 0xf0))
+        i++;
+    u8 rex = mode == INSN_MODE_64 && i < len && (code[i] & 0xf0) == 0x40 ? code[i++] : 0;
+    if (i + 2 > len || (rex & 8))
+        return false;
+    u8 op = code[i], modrm = code[i + 1];
+    if ((modrm >> 6) == 3)
+        return false;                      /* a register operand: no store */
+    *out = (struct insn_store){ .len = len, .src_reg = -1 };
+    if (op == 0x89 || op == 0x87) {
+        out->src_reg = (int)((modrm >> 3 & 7) | (rex & 4 ? 8u : 0u));
+        out->xchg = op == 0x87;
+        return true;
+    }
+    if (op == 0xc7 && (modrm >> 3 & 7) == 0) {
+        out->imm = (u32)code[len - 4] | (u32)code[len - 3] << 8 | (u32)code[len - 2] << 16 | (u32)code[len - 1] << 24;
+        return true;
+    }
+    return false;
+}

@@ -16,7 +16,7 @@ trip, fork+exit+wait, a page fault), bare, under vigil with ids=off and
 with the IDS on, in the guest's TSC cycles; under vigil also the VM exits
 each operation costs (vigil's `status` typed between phases).
 
-    bench.py [--out build/bench] [--only testos|linux]
+    bench.py [--out build/bench] [--only testos|linux|linux-smp]
 
 Prints a table and writes OUT/results.txt. Exits 1 if a cost is over its
 budget (BUDGETS below): these are the speed targets, checked here and
@@ -93,14 +93,16 @@ def exit_tables(com1):
     return tables
 
 
-def run_linux(name, vigil_args, out):
+def run_linux(name, vigil_args, out, cpus=1):
     """One Linux boot with the benchmark: (boot TSC at /init, {op: cycles/op},
-    {op: {reason: exits/op}} (under vigil), com1)."""
+    {op: {reason: exits/op}} (under vigil), com1). A name ending in "bare"
+    boots Linux without vigil."""
+    bare = name.endswith("bare")
     vmlinuz, initrd = os.path.join(LINUX, "vmlinuz"), os.path.join(LINUX, "initrd.img")
     iso = os.path.join(out, f"{name}.iso")
     cmd = [os.path.join(ROOT, "scripts/mkiso.sh"), iso]
     phases = ["ready", "null"] + LINUX_OPS
-    if name == "linux-bare":
+    if bare:
         cmd += ["--linux", vmlinuz, LINUX_CMDLINE, "--initrd", initrd]
     else:
         cmd += ["--vigil", os.path.join(BUILD, "vigil.elf"), vigil_args,
@@ -108,8 +110,8 @@ def run_linux(name, vigil_args, out):
     subprocess.run(cmd, check=True)
     d = os.path.join(out, name)
     emu = [sys.executable, os.path.join(ROOT, "scripts/emu.py"), "bochs", "--iso", iso, "--out", d,
-           "--timeout", "2400", "--ignore-bad-msrs"]
-    if name != "linux-bare":
+           "--timeout", "2400", "--ignore-bad-msrs", "--cpus", str(cpus)]
+    if not bare:
         emu += ["--stop-on", "vigil: powering off|vigil: halted|suspended"]
         for ph in phases:
             rx = "ready" if ph == "ready" else f"name={ph} ops=\\d+ cycles=\\d+"
@@ -125,8 +127,10 @@ def run_linux(name, vigil_args, out):
         sys.exit(f"bench.py: the {name} run did not finish the benchmark ({err.group(0) if err else 'no result'}; "
                  f"see {d})")
     per_op = {w: work[w][1] / work[w][0] for w in LINUX_OPS}
+    if cpus > 1 and not re.search(rf"^VIGIL-LINUX cpus {cpus}$", com2, re.M):
+        sys.exit(f"bench.py: the {name} run did not bring up {cpus} CPUs (see {d})")
     exits = {}
-    if name != "linux-bare":
+    if not bare:
         t = exit_tables(com1)
         if len(t) != len(phases) + 1:
             sys.exit(f"bench.py: the {name} run answered {len(t) - 1} of {len(phases)} `status` commands (see {d})")
@@ -166,6 +170,30 @@ def bench_linux(out, lines, fails):
         lines.append(f"  {w:<10} " + (", ".join(parts) or "none"))
     recs = [l for l in com1_on.splitlines() if l.startswith("{")]
     lines.append(f"IDS on: {len(recs)} alerts in the benchmark boot")
+
+
+def bench_linux_smp(out, lines, fails):
+    """Issue 14: Linux on 2 CPUs, bare and under vigil with the IDS on (the
+    second CPU started by Linux's own INIT-SIPI-SIPI through vigil)."""
+    bare_boot, bare, _, _ = run_linux("linux-smp-bare", "", out, cpus=2)
+    on_boot, on, ex_on, com1_on = run_linux("linux-smp-ids-on", "", out, cpus=2)
+    if lines:
+        lines.append("")
+    lines.append("Linux on 2 CPUs (Debian 6.1, nokaslr; guest TSC cycles, Bochs emulated)")
+    lines.append("                  bare      vigil IDS on  ratio   exits/op")
+    lines.append(f"boot to /init {bare_boot:>12} {on_boot:>14} {on_boot / bare_boot:>7.3f}")
+    for w in LINUX_OPS:
+        lines.append(f"{w:<13} {bare[w]:>12.0f} {on[w]:>14.0f} {on[w] / bare[w]:>7.3f} {sum(ex_on[w].values()):>10.2f}")
+    m = re.search(r"^vigil: CPUs: 2 vCPUs; (\d+) EPT shootdowns \((\d+) cycles each on average\), (\d+) kicks", com1_on,
+                  re.M)
+    up = re.search(r"^vigil: CPUs: 1 application processor under VMX: woken and checked in (\d+) us", com1_on, re.M)
+    if m and up:
+        lines.append(f"AP bring-up (woken to VMX and checked): {up.group(1)} us; {m.group(1)} EPT shootdowns, "
+                     f"{m.group(2)} cycles each; {m.group(3)} kicks")
+    recs = [l for l in com1_on.splitlines() if l.startswith("{")]
+    lines.append(f"IDS on, 2 CPUs: {len(recs)} alerts in the benchmark boot")
+    if recs:
+        fails.append(f"Linux on 2 CPUs: {len(recs)} alerts in a benign benchmark boot")
 
 
 def run_flood(name, args, out):
@@ -290,14 +318,17 @@ def run(name, args, out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(BUILD, "bench"))
-    ap.add_argument("--only", choices=["testos", "linux"], help="one part of the benchmarks (default: both)")
+    ap.add_argument("--only", choices=["testos", "linux", "linux-smp"],
+                    help="one part of the benchmarks (default: all)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     lines, fails = [], []
-    if a.only != "linux":
+    if a.only in (None, "testos"):
         bench_testos(a.out, lines, fails)
-    if a.only != "testos":
+    if a.only in (None, "linux"):
         bench_linux(a.out, lines, fails)
+    if a.only in (None, "linux-smp"):
+        bench_linux_smp(a.out, lines, fails)
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(a.out, "results.txt"), "w") as f:

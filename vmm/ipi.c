@@ -153,10 +153,9 @@ enum exit_action ipi_guest_signals(struct cpu *c, struct vcpu *v, enum exit_acti
     return sipi ? vcpu_start(v, (u8)sipi) : act;
 }
 
-/* The store at RIP that wrote the APIC page: MOV r/m32,r32 (89), MOV
- * r/m32,imm32 (C7 /0) or XCHG r/m32,r32 (87), as compilers and Linux's
- * apic_write emit them. Returns the length, 0 if it is none of these. */
-static u32 decode_store(struct vcpu *v, u32 *val, int *xchg_reg)
+/* The store at RIP that wrote the APIC page (lib/insn.c: 32-bit MOV or
+ * XCHG, as compilers and Linux's apic_write emit them). */
+static bool decode_store(struct insn_store *st)
 {
     u8 code[15];
     bool x64 = vmread(GUEST_CS_AR) >> 13 & 1;
@@ -164,46 +163,24 @@ static u32 decode_store(struct vcpu *v, u32 *val, int *xchg_reg)
     u32 n = 15;
     while (n && !guest_linear(la, code, n, false))
         n = n > 8 ? n - 4 : n - 1;       /* the code may end at a page it cannot cross */
-    u32 len = n ? insn_length(code, n, x64 ? INSN_MODE_64 : INSN_MODE_32) : 0;
-    if (!len)
-        return 0;
-    u32 i = 0;
-    while (i < len && (code[i] == 0x2e || code[i] == 0x36 || code[i] == 0x3e || code[i] == 0x26 ||
-                       code[i] == 0x64 || code[i] == 0x65 || code[i] == 0x67 || code[i] == 0xf0))
-        i++;                             /* segment, address-size and lock prefixes: the GPA is EPT's */
-    u8 rex = x64 && i < len && (code[i] & 0xf0) == 0x40 ? code[i++] : 0;
-    if (i + 2 > len || (rex & 8))
-        return 0;                        /* 0x66 or REX.W: not a 32-bit store */
-    u8 op = code[i], modrm = code[i + 1];
-    u32 reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);
-    *xchg_reg = -1;
-    if (op == 0x89 || op == 0x87) {
-        *val = (u32)guest_gpr(v, reg);
-        if (op == 0x87)
-            *xchg_reg = (int)reg;
-    } else if (op == 0xc7 && (modrm >> 3 & 7) == 0) {
-        *val = (u32)code[len - 4] | (u32)code[len - 3] << 8 | (u32)code[len - 2] << 16 | (u32)code[len - 1] << 24;
-    } else {
-        return 0;
-    }
-    return len;
+    return n && insn_store32(code, n, x64 ? INSN_MODE_64 : INSN_MODE_32, st);
 }
 
 enum exit_action ipi_apic_write(struct vcpu *v, u64 gpa)
 {
-    u32 val, off = gpa & 0xfff;
-    int xreg;
-    u32 len = (off & 3) ? 0 : decode_store(v, &val, &xreg);
-    if (!len) {
+    u32 off = gpa & 0xfff;
+    struct insn_store st;
+    if ((off & 3) || !decode_store(&st)) {
         if (told_insn++ < 4)
             kprintf("vigil: refused a write of the local APIC page at 0x%llx (rip 0x%llx): not a 32-bit MOV or "
                     "XCHG vigil can carry out\n", (unsigned long long)gpa, (unsigned long long)vmread(GUEST_RIP));
         vcpu_inject_gp();
         return EXIT_RESUME;
     }
-    volatile u32 *reg = (volatile u32 *)(apic_gpa + (off & ~3u));
-    if (xreg >= 0)
-        guest_set_gpr(v, (u32)xreg, *reg);
+    u32 val = st.src_reg < 0 ? st.imm : (u32)guest_gpr(v, (u32)st.src_reg);
+    volatile u32 *reg = (volatile u32 *)(apic_gpa + off);
+    if (st.xchg)
+        guest_set_gpr(v, (u32)st.src_reg, *reg);
     struct cpu *c = this_cpu();
     if (off == APIC_ICR_HI)
         c->guest_icr_hi = val;
@@ -211,7 +188,7 @@ enum exit_action ipi_apic_write(struct vcpu *v, u64 gpa)
         send(val, c->guest_icr_hi >> 24, false);
     else
         *reg = val;
-    vcpu_skip_insn(len);
+    vcpu_skip_insn(st.len);
     return EXIT_RESUME;
 }
 

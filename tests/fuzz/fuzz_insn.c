@@ -1,7 +1,9 @@
 /* libFuzzer target: insn_length on arbitrary bytes in both modes. The
  * result is at most 15 and at most avail; a decoded instruction decodes to
  * the same length from exactly its own bytes, and to 0 from any shorter
- * prefix of them (the decoder never guesses past what it was given). */
+ * prefix of them (the decoder never guesses past what it was given).
+ * insn_store32 (the guest's APIC stores) agrees with insn_length and names
+ * a register 0-15 or the immediate. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum insn_mode m = modes[k];
         u32 r = len_of(data, avail, m);
         check(r <= 15 && r <= avail);
+        struct insn_store st;
+        if (insn_store32(data, avail, m, &st))
+            check(st.len == r && st.src_reg >= -1 && st.src_reg < 16 && (st.src_reg >= 0 || !st.xchg));
         if (!r)
             continue;
         check(len_of(data, r, m) == r);

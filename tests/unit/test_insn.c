@@ -812,6 +812,59 @@ static void test_evex_is_not_decoded_in_32bit_mode(void **state)
     expect_len(M32, 0, "vmovaps zmm0,zmm1", 0x62, 0xf1, 0x7c, 0x48, 0x28, 0xc1);
 }
 
+
+/* ---- insn_store32: the APIC page's stores (vmm/ipi.c) ---- */
+
+static void test_store32_mov_forms(void **state)
+{
+    (void)state;
+    struct insn_store st;
+    /* mov [abs32],eax  (Linux's native_apic_mem_write: 89 04 25 disp32) */
+    static const u8 a[] = { 0x89, 0x04, 0x25, 0xb0, 0xd0, 0x5f, 0xff };
+    assert_true(insn_store32(a, sizeof(a), INSN_MODE_64, &st));
+    assert_int_equal(st.len, 7);
+    assert_int_equal(st.src_reg, 0);
+    assert_false(st.xchg);
+    /* mov [rdi+0x300],r9d  (REX.R) */
+    static const u8 b[] = { 0x44, 0x89, 0x8f, 0x00, 0x03, 0x00, 0x00 };
+    assert_true(insn_store32(b, sizeof(b), INSN_MODE_64, &st));
+    assert_int_equal(st.len, 7);
+    assert_int_equal(st.src_reg, 9);
+    /* mov dword [0xfee00300],0xc4500  (32-bit mode, testos's smp guest) */
+    static const u8 c[] = { 0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, 0x00, 0x45, 0x0c, 0x00 };
+    assert_true(insn_store32(c, sizeof(c), INSN_MODE_32, &st));
+    assert_int_equal(st.len, 10);
+    assert_int_equal(st.src_reg, -1);
+    assert_int_equal(st.imm, 0x000c4500);
+    /* xchg [rdx],ecx  (X86_BUG_11AP's write) with a DS prefix */
+    static const u8 d[] = { 0x3e, 0x87, 0x0a };
+    assert_true(insn_store32(d, sizeof(d), INSN_MODE_64, &st));
+    assert_int_equal(st.len, 3);
+    assert_int_equal(st.src_reg, 1);
+    assert_true(st.xchg);
+}
+
+static void test_store32_refuses_others(void **state)
+{
+    (void)state;
+    struct insn_store st;
+    static const u8 movw[] = { 0x66, 0x89, 0x08 };        /* mov [rax],cx: 16 bits */
+    static const u8 movq[] = { 0x48, 0x89, 0x08 };        /* mov [rax],rcx: REX.W */
+    static const u8 reg[] = { 0x89, 0xc8 };               /* mov eax,ecx: no memory */
+    static const u8 c7_1[] = { 0xc7, 0x08, 1, 2, 3, 4 };  /* C7 /1: not MOV */
+    static const u8 add[] = { 0x01, 0x08 };               /* add [rax],ecx */
+    static const u8 cut[] = { 0x89, 0x04, 0x25, 0xb0 };   /* truncated */
+    assert_false(insn_store32(movw, sizeof(movw), INSN_MODE_64, &st));
+    assert_false(insn_store32(movq, sizeof(movq), INSN_MODE_64, &st));
+    assert_false(insn_store32(reg, sizeof(reg), INSN_MODE_64, &st));
+    assert_false(insn_store32(c7_1, sizeof(c7_1), INSN_MODE_64, &st));
+    assert_false(insn_store32(add, sizeof(add), INSN_MODE_64, &st));
+    assert_false(insn_store32(cut, sizeof(cut), INSN_MODE_64, &st));
+    assert_false(insn_store32(movw, 0, INSN_MODE_64, &st));
+    /* 0x48 is DEC EAX in 32-bit mode, not a REX: one byte, not a store */
+    assert_false(insn_store32(movq, sizeof(movq), INSN_MODE_32, &st));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,6 +901,8 @@ int main(void)
         cmocka_unit_test(test_rex_w_overrides_0x66_for_imm32),
         cmocka_unit_test(test_near_branches_ignore_0x66_in_64bit_mode),
         cmocka_unit_test(test_evex_is_not_decoded_in_32bit_mode),
+        cmocka_unit_test(test_store32_mov_forms),
+        cmocka_unit_test(test_store32_refuses_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
