@@ -7,6 +7,7 @@
 #include "vmm/exit.h"
 #include "vmm/ept.h"
 #include "vmm/ipi.h"
+#include "vmm/vtd.h"
 #include "vmm/mtrr.h"
 #include "vmm/hvmem.h"
 #include "vmm/loader.h"
@@ -143,9 +144,10 @@ commit:
     for (u32 i = 0; i < bi->mmap_count; i++)
         if (bi->mmap[i].base + bi->mmap[i].len > top)
             top = bi->mmap[i].base + bi->mmap[i].len;
-    /* EPT leaves out vigil's ranges and the MMCONFIG windows (the guest
-     * reaches configuration space only through the ports vigil mediates). */
-    struct mem_range holes[HV_OWNED_MAX + MCFG_MAX];
+    /* EPT leaves out vigil's ranges, the MMCONFIG windows (the guest
+     * reaches configuration space only through the ports vigil mediates)
+     * and the VT-d units' registers (which vigil programs there). */
+    struct mem_range holes[HV_OWNED_MAX + MCFG_MAX + DMAR_MAX_UNITS];
     u32 nholes = 0;
     for (u32 i = 0; i < nowned && nholes < HV_OWNED_MAX; i++)
         holes[nholes++] = owned[i];

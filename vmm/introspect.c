@@ -14,6 +14,7 @@
 #include "vmm/vmx_setup.h"
 #include "vmm/tsc.h"
 #include "vmm/smp.h"
+#include "vmm/pci.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/spinlock.h"
 #include "lib/log.h"
@@ -181,6 +182,9 @@ bool vmm_trap_pages(u64 gpa, u64 len, u32 access, u32 owner, char *err, size_t e
     u64 first = ALIGN_DOWN(gpa, 4096), end = ALIGN_UP(gpa + len, 4096), a = first;
     while (ok && a < end && set_page(a))
         a += 4096;
+    if (ok && a == end && (access & (TRAP_READ | TRAP_WRITE)) && !pci_vtd_protect(first, end - first, access & TRAP_READ))
+        kprintf("vigil: VT-d: gpa 0x%llx-0x%llx stays writable for devices: the remapping tables' spare tables are "
+                "used up\n", (unsigned long long)first, (unsigned long long)end);
     if (ok && a < end) {
         /* All or nothing: the pages done so far get their old permissions. */
         fmt_snprintf(err, errlen, "EPT cannot split the page at gpa 0x%llx (its %u spare tables are used up)",

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
+#include "lib/hash.h"
 
 /* IDE controllers whose bus master is the SFF-8038i one at BAR4 (PIIX,
  * PIIX3, PIIX4, ICH to ICH5). Bochs's PIIX3 (8086:7010) is the one tested. */
@@ -81,12 +82,37 @@ static bool is_ide(u8 bus, u8 dev, u8 fn)
 
 /* --- set-up -------------------------------------------------------------- */
 
-/* The remapping units an ACPI DMAR table describes. vigil builds no
- * tables for them yet (vmm/vtd.c holds the tested builder; no machine here
- * has a unit to program): it says so. */
-static void report_dmar(const struct boot_info *bi)
+/* --- VT-d --------------------------------------------------------------- */
+
+/* With an ACPI DMAR table every remapping unit translates DMA through one
+ * set of tables vigil builds (vmm/vtd.c): vigil's memory is not present
+ * there, the frames the IDS protects become read-only (pci_vtd_protect).
+ * The units' registers are taken out of EPT, and the DMAR table is hidden
+ * from the guest (its signature renamed, its checksum kept), so that the
+ * guest's OS does not look for an IOMMU it cannot have. No machine here has
+ * a unit (Bochs has none): docs/design.md says what has not run. */
+#define VTD_RESERVE 64                   /* tables for splitting 2 MiB pages later (no allocation on exits) */
+#define VTD_SPINS 10000000u
+static struct {
+    u32 n;
+    u64 base[DMAR_MAX_UNITS];
+    u64 root;
+    void *reserve[VTD_RESERVE];
+    u32 nreserve;
+    struct spinlock lock;
+} vt;
+
+static u32 m_rd32(void *c, u32 o) { return *(volatile u32 *)((u64)c + o); }
+static u64 m_rd64(void *c, u32 o) { return *(volatile u64 *)((u64)c + o); }
+static void m_wr32(void *c, u32 o, u32 v) { *(volatile u32 *)((u64)c + o) = v; }
+static void m_wr64(void *c, u32 o, u64 v) { *(volatile u64 *)((u64)c + o) = v; }
+static struct vtd_mmio unit_io(u64 base) { return (struct vtd_mmio){ (void *)base, m_rd32, m_rd64, m_wr32, m_wr64 }; }
+static void *vt_page(void *ctx) { (void)ctx; return hv_alloc_pages(1, 1); }
+static void *vt_reserved(void *ctx) { (void)ctx; return vt.nreserve ? vt.reserve[--vt.nreserve] : 0; }
+
+static void vtd_setup(const struct boot_info *bi, struct mem_range *holes, u32 *n, u32 max)
 {
-    const u8 *t = acpi_find(bi, "DMAR");
+    u8 *t = (u8 *)acpi_find(bi, "DMAR");
     if (!t) {
         kprintf("vigil: PCI: no ACPI DMAR table (no VT-d): only the DMA vigil mediates is checked\n");
         return;
@@ -95,17 +121,69 @@ static void report_dmar(const struct boot_info *bi)
     char err[120];
     u32 len;
     memcpy(&len, t + 4, 4);
-    if (dmar_parse(t, len, &d, err, sizeof(err))) {
-        kprintf("vigil: PCI: %s\n", err);
-        return;
+    if (dmar_parse(t, len, &d, err, sizeof(err)))
+        vigil_panic("VT-d: %s: vigil does not start the guest with DMA it cannot keep out of its memory", err);
+    u64 top = GiB(4);
+    for (u32 i = 0; i < bi->mmap_count; i++)
+        if (bi->mmap[i].base + bi->mmap[i].len > top)
+            top = bi->mmap[i].base + bi->mmap[i].len;
+    struct vtd_deny deny[HV_OWNED_MAX];
+    u32 nd = 0;
+    for (u32 i = 0; i < *n && nd < HV_OWNED_MAX; i++)
+        deny[nd++] = (struct vtd_deny){ holes[i].start, holes[i].end, VTD_NONE };
+    struct vtd_stats st;
+    vt.root = vtd_build(top, deny, nd, true, vt_page, 0, &st);
+    if (!vt.root)
+        vigil_panic("VT-d: the remapping tables for 0-0x%llx cannot be built (page pool, or memory above 512 GiB)",
+                    (unsigned long long)top);
+    for (u32 i = 0; i < d.nunits; i++) {
+        u64 base = d.unit[i].reg_base;
+        if (base >= GiB(4))
+            vigil_panic("VT-d: remapping unit %u's registers at 0x%llx are above the 4 GiB vigil maps", i,
+                        (unsigned long long)base);
+        struct vtd_mmio io = unit_io(base);
+        u64 size = vtd_reg_size(&io);
+        if (*n >= max)
+            vigil_panic("VT-d: no room to take remapping unit %u's registers out of EPT", i);
+        holes[(*n)++] = (struct mem_range){ base, base + size };   /* the guest cannot turn it off */
+        if (vtd_enable(&io, vt.root, VTD_SPINS, err, sizeof(err)))
+            vigil_panic("VT-d: remapping unit %u at 0x%llx: %s", i, (unsigned long long)base, err);
+        vt.base[vt.n++] = base;
     }
-    kprintf("vigil: PCI: DMAR: %u VT-d remapping units (host address width %u); vigil does not program them yet: "
-            "devices it does not mediate are held off only by their bus-master enable\n", d.nunits, d.haw);
+    for (vt.nreserve = 0; vt.nreserve < VTD_RESERVE; vt.nreserve++)
+        vt.reserve[vt.nreserve] = hv_alloc_pages(1, 1);
+    /* Hidden: "DMAR" becomes "VGIL", and the checksum byte takes up the
+     * difference, so that the table still sums to zero. */
+    u8 old = byte_sum(t, 4);
+    memcpy(t, "VGIL", 4);
+    t[9] = (u8)(t[9] + old - byte_sum(t, 4));
+    kprintf("vigil: VT-d: %u remapping unit%s translate DMA through vigil's tables (%u tables, %u x 2MiB, %u x 4KiB "
+            "pages to 0x%llx): vigil's memory is out of reach, protected frames read-only; the DMAR table is hidden "
+            "from the guest\n", vt.n, vt.n == 1 ? "" : "s", st.tables, st.pages_2m, st.pages_4k,
+            (unsigned long long)top);
+}
+
+bool pci_vtd_protect(u64 gpa, u64 len, bool read_too)
+{
+    if (!vt.n)
+        return true;
+    bool ok = true;
+    char err[120];
+    spin_lock(&vt.lock);
+    for (u64 a = ALIGN_DOWN(gpa, 4096); ok && a < gpa + len; a += 4096)
+        ok = vtd_restrict(vt.root, a, read_too ? VTD_NONE : VTD_READ, vt_reserved, 0);
+    for (u32 i = 0; i < vt.n; i++) {
+        struct vtd_mmio io = unit_io(vt.base[i]);
+        if (vtd_flush(&io, VTD_SPINS, err, sizeof(err)))
+            vigil_panic("VT-d: remapping unit %u at 0x%llx: %s", i, (unsigned long long)vt.base[i], err);
+    }
+    spin_unlock(&vt.lock);
+    return ok;
 }
 
 bool pci_mcfg_holes(const struct boot_info *bi, struct mem_range *holes, u32 *n, u32 max)
 {
-    report_dmar(bi);
+    vtd_setup(bi, holes, n, max);
     const u8 *t = acpi_find(bi, "MCFG");
     if (!t) {
         kprintf("vigil: PCI: no ACPI MCFG table: configuration space only through ports 0xcf8/0xcfc\n");

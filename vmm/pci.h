@@ -16,6 +16,10 @@
  * through the ports vigil mediates). Appends them to holes[*n] (at most
  * max) and returns false, with the reason printed, when they do not fit. */
 bool pci_mcfg_holes(const struct boot_info *bi, struct mem_range *holes, u32 *n, u32 max);
+/* With VT-d on: the pages of [gpa, gpa+len) read-only for every device (or
+ * out of reach, read_too), in force when this returns. False when the
+ * tables cannot be split (their spare tables are used up). */
+bool pci_vtd_protect(u64 gpa, u64 len, bool read_too);
 /* Before the guest runs, with the page pool still open: find the mediated
  * IDE controller on bus 0, take its shadow PRD pages, trap the ports. */
 void pci_init(void);

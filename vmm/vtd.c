@@ -161,3 +161,109 @@ u32 vtd_lookup(u64 root, u8 bus, u8 devfn, u64 addr)
     }
     return perm;
 }
+
+bool vtd_restrict(u64 root, u64 addr, u32 perm, vtd_alloc_fn alloc, void *ctx)
+{
+    const u64 *r = (const u64 *)root;
+    u64 *c = (u64 *)(r[0] & ADDR_MASK);
+    u64 *pml4 = (u64 *)(c[0] & ADDR_MASK);
+    if (addr >> 39 || !(pml4[0] & 3))
+        return false;
+    u64 *pdpt = (u64 *)(pml4[0] & ADDR_MASK);
+    if (!(pdpt[addr >> 30 & 511] & 3))
+        return false;
+    u64 *pd = (u64 *)(pdpt[addr >> 30 & 511] & ADDR_MASK), *pde = &pd[addr >> 21 & 511];
+    if (!(*pde & 3) && !(*pde & SL_PS))
+        return false;
+    if (*pde & SL_PS) {                      /* split: 512 pages with the large page's permission */
+        u64 *pt = alloc(ctx);
+        if (!pt)
+            return false;
+        u64 base = *pde & ADDR_MASK & ~(MiB(2) - 1), p = *pde & 3;
+        for (u32 i = 0; i < 512; i++)
+            pt[i] = p ? (base + 4096ull * i) | p : 0;
+        *pde = (u64)pt | SL_R | SL_W;
+    }
+    u64 *pte = &((u64 *)(*pde & ADDR_MASK))[addr >> 12 & 511];
+    u64 keep = *pte & 3 & perm;
+    *pte = keep ? (*pte & ADDR_MASK) | keep : 0;
+    return true;
+}
+
+/* --- programming a unit (chapter 11 registers; 6.5.1 register-based invalidation) --- */
+
+enum {
+    R_CAP = 0x08, R_ECAP = 0x10, R_GCMD = 0x18, R_GSTS = 0x1c, R_RTADDR = 0x20, R_CCMD = 0x28,
+};
+#define G_TE (1u << 31)
+#define G_SRTP (1u << 30)
+#define G_QIES (1u << 26)
+#define G_ONE_SHOT_MASK 0x96ffffffu          /* GSTS bits that are not one-shot commands (11.4.4) */
+#define CCMD_ICC (1ull << 63)
+#define CCMD_GLOBAL (1ull << 61)
+#define IOTLB_IVT (1ull << 63)
+#define IOTLB_GLOBAL (1ull << 60)
+#define IOTLB_DRAIN (3ull << 48)             /* drain reads and writes first */
+
+static u32 iotlb_reg(const struct vtd_mmio *io) { return (u32)(io->rd64(io->ctx, R_ECAP) >> 8 & 0x3ff) * 16 + 8; }
+
+u64 vtd_reg_size(const struct vtd_mmio *io)
+{
+    u64 cap = io->rd64(io->ctx, R_CAP);
+    u64 fro = (cap >> 24 & 0x3ff) * 16, nfr = (cap >> 40 & 0xff) + 1;
+    u64 end = iotlb_reg(io) + 8;
+    if (fro + nfr * 16 > end)
+        end = fro + nfr * 16;
+    return ALIGN_UP(end, 4096);
+}
+
+static bool wait32(const struct vtd_mmio *io, u32 off, u32 bit, bool set, u32 spins)
+{
+    for (u32 i = 0; i < spins; i++)
+        if (!(io->rd32(io->ctx, off) & bit) == !set)
+            return true;
+    return false;
+}
+
+static bool wait64_clear(const struct vtd_mmio *io, u32 off, u64 bit, u32 spins)
+{
+    for (u32 i = 0; i < spins; i++)
+        if (!(io->rd64(io->ctx, off) & bit))
+            return true;
+    return false;
+}
+
+static bool command(const struct vtd_mmio *io, u32 cmd, u32 spins)
+{
+    io->wr32(io->ctx, R_GCMD, (io->rd32(io->ctx, R_GSTS) & G_ONE_SHOT_MASK) | cmd);
+    return wait32(io, R_GSTS, cmd, true, spins);
+}
+
+int vtd_flush(const struct vtd_mmio *io, u32 spins, char *err, size_t errlen)
+{
+    u32 r = iotlb_reg(io);
+    io->wr64(io->ctx, r, IOTLB_IVT | IOTLB_GLOBAL | IOTLB_DRAIN);
+    if (!wait64_clear(io, r, IOTLB_IVT, spins))
+        FAIL("the global IOTLB invalidation did not complete");
+    return 0;
+}
+
+int vtd_enable(const struct vtd_mmio *io, u64 root, u32 spins, char *err, size_t errlen)
+{
+    u64 cap = io->rd64(io->ctx, R_CAP);
+    if (!(cap >> 8 & 4))
+        FAIL("no 4-level second-level tables (48-bit AGAW; SAGAW 0x%llx)", (unsigned long long)(cap >> 8 & 0x1f));
+    if (io->rd32(io->ctx, R_GSTS) & G_QIES)
+        FAIL("queued invalidation is on (the firmware's); vigil invalidates through the registers");
+    io->wr64(io->ctx, R_RTADDR, root);       /* legacy root table (TTM 00) */
+    if (!command(io, G_SRTP, spins))
+        FAIL("the root table pointer was not latched (GSTS.RTPS)");
+    io->wr64(io->ctx, R_CCMD, CCMD_ICC | CCMD_GLOBAL);
+    if (!wait64_clear(io, R_CCMD, CCMD_ICC, spins))
+        FAIL("the global context-cache invalidation did not complete");
+    if (vtd_flush(io, spins, err, errlen))
+        return -1;
+    if (!command(io, G_TE, spins))
+        FAIL("translation was not enabled (GSTS.TES)");
+    return 0;
+}

@@ -237,6 +237,173 @@ static void test_tables_allocator_dry(void **state)
     assert_int_equal(vtd_build(0, deny, 5, true, alloc, 0, &st), 0);
 }
 
+
+/* --- vtd_restrict: a protection made after the tables were built ------------- */
+
+static void test_restrict(void **state)
+{
+    (void)state;
+    struct vtd_stats st;
+    u64 root = vtd_build(GiB(4), deny, 5, true, alloc, 0, &st);
+    assert_true(root != 0);
+    u32 before = npages;
+    /* In a 2 MiB page: split, the page read-only, its neighbours still RW. */
+    assert_true(vtd_restrict(root, 0x40001000, VTD_READ, alloc, 0));
+    assert_int_equal(npages, before + 1);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x40001000), VTD_READ);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x40001fff), VTD_READ);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x40000fff), VTD_RW);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x40002000), VTD_RW);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x401ff000), VTD_RW);
+    /* Again in the same region: no new table; the least permission wins. */
+    assert_true(vtd_restrict(root, 0x40002000, VTD_NONE, alloc, 0));
+    assert_true(vtd_restrict(root, 0x40001000, VTD_RW, alloc, 0));
+    assert_int_equal(npages, before + 1);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x40002000), VTD_NONE);
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x40001000), VTD_READ);
+    /* vigil's own memory stays out of reach whatever is asked. */
+    assert_true(vtd_restrict(root, VIGIL_LO, VTD_RW, alloc, 0));
+    assert_int_equal(vtd_lookup(root, 0, 9, VIGIL_LO), VTD_NONE);
+    /* Beyond the tables, or no table left to split with. */
+    assert_false(vtd_restrict(root, GiB(4), VTD_READ, alloc, 0));
+    limit = npages;
+    assert_false(vtd_restrict(root, 0x80000000, VTD_READ, alloc, 0));
+    assert_int_equal(vtd_lookup(root, 0, 9, 0x80000000), VTD_RW);
+}
+
+/* --- vtd_enable / vtd_flush against a model of a unit's registers ------------- */
+
+struct unit {
+    u64 cap, ecap, rtaddr, ccmd, iotlb;
+    u32 gsts;
+    bool latch_root, enable_te, complete_inval;   /* what the model does when asked */
+    char log[256];                                /* the writes, in order */
+};
+
+#define IRO 0x150                                 /* ECAP.IRO: the IOTLB registers at 0x1500 */
+
+static void note(struct unit *u, const char *w)
+{
+    strncat(u->log, w, sizeof(u->log) - strlen(u->log) - 1);
+}
+
+static u32 u_rd32(void *c, u32 o)
+{
+    struct unit *u = c;
+    assert_int_equal(o, 0x1c);                    /* only GSTS is read 32 bits wide */
+    return u->gsts;
+}
+
+static u64 u_rd64(void *c, u32 o)
+{
+    struct unit *u = c;
+    switch (o) {
+    case 0x08: return u->cap;
+    case 0x10: return u->ecap;
+    case 0x28: return u->ccmd;
+    case IRO * 16 + 8: return u->iotlb;
+    }
+    fail_msg("64-bit read of register 0x%x", o);
+    return 0;
+}
+
+static void u_wr32(void *c, u32 o, u32 v)
+{
+    struct unit *u = c;
+    assert_int_equal(o, 0x18);                    /* GCMD */
+    /* One command at a time, the status bits kept as they are (11.4.4). */
+    u32 cmd = v & ~(u->gsts & 0x96ffffffu);
+    if (cmd == 1u << 30) {
+        note(u, "srtp ");
+        if (u->latch_root)
+            u->gsts |= 1u << 30;
+    } else if (cmd == 1u << 31) {
+        note(u, "te ");
+        if (u->enable_te)
+            u->gsts |= 1u << 31;
+    } else {
+        fail_msg("GCMD 0x%x with GSTS 0x%x: not one command", v, u->gsts);
+    }
+}
+
+static void u_wr64(void *c, u32 o, u64 v)
+{
+    struct unit *u = c;
+    if (o == 0x20) {
+        u->rtaddr = v;
+        note(u, "rtaddr ");
+    } else if (o == 0x28) {
+        assert_true(v == (1ull << 63 | 1ull << 61));          /* ICC, global */
+        note(u, "ccmd ");
+        u->ccmd = u->complete_inval ? v & ~(1ull << 63) : v;
+    } else if (o == IRO * 16 + 8) {
+        assert_true((v & (1ull << 63 | 3ull << 60)) == (1ull << 63 | 1ull << 60));   /* IVT, global */
+        note(u, "iotlb ");
+        u->iotlb = u->complete_inval ? v & ~(1ull << 63) : v;
+    } else {
+        fail_msg("64-bit write of register 0x%x", o);
+    }
+}
+
+static struct vtd_mmio io_of(struct unit *u) { return (struct vtd_mmio){ u, u_rd32, u_rd64, u_wr32, u_wr64 }; }
+
+static struct unit good_unit(void)
+{
+    struct unit u = { 0 };
+    u.cap = 4ull << 8 | 2ull << 8 | 0x22ull << 24 | 7ull << 40;    /* SAGAW 39/48-bit, FRO 0x220, 8 fault records */
+    u.ecap = (u64)IRO << 8;
+    u.latch_root = u.enable_te = u.complete_inval = true;
+    return u;
+}
+
+static void test_enable(void **state)
+{
+    (void)state;
+    char err[120] = "";
+    struct unit u = good_unit();
+    struct vtd_mmio io = io_of(&u);
+    assert_int_equal(vtd_reg_size(&io), 0x2000);   /* the IOTLB registers at 0x1500-0x150f: two pages */
+    assert_int_equal(vtd_enable(&io, 0x1234000, 100, err, sizeof(err)), 0);
+    assert_string_equal(u.log, "rtaddr srtp ccmd iotlb te ");
+    assert_true(u.rtaddr == 0x1234000);
+    assert_true(u.gsts & 1u << 31);
+    u.log[0] = 0;
+    assert_int_equal(vtd_flush(&io, 100, err, sizeof(err)), 0);
+    assert_string_equal(u.log, "iotlb ");
+}
+
+static void test_enable_refused(void **state)
+{
+    (void)state;
+    char err[120];
+    struct unit u = good_unit();
+    struct vtd_mmio io = io_of(&u);
+    u.cap &= ~(4ull << 8);                         /* 3-level only */
+    assert_int_equal(vtd_enable(&io, 0x1000, 100, err, sizeof(err)), -1);
+    assert_string_equal(err, "no 4-level second-level tables (48-bit AGAW; SAGAW 0x2)");
+    assert_string_equal(u.log, "");
+    u = good_unit();
+    u.gsts = 1u << 26;                             /* the firmware left queued invalidation on */
+    assert_int_equal(vtd_enable(&io, 0x1000, 100, err, sizeof(err)), -1);
+    assert_string_equal(err, "queued invalidation is on (the firmware's); vigil invalidates through the registers");
+    u = good_unit();
+    u.latch_root = false;
+    assert_int_equal(vtd_enable(&io, 0x1000, 100, err, sizeof(err)), -1);
+    assert_string_equal(err, "the root table pointer was not latched (GSTS.RTPS)");
+    assert_string_equal(u.log, "rtaddr srtp ");    /* translation never turned on with no root */
+    u = good_unit();
+    u.complete_inval = false;
+    assert_int_equal(vtd_enable(&io, 0x1000, 100, err, sizeof(err)), -1);
+    assert_string_equal(err, "the global context-cache invalidation did not complete");
+    assert_false(u.gsts & 1u << 31);
+    assert_int_equal(vtd_flush(&io, 100, err, sizeof(err)), -1);
+    assert_string_equal(err, "the global IOTLB invalidation did not complete");
+    u = good_unit();
+    u.enable_te = false;
+    assert_int_equal(vtd_enable(&io, 0x1000, 100, err, sizeof(err)), -1);
+    assert_string_equal(err, "translation was not enabled (GSTS.TES)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +412,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tables_4k_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tables_allocator_dry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restrict, setup, teardown),
+        cmocka_unit_test(test_enable),
+        cmocka_unit_test(test_enable_refused),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
