@@ -89,8 +89,11 @@ static bool protect_table(u32 i)
  * writes: it is protected before the guest runs. */
 static void start(void)
 {
-    if (ids.have_profile)
+    if (ids.have_profile && !ids.prof.kaslr)
         protect_table(0);
+    else if (ids.have_profile)
+        kprintf("vigil: critical-tables: the kernel moves at boot (KASLR): its tables are write-protected at the "
+                "boot lock\n");
 }
 
 /* The GDT is locked once the GDTR holds the kernel's own GDT (the profile's
@@ -151,6 +154,8 @@ static void boot_done(const struct ids_event *e)
     vmm_guest_dtr(&idtr_base, &idtr_limit, &gb, &gl);
     if (!ids.have_profile)
         log_warn("vigil: critical-tables: no profile, so only the IDTR/GDTR registers are watched\n");
+    else if (ids.prof.kaslr)
+        protect_table(0), protect_table(1);         /* a kaslr profile is placed by now */
     else
         protect_table(1);
     kprintf("vigil: critical-tables: IDTR 0x%llx/0x%x locked\n", (unsigned long long)idtr_base, idtr_limit);
