@@ -29,6 +29,9 @@
  *                  alias of its (read-only) page
  *   idt-gate       writes the gate of vector 4 (#OF, which 64-bit code never
  *                  raises) in idt_table through a writable alias
+ *   gdt-desc       writes a DPL-3 code descriptor into CPU 0's unused GDT
+ *                  descriptor 7 (where a rootkit's own gate would point),
+ *                  and looks again 300 ms later
  *   remap-text     points the kernel's mapping of __x64_sys_ni_syscall's
  *                  page at a patched copy: a page table of its own in place
  *                  of the 2 MiB mapping (or the 4 KiB PTE repointed)
@@ -52,6 +55,7 @@
 #include <linux/vmalloc.h>
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <linux/delay.h>
 #include <asm/msr.h>
 #include <asm/page.h>
 #include <asm/pgtable.h>
@@ -64,7 +68,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets, inline-hook, syscall-table, idt-gate, remap-text, text-poke");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, text-poke");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -309,6 +313,21 @@ static void mode_idt_gate(void)
 	alias_write((unsigned long)&idt[X86_TRAP_OF], &old, sizeof(old));
 }
 
+static void mode_gdt_desc(void)
+{
+	struct desc_struct *gdt = get_cpu_gdt_rw(0);
+	u64 *d = (u64 *)&gdt[7], old = *d, door = 0x00cffa000000ffffull;	/* 32-bit code, DPL 3 */
+
+	WRITE_ONCE(*d, door);
+	msleep(300);				/* longer than vigil's check interval (100 ms) */
+	if (READ_ONCE(*d) != door) {
+		pr_info("VIGIL-MOD gdt-desc failed: descriptor 7 of CPU 0 is 0x%016llx again\n", READ_ONCE(*d));
+		return;
+	}
+	pr_info("VIGIL-MOD gdt-desc ok: descriptor 7 of CPU 0 is 0x%016llx (was 0x%016llx) 300 ms later\n", *d, old);
+	WRITE_ONCE(*d, old);
+}
+
 static void flush_one(unsigned long a)
 {
 	asm volatile("invlpg (%0)" : : "r"(a) : "memory");
@@ -418,13 +437,15 @@ static int __init vigiltest_init(void)
 		mode_syscall_table();
 	} else if (!strcmp(mode, "idt-gate")) {
 		mode_idt_gate();
+	} else if (!strcmp(mode, "gdt-desc")) {
+		mode_gdt_desc();
 	} else if (!strcmp(mode, "remap-text")) {
 		mode_remap_text();
 	} else if (!strcmp(mode, "text-poke")) {
 		mode_text_poke();
 	} else {
 		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets inline-hook syscall-table idt-gate "
-			"remap-text text-poke\n", mode);
+			"gdt-desc remap-text text-poke\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
