@@ -146,6 +146,11 @@ def check_rootkits_refused(t, r, syms):
     t.expect(c2, MOD + r"text-poke calling text_poke\(__x64_sys_ni_syscall\)$")
     t.expect(c2, r"kernel BUG at arch/x86/kernel/alternative\.c", "text_poke's own check of what it wrote")
     t.expect_not(c2, r"VIGIL-MOD \S+ ok:")
+    # The operator's ps after the cr-guard alert: the alert's CR3 is the insmod's PGD.
+    after = c1.split("vCPU 0 suspended: operator request")[2]
+    rows = re.findall(r"^ +(\d+) +\d+ insmod +\| 0x([0-9a-f]{16}) +\d+ \|", after, re.M)
+    cr3 = int(expected[0][0]["cr3"], 16) & ~0xfff
+    assert [p for p, pgd in rows if int(pgd, 16) == cr3], f"no insmod with PGD {cr3:#x} in the ps after the alert: {rows}"
 
 
 SEND = [
@@ -155,6 +160,10 @@ SEND = [
     (r"\|Linux version", "pt init_task\n"),
     (r"^  -> gpa 0x", "regs\n"),
     (r"^  cr0 0x", "resume\n"),
+    # after the first rootkit's attempt: the operator's look at who did it
+    (r"com2:VIGIL-MOD inline-hook failed", "suspend\n"),
+    (r"vCPU 0 suspended: operator request", "ps\n"),     # (each pattern: after the previous one's match)
+    (r"^vigil: ps: \d+ tasks", "resume\n"),
 ]
 
 
