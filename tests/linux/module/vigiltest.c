@@ -24,7 +24,9 @@
  *                  would pin it), writes a jmp to its own function over the
  *                  start of __x64_sys_ni_syscall, calls it; if the write
  *                  faults (WP still set), tries again through a writable
- *                  alias (vmap of the text frame), as a rootkit would
+ *                  alias (vmap of the text frame), as a rootkit would;
+ *                  when it failed, the insmod stays a second (the IDS test's
+ *                  operator looks at it with ps)
  *   syscall-table  writes sys_call_table[__NR_getppid] through a writable
  *                  alias of its (read-only) page
  *   idt-gate       writes the gate of vector 4 (#OF, which 64-bit code never
@@ -266,6 +268,7 @@ static void mode_inline_hook(void)
 	ret = fn(NULL);
 	if (r || memcmp((void *)t, jmp, 5) || ret != HOOKED) {
 		pr_info("VIGIL-MOD inline-hook failed: %s unchanged (%*ph), it returns %ld\n", TARGET, 5, (void *)t, ret);
+		msleep(1000);			/* the insmod stays a second: the operator looks (ps) */
 		return;
 	}
 	pr_info("VIGIL-MOD inline-hook ok: %s jumps to the module (%*ph), returns 0x%lx\n", TARGET, 5, (void *)t, ret);
