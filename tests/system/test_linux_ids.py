@@ -20,7 +20,7 @@ PROFILE = os.path.join(BUILD, "linux.profile")
 # benign part (offsets, and a tracepoint switched on and off through tracefs:
 # the kernel patches its own text). text-poke last: under vigil's block the
 # kernel's own check in text_poke BUGs, and the insmod dies.
-ROOTKIT = ["inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text", "text-poke"]
+ROOTKIT = ["inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text", "remap-idt", "text-poke"]
 CMDLINE = "console=ttyS1,115200 vigiltrace=1 vigilmod=offsets," + ",".join(ROOTKIT)
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
 MOD = r"^(?:\[ *\d+\.\d+\] )?VIGIL-MOD "             # the module's lines, after the kernel's timestamp
@@ -68,6 +68,8 @@ def test_linux_rootkits_bare(t):
     t.expect(c2, MOD + r"gdt-desc ok: descriptor 7 of CPU 0 is 0x00cffa000000ffff \(was 0x0+\) 300 ms later$")
     t.expect(c2, MOD + r"remap-text ok: __x64_sys_ni_syscall reads e9 [0-9a-f ]+ through a (page table|PTE) "
                  r"of the module's$")
+    t.expect(c2, MOD + r"remap-idt ok: the IDTR's IDT \(0xfffffe0000000000\) has vector 4 at 0xffffffffc[0-9a-f]+, "
+                 r"from a copy of the module's$")
     t.expect(c2, MOD + r"text-poke ok: __x64_sys_ni_syscall jumps to the module")
     for m in ROOTKIT:
         t.expect(c2, MOD + r"done mode=%s$" % m)
@@ -125,6 +127,8 @@ def check_rootkits_refused(t, r, syms):
         find("critical-tables", r"^write to the system-call table, entry 110$", "syscall-table"),
         find("critical-tables", r"^write to the IDT, vector 4$", "idt-gate"),
         find("kernel-text", r"^remap of kernel text: ", "remap-text"),
+        find("critical-tables", r"^remap of IDTR base: PTE for 0xfffffe0000000000 now 0x[0-9a-f]+ \(was 0x[0-9a-f]+\)$",
+             "remap-idt"),
         # found by the periodic check (100 ms), whoever runs then
         find("critical-tables", r"^GDT descriptor 7 of CPU 0 changed: 0x00cffa000000ffff \(was 0x0+\)$",
              "gdt-desc", by_insmod=False),
@@ -143,6 +147,8 @@ def check_rootkits_refused(t, r, syms):
     t.expect(c2, MOD + r"idt-gate failed: vector 4 unchanged")
     t.expect(c2, MOD + r"gdt-desc failed: descriptor 7 of CPU 0 is 0x0+ again$")
     t.expect(c2, MOD + r"remap-text failed: __x64_sys_ni_syscall still reads")
+    t.expect(c2, MOD + r"remap-idt failed: the IDTR's IDT \(0xfffffe0000000000\) still has vector 4 at "
+                 r"0xffffffff[89a-f][0-9a-f]+ \(the PTE was put back\)$")
     t.expect(c2, MOD + r"text-poke calling text_poke\(__x64_sys_ni_syscall\)$")
     t.expect(c2, r"kernel BUG at arch/x86/kernel/alternative\.c", "text_poke's own check of what it wrote")
     t.expect_not(c2, r"VIGIL-MOD \S+ ok:")

@@ -37,6 +37,9 @@
  *   remap-text     points the kernel's mapping of __x64_sys_ni_syscall's
  *                  page at a patched copy: a page table of its own in place
  *                  of the 2 MiB mapping (or the 4 KiB PTE repointed)
+ *   remap-idt      points the PTE of the IDT's read-only alias (the CPU
+ *                  entry area's, which the IDTR holds) at a copy with
+ *                  vector 4's gate changed
  *   text-poke      calls the kernel's text_poke (found through kallsyms) to
  *                  write the jmp: not a patch site of the kernel's. Under
  *                  vigil's block text_poke's own check then BUGs (the
@@ -70,7 +73,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, text-poke");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -403,6 +406,54 @@ static void mode_remap_text(void)
 	free_page((unsigned long)copy);
 }
 
+/* The IDTR holds the IDT's read-only alias in the CPU entry area: point
+ * that alias's PTE at a copy with a gate of the module's. */
+#define RO_IDT 0xfffffe0000000000ul		/* CPU_ENTRY_AREA_RO_IDT */
+
+static void mode_remap_idt(void)
+{
+	unsigned long top = need("init_top_pgt"), h = (unsigned long)hook_fn;
+	gate_desc *alias = (gate_desc *)RO_IDT, *copy;
+	pgd_t *pgd;
+	pud_t *pud;
+	pmd_t *pmd;
+	pte_t *pte, old;
+
+	if (!top)
+		return;
+	pgd = (pgd_t *)top + pgd_index(RO_IDT);
+	pud = (pud_t *)__va(pgd_val(*pgd) & PTE_PFN_MASK) + pud_index(RO_IDT);
+	pmd = (pmd_t *)__va(pud_val(*pud) & PTE_PFN_MASK) + pmd_index(RO_IDT);
+	if ((pud_val(*pud) | pmd_val(*pmd)) & _PAGE_PSE) {
+		pr_info("VIGIL-MOD remap-idt failed: the alias is not mapped by a 4 KiB PTE\n");
+		return;
+	}
+	pte = (pte_t *)__va(pmd_val(*pmd) & PTE_PFN_MASK) + pte_index(RO_IDT);
+	old = *pte;
+	copy = (gate_desc *)__get_free_page(GFP_KERNEL);
+	if (!copy)
+		return;
+	memcpy(copy, alias, PAGE_SIZE);
+	copy[X86_TRAP_OF].offset_low = (u16)h;
+	copy[X86_TRAP_OF].offset_middle = (u16)(h >> 16);
+	copy[X86_TRAP_OF].offset_high = (u32)(h >> 32);
+	WRITE_ONCE(*(pteval_t *)pte, (pte_val(old) & ~PTE_PFN_MASK) | __pa(copy));
+	flush_one(RO_IDT);
+	if (gate_offset(&alias[X86_TRAP_OF]) != h)
+		pr_info("VIGIL-MOD remap-idt failed: the IDTR's IDT (0x%lx) still has vector %d at 0x%lx (the PTE was "
+			"put back)\n", RO_IDT, X86_TRAP_OF, gate_offset(&alias[X86_TRAP_OF]));
+	else
+		pr_info("VIGIL-MOD remap-idt ok: the IDTR's IDT (0x%lx) has vector %d at 0x%lx, from a copy of the "
+			"module's\n", RO_IDT, X86_TRAP_OF, gate_offset(&alias[X86_TRAP_OF]));
+	WRITE_ONCE(*(pteval_t *)pte, pte_val(old));
+	flush_one(RO_IDT);
+	if (gate_offset(&alias[X86_TRAP_OF]) == h) {
+		pr_info("VIGIL-MOD remap-idt put back: failed (the copy stays in use)\n");
+		return;
+	}
+	free_page((unsigned long)copy);
+}
+
 typedef void *(*text_poke_fn)(void *addr, const void *opcode, size_t len);
 
 static void mode_text_poke(void)
@@ -442,13 +493,15 @@ static int __init vigiltest_init(void)
 		mode_idt_gate();
 	} else if (!strcmp(mode, "gdt-desc")) {
 		mode_gdt_desc();
+	} else if (!strcmp(mode, "remap-idt")) {
+		mode_remap_idt();
 	} else if (!strcmp(mode, "remap-text")) {
 		mode_remap_text();
 	} else if (!strcmp(mode, "text-poke")) {
 		mode_text_poke();
 	} else {
 		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets inline-hook syscall-table idt-gate "
-			"gdt-desc remap-text text-poke\n", mode);
+			"gdt-desc remap-text remap-idt text-poke\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
