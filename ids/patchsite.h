@@ -48,7 +48,8 @@ void patch_sites_sort(struct patch_sites *ps);
 bool patch_site_find(const struct patch_sites *ps, u64 va, struct patch_site *out);
 /* The site's bytes b[0..len) are acceptable: one of its forms whole, or an
  * int3 in its first byte (text_poke_bp at work: the CPU traps there until
- * the last byte is written). */
+ * the last byte is written; how long that may last is the caller's to
+ * judge). */
 bool patch_site_ok(const struct patch_sites *ps, const struct patch_site *site, const u8 *b);
 /* b is one of the site's forms whole (no int3). */
 bool patch_site_form(const struct patch_sites *ps, const struct patch_site *site, const u8 *b);

@@ -50,6 +50,28 @@ static struct pending {                  /* per vCPU: a site write in the step w
     u8 snap[40];                         /* the site and what follows, before the write */
 } pend[IDS_MAX_VCPUS];
 
+/* Sites text_poke_bp has put its int3 in and not finished yet, with the
+ * whole form they held before. The int3 is accepted as a passing state
+ * only: the kernel's int3 handler emulates, meanwhile, whatever its
+ * descriptor (writable data) says, so a site left so would be a hook. One
+ * still holding the int3 OPEN_TICKS after it was written is reported and
+ * put back to that form. (A batch of the kernel's own, up to ~170 sites,
+ * three exits each, ends well within that.) */
+#define OPEN_MAX 256
+#define OPEN_TICKS 50                    /* 500 ms */
+static struct open_site { struct patch_site site; u64 gpa, since; u8 form[5]; } open[OPEN_MAX];
+static u32 nopen;
+
+static struct open_site *open_of(u64 gpa)
+{
+    for (u32 i = 0; i < nopen; i++)
+        if (open[i].gpa == gpa)
+            return &open[i];
+    return 0;
+}
+
+static void open_drop(struct open_site *o) { *o = open[--nopen]; }
+
 static const u8 *text_bytes(u64 va, u64 len)
 {
     u64 pa = profile_kva_to_pa(&ids.prof, va);
@@ -120,8 +142,22 @@ static struct ids_verdict site_after(const struct ids_event *e)
         return v;
     p->on = false;
     bool rest_same = !memcmp(now + p->site.len, p->snap + p->site.len, sizeof(now) - p->site.len);
-    if (rest_same && patch_site_ok(&sites, &p->site, now)) {
+    struct open_site *o = open_of(p->gpa);
+    if (rest_same && patch_site_form(&sites, &p->site, now)) {
         n_patched++;
+        if (o)
+            open_drop(o);                /* whole again */
+        return v;
+    }
+    if (rest_same && now[0] == 0xcc && (o || (p->snap[0] != 0xcc && nopen < OPEN_MAX))) {
+        n_patched++;
+        if (!o) {
+            o = &open[nopen++];
+            o->site = p->site;
+            o->gpa = p->gpa;
+            o->since = ids.ticks;
+            memcpy(o->form, p->snap, 5);
+        }
         return v;
     }
     n_refused++;
@@ -180,10 +216,36 @@ static struct ids_verdict exec_event(const struct ids_event *e)
     return v;
 }
 
+/* An int3 left in a site: reported, and the site's last whole form put back. */
+static void open_tick(const struct ids_event *e)
+{
+    for (u32 i = 0; i < nopen;) {
+        struct open_site *o = &open[i];
+        u8 b;
+        if (ids.ticks - o->since < OPEN_TICKS) {
+            i++;
+            continue;
+        }
+        if (guestmem_read(o->gpa, &b, 1) && b == 0xcc) {
+            u64 va = sites.text + o->site.off, gpa = o->gpa;
+            n_refused++;
+            struct ids_verdict v = ids_raise_fixed(POL_KERNEL_TEXT, e, gpa & ~7ull, &va, &gpa,
+                                                   "kernel text at 0x%llx, a patch site, still holds text_poke_bp's "
+                                                   "int3 %u ms after it was written", (unsigned long long)va,
+                                                   OPEN_TICKS * 10);
+            if (v.action != IDS_ALLOW)
+                guestmem_write(o->gpa, o->form, o->site.len);
+        }
+        open_drop(o);
+    }
+}
+
 static void tick(const struct ids_event *e)
 {
     if (watching && e->vcpu == 0 && ids.ticks % REVOKE_TICKS == 0)
         vmm_exec_revoke();
+    if (nopen && e->vcpu == 0)
+        open_tick(e);
 }
 
 static void start(void)
