@@ -139,6 +139,9 @@ extern const struct policy_ops pol_kernel_text, pol_critical_tables, pol_msr_gua
 void dma_guard_write_seen(u64 gpa);
 void dma_guard_stats(u64 *pages_hashed, u64 *changes);
 
+/* kernel-text: the patch-site counts (Linux), for the summary. */
+void kernel_text_summary(void);
+
 /* pagetable-audit: the boot tables were loaded after the boot. */
 void pagetable_audit_boot_tables(const struct ids_event *e);
 

@@ -495,9 +495,11 @@ static void place_linux(const struct ids_event *e, u64 lstar)
             (unsigned long long)(text + slide), (unsigned long long)p->direct_map_base,
             p->release[0] ? p->release : "linux");
     const char *err = "";
-    if (profile_is_linux(p) && vmi_linux_init(p, &err))
+    if (profile_is_linux(p) && vmi_linux_init(p, &err)) {
+        ids.kernel_cr3 = vmi_linux_kernel_pgd();   /* the kernel's own address space */
         kprintf("vigil: linux: kernel page tables (init_top_pgt) at gpa 0x%llx; task list from init_task at 0x%llx\n",
                 (unsigned long long)vmi_linux_kernel_pgd(), (unsigned long long)profile_sym(p, "init_task"));
+    }
     else if (profile_is_linux(p))
         kprintf("vigil: linux: no task list: %s\n", err);
     struct ids_event b = *e;
@@ -515,9 +517,52 @@ static void boot_done(const struct ids_event *e, const char *why);
  * the kernel's own IDT (the profile's `idt`), the kernel's tables are in
  * place. Without one: the first process (see the CR3 and tick cases). The
  * kernel's page-table root is learned as soon as the kernel has set it. */
+static bool linux_lock(void)
+{
+    /* A placed Linux profile (one that could not be placed falls back on
+     * the generic lock: the first tick in user mode). */
+    return ids.have_profile && ids.prof.kaslr && profile_is_linux(&ids.prof) && !(place_tried && !ids.prof.placed);
+}
+
+/* Linux has made its text and read-only data read-only (mark_rodata_ro):
+ * its own page tables map _stext and __start_rodata without R/W. */
+static bool linux_text_ro(void)
+{
+    static const char *const syms[] = { "_stext", "__start_rodata" };
+    for (u32 i = 0; i < ARRAY_SIZE(syms); i++) {
+        u64 va;
+        struct pt_walk w;
+        if (!profile_symbol(&ids.prof, syms[i], &va, 0) || !vmi_translate(ids.kernel_cr3, va, &w) || w.writable)
+            return false;
+    }
+    return true;
+}
+
+/* Linux's boot ends when its text is read-only and a process runs: the
+ * first CR3 load of an address space other than the kernel's (init's
+ * exec: KPTI's user PGD is the kernel's + 4 KiB) or a tick in user mode,
+ * once mark_rodata_ro has run. Before that, the kernel patches its own
+ * text (alternatives, jump labels, ftrace's NOPs) and fills its
+ * read-only-after-init data: all accepted (docs/ids.md, "The boot lock on
+ * Linux"). */
+static void check_boot_linux(const struct ids_event *e)
+{
+    if (ids.boot_done || !ids.prof.placed || !ids.kernel_cr3)
+        return;
+    bool process = e->type == IDS_EV_CR3_LOAD ? (e->load.new_cr3 & PT_ADDR_MASK & ~0x1000ull) != ids.kernel_cr3
+                                              : e->type == IDS_EV_TICK && e->cpl == 3;
+    if (process && linux_text_ro())
+        boot_done(e, e->type == IDS_EV_CR3_LOAD ? "its text is read-only and a process address space is loaded"
+                                                : "its text is read-only and a vCPU runs in user mode");
+}
+
 static void check_boot(const struct ids_event *e)
 {
     u64 kp;
+    if (linux_lock()) {
+        check_boot_linux(e);
+        return;
+    }
     if (!ids.kernel_cr3 && ids.have_profile && profile_symbol(&ids.prof, "kernel_pml4", &kp, 0) &&
         vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
         ids.kernel_cr3 &= PT_ADDR_MASK;
@@ -624,7 +669,7 @@ static struct ids_verdict event(const struct ids_event *e)
         /* Without a profile, the first process's address space (neither
          * the boot tables nor the kernel's) ends the boot. */
         if (!ids.boot_done && !ids.have_idt_symbol && cr3 != ids.first_cr3 && cr3 != ids.kernel_cr3 &&
-            ids.kernel_cr3)
+            ids.kernel_cr3 && !linux_lock())
             boot_done(e, "the first process address space");
         if (fresh)
             for (u32 i = 0; i < POL_COUNT; i++)
@@ -676,7 +721,7 @@ static struct ids_verdict event(const struct ids_event *e)
                     (unsigned long long)(alog.dropped - reported_dropped), (unsigned long long)alog.dropped);
             reported_dropped = alog.dropped;
         }
-        if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3)
+        if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3 && !linux_lock())
             boot_done(e, "the first tick in user mode");
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
@@ -746,6 +791,7 @@ void ids_print_summary(void)
     kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
             (unsigned long long)vmi_stats_walks());
     xlate_summary();
+    kernel_text_summary();
 }
 
 const struct alert_log *ids_alert_log(void) { return &alog; }

@@ -16,6 +16,7 @@
 #include "lib/hash.h"
 #include "ids/xlate.h"
 #include "vmm/introspect.h"
+#include "vmm/guestmem.h"
 #include "lib/log.h"
 
 struct table {
@@ -89,8 +90,11 @@ static bool protect_table(u32 i)
  * writes: it is protected before the guest runs. */
 static void start(void)
 {
-    if (ids.have_profile)
+    if (ids.have_profile && !ids.prof.kaslr)
         protect_table(0);
+    else if (ids.have_profile)
+        kprintf("vigil: critical-tables: the kernel moves at boot (KASLR): its tables are write-protected at the "
+                "boot lock\n");
 }
 
 /* The GDT is locked once the GDTR holds the kernel's own GDT (the profile's
@@ -143,6 +147,60 @@ static void vcpu_start(const struct ids_event *e)
         *of(e) = (struct vcpu_dtr){ 0 };
 }
 
+/* Linux: CPU 0's GDT is its per-CPU gdt_page (the GDTR holds its read-only
+ * alias in the CPU entry area, whose translation is guarded). The kernel
+ * rewrites the three TLS descriptors (12-14) at every context switch (they
+ * are the running thread's), so the page is not trapped: that would be three
+ * exits a switch. The other descriptors are compared with the boot lock's
+ * every HASH_EVERY ticks and put back where the policy blocks. */
+#define LX_GDT_N 16
+#define LX_TLS_FIRST 12
+#define LX_TLS_LAST 14
+#define DESC_ACCESSED (1ull << 40)
+static struct { bool on; u64 va, gpa; u64 d[LX_GDT_N]; } lx_gdt;
+
+static void linux_gdt(void)
+{
+    u64 off, pcpu = 0, va;
+    struct pt_walk w;
+    if (!profile_is_linux(&ids.prof) || !profile_const(&ids.prof, "percpu.gdt_page", &off) ||
+        !vmi_read_kernel(0, profile_sym(&ids.prof, "__per_cpu_offset"), &pcpu, 8) || !pcpu)
+        return;
+    va = pcpu + off;
+    if (!ids.kernel_cr3 || !vmi_translate(ids.kernel_cr3, va, &w) || (w.gpa & 0xfff) + 8 * LX_GDT_N > 4096 ||
+        !guestmem_read(w.gpa, lx_gdt.d, sizeof(lx_gdt.d))) {
+        log_warn("vigil: critical-tables: CPU 0's GDT (gdt_page at 0x%llx) does not translate; not checked\n",
+                 (unsigned long long)va);
+        return;
+    }
+    lx_gdt.on = true;
+    lx_gdt.va = va;
+    lx_gdt.gpa = w.gpa;
+    kprintf("vigil: critical-tables: CPU 0's GDT (gdt_page at 0x%llx, gpa 0x%llx): descriptors 0-%u and %u-%u "
+            "compared every %u ticks (%u-%u are the running thread's TLS)\n", (unsigned long long)va,
+            (unsigned long long)w.gpa, LX_TLS_FIRST - 1, LX_TLS_LAST + 1, LX_GDT_N - 1, HASH_EVERY, LX_TLS_FIRST,
+            LX_TLS_LAST);
+}
+
+static void linux_gdt_check(const struct ids_event *e)
+{
+    u64 now[LX_GDT_N];
+    if (!lx_gdt.on || !guestmem_read(lx_gdt.gpa, now, sizeof(now)))
+        return;
+    for (u32 i = 0; i < LX_GDT_N; i++) {
+        if ((i >= LX_TLS_FIRST && i <= LX_TLS_LAST) || !((now[i] ^ lx_gdt.d[i]) & ~DESC_ACCESSED))
+            continue;
+        u64 va = lx_gdt.va + 8 * i, gpa = lx_gdt.gpa + 8 * i;
+        struct ids_verdict v = ids_raise_fixed(POL_CRITICAL_TABLES, e, 0x300 + i, &va, &gpa,
+                                               "GDT descriptor %u of CPU 0 changed: 0x%016llx (was 0x%016llx)", i,
+                                               (unsigned long long)now[i], (unsigned long long)lx_gdt.d[i]);
+        if (v.action != IDS_ALLOW)
+            guestmem_write(gpa, &lx_gdt.d[i], 8);
+        else
+            lx_gdt.d[i] = now[i];
+    }
+}
+
 static void boot_done(const struct ids_event *e)
 {
     (void)e;
@@ -151,6 +209,8 @@ static void boot_done(const struct ids_event *e)
     vmm_guest_dtr(&idtr_base, &idtr_limit, &gb, &gl);
     if (!ids.have_profile)
         log_warn("vigil: critical-tables: no profile, so only the IDTR/GDTR registers are watched\n");
+    else if (ids.prof.kaslr)
+        protect_table(0), protect_table(1), linux_gdt();   /* a kaslr profile is placed by now */
     else
         protect_table(1);
     kprintf("vigil: critical-tables: IDTR 0x%llx/0x%x locked\n", (unsigned long long)idtr_base, idtr_limit);
@@ -248,6 +308,8 @@ static void tick(const struct ids_event *e)
             t->hash = h;
         }
     }
+    if (e->vcpu == 0 && ids.ticks % HASH_EVERY == 0)
+        linux_gdt_check(e);
     struct vcpu_dtr *d = of(e);
     u64 ib, gb;
     u16 il, gl;

@@ -6,11 +6,14 @@
  * the kernel has booted, supervisor execution outside its text is caught
  * when it happens (the execute watch, below). */
 #include "ids/engine.h"
+#include "ids/patchsite.h"
 #include "vmm/introspect.h"
+#include "vmm/guestmem.h"
 #include "lib/log.h"
 #include "lib/string.h"
 
 static u64 text_gpa, text_end;           /* the kernel's code, guest-physical */
+static u64 text_va;                      /* ... and its run-time address (text_gpa's page) */
 
 static void protect(const char *sym, const char *what)
 {
@@ -18,9 +21,155 @@ static void protect(const char *sym, const char *what)
     if (ids_protect_object(POL_KERNEL_TEXT, sym, what, true, 0, &gpa, &size)) {
         kprintf("vigil: kernel-text: %s at gpa 0x%llx-0x%llx write-protected\n", what, (unsigned long long)gpa,
                 (unsigned long long)(gpa + size));
-        if (!strcmp(sym, "kernel_text"))
+        if (!strcmp(sym, "kernel_text")) {
             text_gpa = gpa, text_end = gpa + size;
+            text_va = ALIGN_DOWN(profile_sym(&ids.prof, "kernel_text"), 4096);
+        }
     }
+}
+
+/* --- Linux: the kernel patches its own text ------------------------------------------
+ *
+ * After the boot lock Linux still rewrites its core text through
+ * text_poke (through a temporary mm, poking_mm: EPT sees the write at the
+ * text's frame whatever the address): static keys and tracepoints (jump
+ * labels) and static calls. Who writes is no evidence (a rootkit can call
+ * text_poke too); where and what is. The kernel's patch sites are read from
+ * the tables in its image at the lock (ids/patchsite.h); a write into one
+ * goes through the step window and is judged once it has run: the site
+ * must hold one of its own forms whole, or text_poke_bp's int3 in front,
+ * and the bytes after it must be unchanged. Anything else, and any write
+ * outside a site, is an alert (a block puts the site back). */
+static struct patch_sites sites;
+static bool have_sites;
+static u64 n_patched, n_refused;
+static struct pending {                  /* per vCPU: a site write in the step window */
+    bool on;
+    struct patch_site site;
+    u64 gpa;                             /* the site's first byte */
+    u8 snap[40];                         /* the site and what follows, before the write */
+} pend[IDS_MAX_VCPUS];
+
+/* Sites text_poke_bp has put its int3 in and not finished yet, with the
+ * whole form they held before. The int3 is accepted as a passing state
+ * only: the kernel's int3 handler emulates, meanwhile, whatever its
+ * descriptor (writable data) says, so a site left so would be a hook. One
+ * still holding the int3 OPEN_TICKS after it was written is reported and
+ * put back to that form. (A batch of the kernel's own, up to ~170 sites,
+ * three exits each, ends well within that.) */
+#define OPEN_MAX 256
+#define OPEN_TICKS 50                    /* 500 ms */
+static struct open_site { struct patch_site site; u64 gpa, since; u8 form[5]; } open[OPEN_MAX];
+static u32 nopen;
+
+static struct open_site *open_of(u64 gpa)
+{
+    for (u32 i = 0; i < nopen; i++)
+        if (open[i].gpa == gpa)
+            return &open[i];
+    return 0;
+}
+
+static void open_drop(struct open_site *o) { *o = open[--nopen]; }
+
+static const u8 *text_bytes(u64 va, u64 len)
+{
+    u64 pa = profile_kva_to_pa(&ids.prof, va);
+    return pa ? guestmem_map(pa, len) : 0;
+}
+
+/* Relative s32 at the table entry's field (the kernel's own encoding). */
+static u64 rel_at(u64 field_va, const u8 *p) { s32 r; memcpy(&r, p, 4); return field_va + (u64)(s64)r; }
+
+static u32 load_table(const char *sym, u32 entry, bool jump)
+{
+    u64 va, len;
+    u32 kept = 0;
+    if (!profile_symbol(&ids.prof, sym, &va, &len) || !len)
+        return 0;
+    const u8 *t = text_bytes(va, len);
+    if (!t)
+        return 0;
+    for (u64 i = 0; i + entry <= len; i += entry) {
+        u64 code = rel_at(va + i, t + i), other = rel_at(va + i + 4, t + i + 4);
+        const u8 *cur = text_bytes(code, 5);
+        if (!cur)
+            continue;
+        enum patch_kind k = jump ? PATCH_JUMP : (other & 1) ? PATCH_TAIL : PATCH_CALL;
+        kept += patch_sites_add(&sites, code, k, jump ? other : 0, cur, 5);
+    }
+    return kept;
+}
+
+static void load_sites(void)
+{
+    u64 tva = 0, tlen = 0, tr = 0, trlen = 0;
+    if (!profile_is_linux(&ids.prof) || !profile_symbol(&ids.prof, "kernel_text", &tva, &tlen))
+        return;
+    profile_symbol(&ids.prof, "__static_call_text_start", &tr, &trlen);
+    patch_sites_init(&sites, tva, tlen, tr, tr + trlen);
+    u32 j = load_table("__start___jump_table", 16, true);
+    u32 c = load_table("__start_static_call_sites", 8, false);
+    patch_sites_sort(&sites);
+    have_sites = true;
+    kprintf("vigil: kernel-text: the kernel's own patch sites: %u jump labels, %u static call sites, %llu bytes of "
+            "static call trampolines%s\n", j, c, (unsigned long long)trlen,
+            sites.dropped ? " (some dropped: table full)" : "");
+}
+
+/* A write at va in the text: a patch site's (judged once it has run), or not. */
+static bool site_write(const struct ids_event *e, u64 va, struct ids_verdict *v)
+{
+    struct pending *p = &pend[e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0];
+    struct patch_site s;
+    if (!have_sites || !patch_site_find(&sites, va, &s))
+        return false;
+    p->gpa = e->ept.gpa - (va - (sites.text + s.off));
+    if (!guestmem_read(p->gpa, p->snap, sizeof(p->snap)))
+        return false;
+    p->on = true;
+    p->site = s;
+    v->skip_len = IDS_RECHECK;
+    return true;
+}
+
+static struct ids_verdict site_after(const struct ids_event *e)
+{
+    struct ids_verdict v = { IDS_ALLOW, 0, 0 };
+    struct pending *p = &pend[e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0];
+    u8 now[sizeof(p->snap)];
+    if (!p->on || !guestmem_read(p->gpa, now, sizeof(now)))
+        return v;
+    p->on = false;
+    bool rest_same = !memcmp(now + p->site.len, p->snap + p->site.len, sizeof(now) - p->site.len);
+    struct open_site *o = open_of(p->gpa);
+    if (rest_same && patch_site_form(&sites, &p->site, now)) {
+        n_patched++;
+        if (o)
+            open_drop(o);                /* whole again */
+        return v;
+    }
+    if (rest_same && now[0] == 0xcc && (o || (p->snap[0] != 0xcc && nopen < OPEN_MAX))) {
+        n_patched++;
+        if (!o) {
+            o = &open[nopen++];
+            o->site = p->site;
+            o->gpa = p->gpa;
+            o->since = ids.ticks;
+            memcpy(o->form, p->snap, 5);
+        }
+        return v;
+    }
+    n_refused++;
+    u64 va = sites.text + p->site.off, gpa = p->gpa;
+    static const char *const kinds[] = { "", "jump label", "static call", "static tail call", "static call trampoline" };
+    v = ids_raise_fixed(POL_KERNEL_TEXT, e, gpa & ~7ull, &va, &gpa,
+                        "write to protected kernel text at 0x%llx, a %s: %02x %02x %02x %02x %02x is %s", 
+                        (unsigned long long)va, kinds[p->site.kind], now[0], now[1], now[2], now[3], now[4],
+                        rest_same ? "not one of its forms" : "more than the site");
+    if (v.action != IDS_ALLOW)
+        guestmem_write(p->gpa, p->snap, sizeof(p->snap));
+    return v;
 }
 
 /* Once the kernel has booted, supervisor code may run only in its text:
@@ -38,6 +187,11 @@ static void boot_done(const struct ids_event *e)
 {
     (void)e;
     u64 yes = 0;
+    if (ids.have_profile && ids.prof.kaslr) {
+        load_sites();                    /* before the text is protected: read as the kernel left it */
+        protect("kernel_text", "kernel text");
+        protect("kernel_rodata", "kernel read-only data");
+    }
     if (!text_end || ids.cfg.exec_watch_off || !profile_const(&ids.prof, "exec_watch", &yes) || !yes)
         return;
     const struct mem_range known = { ALIGN_DOWN(text_gpa, 4096), ALIGN_UP(text_end, 4096) };
@@ -62,16 +216,47 @@ static struct ids_verdict exec_event(const struct ids_event *e)
     return v;
 }
 
+/* An int3 left in a site: reported, and the site's last whole form put back. */
+static void open_tick(const struct ids_event *e)
+{
+    for (u32 i = 0; i < nopen;) {
+        struct open_site *o = &open[i];
+        u8 b;
+        if (ids.ticks - o->since < OPEN_TICKS) {
+            i++;
+            continue;
+        }
+        if (guestmem_read(o->gpa, &b, 1) && b == 0xcc) {
+            u64 va = sites.text + o->site.off, gpa = o->gpa;
+            n_refused++;
+            struct ids_verdict v = ids_raise_fixed(POL_KERNEL_TEXT, e, gpa & ~7ull, &va, &gpa,
+                                                   "kernel text at 0x%llx, a patch site, still holds text_poke_bp's "
+                                                   "int3 %u ms after it was written", (unsigned long long)va,
+                                                   OPEN_TICKS * 10);
+            if (v.action != IDS_ALLOW)
+                guestmem_write(o->gpa, o->form, o->site.len);
+        }
+        open_drop(o);
+    }
+}
+
 static void tick(const struct ids_event *e)
 {
     if (watching && e->vcpu == 0 && ids.ticks % REVOKE_TICKS == 0)
         vmm_exec_revoke();
+    if (nopen && e->vcpu == 0)
+        open_tick(e);
 }
 
 static void start(void)
 {
     if (!ids.have_profile) {
         log_warn("vigil: kernel-text: no profile, so no kernel text to protect\n");
+        return;
+    }
+    if (ids.prof.kaslr) {
+        kprintf("vigil: kernel-text: the kernel moves at boot (KASLR): its text and read-only data are "
+                "write-protected at the boot lock\n");
         return;
     }
     protect("kernel_text", "kernel text");
@@ -87,11 +272,28 @@ static struct ids_verdict event(const struct ids_event *e)
         return exec_event(e);
     if (!(e->ept.access & IDS_WRITE))
         return v;
-    v = ids_raise(POL_KERNEL_TEXT, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
-                  "write to protected %s at offset 0x%llx", o->what, (unsigned long long)(gpa - o->start));
+    if (e->ept.after)
+        return site_after(e);
+    bool in_text = text_end && gpa >= text_gpa && gpa < text_end;
+    if (in_text && site_write(e, text_va + (gpa - text_gpa), &v))
+        return v;
+    if (in_text && have_sites)
+        v = ids_raise(POL_KERNEL_TEXT, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
+                      "write to protected %s at offset 0x%llx (0x%llx: not a patch site of the kernel's)", o->what,
+                      (unsigned long long)(gpa - o->start), (unsigned long long)(text_va + (gpa - text_gpa)));
+    else
+        v = ids_raise(POL_KERNEL_TEXT, e, gpa & ~7ull, e->ept.gva_valid ? &e->ept.gva : 0, &gpa,
+                      "write to protected %s at offset 0x%llx", o->what, (unsigned long long)(gpa - o->start));
     if (v.action != IDS_ALLOW)
         v.skip_len = ids_insn_len(e);
     return v;
+}
+
+void kernel_text_summary(void)
+{
+    if (have_sites)
+        kprintf("vigil: kernel-text: %llu writes to the kernel's patch sites accepted, %llu refused\n",
+                (unsigned long long)n_patched, (unsigned long long)n_refused);
 }
 
 const struct policy_ops pol_kernel_text = {

@@ -60,9 +60,17 @@ static bool trap_tables(u32 from)
     return true;
 }
 
+/* Linux under KPTI: the user half of each PGD pair (the PGD + 4 KiB) maps
+ * of the kernel only its entry code and the CPU entry area, through table
+ * pages of its own; its entries are not the kernel's and are not compared
+ * (its kernel half is, on the kernel CR3 of the same process). */
+static u64 user_pgd;
+
 void xlate_boot(const struct ids_event *e)
 {
     (void)e;
+    if (!ids.have_profile || !profile_is_linux(&ids.prof) || !profile_const(&ids.prof, "pti_user_pgd_offset", &user_pgd))
+        user_pgd = 0;
     xref_init(&ref);
     memset(tops, 0, sizeof(tops));
     armed = false;
@@ -185,6 +193,8 @@ static void check_top(const struct ids_event *e, u64 cr3)
     cr3 &= PT_ADDR_MASK;
     if (cr3 == ids.kernel_cr3)
         return;                                     /* its page is write-protected */
+    if (user_pgd && (cr3 & user_pgd))
+        return;                                     /* KPTI's user PGD: maps only the entry code, its own way */
     u32 slot = (u32)(cr3 >> 12) % TOPS;
     if (tops[slot].cr3 != cr3 || !tops[slot].page) {
         const volatile u64 *p = guestmem_map(cr3, 4096);

@@ -12,7 +12,7 @@
 #include "lib/types.h"
 #include "lib/ptwalk.h"
 
-#define XREF_MAX_ENTRIES 192           /* distinct entries on every chain */
+#define XREF_MAX_ENTRIES 512           /* distinct entries on every chain (Linux: its 4 KiB-split tails) */
 #define XREF_MAX_TABLES 24             /* distinct table pages holding them */
 #define XREF_MAX_OBJECTS 8
 /* The bits of an entry that say which frame an address means and how it may

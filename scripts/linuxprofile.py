@@ -349,7 +349,15 @@ SYMBOLS = [
     ("page_offset_base", 8), ("vmalloc_base", 8), ("vmemmap_base", 8), ("phys_base", 8),
     ("__per_cpu_offset", "gap"), ("socket_file_ops", "file_operations"),
     ("text_poke", 0), ("linux_banner", 0),
+    # the kernel's own patch sites (kernel-text judges writes to its text by them)
+    ("__start___jump_table", "range:__stop___jump_table"),
+    ("__start_static_call_sites", "range:__stop_static_call_sites"),
+    ("__static_call_text_start", "range:__static_call_text_end"),
 ]
+# vigil's generic names for what the policies protect (the same records as
+# testos's profile has): each the copy of a kernel symbol's record above
+ALIASES = [("kernel_text", "_stext"), ("kernel_rodata", "__start_rodata"),
+           ("syscall_table", "sys_call_table"), ("idt", "idt_table")]
 # per-CPU symbols: offsets into each CPU's area (__per_cpu_offset[cpu] + offset)
 PERCPU = ["gdt_page", "cpu_tss_rw", "pcpu_hot", "current_task"]
 FIELDS = [
@@ -415,6 +423,7 @@ def build(vmlinuz_bytes):
               f"user_top 0x{USER_TOP:x}"]
     sorted_addrs = sorted({a for v in ks.values() for _t, a in v if a >= KERNEL_MAP})
     import bisect
+    written = {}
     for name, size in SYMBOLS:
         a = _sym(ks, name)
         if a is None:
@@ -430,6 +439,10 @@ def build(vmlinuz_bytes):
         else:
             sz = btf.size(btf.struct(size))
         lines.append(f"symbol {name} 0x{a:x} {sz}")
+        written[name] = (a, sz)
+    for alias, name in ALIASES:
+        if name in written:
+            lines.append(f"symbol {alias} 0x{written[name][0]:x} {written[name][1]}")
     for name in PERCPU:
         a = _sym(ks, name)
         if a is not None and a < KERNEL_MAP:

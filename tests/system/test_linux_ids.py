@@ -16,8 +16,14 @@ LINUX = os.path.join(BUILD, "linux")
 VMLINUZ = os.path.join(LINUX, "vmlinuz")
 INITRD = os.path.join(LINUX, "initrd.img")
 PROFILE = os.path.join(BUILD, "linux.profile")
-CMDLINE = "console=ttyS1,115200 vigilmod=offsets"
+# The rootkit techniques of vigiltest.ko (tests/linux/module), after the
+# benign part (offsets, and a tracepoint switched on and off through tracefs:
+# the kernel patches its own text). text-poke last: under vigil's block the
+# kernel's own check in text_poke BUGs, and the insmod dies.
+ROOTKIT = ["inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text", "remap-idt", "text-poke"]
+CMDLINE = "console=ttyS1,115200 vigiltrace=1 vigilmod=offsets," + ",".join(ROOTKIT)
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
+MOD = r"^(?:\[ *\d+\.\d+\] )?VIGIL-MOD "             # the module's lines, after the kernel's timestamp
 
 
 def read_profile():
@@ -41,6 +47,116 @@ def test_linux_ids_profile_kaslr(t):
     iso = t.iso("", modules=[(VMLINUZ, "guest " + CMDLINE), (INITRD, "initrd"), (PROFILE, "profile")])
     r = t.boot(iso, stop_on=STOP, timeout=1200, ignore_bad_msrs=True, tag="kaslr", send=SEND)
     check(t, r, syms, structs)
+    check_lock_and_text(t, r, syms)
+    check_rootkits_refused(t, r, syms)
+
+
+def test_linux_rootkits_bare(t):
+    """The same modes on the bare kernel (no vigil, KASLR on): each technique
+    works, and says so after checking its effect."""
+    iso = t.iso(kernel=(VMLINUZ, CMDLINE), linux=True, initrd=INITRD)
+    r = t.boot(iso, stop_on=None, timeout=1200, ignore_bad_msrs=True, tag="bare")
+    c2 = r.com2
+    t.expect(c2, r"^VIGIL-LINUX tracepoint on 1$")
+    t.expect(c2, r"^VIGIL-LINUX tracepoint off 0$")
+    t.expect(c2, MOD + r"inline-hook CR0\.WP cleared$", "the mov to CR0 to clear WP")
+    t.expect(c2, MOD + r"inline-hook ok: __x64_sys_ni_syscall jumps to the module \(e9 [0-9a-f ]+\), "
+                 r"returns 0x7e57$", "the inline hook to work bare")
+    t.expect(c2, MOD + r"inline-hook put back: ok$")
+    t.expect(c2, MOD + r"syscall-table ok: entry 110 now 0xffffffffc[0-9a-f]+ \(was 0xffffffff[89a-f][0-9a-f]+\)$")
+    t.expect(c2, MOD + r"idt-gate ok: vector 4 now 0xffffffffc[0-9a-f]+ \(was 0xffffffff[89a-f][0-9a-f]+\)$")
+    t.expect(c2, MOD + r"gdt-desc ok: descriptor 7 of CPU 0 is 0x00cffa000000ffff \(was 0x0+\) 300 ms later$")
+    t.expect(c2, MOD + r"remap-text ok: __x64_sys_ni_syscall reads e9 [0-9a-f ]+ through a (page table|PTE) "
+                 r"of the module's$")
+    t.expect(c2, MOD + r"remap-idt ok: the IDTR's IDT \(0xfffffe0000000000\) has vector 4 at 0xffffffffc[0-9a-f]+, "
+                 r"from a copy of the module's$")
+    t.expect(c2, MOD + r"text-poke ok: __x64_sys_ni_syscall jumps to the module")
+    for m in ROOTKIT:
+        t.expect(c2, MOD + r"done mode=%s$" % m)
+    t.expect_not(c2, r"VIGIL-MOD \S+ failed|kernel BUG|Oops")
+    t.expect(c2, r"^VIGIL-LINUX workload done$")
+
+
+def check_lock_and_text(t, r, syms):
+    """Linux's boot lock (text read-only, a process), the protections armed
+    at it with slid addresses, and the kernel's own text patches accepted."""
+    c1 = r.com1
+    t.expect(c1, r"^vigil: kernel-text: the kernel moves at boot \(KASLR\): its text and read-only data are "
+                 r"write-protected at the boot lock$")
+    t.expect(c1, r"^vigil: IDS: the guest kernel has booted \(its text is read-only and a process address space is "
+                 r"loaded\); boot-time state locked$", "Linux's boot lock")
+    m = t.expect(c1, r"^vigil: linux: KASLR slide (0x[0-9a-f]+) .* kernel text at gpa (0x[0-9a-f]+) ")
+    text_pa = int(m.group(2), 16)
+    want = text_pa + syms["_stext"] - syms["_text"]
+    m = t.expect(c1, r"^vigil: kernel-text: kernel text at gpa (0x[0-9a-f]+)-(0x[0-9a-f]+) write-protected$")
+    assert int(m.group(1), 16) == want, f"kernel text at {m.group(1)}, _stext is at gpa {want:#x}"
+    t.expect(c1, r"^vigil: kernel-text: kernel read-only data at gpa 0x[0-9a-f]+-0x[0-9a-f]+ write-protected$")
+    m = t.expect(c1, r"^vigil: kernel-text: the kernel's own patch sites: (\d+) jump labels, (\d+) static call sites")
+    assert int(m.group(1)) > 1000 and int(m.group(2)) > 1000, f"patch sites: {m.group(0)}"
+    t.expect(c1, r"^vigil: critical-tables: system-call table at gpa 0x[0-9a-f]+ \(3616 bytes\) write-protected")
+    t.expect(c1, r"^vigil: critical-tables: IDT at gpa 0x[0-9a-f]+ \(4096 bytes\) write-protected and hashed$")
+    t.expect(c1, r"^vigil: critical-tables: IDTR 0xfffffe0000000000/0xfff locked$", "the IDTR's fixmap alias")
+    t.expect(c1, r"^vigil: critical-tables: CPU 0's GDT \(gdt_page at 0x[0-9a-f]+, gpa 0x[0-9a-f]+\): descriptors "
+                 r"0-11 and 15-15 compared every 10 ticks")
+    t.expect(c1, r"^vigil: IDS: translations of 6 protected objects guarded", "the read-only data's too")
+    t.expect_not(c1, r"is not guarded")
+    # The tracepoint: jump labels and static calls rewritten, all accepted.
+    t.expect(r.com2, r"^VIGIL-LINUX tracepoint on 1$")
+    t.expect(r.com2, r"^VIGIL-LINUX tracepoint off 0$")
+    m = t.expect(c1, r"^vigil: kernel-text: (\d+) writes to the kernel's patch sites accepted, (\d+) refused$")
+    assert int(m.group(1)) > 0, "the tracepoint toggle wrote no patch site"
+    assert int(m.group(2)) == 0, "a write to a patch site was refused"
+
+
+def check_rootkits_refused(t, r, syms):
+    """Each technique is caught by its policy, blocked, and fails; nothing
+    else raised an alert (the benign part: offsets, the tracepoint)."""
+    c1, c2 = r.com1, r.com2
+    al = alerts(c1)
+    def find(policy, pattern, what, by_insmod=True):
+        hits = [a for a in al if a["policy"] == policy and re.search(pattern, a.get("detail", ""))]
+        assert hits, f"no {policy} alert for {what}; alerts: {[(a['policy'], a.get('detail')) for a in al]}"
+        assert all(a["action"] == "block" for a in hits), f"{what}: not blocked: {hits}"
+        if by_insmod:
+            assert all(a.get("process", "insmod") == "insmod" for a in hits), f"{what}: not insmod's: {hits}"
+        return hits
+    expected = [
+        find("cr-guard", r"^CR0\.WP cleared", "inline-hook's mov to CR0"),
+        find("kernel-text", r"^write to protected kernel text at offset 0x[0-9a-f]+ \(0x[0-9a-f]+: not a patch site",
+             "inline-hook's and text-poke's writes"),
+        find("critical-tables", r"^write to the system-call table, entry 110$", "syscall-table"),
+        find("critical-tables", r"^write to the IDT, vector 4$", "idt-gate"),
+        find("kernel-text", r"^remap of kernel text: ", "remap-text"),
+        find("critical-tables", r"^remap of IDTR base: PTE for 0xfffffe0000000000 now 0x[0-9a-f]+ \(was 0x[0-9a-f]+\)$",
+             "remap-idt"),
+        # found by the periodic check (100 ms), whoever runs then
+        find("critical-tables", r"^GDT descriptor 7 of CPU 0 changed: 0x00cffa000000ffff \(was 0x0+\)$",
+             "gdt-desc", by_insmod=False),
+    ]
+    seen = {a["seq"] for hits in expected for a in hits}
+    other = [a for a in al if a["seq"] not in seen]
+    assert not other, f"alerts no rootkit mode explains (the benign part raised them?): {other}"
+    # inline-hook and text-poke wrote the same function: its first byte, through the
+    # module's alias (vmalloc) and through text_poke's poking_mm (a user-half address).
+    gvas = [int(a["gva"], 16) for a in expected[1] if "gva" in a]
+    assert any(g < 1 << 47 for g in gvas), f"no text write through poking_mm (text-poke): {gvas}"
+    t.expect(c2, MOD + r"inline-hook CR0\.WP still set: the clear was refused$")
+    t.expect(c2, MOD + r"inline-hook failed: __x64_sys_ni_syscall unchanged \((?!e9)[0-9a-f ]+\), it returns -38$")
+    t.expect(c2, MOD + r"inline-hook write with CR0\.WP faulted \(-14\): through a writable alias$")
+    t.expect(c2, MOD + r"syscall-table failed: entry 110 unchanged")
+    t.expect(c2, MOD + r"idt-gate failed: vector 4 unchanged")
+    t.expect(c2, MOD + r"gdt-desc failed: descriptor 7 of CPU 0 is 0x0+ again$")
+    t.expect(c2, MOD + r"remap-text failed: __x64_sys_ni_syscall still reads")
+    t.expect(c2, MOD + r"remap-idt failed: the IDTR's IDT \(0xfffffe0000000000\) still has vector 4 at "
+                 r"0xffffffff[89a-f][0-9a-f]+ \(the PTE was put back\)$")
+    t.expect(c2, MOD + r"text-poke calling text_poke\(__x64_sys_ni_syscall\)$")
+    t.expect(c2, r"kernel BUG at arch/x86/kernel/alternative\.c", "text_poke's own check of what it wrote")
+    t.expect_not(c2, r"VIGIL-MOD \S+ ok:")
+    # The operator's ps after the cr-guard alert: the alert's CR3 is the insmod's PGD.
+    after = c1.split("vCPU 0 suspended: operator request")[2]
+    rows = re.findall(r"^ +(\d+) +\d+ insmod +\| 0x([0-9a-f]{16}) +\d+ \|", after, re.M)
+    cr3 = int(expected[0][0]["cr3"], 16) & ~0xfff
+    assert [p for p, pgd in rows if int(pgd, 16) == cr3], f"no insmod with PGD {cr3:#x} in the ps after the alert: {rows}"
 
 
 SEND = [
@@ -50,13 +166,16 @@ SEND = [
     (r"\|Linux version", "pt init_task\n"),
     (r"^  -> gpa 0x", "regs\n"),
     (r"^  cr0 0x", "resume\n"),
+    # after the first rootkit's attempt: the operator's look at who did it
+    (r"com2:VIGIL-MOD inline-hook failed", "suspend\n"),
+    (r"vCPU 0 suspended: operator request", "ps\n"),     # (each pattern: after the previous one's match)
+    (r"^vigil: ps: \d+ tasks", "resume\n"),
 ]
 
 
 def check(t, r, syms, structs):
     c1, c2 = r.com1, r.com2
     t.expect_not(c1, r"^vigil: CRASH|GUEST CRASH|unexpected VM exit|vCPU 0 suspended: (?!operator request)")
-    assert not alerts(c1), f"a benign Linux session raised alerts: {alerts(c1)}"
     t.expect(c1, r"^vigil: IDS on; profile: linux 6\.\d+\.\d+-\d+-amd64$", "the Linux profile loaded")
     t.expect(c1, r"^vigil: the profile's addresses are link-time: placed when the kernel first writes LSTAR")
     m = t.expect(c1, r"^vigil: linux: KASLR slide (0x[0-9a-f]+) \(LSTAR (0x[0-9a-f]+), entry_SYSCALL_64 linked at "

