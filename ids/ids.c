@@ -256,10 +256,10 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
 {
     *pid = -1;
     name[0] = 0;
-    cr3 &= PT_ADDR_MASK;
+    cr3 = vmi_space_key(cr3);
     if (!vmi_have_procs())
         return false;
-    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3) {
+    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || vmi_linux_kernel_space(cr3)) {
         str_copy(name, "kernel", 16);
         return true;
     }
@@ -430,6 +430,22 @@ u32 ids_insn_len(const struct ids_event *e)
 
 /* --- Linux: where the kernel is (KASLR) ------------------------------------------------ */
 
+/* KPTI's cost (docs/ids.md, "hidden-process on Linux"): a process's kernel
+ * and user CR3 (the PGD and the PGD + 4 KiB, PCID in bits 11:0, the user
+ * one with PCID bit 11), each with and without the no-flush bit 63, are
+ * the vCPU's CR3-target values once it has loaded one of them: its system
+ * calls, interrupts and faults switch CR3 without an exit, and the next
+ * load of another process's CR3 (a context switch) exits and moves the
+ * targets to that process. Returns how many targets the CPU took. */
+static u32 linux_cr3_targets(u64 cr3)
+{
+    u64 k = cr3 & ~((1ull << 63) | 0x1800ull);
+    bool pcid = (k & 0xfff) != 0;                      /* Linux's kernel PCIDs are never 0 */
+    u64 u = k | (pcid ? 0x1800ull : 0x1000ull);
+    u64 t[4] = { k | 1ull << 63, u | 1ull << 63, k, u };
+    return pcid ? vmm_cr3_targets(t, 4) : vmm_cr3_targets(t + 2, 2);
+}
+
 #define MSR_LSTAR 0xc0000082u
 
 /* A `kaslr` profile (Linux's) holds link-time addresses. The kernel's first
@@ -495,10 +511,14 @@ static void place_linux(const struct ids_event *e, u64 lstar)
             (unsigned long long)(text + slide), (unsigned long long)p->direct_map_base,
             p->release[0] ? p->release : "linux");
     const char *err = "";
-    if (profile_is_linux(p) && vmi_linux_init(p, &err))
+    if (profile_is_linux(p) && vmi_linux_init(p, &err)) {
         kprintf("vigil: linux: kernel page tables (init_top_pgt) at gpa 0x%llx; task list from init_task at 0x%llx\n",
                 (unsigned long long)vmi_linux_kernel_pgd(), (unsigned long long)profile_sym(p, "init_task"));
-    else if (profile_is_linux(p))
+        u32 nt = linux_cr3_targets(e->cr3);
+        kprintf("vigil: linux: %u CR3-target values: %s\n", nt,
+                nt == 4 ? "the running process's kernel and user CR3 (KPTI) load without an exit"
+                        : "too few for KPTI's pair; every CR3 load other than the targets exits");
+    } else if (profile_is_linux(p))
         kprintf("vigil: linux: no task list: %s\n", err);
     struct ids_event b = *e;
     b.type = IDS_EV_TICK;                  /* what a policy arms here cannot block the WRMSR */
@@ -635,6 +655,8 @@ static struct ids_verdict event(const struct ids_event *e)
         if (cr3 == ids.first_cr3 && ids.boot_tables_left && ids.boot_done && ids_policy_on(POL_PAGETABLE_AUDIT))
             TIMED(POL_PAGETABLE_AUDIT, pagetable_audit_boot_tables(e));
         xlate_cr3(e, cr3);                          /* its top-level entries over the protected objects */
+        if (vmi_have_linux())
+            linux_cr3_targets(e->load.new_cr3);     /* this process's KPTI pair loads natively from now */
         break;
     }
     case IDS_EV_EPT:

@@ -348,7 +348,7 @@ SYMBOLS = [
     ("entry_SYSCALL_64", 0), ("modules", "list_head"),
     ("page_offset_base", 8), ("vmalloc_base", 8), ("vmemmap_base", 8), ("phys_base", 8),
     ("__per_cpu_offset", "gap"), ("socket_file_ops", "file_operations"),
-    ("text_poke", 0), ("linux_banner", 0),
+    ("text_poke", 0), ("linux_banner", 0), ("poking_mm", 8),
 ]
 # per-CPU symbols: offsets into each CPU's area (__per_cpu_offset[cpu] + offset)
 PERCPU = ["gdt_page", "cpu_tss_rw", "pcpu_hot", "current_task"]

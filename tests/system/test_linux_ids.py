@@ -7,7 +7,15 @@ kernel's own offsetof/sizeof values and run-time symbol addresses. The test
 compares the module's view with the profile and with what vigil reported.
 In the same boot the operator suspends Linux once the module has printed
 (so pid 1, /init, runs) and uses ps, dump, pt and regs. Linux's console is ttyS1
-(COM2), vigil's COM1."""
+(COM2), vigil's COM1.
+
+The same boot runs the rootkit techniques of the test module, one mode after
+another (vigilmod=offsets,MODE,...), and the test programs they need
+(vigilprog=...). Each technique has a check function of its own: the right
+policy's alert record under vigil, the block where that policy blocks, and,
+from ONE bare boot of the same command line (test_linux_ids_rootkits_bare),
+proof that each technique works without vigil. The benign part (offsets,
+the workload, the operator's console) raises nothing."""
 import os
 import re
 from harness import BUILD, alerts
@@ -16,7 +24,10 @@ LINUX = os.path.join(BUILD, "linux")
 VMLINUZ = os.path.join(LINUX, "vmlinuz")
 INITRD = os.path.join(LINUX, "initrd.img")
 PROFILE = os.path.join(BUILD, "linux.profile")
-CMDLINE = "console=ttyS1,115200 vigilmod=offsets"
+# Each mode after offsets is a rootkit technique (tests/linux/module/vigiltest.c).
+MODES = ["offsets", "hide-process"]
+PROGS = ["vhide"]
+CMDLINE = "console=ttyS1,115200 vigilmod=%s vigilprog=%s" % (",".join(MODES), ",".join(PROGS))
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
 
 
@@ -41,6 +52,62 @@ def test_linux_ids_profile_kaslr(t):
     iso = t.iso("", modules=[(VMLINUZ, "guest " + CMDLINE), (INITRD, "initrd"), (PROFILE, "profile")])
     r = t.boot(iso, stop_on=STOP, timeout=1200, ignore_bad_msrs=True, tag="kaslr", send=SEND)
     check(t, r, syms, structs)
+    check_hide_process(t, r)
+    check_cr3_targets(t, r)
+
+
+def test_linux_ids_rootkits_bare(t):
+    """The same modes without vigil (from GRUB): each technique works."""
+    iso = t.iso(kernel=(VMLINUZ, CMDLINE), linux=True, initrd=INITRD)
+    r = t.boot(iso, stop_on=None, timeout=1200, ignore_bad_msrs=True, tag="bare")
+    t.expect(r.com2, r"^VIGIL-LINUX workload done$")
+    hide_process_worked(t, r.com2)
+
+
+# Alerts each technique is expected to raise (policy, a regex on the detail).
+EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\"")]
+
+
+def attack_alert(a):
+    return any(a["policy"] == p and re.search(rx, a.get("detail", "")) for p, rx in EXPECTED)
+
+
+def hide_process_worked(t, com2):
+    """hide-process: vhide gone from the task list and from /proc, and running on."""
+    m = t.expect(com2, r"^VIGIL-PROG vhide start pid (\d+)$", "vhide to start (vigilprog=vhide)")
+    pid = int(m.group(1))
+    h = t.expect(com2, r"^VIGIL-MOD hide-process hidden pid (\d+) comm vhide tsc (\d+)$", "the module to hide vhide")
+    assert int(h.group(1)) == pid, f"the module hid pid {h.group(1)}, vhide is {pid}"
+    t.expect(com2, r"^VIGIL-LINUX vhide not in /proc$", "/proc/PID gone once hidden")
+    t.expect(com2, r"^VIGIL-LINUX vhide in ps 0$", "ps not to list it")
+    after = com2[h.end():]
+    t.expect(after, r"^VIGIL-PROG vhide alive \d+$", "vhide to run on once hidden (its output after the hide)")
+    t.expect(after, r"^VIGIL-PROG vhide done$")
+    t.expect(com2, r"^VIGIL-LINUX vhide exited 0$")
+    return pid, int(h.group(2))
+
+
+def check_hide_process(t, r):
+    """hidden-process: the hidden vhide reported, with its pid and name, within 100 ms of guest time."""
+    pid, hide_tsc = hide_process_worked(t, r.com2)
+    mhz = int(t.expect(r.com1, r"^vigil: TSC runs at (\d+) MHz").group(1))
+    launch = int(t.expect(r.com1, r"^vigil: guest time 0 \(alert records' time_ns\) is TSC (\d+)$").group(1))
+    hp = [a for a in alerts(r.com1) if a["policy"] == "hidden-process"]
+    assert hp, "no hidden-process alert for the hidden vhide"
+    a = hp[0]
+    assert a.get("pid") == pid and a.get("process") == "vhide", f"the alert names pid {a.get('pid')} {a.get('process')!r}"
+    assert re.search(r"hidden process pid %d \"vhide\"" % pid, a["detail"]), a["detail"]
+    assert a["action"] == "alert", f"hidden-process cannot block: {a['action']}"
+    delay_ms = (launch + a["time_ns"] * mhz / 1000 - hide_tsc) / mhz / 1000
+    assert 0 < delay_ms <= 100, f"reported {delay_ms:.1f} ms of guest time after the hide (budget 100 ms)"
+    print(f"hide-process: reported {delay_ms:.1f} ms of guest time after the hide")
+    assert all(x.get("pid") == pid for x in hp), f"hidden-process alerts about others: {hp}"
+
+
+def check_cr3_targets(t, r):
+    """KPTI's cost: the running process's CR3 pair loads without an exit."""
+    t.expect(r.com1, r"^vigil: linux: 4 CR3-target values: the running process's kernel and user CR3 \(KPTI\) "
+                     r"load without an exit$", "the CR3-target values armed at placement")
 
 
 SEND = [
@@ -56,7 +123,8 @@ SEND = [
 def check(t, r, syms, structs):
     c1, c2 = r.com1, r.com2
     t.expect_not(c1, r"^vigil: CRASH|GUEST CRASH|unexpected VM exit|vCPU 0 suspended: (?!operator request)")
-    assert not alerts(c1), f"a benign Linux session raised alerts: {alerts(c1)}"
+    benign = [a for a in alerts(c1) if not attack_alert(a)]
+    assert not benign, f"the benign part of the Linux session raised alerts: {benign}"
     t.expect(c1, r"^vigil: IDS on; profile: linux 6\.\d+\.\d+-\d+-amd64$", "the Linux profile loaded")
     t.expect(c1, r"^vigil: the profile's addresses are link-time: placed when the kernel first writes LSTAR")
     m = t.expect(c1, r"^vigil: linux: KASLR slide (0x[0-9a-f]+) \(LSTAR (0x[0-9a-f]+), entry_SYSCALL_64 linked at "

