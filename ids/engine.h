@@ -63,6 +63,10 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16]);
 int ids_procs(u64 cr3, const struct vmi_proc **procs);
 /* The next ids_procs reads the list again (a new address space runs). */
 void ids_procs_stale(void);
+/* Before a miss counts: the snapshot is taken again unless it was taken in
+ * this event (a process forked since, on a reused page-table root, is in
+ * no earlier snapshot). False when it was already fresh. */
+bool ids_procs_refresh(void);
 /* Process identities (ids/ident.c): what vigil recorded of a process when
  * it first saw it, which later writes to its structure do not change. */
 struct ids_ident {

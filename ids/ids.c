@@ -238,6 +238,7 @@ struct ids_verdict ids_raise_task(enum policy_id id, const struct ids_event *e, 
 static struct vmi_proc snap[VMI_MAX_PROCS];
 static int nsnap = -1;
 static u64 snap_tick = ~0ull;
+static u64 event_seq, snap_event;           /* the event the snapshot was taken in */
 
 int ids_procs(u64 cr3, const struct vmi_proc **procs)
 {
@@ -245,12 +246,21 @@ int ids_procs(u64 cr3, const struct vmi_proc **procs)
         const char *err;
         nsnap = vmi_proc_list(cr3, snap, VMI_MAX_PROCS, &err);
         snap_tick = ids.ticks;
+        snap_event = event_seq;
     }
     *procs = snap;
     return nsnap;
 }
 
 void ids_procs_stale(void) { nsnap = -1; }
+
+bool ids_procs_refresh(void)
+{
+    if (snap_event == event_seq && nsnap >= 0)
+        return false;                       /* taken in this very event: nothing newer to see */
+    nsnap = -1;
+    return true;
+}
 
 bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
 {
@@ -443,7 +453,7 @@ static u32 linux_cr3_targets(u64 cr3)
     bool pcid = (k & 0xfff) != 0;                      /* Linux's kernel PCIDs are never 0 */
     u64 u = k | (pcid ? 0x1800ull : 0x1000ull);
     u64 t[4] = { k | 1ull << 63, u | 1ull << 63, k, u };
-    return pcid ? vmm_cr3_targets(t, 4) : vmm_cr3_targets(t + 2, 2);
+    return vmm_cr3_targets(t, 4);          /* without PCIDs bit 63 is reserved: those two never match */
 }
 
 #define MSR_LSTAR 0xc0000082u
@@ -587,6 +597,7 @@ struct ids_verdict ids_event(const struct ids_event *e)
      * (INVLPG, INVPCID and plain PTE writes do not exit): no translation
      * vigil cached is used across events. */
     vmi_flush();
+    event_seq++;
     struct ids_verdict v = event(e);
     spin_unlock(&ids_lock);
     return v;

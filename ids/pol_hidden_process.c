@@ -33,6 +33,8 @@ static struct {
     enum suspect_kind kind;
     u64 key, first_tick, last_tick, misses;
     s64 pid;
+    u64 space;                              /* its address space's key (a task's too, on Linux) */
+    char name[16];
 } suspects[MAX_SUSPECTS];
 static u32 nsuspects;                       /* slots in use: the CR3 path skips the table when 0 */
 
@@ -49,7 +51,7 @@ static bool kernel_space(u64 key)
     return key == ids.kernel_cr3 || key == vmi_space_key(ids.first_cr3) || vmi_linux_kernel_space(key);
 }
 
-static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
+static bool in_snapshot(enum suspect_kind kind, u64 key, u64 view_cr3)
 {
     const struct vmi_proc *p;
     int n = ids_procs(view_cr3, &p);
@@ -61,6 +63,15 @@ static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
                              : p[i].addr == key)
             return true;
     return false;
+}
+
+/* Linux has no process pool to tell a reused page-table root's new owner
+ * from the old: a miss there is checked against a snapshot of this event. */
+static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
+{
+    if (in_snapshot(kind, key, view_cr3))
+        return true;
+    return vmi_have_linux() && ids_procs_refresh() && in_snapshot(kind, key, view_cr3);
 }
 
 /* Linux lists processes (thread-group leaders), not threads: a task is
@@ -102,9 +113,22 @@ static bool pid_reported(s64 pid)
 
 /* Missing from the list now: the suspect's slot, kept or made. Returns -1
  * when it is not yet to be reported (first miss, or reported already). */
-#define DEFER_TICKS 5                       /* Linux, a CR3 load with no name: wait for a tick to name it */
+#define DEFER_TICKS 10                      /* Linux, a CR3 load with no name: wait for a tick to name it */
 
-static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer)
+/* Linux: what a tick learned of the process behind an address space (the
+ * task that ran in it), for the CR3 loads that cannot tell. */
+static bool named_space(u64 space, s64 *pid, char name[16])
+{
+    for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)
+        if (suspects[i].used && suspects[i].space == space && suspects[i].pid >= 0) {
+            *pid = suspects[i].pid;
+            str_copy(name, suspects[i].name, 16);
+            return true;
+        }
+    return false;
+}
+
+static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer, u64 space, const char *name)
 {
     int slot = find(kind, key);
     if (slot >= 0 && (suspects[slot].pid != pid || ids.ticks - suspects[slot].last_tick > SUSPECT_EXPIRY))
@@ -126,6 +150,8 @@ static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer)
         suspects[slot].kind = kind;
         suspects[slot].key = key;
         suspects[slot].pid = pid;
+        suspects[slot].space = space;
+        str_copy(suspects[slot].name, name, sizeof(suspects[slot].name));
         suspects[slot].first_tick = ids.ticks;
         suspects[slot].misses = 0;
     }
@@ -164,7 +190,9 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
         pid = cur->pid;
         str_copy(name, cur->name, sizeof(name));
     }
-    if (missed(BY_SPACE, cr3, pid, pid < 0 && vmi_have_linux() && !cur) < 0)
+    if (pid < 0 && vmi_have_linux())
+        named_space(cr3, &pid, name);
+    if (missed(BY_SPACE, cr3, pid, pid < 0 && vmi_have_linux(), cr3, name) < 0)
         return v;
     struct ids_event h = *e;
     h.cr3 = cr3;                                     /* the alert is about the hidden process */
@@ -186,7 +214,7 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
             forget(slot);
         return;
     }
-    if (missed(BY_TASK, task, t.pid, false) < 0)
+    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name) < 0)
         return;
     char where[40] = "its own address space";
     u64 key = vmi_space_key(t.cr3);

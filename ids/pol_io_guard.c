@@ -21,8 +21,8 @@ static void start(void)
  * (what vigil recorded when it first saw it run). */
 static struct ids_ident *identity_of(u64 cr3)
 {
-    cr3 &= PT_ADDR_MASK;
-    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
+    cr3 = vmi_space_key(cr3);
+    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || vmi_linux_kernel_space(cr3))
         return 0;                                   /* the kernel's own: no process, "kernel" */
     const struct vmi_proc *p;
     int n = ids_procs(cr3, &p);
@@ -56,6 +56,14 @@ static struct ids_verdict event(const struct ids_event *e)
     char name[16], who[96];
     ids_proc_of(e->cr3, &pid, name);
     struct ids_ident *id = vmi_have_procs() ? identity_of(e->cr3) : 0;
+    /* Linux runs its drivers in whatever process's address space it is
+     * in: a supervisor-mode access is the kernel's own. User-mode port I/O
+     * (granted by ioperm or iopl) is the process's. */
+    if (vmi_have_linux() && e->cpl != 3) {
+        id = 0;
+        pid = -1;
+        str_copy(name, "kernel", sizeof(name));
+    }
     const char *known = id ? id->name : name;
     bool intact = !id || ids_ident_code_intact(id);
     if (allowed(rule, known) && intact)

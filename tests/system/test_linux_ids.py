@@ -25,8 +25,8 @@ VMLINUZ = os.path.join(LINUX, "vmlinuz")
 INITRD = os.path.join(LINUX, "initrd.img")
 PROFILE = os.path.join(BUILD, "linux.profile")
 # Each mode after offsets is a rootkit technique (tests/linux/module/vigiltest.c).
-MODES = ["offsets", "hide-process"]
-PROGS = ["vhide"]
+MODES = ["offsets", "hide-process", "lstar", "wx-exec"]
+PROGS = ["vioport", "vsig", "vhide"]                  # tests/linux/prog/; vhide last: the module hides it
 CMDLINE = "console=ttyS1,115200 vigilmod=%s vigilprog=%s" % (",".join(MODES), ",".join(PROGS))
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
 
@@ -54,6 +54,10 @@ def test_linux_ids_profile_kaslr(t):
     check(t, r, syms, structs)
     check_hide_process(t, r)
     check_cr3_targets(t, r)
+    check_lstar(t, r)
+    check_wx_exec(t, r)
+    check_io_guard(t, r)
+    check_signature(t, r)
 
 
 def test_linux_ids_rootkits_bare(t):
@@ -62,10 +66,19 @@ def test_linux_ids_rootkits_bare(t):
     r = t.boot(iso, stop_on=None, timeout=1200, ignore_bad_msrs=True, tag="bare")
     t.expect(r.com2, r"^VIGIL-LINUX workload done$")
     hide_process_worked(t, r.com2)
+    tramp, entry, took = lstar_line(t, r.com2)
+    assert took == "yes", "bare, LSTAR takes the trampoline"
+    wx_exec_ran(t, r.com2)
+    assert vioport_read(t, r.com2) != ("ff", "ff"), "bare, the ATA device answers vioport"
+    vsig_ran(t, r.com2)
 
 
 # Alerts each technique is expected to raise (policy, a regex on the detail).
-EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\"")]
+EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\""),
+            ("msr-guard", r"^WRMSR LSTAR "),
+            ("pagetable-audit", r"^kernel mapping writable and executable \(4 KiB page\)$"),
+            ("io-guard", r"port 0x1f[0-7] by vioport, not allowed by the default rule$"),
+            ("signature", r"^signature '.*' \(16 bytes\) found in process memory$")]
 
 
 def attack_alert(a):
@@ -78,7 +91,7 @@ def hide_process_worked(t, com2):
     pid = int(m.group(1))
     h = t.expect(com2, r"^VIGIL-MOD hide-process hidden pid (\d+) comm vhide tsc (\d+)$", "the module to hide vhide")
     assert int(h.group(1)) == pid, f"the module hid pid {h.group(1)}, vhide is {pid}"
-    t.expect(com2, r"^VIGIL-LINUX vhide not in /proc$", "/proc/PID gone once hidden")
+    t.expect(com2, r"^VIGIL-LINUX vhide in /proc 0$", "/proc's listing without it once hidden")
     t.expect(com2, r"^VIGIL-LINUX vhide in ps 0$", "ps not to list it")
     after = com2[h.end():]
     t.expect(after, r"^VIGIL-PROG vhide alive \d+$", "vhide to run on once hidden (its output after the hide)")
@@ -93,15 +106,86 @@ def check_hide_process(t, r):
     mhz = int(t.expect(r.com1, r"^vigil: TSC runs at (\d+) MHz").group(1))
     launch = int(t.expect(r.com1, r"^vigil: guest time 0 \(alert records' time_ns\) is TSC (\d+)$").group(1))
     hp = [a for a in alerts(r.com1) if a["policy"] == "hidden-process"]
-    assert hp, "no hidden-process alert for the hidden vhide"
-    a = hp[0]
-    assert a.get("pid") == pid and a.get("process") == "vhide", f"the alert names pid {a.get('pid')} {a.get('process')!r}"
+    named = [a for a in hp if a.get("pid") == pid]
+    assert named, f"no hidden-process alert names the hidden vhide (pid {pid}): {hp}"
+    a = named[0]
+    assert a.get("process") == "vhide", f"the alert names {a.get('process')!r}"
     assert re.search(r"hidden process pid %d \"vhide\"" % pid, a["detail"]), a["detail"]
     assert a["action"] == "alert", f"hidden-process cannot block: {a['action']}"
     delay_ms = (launch + a["time_ns"] * mhz / 1000 - hide_tsc) / mhz / 1000
     assert 0 < delay_ms <= 100, f"reported {delay_ms:.1f} ms of guest time after the hide (budget 100 ms)"
     print(f"hide-process: reported {delay_ms:.1f} ms of guest time after the hide")
-    assert all(x.get("pid") == pid for x in hp), f"hidden-process alerts about others: {hp}"
+    # Every hidden-process alert is about vhide: its task, or its address space (KPTI's pair is one).
+    space = int(a["cr3"], 16) & ~0x1fff
+    assert all(int(x["cr3"], 16) & ~0x1fff == space for x in hp), f"hidden-process alerts about others: {hp}"
+    assert len(hp) <= 2, f"vhide reported once by its task and at most once by its address space: {hp}"
+
+
+def lstar_line(t, com2):
+    m = t.expect(com2, r"^VIGIL-MOD lstar trampoline 0x([0-9a-f]+) to entry 0x([0-9a-f]+) took (yes|no) "
+                       r"\(LSTAR read back 0x([0-9a-f]+)\)$", "the lstar mode's proof line")
+    tramp, entry, back = int(m.group(1), 16), int(m.group(2), 16), int(m.group(4), 16)
+    assert back == (tramp if m.group(3) == "yes" else entry), m.group(0)
+    return tramp, entry, m.group(3)
+
+
+def check_lstar(t, r):
+    """msr-guard: LSTAR pointed at the module's trampoline is refused (block) and reported."""
+    tramp, entry, took = lstar_line(t, r.com2)
+    assert took == "no", "under vigil LSTAR keeps the kernel's entry"
+    ms = [a for a in alerts(r.com1) if a["policy"] == "msr-guard"]
+    assert len(ms) == 1, f"one msr-guard alert (the hook; the restore of the kernel's value is none): {ms}"
+    a = ms[0]
+    assert a["action"] == "block", a
+    assert a["detail"] == "WRMSR LSTAR 0x%x -> 0x%x (the kernel set 0x%x)" % (entry, tramp, entry), a["detail"]
+    assert a.get("process") == "insmod", f"the write is insmod's (the module's init): {a.get('process')!r}"
+
+
+def wx_exec_ran(t, com2):
+    m = t.expect(com2, r"^VIGIL-MOD wx-exec page 0x([0-9a-f]+) writable and executable$", "the W+X page")
+    page = int(m.group(1), 16)
+    t.expect(com2, r"^VIGIL-MOD wx-exec ran code at 0x%x: returned 0x5649474c$" % page, "code run from it")
+    return page
+
+
+def check_wx_exec(t, r):
+    """pagetable-audit: the W+X vmalloc page found by the audit (alert: an audit blocks nothing)."""
+    page = wx_exec_ran(t, r.com2)
+    pa = [a for a in alerts(r.com1) if a["policy"] == "pagetable-audit"]
+    assert pa, "no pagetable-audit alert for the W+X page"
+    assert all(a["detail"] == "kernel mapping writable and executable (4 KiB page)" for a in pa), pa
+    assert any(int(a["gva"], 16) == page for a in pa), f"no alert names the page 0x{page:x}: {pa}"
+    assert all(a["action"] == "alert" for a in pa)
+
+
+def vioport_read(t, com2):
+    m = t.expect(com2, r"^VIGIL-PROG vioport ioperm ok; 0x1f4 0x1f5 read 0x([0-9a-f]{2}) 0x([0-9a-f]{2})$",
+                 "vioport's port I/O (vigilprog=vioport)")
+    return m.group(1), m.group(2)
+
+
+def check_io_guard(t, r):
+    """io-guard: user-space port I/O to the ATA ports, granted by ioperm, refused and reported as vioport's."""
+    assert vioport_read(t, r.com2) == ("ff", "ff"), "under vigil the reads float high (refused)"
+    io = [a for a in alerts(r.com1) if a["policy"] == "io-guard"]
+    details = [a["detail"] for a in io]
+    assert "OUT to port 0x1f6 by vioport, not allowed by the default rule" in details, details
+    assert "IN from port 0x1f4 by vioport, not allowed by the default rule" in details, details
+    assert all(a["action"] == "block" and a.get("process") == "vioport" for a in io), io
+
+
+def vsig_ran(t, com2):
+    t.expect(com2, r"^VIGIL-PROG vsig holds the signature at 0x10000$", "vsig (vigilprog=vsig)")
+    t.expect(com2, r"^VIGIL-PROG vsig done$")
+
+
+def check_signature(t, r):
+    """signature: the test signature in vsig's memory, found by the periodic scan."""
+    vsig_ran(t, r.com2)
+    sg = [a for a in alerts(r.com1) if a["policy"] == "signature"]
+    assert len(sg) == 1, f"one signature alert (once per address space): {sg}"
+    a = sg[0]
+    assert a.get("process") == "vsig" and int(a["gva"], 16) == 0x10000, a
 
 
 def check_cr3_targets(t, r):

@@ -18,11 +18,27 @@
  *            list (list_del_init on task->tasks, under tasklist_lock, found
  *            through kallsyms as it is not exported) and
  *            its pid is taken out of the pid namespace's lookup (the idr
- *            slot is set to NULL: /proc neither lists nor finds it, and the
- *            number stays taken). The pid hash of the task (its struct pid)
- *            is left alone. It keeps running: the scheduler does not use
- *            the list. Proof: "VIGIL-MOD hide-process hidden pid N comm
- *            vhide tsc T", then /init finds /proc/N gone while vhide prints.
+ *            slot is set to NULL: /proc's listing, and so ps, no longer
+ *            has it, and the number stays taken; a /proc/N dentry already
+ *            cached still resolves through the struct pid). The task's
+ *            struct pid (the pid hash) is left alone. It keeps running:
+ *            the scheduler does not use the list. Proof: "VIGIL-MOD
+ *            hide-process hidden pid N comm vhide tsc T", then /init finds
+ *            N gone from /proc's listing and ps while vhide prints.
+ *
+ *   lstar    a system-call hook: LSTAR pointed at a trampoline of the
+ *            module's that jumps on to the real entry_SYSCALL_64. Under
+ *            KPTI the module's text is not mapped in the user page tables
+ *            a SYSCALL starts on, so a live hook would fault at the next
+ *            system call from user mode: the mode installs it with
+ *            interrupts off, reads LSTAR back (the proof: "took yes"), and
+ *            puts the kernel's entry back before anything else runs on the
+ *            CPU. Under vigil the write is refused ("took no").
+ *   wx-exec  code run from a W+X kernel allocation: a vmalloc'd page made
+ *            executable with set_memory_x (both found through kallsyms)
+ *            while it stays writable, code copied into it and called
+ *            (proof: it returns 0x5649474c), then kept mapped for 300 ms
+ *            (a rootkit keeps its code) and freed.
  *
  * The other rootkit techniques of the IDS tests are to be further modes.
  */
@@ -39,7 +55,10 @@
 #include <net/sock.h>
 #include <linux/idr.h>
 #include <linux/pid_namespace.h>
+#include <linux/vmalloc.h>
+#include <linux/delay.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/page.h>
 
 MODULE_LICENSE("GPL");
@@ -47,7 +66,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process, lstar, wx-exec");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -169,6 +188,69 @@ static int mode_hide_process(void)
 	idr_replace(&init_pid_ns.idr, NULL, pid); /* /proc's readdir and lookup go through the idr */
 	write_unlock_irq(tl);
 	pr_info("VIGIL-MOD hide-process hidden pid %d comm vhide tsc %llu\n", pid, (unsigned long long)rdtsc());
+	msleep(200);                            /* the hidden process has the CPU */
+	return 0;
+}
+
+/* lstar: the trampoline, in the module's text */
+unsigned long vigil_real_entry;
+void vigil_lstar_tramp(void);
+asm(".pushsection .text\n"
+    ".globl vigil_lstar_tramp\n"
+    ".type vigil_lstar_tramp, @function\n"
+    "vigil_lstar_tramp:\n"
+    ANNOTATE_RETPOLINE_SAFE
+    "\tjmp *vigil_real_entry(%rip)\n"
+    ".size vigil_lstar_tramp, . - vigil_lstar_tramp\n"
+    ".popsection\n");
+
+static int mode_lstar(void)
+{
+	unsigned long flags, tramp = (unsigned long)vigil_lstar_tramp;
+	u64 orig, now;
+
+	rdmsrl(MSR_LSTAR, orig);
+	vigil_real_entry = orig;
+	local_irq_save(flags);
+	wrmsrl(MSR_LSTAR, tramp);
+	rdmsrl(MSR_LSTAR, now);
+	wrmsrl(MSR_LSTAR, orig);                /* KPTI: see above */
+	local_irq_restore(flags);
+	pr_info("VIGIL-MOD lstar trampoline 0x%lx to entry 0x%llx took %s (LSTAR read back 0x%llx)\n", tramp, orig,
+		now == tramp ? "yes" : "no", now);
+	return 0;
+}
+
+/* wx-exec: endbr64; mov $0x5649474c, %eax; ret */
+static const u8 wx_code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xb8, 0x4c, 0x47, 0x49, 0x56, 0xc3 };
+
+static int mode_wx_exec(void)
+{
+	int (*set_x)(unsigned long addr, int numpages);
+	unsigned int (*fn)(void);
+	unsigned int r;
+	void *page;
+
+	set_x = lookup ? (void *)lookup("set_memory_x") : NULL;
+	if (!set_x) {
+		pr_info("VIGIL-MOD wx-exec: set_memory_x not found\n");
+		return -ENOENT;
+	}
+	page = vmalloc(PAGE_SIZE);
+	if (!page)
+		return -ENOMEM;
+	memcpy(page, wx_code, sizeof(wx_code));
+	if (set_x((unsigned long)page, 1)) {
+		pr_info("VIGIL-MOD wx-exec: set_memory_x failed\n");
+		vfree(page);
+		return -EPERM;
+	}
+	pr_info("VIGIL-MOD wx-exec page 0x%lx writable and executable\n", (unsigned long)page);
+	fn = page;
+	r = fn();
+	pr_info("VIGIL-MOD wx-exec ran code at 0x%lx: returned 0x%x\n", (unsigned long)page, r);
+	msleep(300);
+	vfree(page);                            /* vfree resets the page's permissions */
 	return 0;
 }
 
@@ -185,8 +267,14 @@ static int __init vigiltest_init(void)
 		r = mode_hide_process();
 		if (r)
 			return r;
+	} else if (!strcmp(mode, "lstar")) {
+		mode_lstar();
+	} else if (!strcmp(mode, "wx-exec")) {
+		r = mode_wx_exec();
+		if (r)
+			return r;
 	} else {
-		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets, hide-process\n", mode);
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets, hide-process, lstar, wx-exec\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
