@@ -54,6 +54,9 @@ struct ids_verdict ids_raise_fixed(enum policy_id id, const struct ids_event *e,
                                    const u64 *gpa, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                     const u64 *gva, const u64 *gpa, const char *detail);
+/* ids_raise_action naming task (NULL: as ids_raise_action). */
+struct ids_verdict ids_raise_action_task(enum policy_id id, enum action act, const struct ids_event *e,
+                                         const struct vmi_proc *task, u64 object, const char *detail);
 
 /* Who runs in address space cr3: pid and name from the process list (or,
  * for a process missing from it, from the process pool); pid -1 if unknown.

@@ -201,6 +201,15 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
     return raise(id, act, e, object, gva, gpa, false, detail, 0);
 }
 
+struct ids_verdict ids_raise_action_task(enum policy_id id, enum action act, const struct ids_event *e,
+                                         const struct vmi_proc *task, u64 object, const char *detail)
+{
+    raise_as = task;
+    struct ids_verdict v = raise(id, act, e, object, 0, 0, false, detail, 0);
+    raise_as = 0;
+    return v;
+}
+
 struct ids_verdict ids_raise_fixed(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
                                    const u64 *gpa, const char *fmt, ...)
 {

@@ -66,12 +66,20 @@ static bool in_snapshot(enum suspect_kind kind, u64 key, u64 view_cr3)
 }
 
 /* Linux has no process pool to tell a reused page-table root's new owner
- * from the old: a miss there is checked against a snapshot of this event. */
+ * from the old: a miss there is checked against the list as it is now, its
+ * tail first (where fork puts a new process), then a snapshot of this
+ * event. */
+#define RECENT_TASKS 4
+
 static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
 {
     if (in_snapshot(kind, key, view_cr3))
         return true;
-    return vmi_have_linux() && ids_procs_refresh() && in_snapshot(kind, key, view_cr3);
+    if (!vmi_have_linux())
+        return false;
+    if (vmi_linux_recent(kind == BY_SPACE, key, RECENT_TASKS))
+        return true;
+    return ids_procs_refresh() && in_snapshot(kind, key, view_cr3);
 }
 
 /* Linux lists processes (thread-group leaders), not threads: a task is
@@ -196,10 +204,16 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
         return v;
     struct ids_event h = *e;
     h.cr3 = cr3;                                     /* the alert is about the hidden process */
-    if (pid >= 0)
-        return ids_raise(POL_HIDDEN_PROCESS, &h, cr3, 0, &cr3,
-                         "address space runs but no process in the list has it: hidden process pid %lld \"%s\"",
-                         (long long)pid, name);
+    if (pid >= 0) {
+        struct vmi_proc who;
+        memset(&who, 0, sizeof(who));
+        who.pid = pid;
+        who.cr3 = cr3;
+        str_copy(who.name, name, sizeof(who.name));
+        return ids_raise_task(POL_HIDDEN_PROCESS, &h, &who, cr3, 0, &cr3,
+                              "address space runs but no process in the list has it: hidden process pid %lld \"%s\"",
+                              (long long)pid, name);
+    }
     return ids_raise(POL_HIDDEN_PROCESS, &h, cr3, 0, &cr3,
                      "address space runs but no process in the list has it: hidden process (no name known)");
 }
@@ -280,7 +294,10 @@ static void new_space(const struct ids_event *e, u64 cr3)
     if (!vmi_have_procs())
         return;
     ids_procs_stale();                               /* it was listed just before it first ran */
-    ids_ident_refresh(e->cr3, cr3);
+    /* Linux loads a new address space in exec before it renames the task:
+     * identities there are made when first needed. */
+    if (!vmi_have_linux())
+        ids_ident_refresh(e->cr3, cr3);
 }
 
 static void tick(const struct ids_event *e)

@@ -59,10 +59,23 @@ static struct ids_verdict event(const struct ids_event *e)
     /* Linux runs its drivers in whatever process's address space it is
      * in: a supervisor-mode access is the kernel's own. User-mode port I/O
      * (granted by ioperm or iopl) is the process's. */
+    struct vmi_proc cur, *as = 0;
+    u64 task;
     if (vmi_have_linux() && e->cpl != 3) {
         id = 0;
         pid = -1;
         str_copy(name, "kernel", sizeof(name));
+    } else if (vmi_have_linux() && vmi_linux_current(e->cpl, &task) && vmi_read_task(e->cr3, task, &cur) &&
+               vmi_space_key(cur.cr3) == vmi_space_key(e->cr3)) {
+        /* The task that runs, read now: the tick's snapshot may predate its
+         * exec (a new name, a new address space). */
+        pid = cur.pid;
+        str_copy(name, cur.name, sizeof(name));
+        as = &cur;
+        if (id && id->cr3 != cur.cr3)
+            id = 0;
+        if (!id)
+            id = ids_ident(&cur);
     }
     const char *known = id ? id->name : name;
     bool intact = !id || ids_ident_code_intact(id);
@@ -84,7 +97,7 @@ static struct ids_verdict event(const struct ids_event *e)
         fmt_snprintf(width, sizeof(width), " (%u bytes)", e->io.size);
     fmt_snprintf(detail, sizeof(detail), "%s port 0x%x%s by %s, not allowed by %s", e->io.in ? "IN from" : "OUT to",
                  e->io.port, width, who, where);
-    return ids_raise_action(POL_IO_GUARD, rule->action, e, e->io.port, 0, 0, detail);
+    return ids_raise_action_task(POL_IO_GUARD, rule->action, e, as, e->io.port, detail);
 }
 
 const struct policy_ops pol_io_guard = { .id = POL_IO_GUARD, .start = start, .event = event };

@@ -236,6 +236,32 @@ int vmi_linux_procs(struct vmi_proc *out, int max, const char **err)
     return n;
 }
 
+bool vmi_linux_recent(bool by_space, u64 key, int n)
+{
+    if (!lx.ok)
+        return false;
+    u64 t = lx.init_task;
+    for (int i = 0; i < n; i++) {
+        u64 prev;
+        if (!rd(t + lx.off_tasks + 8, &prev, 8) || prev < lx.off_tasks)
+            return false;
+        t = prev - lx.off_tasks;                 /* tasks.prev: the task added last, and back */
+        if (t == lx.init_task)
+            return false;
+        if (!by_space) {
+            if (t == key)
+                return true;
+            continue;
+        }
+        u64 mm, pgd_va;
+        struct pt_walk w;
+        if (rd(t + lx.off_mm, &mm, 8) && mm && rd(mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w) &&
+            vmi_space_key(w.gpa & PT_ADDR_MASK) == key)
+            return true;
+    }
+    return false;
+}
+
 static bool percpu_base_ok(u64 b)
 {
     if (b < KERNEL_HALF || (b & 0xfff))
@@ -339,6 +365,7 @@ static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
         if ((unsigned char)p->name[i] < 0x20 || (unsigned char)p->name[i] >= 0x7f)
             p->name[i] = '?';                  /* the guest's bytes are not trusted text */
     p->state = 0;
+    p->alt_cr3 = 0;
     if (pl.has_state)
         memcpy(&p->state, raw + pl.off_state, 4);
     p->pid = pid;

@@ -82,6 +82,10 @@ int vmi_linux_procs(struct vmi_proc *out, int max, const char **err);
  * kernel's per-CPU base (GS base in kernel mode, IA32_KERNEL_GS_BASE in
  * user mode; either is tried, and must be one of __per_cpu_offset[]). */
 bool vmi_linux_current(u8 cpl, u64 *task);
+/* Is it among the n tasks added last (fork links a new process at the
+ * list's tail): a task by its address, or an address space by its key?
+ * A few reads, where a snapshot of the whole list would be a walk. */
+bool vmi_linux_recent(bool by_space, u64 key, int n);
 /* The address-space key of a CR3 value: its page-table root without the
  * PCID bits (11:0) and bit 63, and on Linux with KPTI without bit 12 (the
  * user PGD is the kernel PGD + 4 KiB): one key per process. */
