@@ -720,6 +720,12 @@ static struct ids_verdict event(const struct ids_event *e)
         }
         if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3)
             boot_done(e, "the first tick in user mode");
+        /* Linux: the running process's CR3 pair loads without an exit (the
+         * CR3-target values), so the hardware's view of it is also what the
+         * ticks find running. Counted with the loads; nothing new is judged
+         * here that the policies' ticks do not judge. */
+        if (vmi_have_linux() && ids.first_cr3)
+            note_space(e->cr3 & PT_ADDR_MASK);
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
             if (ids_policy_on((enum policy_id)i) && policies[i]->tick && vt % every == 0)

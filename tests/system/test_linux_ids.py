@@ -129,7 +129,7 @@ def check_hide_process(t, r):
 
 
 def lstar_line(t, com2):
-    m = t.expect(com2, r"^VIGIL-MOD lstar trampoline 0x([0-9a-f]+) to entry 0x([0-9a-f]+) took (yes|no) "
+    m = t.expect(com2, r"^VIGIL-MOD hook lstar trampoline 0x([0-9a-f]+) to entry 0x([0-9a-f]+) took (yes|no) "
                        r"\(LSTAR read back 0x([0-9a-f]+)\)$", "the lstar mode's proof line")
     tramp, entry, back = int(m.group(1), 16), int(m.group(2), 16), int(m.group(4), 16)
     assert back == (tramp if m.group(3) == "yes" else entry), m.group(0)

@@ -31,7 +31,8 @@
  *            KPTI the module's text is not mapped in the user page tables
  *            a SYSCALL starts on, so a live hook would fault at the next
  *            system call from user mode: the mode installs it with
- *            interrupts off, reads LSTAR back (the proof: "took yes"), and
+ *            interrupts off, reads LSTAR back (the proof, "VIGIL-MOD hook
+ *            lstar ... took yes"), and
  *            puts the kernel's entry back before anything else runs on the
  *            CPU. Under vigil the write is refused ("took no").
  *   wx-exec  code run from a W+X kernel allocation: a vmalloc'd page made
@@ -216,7 +217,7 @@ static int mode_lstar(void)
 	rdmsrl(MSR_LSTAR, now);
 	wrmsrl(MSR_LSTAR, orig);                /* KPTI: see above */
 	local_irq_restore(flags);
-	pr_info("VIGIL-MOD lstar trampoline 0x%lx to entry 0x%llx took %s (LSTAR read back 0x%llx)\n", tramp, orig,
+	pr_info("VIGIL-MOD hook lstar trampoline 0x%lx to entry 0x%llx took %s (LSTAR read back 0x%llx)\n", tramp, orig,
 		now == tramp ? "yes" : "no", now);
 	return 0;
 }
