@@ -449,20 +449,25 @@ u32 ids_insn_len(const struct ids_event *e)
 
 /* --- Linux: where the kernel is (KASLR) ------------------------------------------------ */
 
-/* KPTI's cost (docs/ids.md, "hidden-process on Linux"): a process's kernel
- * and user CR3 (the PGD and the PGD + 4 KiB, PCID in bits 11:0, the user
- * one with PCID bit 11), each with and without the no-flush bit 63, are
- * the vCPU's CR3-target values once it has loaded one of them: its system
- * calls, interrupts and faults switch CR3 without an exit, and the next
- * load of another process's CR3 (a context switch) exits and moves the
- * targets to that process. Returns how many targets the CPU took. */
+/* KPTI's cost (docs/ids.md, "KPTI's cost"): a process's kernel CR3 (PGD |
+ * PCID) with and without the no-flush bit 63, and its user CR3 (the PGD +
+ * 4 KiB, the user PCID with bit 11) with bit 63, are the vCPU's CR3-target
+ * values once it has loaded one of them: its system calls, interrupts and
+ * faults switch CR3 without an exit, and the next load of another
+ * process's CR3 (a context switch) exits and moves the targets to that
+ * process. The user CR3 without bit 63 (the kernel flushes that PCID's
+ * TLB entries: after a fork's copy-on-write, an munmap, a new PCID) still
+ * exits, so the user root is seen loaded by the CPU too, seldom. Returns
+ * how many targets the CPU took. */
 static u32 linux_cr3_targets(u64 cr3)
 {
     u64 k = cr3 & ~((1ull << 63) | 0x1800ull);
     bool pcid = (k & 0xfff) != 0;                      /* Linux's kernel PCIDs are never 0 */
     u64 u = k | (pcid ? 0x1800ull : 0x1000ull);
-    u64 t[4] = { k | 1ull << 63, u | 1ull << 63, k, u };
-    return vmm_cr3_targets(t, 4);          /* without PCIDs bit 63 is reserved: those two never match */
+    u64 t[3] = { k | 1ull << 63, u | 1ull << 63, k };
+    if (!pcid)
+        t[1] = u;                          /* without PCIDs bit 63 is reserved: no load has it */
+    return vmm_cr3_targets(t, 3);
 }
 
 #define MSR_LSTAR 0xc0000082u
@@ -535,7 +540,8 @@ static void place_linux(const struct ids_event *e, u64 lstar)
                 (unsigned long long)vmi_linux_kernel_pgd(), (unsigned long long)profile_sym(p, "init_task"));
         u32 nt = linux_cr3_targets(e->cr3);
         kprintf("vigil: linux: %u CR3-target values: %s\n", nt,
-                nt == 4 ? "the running process's kernel and user CR3 (KPTI) load without an exit"
+                nt == 3 ? "the running process's kernel and user CR3 (KPTI) load without an exit, but for a "
+                          "user CR3 that flushes"
                         : "too few for KPTI's pair; every CR3 load other than the targets exits");
     } else if (profile_is_linux(p))
         kprintf("vigil: linux: no task list: %s\n", err);
