@@ -55,7 +55,7 @@ static struct ids_verdict event(const struct ids_event *e)
     s64 pid;
     char name[16], who[96];
     ids_proc_of(e->cr3, &pid, name);
-    struct ids_ident *id = vmi_have_procs() ? identity_of(e->cr3) : 0;
+    struct ids_ident *id = vmi_have_procs() && !vmi_have_linux() ? identity_of(e->cr3) : 0;
     /* Linux runs its drivers in whatever process's address space it is
      * in: a supervisor-mode access is the kernel's own. User-mode port I/O
      * (granted by ioperm or iopl) is the process's. */
@@ -67,15 +67,16 @@ static struct ids_verdict event(const struct ids_event *e)
         str_copy(name, "kernel", sizeof(name));
     } else if (vmi_have_linux() && vmi_linux_current(e->cpl, &task) && vmi_read_task(e->cr3, task, &cur) &&
                vmi_space_key(cur.cr3) == vmi_space_key(e->cr3)) {
-        /* The task that runs, read now: the tick's snapshot may predate its
-         * exec (a new name, a new address space). */
+        /* The task that runs, read now, in user mode: its exec is over. A
+         * snapshot can be from inside its exec (the new address space
+         * loaded, the task not yet renamed), so the identity is made from
+         * this read (an identity is keyed by task, pid and address space). */
         pid = cur.pid;
         str_copy(name, cur.name, sizeof(name));
         as = &cur;
-        if (id && id->cr3 != cur.cr3)
-            id = 0;
-        if (!id)
-            id = ids_ident(&cur);
+        id = ids_ident(&cur);
+    } else if (vmi_have_linux()) {
+        id = identity_of(e->cr3);
     }
     const char *known = id ? id->name : name;
     bool intact = !id || ids_ident_code_intact(id);
