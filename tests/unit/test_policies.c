@@ -2988,6 +2988,30 @@ static void scn_linux_hidden(void)
         lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
     }
     CHECK_NO_ALERT(m);                                           /* once, by task or space */
+    /* io-guard on Linux: user-mode port I/O is the running task's (read at
+     * the access, on its KPTI user CR3); supervisor-mode is the kernel's,
+     * whatever address space the driver runs in. */
+    fake_w64(0x2e80100, LX_T(0x2f00000));
+    fake.gs_base = 0;
+    fake.kernel_gs_base = LX_PCPU;
+    m = MARK();
+    CHECK_BLOCK(io(LX_PGD | 0x1801, 0x1f4, true));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "IN from port 0x1f4 by init, not allowed by the default rule");
+    CHECK_U(a.pid, 1);
+    fake.gs_base = LX_PCPU;
+    fake.kernel_gs_base = 0;
+    const struct traps *t = fake_traps();
+    int i = trap_port_next(t, 0x1f6, 1, 0);
+    CHECK(i >= 0);
+    e = ev(IDS_EV_IO, LX_PGD | 1, LX_TEXT + 0x2000);
+    e.owner = t->port[i].owner;
+    e.io.port = 0x1f6;
+    e.io.size = 1;
+    m = MARK();
+    CHECK_BLOCK(ids_event(&e));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x1f6 by kernel, not allowed by the default rule");
 }
 
 SCENARIO(linux_kaslr)
