@@ -89,7 +89,7 @@ def hide_process_worked(t, com2):
     """hide-process: vhide gone from the task list and from /proc, and running on."""
     m = t.expect(com2, r"^VIGIL-PROG vhide start pid (\d+)$", "vhide to start (vigilprog=vhide)")
     pid = int(m.group(1))
-    h = t.expect(com2, r"^VIGIL-MOD hide-process hidden pid (\d+) comm vhide tsc (\d+)$", "the module to hide vhide")
+    h = t.expect(com2, r"\] VIGIL-MOD hide-process hidden pid (\d+) comm vhide tsc (\d+)$", "the module to hide vhide")
     assert int(h.group(1)) == pid, f"the module hid pid {h.group(1)}, vhide is {pid}"
     t.expect(com2, r"^VIGIL-LINUX vhide in /proc 0$", "/proc's listing without it once hidden")
     t.expect(com2, r"^VIGIL-LINUX vhide in ps 0$", "ps not to list it")
@@ -129,7 +129,7 @@ def check_hide_process(t, r):
 
 
 def lstar_line(t, com2):
-    m = t.expect(com2, r"^VIGIL-MOD hook lstar trampoline 0x([0-9a-f]+) to entry 0x([0-9a-f]+) took (yes|no) "
+    m = t.expect(com2, r"\] VIGIL-MOD hook lstar trampoline 0x([0-9a-f]+) to entry 0x([0-9a-f]+) took (yes|no) "
                        r"\(LSTAR read back 0x([0-9a-f]+)\)$", "the lstar mode's proof line")
     tramp, entry, back = int(m.group(1), 16), int(m.group(2), 16), int(m.group(4), 16)
     assert back == (tramp if m.group(3) == "yes" else entry), m.group(0)
@@ -149,9 +149,9 @@ def check_lstar(t, r):
 
 
 def wx_exec_ran(t, com2):
-    m = t.expect(com2, r"^VIGIL-MOD wx-exec page 0x([0-9a-f]+) writable and executable$", "the W+X page")
+    m = t.expect(com2, r"\] VIGIL-MOD wx-exec page 0x([0-9a-f]+) writable and executable$", "the W+X page")
     page = int(m.group(1), 16)
-    t.expect(com2, r"^VIGIL-MOD wx-exec ran code at 0x%x: returned 0x5649474c$" % page, "code run from it")
+    t.expect(com2, r"\] VIGIL-MOD wx-exec ran code at 0x%x: returned 0x5649474c$" % page, "code run from it")
     return page
 
 
