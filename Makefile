@@ -155,7 +155,7 @@ test: deps-test
 # BENCH=testos or BENCH=linux runs one part (default: both).
 BENCH ?=
 bench: deps-run $(if $(filter testos,$(BENCH)),,deps-test)
-	@$(MAKE) --no-print-directory all $(if $(filter testos,$(BENCH)),,$(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img)
+	@$(MAKE) --no-print-directory all $(if $(filter testos,$(BENCH)),,$(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img $(LINUX_PROFILE))
 	$(PYTHON) scripts/bench.py $(if $(BENCH),--only $(BENCH))
 
 check: deps-test

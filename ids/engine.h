@@ -54,6 +54,9 @@ struct ids_verdict ids_raise_fixed(enum policy_id id, const struct ids_event *e,
                                    const u64 *gpa, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const struct ids_event *e, u64 object,
                                     const u64 *gva, const u64 *gpa, const char *detail);
+/* ids_raise_action naming task (NULL: as ids_raise_action). */
+struct ids_verdict ids_raise_action_task(enum policy_id id, enum action act, const struct ids_event *e,
+                                         const struct vmi_proc *task, u64 object, const char *detail);
 
 /* Who runs in address space cr3: pid and name from the process list (or,
  * for a process missing from it, from the process pool); pid -1 if unknown.
@@ -63,6 +66,10 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16]);
 int ids_procs(u64 cr3, const struct vmi_proc **procs);
 /* The next ids_procs reads the list again (a new address space runs). */
 void ids_procs_stale(void);
+/* Before a miss counts: the snapshot is taken again unless it was taken in
+ * this event (a process forked since, on a reused page-table root, is in
+ * no earlier snapshot). False when it was already fresh. */
+bool ids_procs_refresh(void);
 /* Process identities (ids/ident.c): what vigil recorded of a process when
  * it first saw it, which later writes to its structure do not change. */
 struct ids_ident {

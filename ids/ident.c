@@ -65,7 +65,9 @@ struct ids_ident *ids_ident(const struct vmi_proc *p)
     int slot = -1;
     for (int i = 0; i < MAX_IDENTS; i++) {
         struct ids_ident *id = &idents[i];
-        if (id->used && id->task == p->addr && id->pid == p->pid) {
+        /* Linux's exec keeps the task and starts a new address space (and
+         * program): a new identity. */
+        if (id->used && id->task == p->addr && id->pid == p->pid && (!vmi_have_linux() || id->cr3 == p->cr3)) {
             id->last_tick = ids.ticks;
             return id;
         }
@@ -105,6 +107,8 @@ const struct ids_ident *ids_ident_refresh(u64 cr3, u64 of_cr3)
     const struct ids_ident *found = 0;
     int n = ids_procs(cr3, &p);
     for (int i = 0; i < n; i++) {
+        if (!p[i].cr3 && vmi_have_linux())
+            continue;                       /* a kernel thread: no user code, no identity */
         struct ids_ident *id = ids_ident(&p[i]);
         if (of_cr3 && p[i].cr3 == (of_cr3 & PT_ADDR_MASK) && !found)
             found = id;

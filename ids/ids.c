@@ -201,6 +201,15 @@ struct ids_verdict ids_raise_action(enum policy_id id, enum action act, const st
     return raise(id, act, e, object, gva, gpa, false, detail, 0);
 }
 
+struct ids_verdict ids_raise_action_task(enum policy_id id, enum action act, const struct ids_event *e,
+                                         const struct vmi_proc *task, u64 object, const char *detail)
+{
+    raise_as = task;
+    struct ids_verdict v = raise(id, act, e, object, 0, 0, false, detail, 0);
+    raise_as = 0;
+    return v;
+}
+
 struct ids_verdict ids_raise_fixed(enum policy_id id, const struct ids_event *e, u64 object, const u64 *gva,
                                    const u64 *gpa, const char *fmt, ...)
 {
@@ -238,6 +247,7 @@ struct ids_verdict ids_raise_task(enum policy_id id, const struct ids_event *e, 
 static struct vmi_proc snap[VMI_MAX_PROCS];
 static int nsnap = -1;
 static u64 snap_tick = ~0ull;
+static u64 event_seq, snap_event;           /* the event the snapshot was taken in */
 
 int ids_procs(u64 cr3, const struct vmi_proc **procs)
 {
@@ -245,6 +255,7 @@ int ids_procs(u64 cr3, const struct vmi_proc **procs)
         const char *err;
         nsnap = vmi_proc_list(cr3, snap, VMI_MAX_PROCS, &err);
         snap_tick = ids.ticks;
+        snap_event = event_seq;
     }
     *procs = snap;
     return nsnap;
@@ -252,14 +263,22 @@ int ids_procs(u64 cr3, const struct vmi_proc **procs)
 
 void ids_procs_stale(void) { nsnap = -1; }
 
+bool ids_procs_refresh(void)
+{
+    if (snap_event == event_seq && nsnap >= 0)
+        return false;                       /* taken in this very event: nothing newer to see */
+    nsnap = -1;
+    return true;
+}
+
 bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
 {
     *pid = -1;
     name[0] = 0;
-    cr3 &= PT_ADDR_MASK;
+    cr3 = vmi_space_key(cr3);
     if (!vmi_have_procs())
         return false;
-    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3) {
+    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || vmi_linux_kernel_space(cr3)) {
         str_copy(name, "kernel", 16);
         return true;
     }
@@ -430,6 +449,27 @@ u32 ids_insn_len(const struct ids_event *e)
 
 /* --- Linux: where the kernel is (KASLR) ------------------------------------------------ */
 
+/* KPTI's cost (docs/ids.md, "KPTI's cost"): a process's kernel CR3 (PGD |
+ * PCID) with and without the no-flush bit 63, and its user CR3 (the PGD +
+ * 4 KiB, the user PCID with bit 11) with bit 63, are the vCPU's CR3-target
+ * values once it has loaded one of them: its system calls, interrupts and
+ * faults switch CR3 without an exit, and the next load of another
+ * process's CR3 (a context switch) exits and moves the targets to that
+ * process. The user CR3 without bit 63 (the kernel flushes that PCID's
+ * TLB entries: after a fork's copy-on-write, an munmap, a new PCID) still
+ * exits, so the user root is seen loaded by the CPU too, seldom. Returns
+ * how many targets the CPU took. */
+static u32 linux_cr3_targets(u64 cr3)
+{
+    u64 k = cr3 & ~((1ull << 63) | 0x1800ull);
+    bool pcid = (k & 0xfff) != 0;                      /* Linux's kernel PCIDs are never 0 */
+    u64 u = k | (pcid ? 0x1800ull : 0x1000ull);
+    u64 t[3] = { k | 1ull << 63, u | 1ull << 63, k };
+    if (!pcid)
+        t[1] = u;                          /* without PCIDs bit 63 is reserved: no load has it */
+    return vmm_cr3_targets(t, 3);
+}
+
 #define MSR_LSTAR 0xc0000082u
 
 /* A `kaslr` profile (Linux's) holds link-time addresses. The kernel's first
@@ -499,8 +539,12 @@ static void place_linux(const struct ids_event *e, u64 lstar)
         ids.kernel_cr3 = vmi_linux_kernel_pgd();   /* the kernel's own address space */
         kprintf("vigil: linux: kernel page tables (init_top_pgt) at gpa 0x%llx; task list from init_task at 0x%llx\n",
                 (unsigned long long)vmi_linux_kernel_pgd(), (unsigned long long)profile_sym(p, "init_task"));
-    }
-    else if (profile_is_linux(p))
+        u32 nt = linux_cr3_targets(e->cr3);
+        kprintf("vigil: linux: %u CR3-target values: %s\n", nt,
+                nt == 3 ? "the running process's kernel and user CR3 (KPTI) load without an exit, but for a "
+                          "user CR3 that flushes"
+                        : "too few for KPTI's pair; every CR3 load other than the targets exits");
+    } else if (profile_is_linux(p))
         kprintf("vigil: linux: no task list: %s\n", err);
     struct ids_event b = *e;
     b.type = IDS_EV_TICK;                  /* what a policy arms here cannot block the WRMSR */
@@ -612,6 +656,7 @@ struct ids_verdict ids_event(const struct ids_event *e)
      * (INVLPG, INVPCID and plain PTE writes do not exit): no translation
      * vigil cached is used across events. */
     vmi_flush();
+    event_seq++;
     struct ids_verdict v = event(e);
     spin_unlock(&ids_lock);
     return v;
@@ -680,6 +725,8 @@ static struct ids_verdict event(const struct ids_event *e)
         if (cr3 == ids.first_cr3 && ids.boot_tables_left && ids.boot_done && ids_policy_on(POL_PAGETABLE_AUDIT))
             TIMED(POL_PAGETABLE_AUDIT, pagetable_audit_boot_tables(e));
         xlate_cr3(e, cr3);                          /* its top-level entries over the protected objects */
+        if (vmi_have_linux())
+            linux_cr3_targets(e->load.new_cr3);     /* this process's KPTI pair loads natively from now */
         break;
     }
     case IDS_EV_EPT:
@@ -723,6 +770,12 @@ static struct ids_verdict event(const struct ids_event *e)
         }
         if (!ids.boot_done && !ids.have_idt_symbol && e->cpl == 3 && ids.first_cr3 && !linux_lock())
             boot_done(e, "the first tick in user mode");
+        /* Linux: the running process's CR3 pair loads without an exit (the
+         * CR3-target values), so the hardware's view of it is also what the
+         * ticks find running. Counted with the loads; nothing new is judged
+         * here that the policies' ticks do not judge. */
+        if (vmi_have_linux() && ids.first_cr3)
+            note_space(e->cr3 & PT_ADDR_MASK);
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
             if (ids_policy_on((enum policy_id)i) && policies[i]->tick && vt % every == 0)

@@ -33,6 +33,8 @@ static struct {
     enum suspect_kind kind;
     u64 key, first_tick, last_tick, misses;
     s64 pid;
+    u64 space;                              /* its address space's key (a task's too, on Linux) */
+    char name[16];
 } suspects[MAX_SUSPECTS];
 static u32 nsuspects;                       /* slots in use: the CR3 path skips the table when 0 */
 
@@ -42,18 +44,57 @@ static u32 nsuspects;                       /* slots in use: the CR3 path skips 
 static struct { u64 cr3, task; } user_in_kernel[MAX_USER_IN_KERNEL];
 static u32 nuser_in_kernel;
 
-static bool kernel_space(u64 cr3) { return cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3; }
+/* By address-space key (vmi_space_key: no PCID bits, and on Linux one
+ * key for KPTI's kernel and user PGD). */
+static bool kernel_space(u64 key)
+{
+    return key == ids.kernel_cr3 || key == vmi_space_key(ids.first_cr3) || vmi_linux_kernel_space(key);
+}
 
-static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
+static bool in_snapshot(enum suspect_kind kind, u64 key, u64 view_cr3)
 {
     const struct vmi_proc *p;
     int n = ids_procs(view_cr3, &p);
     if (n < 0)
         return true;                                /* no OS view: no verdict */
     for (int i = 0; i < n; i++)
-        if (kind == BY_SPACE ? p[i].cr3 == key : p[i].addr == key)
+        if (kind == BY_SPACE ? vmi_space_key(p[i].cr3) == key ||
+                                   (p[i].alt_cr3 && vmi_space_key(p[i].alt_cr3) == key)
+                             : p[i].addr == key)
             return true;
     return false;
+}
+
+/* Linux has no process pool to tell a reused page-table root's new owner
+ * from the old: a miss there is checked against the list as it is now, its
+ * tail first (where fork puts a new process), then a snapshot of this
+ * event. */
+#define RECENT_TASKS 4
+
+static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
+{
+    if (in_snapshot(kind, key, view_cr3))
+        return true;
+    if (!vmi_have_linux())
+        return false;
+    if (vmi_linux_recent(kind == BY_SPACE, key, RECENT_TASKS))
+        return true;
+    return ids_procs_refresh() && in_snapshot(kind, key, view_cr3);
+}
+
+/* Linux lists processes (thread-group leaders), not threads: a task is
+ * accounted for when its process is listed with the same address space.
+ * A CPU's idle task other than CPU 0's (pid 0, no mm) is in no list. */
+static bool linux_thread_listed(const struct vmi_proc *t, u64 view_cr3)
+{
+    if (t->pid == 0 && !t->cr3)
+        return true;
+    const struct vmi_proc *p;
+    int n = ids_procs(view_cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].pid == t->pid && p[i].cr3 == t->cr3)
+            return true;
+    return n < 0;
 }
 
 static void forget(int i)
@@ -80,7 +121,22 @@ static bool pid_reported(s64 pid)
 
 /* Missing from the list now: the suspect's slot, kept or made. Returns -1
  * when it is not yet to be reported (first miss, or reported already). */
-static int missed(enum suspect_kind kind, u64 key, s64 pid)
+#define DEFER_TICKS 10                      /* Linux, a CR3 load with no name: wait for a tick to name it */
+
+/* Linux: what a tick learned of the process behind an address space (the
+ * task that ran in it), for the CR3 loads that cannot tell. */
+static bool named_space(u64 space, s64 *pid, char name[16])
+{
+    for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)
+        if (suspects[i].used && suspects[i].space == space && suspects[i].pid >= 0) {
+            *pid = suspects[i].pid;
+            str_copy(name, suspects[i].name, 16);
+            return true;
+        }
+    return false;
+}
+
+static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer, u64 space, const char *name)
 {
     int slot = find(kind, key);
     if (slot >= 0 && (suspects[slot].pid != pid || ids.ticks - suspects[slot].last_tick > SUSPECT_EXPIRY))
@@ -102,6 +158,8 @@ static int missed(enum suspect_kind kind, u64 key, s64 pid)
         suspects[slot].kind = kind;
         suspects[slot].key = key;
         suspects[slot].pid = pid;
+        suspects[slot].space = space;
+        str_copy(suspects[slot].name, name, sizeof(suspects[slot].name));
         suspects[slot].first_tick = ids.ticks;
         suspects[slot].misses = 0;
     }
@@ -109,15 +167,19 @@ static int missed(enum suspect_kind kind, u64 key, s64 pid)
     suspects[slot].last_tick = ids.ticks;
     if (suspects[slot].reported || ids.ticks == suspects[slot].first_tick)
         return -1;
+    if (defer && ids.ticks - suspects[slot].first_tick < DEFER_TICKS)
+        return -1;
     bool again = pid_reported(pid);
     suspects[slot].reported = true;
     return again ? -1 : slot;
 }
 
-static struct ids_verdict check_space(const struct ids_event *e, u64 cr3)
+/* cur: the task the kernel runs (at a tick; 0 on a CR3 load, where the
+ * kernel has not switched it yet). */
+static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const struct vmi_proc *cur)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    cr3 &= PT_ADDR_MASK;
+    cr3 = vmi_space_key(cr3);
     if (!ids.boot_done || !vmi_have_procs() || kernel_space(cr3))
         return v;
     int slot = find(BY_SPACE, cr3);
@@ -131,38 +193,52 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3)
     s64 pid;
     char name[16];
     ids_proc_of(cr3, &pid, name);
-    if (missed(BY_SPACE, cr3, pid) < 0)
+    /* Linux keeps no pool: the running task names its own address space. */
+    if (pid < 0 && cur && cur->cr3 && vmi_space_key(cur->cr3) == cr3) {
+        pid = cur->pid;
+        str_copy(name, cur->name, sizeof(name));
+    }
+    if (pid < 0 && vmi_have_linux())
+        named_space(cr3, &pid, name);
+    if (missed(BY_SPACE, cr3, pid, pid < 0 && vmi_have_linux(), cr3, name) < 0)
         return v;
     struct ids_event h = *e;
     h.cr3 = cr3;                                     /* the alert is about the hidden process */
-    if (pid >= 0)
-        return ids_raise(POL_HIDDEN_PROCESS, &h, cr3, 0, &cr3,
-                         "address space runs but no process in the list has it: hidden process pid %lld \"%s\"",
-                         (long long)pid, name);
+    if (pid >= 0) {
+        struct vmi_proc who;
+        memset(&who, 0, sizeof(who));
+        who.pid = pid;
+        who.cr3 = cr3;
+        str_copy(who.name, name, sizeof(who.name));
+        return ids_raise_task(POL_HIDDEN_PROCESS, &h, &who, cr3, 0, &cr3,
+                              "address space runs but no process in the list has it: hidden process pid %lld \"%s\"",
+                              (long long)pid, name);
+    }
     return ids_raise(POL_HIDDEN_PROCESS, &h, cr3, 0, &cr3,
                      "address space runs but no process in the list has it: hidden process (no name known)");
 }
 
 /* The task the kernel runs, by its structure: in the list, wherever it runs. */
-static void check_task(const struct ids_event *e, u64 task)
+static void check_task(const struct ids_event *e, u64 task, const struct vmi_proc *tp)
 {
     int slot = find(BY_TASK, task);
-    if (listed(BY_TASK, task, e->cr3)) {
+    struct vmi_proc t = *tp;
+    if (listed(BY_TASK, task, e->cr3) || (vmi_have_linux() && linux_thread_listed(&t, e->cr3))) {
         if (slot >= 0)
             forget(slot);
         return;
     }
-    struct vmi_proc t;
-    if (!vmi_read_task(e->cr3, task, &t))
-        return;                                      /* not a structure vigil can read: no verdict */
-    if (missed(BY_TASK, task, t.pid) < 0)
+    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name) < 0)
         return;
     char where[40] = "its own address space";
-    if (t.cr3 == ids.kernel_cr3)
+    u64 key = vmi_space_key(t.cr3);
+    if (!t.cr3 && vmi_have_linux())
+        str_copy(where, "no address space of its own (a kernel thread)", sizeof(where));
+    else if (key == ids.kernel_cr3 || vmi_linux_kernel_space(key))
         str_copy(where, "the kernel's address space", sizeof(where));
-    else if (t.cr3 == ids.first_cr3)
+    else if (key == vmi_space_key(ids.first_cr3))
         str_copy(where, "the boot page tables", sizeof(where));
-    else if (listed(BY_SPACE, t.cr3, e->cr3))
+    else if (listed(BY_SPACE, key, e->cr3))
         str_copy(where, "a listed process's address space", sizeof(where));
     struct ids_event h = *e;
     h.cr3 = t.cr3;
@@ -175,7 +251,7 @@ static void check_task(const struct ids_event *e, u64 task)
  * kernel's tables or the boot tables. */
 static void check_user_mode(const struct ids_event *e, u64 task)
 {
-    u64 cr3 = e->cr3 & PT_ADDR_MASK;
+    u64 cr3 = vmi_space_key(e->cr3);
     if (e->cpl != 3 || !kernel_space(cr3))
         return;
     for (u32 i = 0; i < nuser_in_kernel && i < MAX_USER_IN_KERNEL; i++)
@@ -188,7 +264,8 @@ static void check_user_mode(const struct ids_event *e, u64 task)
     if (known)
         fmt_snprintf(who, sizeof(who), "task pid %lld \"%s\"", (long long)t.pid, t.name);
     ids_raise_task(POL_HIDDEN_PROCESS, e, known ? &t : 0, cr3 ^ 3, &e->rip, &cr3, "user-mode code runs in %s (%s)",
-                   cr3 == ids.kernel_cr3 ? "the kernel's address space" : "the boot page tables", who);
+                   cr3 == vmi_space_key(ids.first_cr3) && cr3 != ids.kernel_cr3 ? "the boot page tables"
+                                                                                : "the kernel's address space", who);
 }
 
 /* Listed processes whose name is not the one they first ran with. */
@@ -210,26 +287,37 @@ static void check_names(const struct ids_event *e)
     }
 }
 
-static struct ids_verdict event(const struct ids_event *e) { return check_space(e, e->load.new_cr3); }
+static struct ids_verdict event(const struct ids_event *e) { return check_space(e, e->load.new_cr3, 0); }
 
 static void new_space(const struct ids_event *e, u64 cr3)
 {
     if (!vmi_have_procs())
         return;
     ids_procs_stale();                               /* it was listed just before it first ran */
-    ids_ident_refresh(e->cr3, cr3);
+    /* Linux loads a new address space in exec before it renames the task:
+     * identities there are made when first needed. */
+    if (!vmi_have_linux())
+        ids_ident_refresh(e->cr3, cr3);
 }
 
 static void tick(const struct ids_event *e)
 {
-    check_space(e, e->cr3);
+    u64 task = 0;
+    struct vmi_proc cur;
+    bool have = false;
     if (ids.boot_done && vmi_have_procs()) {
-        u64 task = 0;
-        bool have = vmi_current_task(e->cr3, &task) && task;
+        have = (vmi_have_linux() ? vmi_linux_current(e->cpl, &task) : vmi_current_task(e->cr3, &task)) && task;
+        have = have && vmi_read_task(e->cr3, task, &cur);  /* not a structure vigil can read: no verdict */
+    }
+    check_space(e, e->cr3, have ? &cur : 0);
+    if (ids.boot_done && vmi_have_procs()) {
         if (have)
-            check_task(e, task);
+            check_task(e, task, &cur);
         check_user_mode(e, have ? task : 0);
-        check_names(e);
+        /* Linux: exec renames its task (same task_struct, a new comm), so
+         * renames are not judged there yet. */
+        if (!vmi_have_linux())
+            check_names(e);
     }
     for (int i = 0; nsuspects && i < MAX_SUSPECTS; i++)       /* suspects not seen for a while */
         if (suspects[i].used && ids.ticks - suspects[i].last_tick > SUSPECT_EXPIRY)

@@ -21,8 +21,8 @@ static void start(void)
  * (what vigil recorded when it first saw it run). */
 static struct ids_ident *identity_of(u64 cr3)
 {
-    cr3 &= PT_ADDR_MASK;
-    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3)
+    cr3 = vmi_space_key(cr3);
+    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || vmi_linux_kernel_space(cr3))
         return 0;                                   /* the kernel's own: no process, "kernel" */
     const struct vmi_proc *p;
     int n = ids_procs(cr3, &p);
@@ -55,7 +55,29 @@ static struct ids_verdict event(const struct ids_event *e)
     s64 pid;
     char name[16], who[96];
     ids_proc_of(e->cr3, &pid, name);
-    struct ids_ident *id = vmi_have_procs() ? identity_of(e->cr3) : 0;
+    struct ids_ident *id = vmi_have_procs() && !vmi_have_linux() ? identity_of(e->cr3) : 0;
+    /* Linux runs its drivers in whatever process's address space it is
+     * in: a supervisor-mode access is the kernel's own. User-mode port I/O
+     * (granted by ioperm or iopl) is the process's. */
+    struct vmi_proc cur, *as = 0;
+    u64 task;
+    if (vmi_have_linux() && e->cpl != 3) {
+        id = 0;
+        pid = -1;
+        str_copy(name, "kernel", sizeof(name));
+    } else if (vmi_have_linux() && vmi_linux_current(e->cpl, &task) && vmi_read_task(e->cr3, task, &cur) &&
+               vmi_space_key(cur.cr3) == vmi_space_key(e->cr3)) {
+        /* The task that runs, read now, in user mode: its exec is over. A
+         * snapshot can be from inside its exec (the new address space
+         * loaded, the task not yet renamed), so the identity is made from
+         * this read (an identity is keyed by task, pid and address space). */
+        pid = cur.pid;
+        str_copy(name, cur.name, sizeof(name));
+        as = &cur;
+        id = ids_ident(&cur);
+    } else if (vmi_have_linux()) {
+        id = identity_of(e->cr3);
+    }
     const char *known = id ? id->name : name;
     bool intact = !id || ids_ident_code_intact(id);
     if (allowed(rule, known) && intact)
@@ -76,7 +98,7 @@ static struct ids_verdict event(const struct ids_event *e)
         fmt_snprintf(width, sizeof(width), " (%u bytes)", e->io.size);
     fmt_snprintf(detail, sizeof(detail), "%s port 0x%x%s by %s, not allowed by %s", e->io.in ? "IN from" : "OUT to",
                  e->io.port, width, who, where);
-    return ids_raise_action(POL_IO_GUARD, rule->action, e, e->io.port, 0, 0, detail);
+    return ids_raise_action_task(POL_IO_GUARD, rule->action, e, as, e->io.port, detail);
 }
 
 const struct policy_ops pol_io_guard = { .id = POL_IO_GUARD, .start = start, .event = event };

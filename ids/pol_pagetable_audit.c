@@ -83,7 +83,12 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
         finding(gva >> 63 ? F_WX : F_WX_LOW, gva, pa, size);
     if (l->user && pa < text_end && pa + size > text_pa)
         finding(F_USER_TEXT, gva, pa, size);
-    if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size))
+    /* A large page of the direct map may span vigil's memory beside the
+     * guest's RAM (Linux maps its RAM in 2 MiB and 1 GiB pages): EPT refuses
+     * the part that is vigil's, and its use is a reach for vigil
+     * (hypervisor-guard). Any other mapping of it is reported. */
+    if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size) &&
+        !(size > 4096 && gva >= dm_lo && gva < dm_hi))
         finding(F_HV, gva, pa, size);
     if (!l->user && !l->nx && !(pa < text_end && pa + size > text_pa) && nxs < MAX_XS)
         xs[nxs++] = (struct alias){ pa, size, gva };
@@ -156,13 +161,15 @@ static void audit(const struct ids_event *e, u64 cr3)
         return;
     if (!text_end && ids.have_profile) {
         u64 va, size;
-        if (profile_symbol(&ids.prof, "kernel_text", &va, &size) && (text_pa = profile_kva_to_pa(&ids.prof, va)))
+        /* testos's kernel_text, or Linux's _stext.._etext */
+        if ((profile_symbol(&ids.prof, "kernel_text", &va, &size) || profile_symbol(&ids.prof, "_stext", &va, &size)) &&
+            size && (text_pa = profile_kva_to_pa(&ids.prof, va)))
             text_end = text_pa + size;
     }
     if (!hv_hi)
         vmm_hypervisor_bounds(&hv_lo, &hv_hi);
     cur_ev = e;
-    cur_cr3 = cr3 & PT_ADDR_MASK;
+    cur_cr3 = vmi_space_key(cr3);      /* Linux under KPTI: the kernel PGD, which maps the user half too */
     struct pt_paging pg;
     vmi_paging(cur_cr3, &pg);
     if (!dm_hi && ids.have_profile && ids.prof.direct_map_base) {
@@ -206,7 +213,7 @@ static void boot_done(const struct ids_event *e)
 static void tick(const struct ids_event *e)
 {
     if ((e->cr3 & PT_ADDR_MASK) != ids.first_cr3)
-        audit(e, e->cr3);
+        audit(e, e->cr3);               /* (a Linux user CR3: its kernel PGD, see audit) */
     else if (ids.boot_tables_left)                   /* the kernel left them, and they run again */
         pagetable_audit_boot_tables(e);
 }

@@ -105,8 +105,8 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
 
 static void scan(const struct ids_event *e, u64 cr3, u32 pages, u64 skip)
 {
-    cr3 &= PT_ADDR_MASK;
-    if (cr3 == ids.kernel_cr3 && ids.kernel_cr3)
+    cr3 = vmi_space_key(cr3);          /* Linux under KPTI: one scan per process, through its kernel PGD */
+    if ((cr3 == ids.kernel_cr3 && ids.kernel_cr3) || vmi_linux_kernel_space(cr3))
         return;
     pages_left = pages;
     skip_left = skip;
@@ -123,7 +123,7 @@ static void new_space(const struct ids_event *e, u64 cr3) { scan(e, cr3, SIG_MAX
 
 static void tick(const struct ids_event *e)
 {
-    u64 cr3 = e->cr3 & PT_ADDR_MASK;
+    u64 cr3 = vmi_space_key(e->cr3);
     if (resume.cr3 != cr3) {
         resume.cr3 = cr3;
         resume.cursor = 0;

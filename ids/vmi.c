@@ -84,10 +84,17 @@ bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len)
     return true;
 }
 
+#define LX_MAX_CPUS 16                          /* per-CPU bases checked against __per_cpu_offset[] */
+#define KERNEL_HALF 0xffff800000000000ull
+
 static struct {
     bool ok;
     u64 init_task, kpgd, tsize, dm_base;
-    u64 off_tasks, off_pid, off_tgid, off_comm, off_mm, off_flags, off_pgd;
+    u64 off_tasks, off_pid, off_tgid, off_comm, off_mm, off_flags, off_pgd, off_active_mm;
+    bool has_active_mm, has_current, kpti;
+    u64 pc_current, per_cpu_offset, poking_mm, poking_pgd;
+    u64 cpu_base[LX_MAX_CPUS];
+    u32 ncpu_base;
 } lx;
 
 bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len)
@@ -135,6 +142,12 @@ bool vmi_linux_init(const struct profile *p, const char **err)
         return false;
     }
     lx.dm_base = p->direct_map_base;
+    lx.has_active_mm = profile_field(p, "task_struct.active_mm", &lx.off_active_mm, &n) && n == 8 &&
+                       lx.off_active_mm + 8 <= lx.tsize;
+    lx.has_current = profile_const(p, "percpu.current_task", &lx.pc_current) && lx.pc_current < 0x1000000;
+    lx.per_cpu_offset = profile_sym(p, "__per_cpu_offset");
+    lx.poking_mm = profile_sym(p, "poking_mm");
+    lx.kpti = true;                        /* until a PGD on an odd page says otherwise */
     lx.ok = true;
     return true;
 }
@@ -169,6 +182,11 @@ int vmi_linux_tasks(struct vmi_task *out, int max, const char **err)
         struct pt_walk w;
         if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
             k.pgd = w.gpa & PT_ADDR_MASK;
+        u64 amm = 0;
+        if (lx.has_active_mm && rd(t + lx.off_active_mm, &amm, 8) && amm == k.mm)
+            k.active_pgd = k.pgd;
+        else if (amm && rd(amm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+            k.active_pgd = w.gpa & PT_ADDR_MASK;
         if (n < max)
             out[n] = k;
         n++;
@@ -186,6 +204,122 @@ int vmi_linux_tasks(struct vmi_task *out, int max, const char **err)
             break;
     }
     return n;
+}
+
+static void task_to_proc(const struct vmi_task *k, struct vmi_proc *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->pid = k->tgid;
+    memcpy(p->name, k->comm, 15);
+    p->cr3 = k->pgd;
+    p->alt_cr3 = k->active_pgd != k->pgd ? k->active_pgd : 0;
+    p->addr = k->addr;
+}
+
+int vmi_linux_procs(struct vmi_proc *out, int max, const char **err)
+{
+    static struct vmi_task tk[VMI_MAX_PROCS];
+    if (max > VMI_MAX_PROCS)
+        max = VMI_MAX_PROCS;
+    int n = vmi_linux_tasks(tk, max, err);
+    if (n > max) {
+        *err = "the task list is longer than vigil's snapshot (256)";
+        return -1;
+    }
+    bool odd = false;
+    for (int i = 0; i < n; i++) {
+        task_to_proc(&tk[i], &out[i]);
+        odd |= (tk[i].pgd & 0x1000) != 0;
+    }
+    if (n > 0)
+        lx.kpti = !odd;                    /* KPTI allocates each PGD as an 8 KiB pair */
+    return n;
+}
+
+bool vmi_linux_recent(bool by_space, u64 key, int n)
+{
+    if (!lx.ok)
+        return false;
+    u64 t = lx.init_task;
+    for (int i = 0; i < n; i++) {
+        u64 prev;
+        if (!rd(t + lx.off_tasks + 8, &prev, 8) || prev < lx.off_tasks)
+            return false;
+        t = prev - lx.off_tasks;                 /* tasks.prev: the task added last, and back */
+        if (t == lx.init_task)
+            return false;
+        if (!by_space) {
+            if (t == key)
+                return true;
+            continue;
+        }
+        u64 mm, pgd_va;
+        struct pt_walk w;
+        if (rd(t + lx.off_mm, &mm, 8) && mm && rd(mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w) &&
+            vmi_space_key(w.gpa & PT_ADDR_MASK) == key)
+            return true;
+    }
+    return false;
+}
+
+static bool percpu_base_ok(u64 b)
+{
+    if (b < KERNEL_HALF || (b & 0xfff))
+        return false;
+    if (!lx.per_cpu_offset)
+        return true;
+    if (!lx.ncpu_base) {
+        /* Fixed before the kernel's first LSTAR write (setup_per_cpu_areas). */
+        for (u32 i = 0; i < LX_MAX_CPUS; i++)
+            if (rd(lx.per_cpu_offset + 8 * i, &lx.cpu_base[i], 8))
+                lx.ncpu_base = i + 1;
+            else
+                break;
+    }
+    for (u32 i = 0; i < lx.ncpu_base; i++)
+        if (lx.cpu_base[i] == b)
+            return true;
+    return false;
+}
+
+bool vmi_linux_current(u8 cpl, u64 *task)
+{
+    if (!lx.ok || !lx.has_current)
+        return false;
+    u64 gs, kgs;
+    vmm_guest_gs_bases(&gs, &kgs);
+    u64 try[2] = { cpl == 3 ? kgs : gs, cpl == 3 ? gs : kgs };    /* SWAPGS: either may be the kernel's now */
+    for (int i = 0; i < 2; i++) {
+        u64 t;
+        if (percpu_base_ok(try[i]) && rd(try[i] + lx.pc_current, &t, 8) && t >= KERNEL_HALF) {
+            *task = t;
+            return true;
+        }
+    }
+    return false;
+}
+
+u64 vmi_space_key(u64 cr3)
+{
+    cr3 &= PT_ADDR_MASK;
+    return lx.ok && lx.kpti ? cr3 & ~0x1000ull : cr3;
+}
+
+bool vmi_linux_kernel_space(u64 key)
+{
+    if (!lx.ok)
+        return false;
+    if (key == lx.kpgd)
+        return true;
+    if (!lx.poking_pgd && lx.poking_mm) {
+        /* text_poke's own mm, made once at boot: read until it exists. */
+        u64 mm = 0, pgd_va;
+        struct pt_walk w;
+        if (rd(lx.poking_mm, &mm, 8) && mm >= KERNEL_HALF && rd(mm + lx.off_pgd, &pgd_va, 8) &&
+            vmi_translate(lx.kpgd, pgd_va, &w))
+            lx.poking_pgd = w.gpa & PT_ADDR_MASK;
+    }
+    return lx.poking_pgd && vmi_space_key(lx.poking_pgd) == key;
 }
 
 /* A field of n bytes at off lies inside the structure (no overflow). */
@@ -214,7 +348,7 @@ void vmi_init(const struct profile *p)
     pl.has_current = pl.ok && profile_symbol(p, "current", &pl.current, 0);
 }
 
-bool vmi_have_procs(void) { return pl.ok; }
+bool vmi_have_procs(void) { return pl.ok || lx.ok; }
 u64 vmi_stats_walks(void) { return walks; }
 
 static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
@@ -231,6 +365,7 @@ static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
         if ((unsigned char)p->name[i] < 0x20 || (unsigned char)p->name[i] >= 0x7f)
             p->name[i] = '?';                  /* the guest's bytes are not trusted text */
     p->state = 0;
+    p->alt_cr3 = 0;
     if (pl.has_state)
         memcpy(&p->state, raw + pl.off_state, 4);
     p->pid = pid;
@@ -241,6 +376,8 @@ static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
 
 int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err)
 {
+    if (lx.ok)
+        return vmi_linux_procs(out, max, err);
     if (!pl.ok) {
         *err = "the profile does not describe the process list";
         return -1;
@@ -278,8 +415,35 @@ bool vmi_current_task(u64 cr3, u64 *addr)
     return pl.has_current && vmi_read_kernel(cr3, pl.current, addr, 8);
 }
 
+/* One task_struct, as vmi_linux_tasks reads each (its list link aside). */
+static bool read_linux_task(u64 t, struct vmi_proc *p)
+{
+    struct vmi_task k;
+    memset(&k, 0, sizeof(k));
+    k.addr = t;
+    if (!rd(t + lx.off_pid, &k.pid, 4) || !rd(t + lx.off_tgid, &k.tgid, 4) || !rd(t + lx.off_comm, k.comm, 15) ||
+        !rd(t + lx.off_mm, &k.mm, 8))
+        return false;
+    for (u32 i = 0; k.comm[i]; i++)
+        if ((unsigned char)k.comm[i] < 0x20 || (unsigned char)k.comm[i] >= 0x7f)
+            k.comm[i] = '?';
+    u64 pgd_va, amm = 0;
+    struct pt_walk w;
+    if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+        k.pgd = w.gpa & PT_ADDR_MASK;
+    if (lx.has_active_mm && rd(t + lx.off_active_mm, &amm, 8) && amm && amm != k.mm &&
+        rd(amm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+        k.active_pgd = w.gpa & PT_ADDR_MASK;
+    else
+        k.active_pgd = k.pgd;
+    task_to_proc(&k, p);
+    return true;
+}
+
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p)
 {
+    if (lx.ok)
+        return read_linux_task(addr, p);
     return pl.ok && read_proc(cr3, addr, p);
 }
 

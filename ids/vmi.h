@@ -9,7 +9,7 @@
 #include "ids/profile.h"
 #include "lib/ptwalk.h"
 
-#define VMI_MAX_PROCS 64
+#define VMI_MAX_PROCS 256                  /* Linux lists its kernel threads too */
 #define VMI_LIST_STEPS 256
 
 struct vmi_proc {
@@ -18,6 +18,8 @@ struct vmi_proc {
     u64 cr3;
     u64 addr;                      /* guest-virtual address of its struct */
     u32 state;
+    u64 alt_cr3;                   /* Linux: the address space it may also run on (active_mm: a kernel
+                                    * thread's borrowed one, an exiting task's last), 0 if none */
 };
 
 void vmi_init(const struct profile *p);
@@ -61,6 +63,7 @@ struct vmi_task {
     u64 addr;                      /* its task_struct (kernel virtual) */
     u64 mm;                        /* 0: a kernel thread */
     u64 pgd;                       /* guest-physical PGD (mm->pgd), 0 without mm: the kernel CR3 */
+    u64 active_pgd;                /* active_mm->pgd: what it runs on (lazy TLB for a kernel thread) */
 };
 /* Set up from the placed profile: false (with *err) when it lacks what the
  * walk needs. Called by the engine once the profile is placed. */
@@ -71,6 +74,25 @@ u64 vmi_linux_kernel_pgd(void);
 /* The tasks from init_task; the count (at most max are stored), or -1 with
  * *err when the list cannot be read or is longer than VMI_LINUX_STEPS. */
 int vmi_linux_tasks(struct vmi_task *out, int max, const char **err);
+/* The tasks as the process list the policies share (pid = tgid, the
+ * process's id; name = comm; cr3 = its mm's PGD, alt_cr3 = active_mm's);
+ * -1 with *err when the list cannot be read or holds more than max. */
+int vmi_linux_procs(struct vmi_proc *out, int max, const char **err);
+/* The task the kernel runs on this vCPU: the per-CPU current_task, at the
+ * kernel's per-CPU base (GS base in kernel mode, IA32_KERNEL_GS_BASE in
+ * user mode; either is tried, and must be one of __per_cpu_offset[]). */
+bool vmi_linux_current(u8 cpl, u64 *task);
+/* Is it among the n tasks added last (fork links a new process at the
+ * list's tail): a task by its address, or an address space by its key?
+ * A few reads, where a snapshot of the whole list would be a walk. */
+bool vmi_linux_recent(bool by_space, u64 key, int n);
+/* The address-space key of a CR3 value: its page-table root without the
+ * PCID bits (11:0) and bit 63, and on Linux with KPTI without bit 12 (the
+ * user PGD is the kernel PGD + 4 KiB): one key per process. */
+u64 vmi_space_key(u64 cr3);
+/* Linux: an address space of the kernel's own (init_mm's PGD, text_poke's
+ * poking_mm), by key. */
+bool vmi_linux_kernel_space(u64 key);
 u64 vmi_stats_walks(void);
 
 #endif

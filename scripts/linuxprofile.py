@@ -335,6 +335,7 @@ def _decode_names(img, p, n, toks, limit):
 
 KERNEL_MAP = 0xFFFFFFFF80000000          # __START_KERNEL_map: link virtual = physical + this
 DIRECT_MAP = 0xFFFF888000000000          # page_offset_base's link-time value (4-level paging)
+DIRECT_MAP_SIZE = 0x400000000000          # 64 TiB: the direct map's region (4-level paging, mm.rst)
 USER_TOP = 0x00007FFFFFFFF000            # TASK_SIZE_MAX with 4-level paging
 CPU_ENTRY_AREA = 0xFFFFFE0000000000      # CPU_ENTRY_AREA_RO_IDT: the IDTR's read-only IDT alias
 
@@ -348,7 +349,7 @@ SYMBOLS = [
     ("entry_SYSCALL_64", 0), ("modules", "list_head"),
     ("page_offset_base", 8), ("vmalloc_base", 8), ("vmemmap_base", 8), ("phys_base", 8),
     ("__per_cpu_offset", "gap"), ("socket_file_ops", "file_operations"),
-    ("text_poke", 0), ("linux_banner", 0),
+    ("text_poke", 0), ("linux_banner", 0), ("poking_mm", 8),
     # the kernel's own patch sites (kernel-text judges writes to its text by them)
     ("__start___jump_table", "range:__stop___jump_table"),
     ("__start_static_call_sites", "range:__stop_static_call_sites"),
@@ -420,6 +421,7 @@ def build(vmlinuz_bytes):
         raise ProfileError(f"kallsyms: _text 0x{text:x} .. _end 0x{end:x} is not a kernel image at 0x{KERNEL_MAP:x}")
     lines += [f"kernel_virt_base 0x{KERNEL_MAP:x}", f"kernel_phys_start 0x{text - KERNEL_MAP:x}",
               f"kernel_phys_end 0x{end - KERNEL_MAP:x}", f"direct_map_base 0x{DIRECT_MAP:x}",
+              f"direct_map_limit 0x{DIRECT_MAP_SIZE:x}",
               f"user_top 0x{USER_TOP:x}"]
     sorted_addrs = sorted({a for v in ks.values() for _t, a in v if a >= KERNEL_MAP})
     import bisect

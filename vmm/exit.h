@@ -56,6 +56,9 @@ bool msr_write_virtualized(u32 msr);
 void vcpu_own_cr_bits(u8 cr, u64 bits);
 /* CR3 loads exit from now on, on every vCPU (vmcs.c; before the guest runs). */
 void vmcs_cr3_load_exiting(void);
+/* This vCPU's CR3-target values (vmcs.c): loads of exactly these values do
+ * not exit. At most what the CPU offers (and 4) are set; returns how many. */
+u32 vmcs_set_cr3_targets(const u64 *vals, u32 n);
 /* The step window's controls (vmcs.c): on, NMIs and (ext_int) external
  * interrupts exit instead of reaching the guest, every exception exits, and
  * (expire_now) the preemption timer ends the entry right after an injected

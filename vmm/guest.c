@@ -226,6 +226,7 @@ commit:
     struct cpu *self = this_cpu();
     self->vcpu.regs = &regs;
     vmm_launch_tsc = rdtsc();
+    kprintf("vigil: guest time 0 (alert records' time_ns) is TSC %llu\n", (unsigned long long)vmm_launch_tsc);
     smp_before_entry(self, GM_GUEST);
     vmx_launch(&regs);
     self->mode = GM_ROOT;

@@ -247,6 +247,16 @@ bool vmm_trap_cr3_loads(char *err, size_t errlen)
     return true;
 }
 
+u32 vmm_cr3_targets(const u64 *vals, u32 n) { return vmcs_set_cr3_targets(vals, n); }
+
+void vmm_guest_gs_bases(u64 *gs, u64 *kernel_gs)
+{
+    *gs = vmread(GUEST_GS_BASE);
+    /* vigil never runs SWAPGS nor writes IA32_KERNEL_GS_BASE, and the
+     * guest's accesses to it do not exit: the MSR holds the guest's value. */
+    *kernel_gs = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+}
+
 void vmm_trap_report(void)
 {
     kprintf("vigil: traps: %u of %u page ranges, %u of %u port ranges, %u of %u MSRs, %u of %u CR bit sets; "

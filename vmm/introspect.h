@@ -28,6 +28,14 @@ void vmm_flush_guest_translations(void);
  * the guest's first instruction: before the guest runs. Without it the
  * guest loads CR3 natively, without an exit. */
 bool vmm_trap_cr3_loads(char *err, size_t errlen);
+/* With CR3-load exiting: loads of exactly these values (bit 63 included)
+ * on the vCPU of the current event do not exit, until the next call
+ * replaces them (n = 0: every load exits). Returns how many the CPU took
+ * (IA32_VMX_MISC offers up to 4, maybe none). */
+u32 vmm_cr3_targets(const u64 *vals, u32 n);
+/* The guest's GS base now and its IA32_KERNEL_GS_BASE (SWAPGS's other
+ * half): the kernel's per-CPU base is one of them. */
+void vmm_guest_gs_bases(u64 *gs, u64 *kernel_gs);
 /* The trap registry as it stands (read-only). */
 const struct traps *vmm_traps(void);
 /* Is any access to the page holding gpa trapped? */

@@ -31,6 +31,7 @@ static struct {
     u64 eptp;
     u32 preempt;
     bool vpid;
+    u32 cr3_targets;                     /* CR3-target values offered (at most 4 used) */
 } ctl;
 
 extern char vmx_exit_stub[];
@@ -294,6 +295,7 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
     ctl.entry = entry;
     ctl.eptp = eptp;
     ctl.vpid = proc2 & PROC2_VPID;
+    ctl.cr3_targets = c->cr3_targets < 4 ? c->cr3_targets : 4;
     if (pin & PIN_PREEMPTION_TIMER) {
         /* An exit at least every tick (TICK_HZ) of guest time; the timer counts down
          * at TSC >> rate (SDM 26.5.1). Without "save timer value" it
@@ -350,6 +352,18 @@ void vmcs_cr3_load_exiting(void)
      * they launch. vmxcap_usable required the control. */
     ctl.proc |= PROC_CR3_LOAD_EXITING;
     vmwrite(PROC_BASED_CTLS, ctl.proc);
+}
+
+u32 vmcs_set_cr3_targets(const u64 *vals, u32 n)
+{
+    /* The current VMCS (this vCPU's): a MOV to CR3 whose operand, bit 63
+     * included, equals one of these does not exit (SDM 25.1.3). */
+    if (n > ctl.cr3_targets)
+        n = ctl.cr3_targets;
+    for (u32 i = 0; i < n; i++)
+        vmwrite(CR3_TARGET_VALUE0 + 2 * i, vals[i]);
+    vmwrite(CR3_TARGET_COUNT, n);
+    return n;
 }
 
 void vcpu_own_cr_bits(u8 cr, u64 bits)

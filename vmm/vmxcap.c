@@ -22,6 +22,7 @@ void vmxcap_decode(const struct vmx_msrs *m, struct vmx_caps *c)
     c->nmi_exiting = allowed1(pin, 3);
     c->preemption_timer = allowed1(pin, 6);
     c->preemption_rate = (u32)(m->misc & 0x1f);
+    c->cr3_targets = (u32)(m->misc >> 16 & 0x1ff);
     c->wait_for_sipi = m->misc >> 8 & 1;       /* IA32_VMX_MISC[8]: entry into wait-for-SIPI (SDM A.6) */
     c->hlt_exiting = allowed1(proc, 7);
     c->cr3_load_exiting = allowed1(proc, 15);

@@ -25,6 +25,7 @@ struct vmx_caps {
     bool secondary, io_bitmaps, msr_bitmaps, cr3_load_exiting, hlt_exiting, mtf;
     bool preemption_timer, nmi_exiting, wait_for_sipi;
     u32 preemption_rate;       /* timer counts down every 2^rate TSC ticks */
+    u32 cr3_targets;           /* CR3-target values the CPU offers (IA32_VMX_MISC[24:16]) */
     bool ept, vpid, unrestricted, desc_table_exiting, rdtscp, invpcid, xsaves;
     bool ept_wb, ept_uc, ept_4level, ept_2m, ept_1g, ept_ad, invept, invept_single, invept_all;
     bool invvpid, invvpid_single, invvpid_all;

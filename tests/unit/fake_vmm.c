@@ -129,6 +129,20 @@ bool vmm_trap_cr3_loads(char *err, size_t errlen)
     return true;
 }
 
+u32 vmm_cr3_targets(const u64 *vals, u32 n)
+{
+    fake.ncr3_targets = n > 4 ? 4 : n;
+    for (u32 i = 0; i < fake.ncr3_targets; i++)
+        fake.cr3_targets[i] = vals[i];
+    return fake.ncr3_targets;
+}
+
+void vmm_guest_gs_bases(u64 *gs, u64 *kernel_gs)
+{
+    *gs = fake.gs_base;
+    *kernel_gs = fake.kernel_gs_base;
+}
+
 void vmm_trap_report(void) {}
 
 const struct traps *fake_traps(void) { return &traps; }

@@ -46,6 +46,9 @@ struct fake_vmm {
     char host[64];                /* vmm_host_name ("": none) */
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
     bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */
+    u32 ncr3_targets;                        /* vmm_cr3_targets: the last values set */
+    u64 cr3_targets[4];
+    u64 gs_base, kernel_gs_base;             /* what vmm_guest_gs_bases returns */
 };
 extern struct fake_vmm fake;
 

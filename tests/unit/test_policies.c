@@ -2771,29 +2771,30 @@ SCENARIO(hidden_reused_root)
  * against linux_banner, and the direct map from page_offset_base. The
  * image (linked at 0xffffffff81000000, 2 MiB) sits at gpa 0x400000 and
  * runs 0x20000000 higher. */
-static const char linux_profile[] =
-    "profile linux 1\n"
-    "release 6.1.0-test\n"
-    "kaslr 1\n"
-    "kernel_virt_base 0xffffffff80000000\n"
-    "kernel_phys_start 0x1000000\n"
-    "kernel_phys_end 0x1200000\n"
-    "direct_map_base 0xffff888000000000\n"
-    "symbol _text 0xffffffff81000000 2097152\n"
-    "symbol entry_SYSCALL_64 0xffffffff81000080 0\n"
-    "symbol linux_banner 0xffffffff81100000 0\n"
-    "symbol __end_rodata 0xffffffff81140000 0\n"
-    "symbol page_offset_base 0xffffffff81180000 8\n"
-    "symbol init_task 0xffffffff81190000 256\n"
-    "symbol init_top_pgt 0xffffffff811a0000 4096\n"
-    "struct task_struct 256\n"
-    "struct task_struct.flags 4 4\n"
-    "struct task_struct.tasks 16 16\n"
-    "struct task_struct.pid 32 4\n"
-    "struct task_struct.tgid 36 4\n"
-    "struct task_struct.comm 48 16\n"
-    "struct task_struct.mm 64 8\n"
-    "struct mm_struct.pgd 8 8\n";
+#define LINUX_PROFILE_BASE \
+    "profile linux 1\n" \
+    "release 6.1.0-test\n" \
+    "kaslr 1\n" \
+    "kernel_virt_base 0xffffffff80000000\n" \
+    "kernel_phys_start 0x1000000\n" \
+    "kernel_phys_end 0x1200000\n" \
+    "direct_map_base 0xffff888000000000\n" \
+    "symbol _text 0xffffffff81000000 2097152\n" \
+    "symbol entry_SYSCALL_64 0xffffffff81000080 0\n" \
+    "symbol linux_banner 0xffffffff81100000 0\n" \
+    "symbol __end_rodata 0xffffffff81140000 0\n" \
+    "symbol page_offset_base 0xffffffff81180000 8\n" \
+    "symbol init_task 0xffffffff81190000 256\n" \
+    "symbol init_top_pgt 0xffffffff811a0000 4096\n" \
+    "struct task_struct 256\n" \
+    "struct task_struct.flags 4 4\n" \
+    "struct task_struct.tasks 16 16\n" \
+    "struct task_struct.pid 32 4\n" \
+    "struct task_struct.tgid 36 4\n" \
+    "struct task_struct.comm 48 16\n" \
+    "struct task_struct.mm 64 8\n" \
+    "struct mm_struct.pgd 8 8\n"
+static const char linux_profile[] = LINUX_PROFILE_BASE;
 #define LX_SLIDE 0x20000000ull
 #define LX_PA    0x400000ull
 #define LX_TEXT  (0xffffffff81000000ull + LX_SLIDE)
@@ -3034,7 +3035,138 @@ static void scn_linux_text(void)
     ids_print_summary();
     CHECK_HAS(m2, "vigil: kernel-text: 5 writes to the kernel's patch sites accepted, 2 refused");
 }
+/* L4. hidden-process on Linux (issue 11): the task list from init_task
+ * against the CR3 that runs and the task that runs (the per-CPU
+ * current_task at the kernel's GS base: GS in kernel mode,
+ * IA32_KERNEL_GS_BASE in user mode, checked against __per_cpu_offset[]).
+ * KPTI's user CR3 (PGD + 4 KiB, user PCID bit 11) is its process's; a
+ * thread is its process's; a kernel thread on a borrowed mm is listed; a
+ * task unlinked from the list is reported once, named, within two ticks
+ * of running; the CR3 load before the kernel switches current does not
+ * name it and holds its report back. The running process's CR3 pair is
+ * the CR3-target values. */
+static const char linux_profile_tasks[] = LINUX_PROFILE_BASE
+    "symbol _stext 0xffffffff81000000 65536\n"
+    "symbol __start_rodata 0xffffffff81100000 262144\n"
+    "struct task_struct.active_mm 72 8\n"
+    "const percpu.current_task 0x100\n"
+    "symbol __per_cpu_offset 0xffffffff811b0000 64\n";
+#define LX_PCPU   (LX_DM + 0x2e80000)
+#define LX_T(gpa) (LX_DM + (gpa))
+#define LX_HPGD   0x2f40000ull
+#define BIT63     (1ull << 63)
+
+static void lx_task(u64 gpa, u32 pid, u32 tgid, const char *comm, u64 mm, u64 active_mm)
+{
+    fake_w32(gpa + 32, pid);
+    fake_w32(gpa + 36, tgid);
+    fake_poke(gpa + 48, comm, strlen(comm) + 1);
+    fake_w64(gpa + 64, mm);
+    fake_w64(gpa + 72, active_mm);
+}
+
+static struct ids_verdict lx_tick(u64 cr3, u8 cpl, u64 current)
+{
+    fake_w64(0x2e80100, current);
+    fake.gs_base = cpl == 3 ? 0 : LX_PCPU;
+    fake.kernel_gs_base = cpl == 3 ? LX_PCPU : 0;
+    ticks_now++;
+    struct ids_event e = ev(IDS_EV_TICK, cr3, cpl == 3 ? 0x401000 : LX_TEXT + 0x1000);
+    return ids_event(&e);
+}
+
+static void scn_linux_hidden(void)
+{
+    CHECK(init_ids_profile(linux_profile_tasks, NULL, true));
+    u64 kcr3 = linux_guest(true);
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE, init_mm = LX_T(0x2f10000);
+    /* init_task -> init (pid 1) -> kworker/0:1 (pid 2, no mm, on init's mm) -> init_task */
+    fake_w64(0x2f00000 + 16, LX_T(0x2f01000) + 16);
+    lx_task(0x2f00000, 1, 1, "init", init_mm, init_mm);
+    fake_w64(0x2f01000 + 16, init_task + 16);
+    lx_task(0x2f01000, 2, 2, "kworker/0:1", 0, init_mm);
+    lx_task(0x2f02000, 7, 1, "init", init_mm, init_mm);             /* a thread of init: not in the list */
+    lx_task(0x2f03000, 95, 95, "vhide", LX_T(0x2f11000), LX_T(0x2f11000));   /* unlinked */
+    fake_w64(0x2f11000 + 8, LX_T(LX_HPGD));
+    fake_w64(LX_PA + 0x1b0000, LX_PCPU);                          /* __per_cpu_offset[0] */
+    start();
+    cr3_load(0, kcr3);                                            /* the boot's tables: the kernel's here */
+    size_t m = MARK();
+    msr(kcr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE);
+    CHECK_HAS(m, "vigil: linux: 3 CR3-target values: the running process's kernel and user CR3 (KPTI) load "
+                 "without an exit, but for a user CR3 that flushes");
+    /* init's kernel CR3 (PCID 1) loaded: its kernel CR3 with and without
+     * the no-flush bit, its user CR3 (user PCID 0x801) with it. */
+    cr3_load(kcr3, LX_PGD | 1);
+    CHECK_U(fake.ncr3_targets, 3);
+    CHECK_U(fake.cr3_targets[0], LX_PGD | 1 | BIT63);
+    CHECK_U(fake.cr3_targets[1], LX_PGD | 0x1801 | BIT63);
+    CHECK_U(fake.cr3_targets[2], LX_PGD | 1);
+    /* mark_rodata_ro (the boot lock waits for it), then, benign: init in
+     * user mode on its user CR3, its thread, the kernel thread on init's mm
+     * in kernel mode; the boot ends at the first. */
+    fake_map_2m(kcr3, LX_TEXT, LX_PA, PTE_P);
+    for (int i = 0; i < 6; i++) {
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f02000));
+        lx_tick(LX_PGD | 1, 0, LX_T(0x2f01000));
+    }
+    CHECK(ids.boot_done);
+    CHECK_NO_ALERT(m);
+    /* A current_task read at a base that is no CPU's is not followed. */
+    fake.gs_base = LX_DM + 0x2e90000;
+    fake_w64(0x2e90100, LX_T(0x2f03000));
+    ticks_now++;
+    struct ids_event e = ev(IDS_EV_TICK, LX_PGD | 1, LX_TEXT + 0x1000);
+    ids_event(&e);
+    ticks_now++;
+    ids_event(&e);
+    CHECK_NO_ALERT(m);
+    /* The hidden one: switched to (current is still init's task), then it runs. */
+    cr3_load(LX_PGD | 1, LX_HPGD | 2);
+    CHECK_U(fake.cr3_targets[1], LX_HPGD | 0x1802 | BIT63);
+    CHECK_NO_ALERT(m);
+    lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    CHECK_NO_ALERT(m);                                           /* the two-tick rule */
+    lx_tick(LX_HPGD | 2, 0, LX_T(0x2f03000));
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 95);
+    CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 95 \"vhide\"");
+    CHECK_HEX(a.cr3, LX_HPGD);
+    m = MARK();
+    for (int i = 0; i < 12; i++) {
+        cr3_load(LX_PGD | 1, LX_HPGD | 2);
+        lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    }
+    CHECK_NO_ALERT(m);                                           /* once, by task or space */
+    /* io-guard on Linux: user-mode port I/O is the running task's (read at
+     * the access, on its KPTI user CR3); supervisor-mode is the kernel's,
+     * whatever address space the driver runs in. */
+    fake_w64(0x2e80100, LX_T(0x2f00000));
+    fake.gs_base = 0;
+    fake.kernel_gs_base = LX_PCPU;
+    m = MARK();
+    CHECK_BLOCK(io(LX_PGD | 0x1801, 0x1f4, true));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "IN from port 0x1f4 by init, not allowed by the default rule");
+    CHECK_U(a.pid, 1);
+    fake.gs_base = LX_PCPU;
+    fake.kernel_gs_base = 0;
+    const struct traps *t = fake_traps();
+    int i = trap_port_next(t, 0x1f6, 1, 0);
+    CHECK(i >= 0);
+    e = ev(IDS_EV_IO, LX_PGD | 1, LX_TEXT + 0x2000);
+    e.owner = t->port[i].owner;
+    e.io.port = 0x1f6;
+    e.io.size = 1;
+    m = MARK();
+    CHECK_BLOCK(ids_event(&e));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x1f6 by kernel, not allowed by the default rule");
+}
+
 SCENARIO(linux_kaslr)
+SCENARIO(linux_hidden)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
 SCENARIO(linux_text)
@@ -3177,6 +3309,7 @@ int main(void)
         cmocka_unit_test(test_hidden_cr3_zero),
         cmocka_unit_test(test_boot_lock_on_access_event),
         cmocka_unit_test(test_linux_kaslr),
+        cmocka_unit_test(test_linux_hidden),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
         cmocka_unit_test(test_linux_text),

