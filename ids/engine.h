@@ -141,6 +141,12 @@ void dma_guard_stats(u64 *pages_hashed, u64 *changes);
 
 /* pagetable-audit: the boot tables were loaded after the boot. */
 void pagetable_audit_boot_tables(const struct ids_event *e);
+/* pagetable-audit: is the frame at pa mapped supervisor-executable (outside
+ * the kernel's text) by the last audit's leaves? *gva: where. */
+bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva);
+/* kernel-text: an audit found a supervisor-executable mapping (at gva, in
+ * cr3) of a page the execute watch granted X for user code. */
+void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page);
 
 /* The engine's lock (ids.c): console commands take it as events do. */
 void ids_lock_take(void);

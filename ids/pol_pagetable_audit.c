@@ -116,12 +116,50 @@ static void aliases(void)
         }
 }
 
+/* The alias lists need every leaf, those of skipped tables too: an R+X
+ * mapping audited once (its table then unchanged) must still pair with a
+ * writable alias made later in another table (wx-alias-late). A skipped
+ * table's leaves are collected here, from the entries the fingerprint just
+ * read, with the tests leaf() makes for the lists: a table under a
+ * no-execute entry that lies wholly in the direct map has none. */
+static bool collect(const struct pt_table *t, bool add)
+{
+    if (t->level > 3 || t->level < 1)
+        return false;                          /* a PML4 has no leaves */
+    u64 size = 1ull << (12 + 9 * (t->level - 1)), span = size * 512;
+    bool in_dm = t->gva >= dm_lo && t->gva + span <= dm_hi && dm_hi, any = false;
+    if (t->nx && in_dm)
+        return false;
+    const u64 *e = t->entries;
+    for (u32 i = 0; i < 512; i++) {
+        u64 x = e[i];
+        if (!(x & 1) || (t->level > 1 && !(x & 0x80)))
+            continue;                          /* not present, or a table */
+        bool w = t->writable && (x & 2), u = t->user && (x & 4), nx = t->nx || (x >> 63);
+        u64 pa = x & PT_ADDR_MASK & ~(size - 1), gva = t->gva + i * size;
+        bool isx = !u && !nx && !(pa < text_end && pa + size > text_pa), isw = w && !(gva >= dm_lo && gva < dm_hi);
+        any |= isx || isw;
+        if (!add)
+            continue;
+        if (isx && nxs < MAX_XS)
+            xs[nxs++] = (struct alias){ pa, size, gva };
+        if (isw) {
+            struct alias *a = nws ? &ws[nws - 1] : 0;
+            if (a && a->pa + a->size == pa && a->gva + a->size == gva)
+                a->size += size;
+            else if (nws < MAX_WS)
+                ws[nws++] = (struct alias){ pa, size, gva };
+        }
+    }
+    return any;
+}
+
 /* Tables seldom change (a direct map is thousands of entries): the leaves
  * of a table whose entries, position and inherited permissions all match its
  * last audit cannot hold a new finding and are not checked again; its child
  * tables are still visited, since they can change on their own. */
 #define FP_SLOTS 512
-static struct { u64 table, gva, sum; } fp[FP_SLOTS];
+static struct { u64 table, gva, sum; bool cand; } fp[FP_SLOTS];   /* cand: it has leaves for the alias lists */
 
 static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
 {
@@ -142,11 +180,15 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
      * pushed each other out, and none was ever skipped. */
     u64 table = t->gpa | (u64)t->writable | (u64)t->user << 1 | (u64)t->nx << 2;
     u32 slot = (u32)(((table ^ t->gva * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
-    if (fp[slot].table == table && fp[slot].gva == t->gva && fp[slot].sum == sum)
+    if (fp[slot].table == table && fp[slot].gva == t->gva && fp[slot].sum == sum) {
+        if (fp[slot].cand)
+            collect(t, true);                  /* its leaves still pair with a changed table's */
         return PT_VISIT_TABLES;
+    }
     fp[slot].table = table;
     fp[slot].gva = t->gva;
     fp[slot].sum = sum;
+    fp[slot].cand = collect(t, false);         /* once per change: does it hold any? */
     return PT_VISIT_ALL;
 }
 
@@ -173,6 +215,23 @@ static void audit(const struct ids_event *e, u64 cr3)
     const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
     pt_visit(&pg, 0, ~0ull, &v, 0);
     aliases();
+    /* A user code page the execute watch granted X, also mapped for the
+     * supervisor: ring 0 would run it with no exit (wx-user-grant). */
+    for (u32 i = 0; i < nxs; i++) {
+        u64 page;
+        if (vmm_exec_granted(xs[i].pa, xs[i].pa + xs[i].size, &page))
+            kernel_text_grant_alias(e, cur_cr3, xs[i].gva + (page - xs[i].pa), page);
+    }
+}
+
+bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva)
+{
+    for (u32 i = 0; i < nxs; i++)
+        if (pa >= xs[i].pa && pa < xs[i].pa + xs[i].size) {
+            *gva = xs[i].gva + (pa - xs[i].pa);
+            return true;
+        }
+    return false;
 }
 
 static void new_space(const struct ids_event *e, u64 cr3)

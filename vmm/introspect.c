@@ -162,6 +162,16 @@ void vmm_exec_revoke(void)
     smp_ept_changed();
 }
 
+bool vmm_exec_granted(u64 start, u64 end, u64 *page)
+{
+    for (u32 i = 0; xw.on && i < xw.ngranted; i++)
+        if (xw.granted[i] >= ALIGN_DOWN(start, 4096) && xw.granted[i] < end) {
+            *page = xw.granted[i];
+            return true;
+        }
+    return false;
+}
+
 void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted)
 {
     *grants = xw.grants;

@@ -21,6 +21,8 @@ bool sc_wx_lower_half(void);
 bool sc_boot_tables_exec(void);
 bool sc_wx_alias(void);
 bool sc_wx_flash(void);
+bool sc_wx_user_grant(void);
+bool sc_wx_alias_late(void);
 /* scn_dma.c: device DMA (docs/testos.md, "DMA") */
 bool sc_dma_benign(void);
 bool sc_dma_kernel_text(void);

@@ -944,6 +944,8 @@ static const struct {
     { "boot-tables-exec", sc_boot_tables_exec },
     { "wx-alias", sc_wx_alias },
     { "wx-flash", sc_wx_flash },
+    { "wx-user-grant", sc_wx_user_grant },
+    { "wx-alias-late", sc_wx_alias_late },
     { "remap-text-pte", sc_remap_text_pte },
     { "remap-text-alias", sc_remap_text_alias },
     { "remap-wide-store", sc_remap_wide_store },

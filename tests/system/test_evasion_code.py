@@ -116,3 +116,55 @@ def test_exec_watch_off(t):
         raise AssertionError(f"alerts with the watch off: {alerts(r.com1)}")
     if outcome(t, r, "wx-flash") != "succeeded":
         raise AssertionError("the flash did not run with the watch off")
+
+
+def test_wx_user_grant_bare(t):
+    r = attack(t, "wx-user-grant")
+    t.expect(r.com2, r"^wx-user-grant: frame 0x[0-9a-f]+ of ghost's user code \(granted X by its own user-mode "
+                     r"fetches\) mapped supervisor at 0x[0-9a-f]+; ring 0 ran the code there 40 of 40 times, 10 of "
+                     r"the last 10$")
+
+
+def test_wx_user_grant(t):
+    """A user code page granted X, called from ring 0 through a supervisor
+    alias: the next audit (<= 100 ms) finds the alias of a granted page and
+    takes every grant back (kernel-text); the next ring-0 call is refused
+    (#PF), and ghost's next user fetch of the page is not granted again
+    while the alias stands."""
+    r = boot_scenario(t, "wx-user-grant")
+    m = t.expect(r.com2, r"^wx-user-grant: frame (0x[0-9a-f]+) of ghost's user code .* mapped supervisor at "
+                         r"(0x[0-9a-f]+); ring 0 ran the code there (\d+) of 40 times, (\d+) of the last 10$")
+    frame, xva, ran = int(m.group(1), 16), int(m.group(2), 16), int(m.group(3))
+    recs = alerts(r.com1)
+    only(t, recs, {"kernel-text", "pagetable-audit"})
+    need(t, recs, "kernel-text", r"^page granted X for user code is mapped supervisor-executable at "
+                                 rf"{xva & ~0xfff:#x}: every grant taken back$", gpa=f"{frame:#x}", action="alert")
+    need(t, recs, "kernel-text", rf"^supervisor code ran outside the kernel's text: at {xva:#x} ", action="block")
+    t.expect(r.com2, rf"^wx-user-grant: the call faulted: #PF error 0x11 at RIP {xva:#x}$")
+    if ran > 12:
+        raise AssertionError(f"ring 0 ran the user page {ran} times: the alias stood longer than an audit interval")
+    if outcome(t, r, "wx-user-grant") != "failed":
+        raise AssertionError("ring 0 kept running a user page through its grant under vigil")
+
+
+def test_wx_alias_late_bare(t):
+    r = attack(t, "wx-alias-late")
+    t.expect(r.com2, r"^wx-alias-late: frame 0x[0-9a-f]+ executable at 0x[0-9a-f]+ since 250 ms, writable at "
+                     r"0x[0-9a-f]+ \(NX\) since now; code written through one ran through the other: yes$")
+
+
+def test_wx_alias_late(t):
+    """The writable alias made after the executable one was audited (its
+    table's leaves then skipped by the fingerprint): the frame is still
+    judged W+X (pagetable-audit), and the call refused (kernel-text)."""
+    r = boot_scenario(t, "wx-alias-late")
+    m = t.expect(r.com2, r"^wx-alias-late: frame (0x[0-9a-f]+) executable at (0x[0-9a-f]+) since 250 ms, writable at "
+                         r"(0x[0-9a-f]+) \(NX\)")
+    frame, xva, wva = (int(g, 16) for g in m.groups())
+    recs = alerts(r.com1)
+    only(t, recs, {"pagetable-audit", "kernel-text"})
+    need(t, recs, "pagetable-audit", rf"^frame executable here and writable at {wva:#x}: W\+X through two mappings$",
+         gva=f"{xva:#x}", gpa=f"{frame:#x}")
+    need(t, recs, "kernel-text", rf"^supervisor code ran outside the kernel's text: at {xva:#x} ", action="block")
+    if outcome(t, r, "wx-alias-late") != "failed":
+        raise AssertionError("code written through a late alias ran under vigil")
