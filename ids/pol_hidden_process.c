@@ -19,6 +19,7 @@
 #include "ids/engine.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
+#include "vmm/introspect.h"
 
 #define MAX_SUSPECTS 16
 #define SUSPECT_EXPIRY 100                  /* ticks (1 s) unseen: a suspect is forgotten */
@@ -171,6 +172,51 @@ static void check_task(const struct ids_event *e, u64 task)
               (long long)t.pid, t.name, where);
 }
 
+/* The kernel stack the CPU runs on, by the TSS's RSP0 (what the CPU loads
+ * on every entry from ring 3: testos sets it on each switch), against the
+ * one `current` names. A rootkit that points `current` at a listed task
+ * while its hidden task runs cannot point RSP0 there too without running
+ * the hidden task's kernel entries on the listed task's stack. A mismatch
+ * on a listed task is the switch itself (RSP0 and `current` are two
+ * writes); on an unlisted one it is the hidden task (two-tick rule). */
+static void check_stack(const struct ids_event *e, u64 task)
+{
+    u64 tr = vmm_guest_tr_base(), rsp0 = 0;
+    if (!vmi_have_kstack() || !tr || !vmi_read_kernel(e->cr3, tr + 4, &rsp0, 8) || !rsp0)
+        return;
+    struct vmi_proc cur;
+    bool have_cur = task && vmi_read_task(e->cr3, task, &cur);
+    if (have_cur && cur.kstack == rsp0)
+        return;                                      /* `current` tells the truth */
+    const struct vmi_proc *p;
+    int n = ids_procs(e->cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].kstack == rsp0)
+            return;                                  /* a listed task's: a switch under way */
+    static struct vmi_proc pool[VMI_MAX_PROCS];
+    int m = vmi_proc_pool(e->cr3, pool, VMI_MAX_PROCS);
+    const struct vmi_proc *owner = 0;
+    for (int i = 0; i < m && !owner; i++)
+        if (pool[i].kstack == rsp0)
+            owner = &pool[i];
+    if (missed(BY_TASK, owner ? owner->addr : rsp0 | 1, owner ? owner->pid : -1) < 0)
+        return;
+    char says[40] = "no task";
+    if (have_cur)
+        fmt_snprintf(says, sizeof(says), "pid %lld \"%s\"", (long long)cur.pid, cur.name);
+    struct ids_event h = *e;
+    if (owner) {
+        h.cr3 = owner->cr3;
+        ids_raise_task(POL_HIDDEN_PROCESS, &h, owner, owner->addr, &owner->addr, 0,
+                       "kernel stack of hidden process pid %lld \"%s\" in use (TSS RSP0 0x%llx); current: %s",
+                       (long long)owner->pid, owner->name, (unsigned long long)rsp0, says);
+    } else {
+        ids_raise(POL_HIDDEN_PROCESS, &h, rsp0 | 1, 0, 0,
+                  "kernel stack of no known task in use (TSS RSP0 0x%llx); current: %s",
+                  (unsigned long long)rsp0, says);
+    }
+}
+
 /* Ring 3 in an address space no process owns: code grafted into the
  * kernel's tables or the boot tables. */
 static void check_user_mode(const struct ids_event *e, u64 task)
@@ -228,6 +274,7 @@ static void tick(const struct ids_event *e)
         bool have = vmi_current_task(e->cr3, &task) && task;
         if (have)
             check_task(e, task);
+        check_stack(e, have ? task : 0);
         check_user_mode(e, have ? task : 0);
         check_names(e);
     }

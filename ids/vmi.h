@@ -18,6 +18,7 @@ struct vmi_proc {
     u64 cr3;
     u64 addr;                      /* guest-virtual address of its struct */
     u32 state;
+    u64 kstack;                    /* the top of its kernel stack (the profile's proc.kstack_top), 0 if unknown */
 };
 
 void vmi_init(const struct profile *p);
@@ -44,6 +45,8 @@ int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err);
  * process that is missing from the list. */
 int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max);
 bool vmi_have_procs(void);
+/* The profile says where a process keeps its kernel stack (proc.kstack_top). */
+bool vmi_have_kstack(void);
 /* The task the guest kernel says runs (the profile's `current`: a pointer
  * to its process structure); false when the profile names none or it is
  * unreadable. */

@@ -274,6 +274,8 @@ void vmm_set_guest_dtr(bool idt, u64 base, u16 limit)
     vmwrite(idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT, limit);
 }
 
+u64 vmm_guest_tr_base(void) { return vmread(GUEST_TR_BASE); }
+
 bool vmm_is_hypervisor_memory(u64 start, u64 end) { return hvmem_overlaps_owned(start, end); }
 
 void vmm_hypervisor_bounds(u64 *start, u64 *end)

@@ -43,6 +43,8 @@ bool vmm_exec_granted(u64 start, u64 end, u64 *page);
 void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted);
 /* The boot report's line: each table's use. */
 void vmm_trap_report(void);
+/* The base of the guest's TR (its TSS) on this vCPU now. */
+u64 vmm_guest_tr_base(void);
 /* The guest's IDTR and GDTR now. */
 void vmm_guest_dtr(u64 *idt_base, u16 *idt_limit, u64 *gdt_base, u16 *gdt_limit);
 void vmm_set_guest_dtr(bool idt, u64 base, u16 limit);

@@ -938,6 +938,7 @@ static const struct {
     { "hide-in-kernel-as", sc_hide_in_kernel_as },
     { "hide-in-boot-as", sc_hide_in_boot_as },
     { "hide-in-listed-as", sc_hide_in_listed_as },
+    { "hide-lying-current", sc_hide_lying_current },
     { "rename-diskd", sc_rename_diskd },
     { "inject-diskd", sc_inject_diskd },
     { "wx-lower-half", sc_wx_lower_half },

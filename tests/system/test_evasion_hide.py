@@ -106,3 +106,29 @@ def test_inject_diskd(t):
     t.expect(r.com2, r"^inject-diskd: diskd exited with 0x1ff \(the status read returned all ones\)$")
     if outcome(t, r, "inject-diskd") != "failed":
         raise AssertionError("code put into diskd drove the disk controller under vigil")
+
+
+def test_hide_lying_current_bare(t):
+    r = attack(t, "hide-lying-current")
+    t.expect(r.com2, r"^hide-lying-current: pid \d+ not in proc_list; ran on the borrowed CR3: yes \(\d+ switches",
+             "the ghost scheduled while unlisted, on the decoy's root")
+    t.expect(r.com2, r"^hide-lying-current: `current` named the decoy \(pid \d+\) on [1-9]\d* returns to the ghost$")
+
+
+def test_hide_lying_current(t):
+    """The ghost runs in the listed decoy's address space and `current`
+    names the decoy whenever it runs: the CR3 and `current` are both a
+    listed process's. The TSS's RSP0 is still the ghost's kernel stack."""
+    r = boot_scenario(t, "hide-lying-current")
+    recs = alerts(r.com1)
+    only(t, recs, {"hidden-process"})
+    m = t.expect(r.com2, r"^hide-lying-current: `current` named the decoy \(pid (\d+)\) on [1-9]\d* returns")
+    a = need(t, recs, "hidden-process",
+             r"^kernel stack of hidden process pid \d+ \"ghost\" in use \(TSS RSP0 0x[0-9a-f]+\); "
+             rf"current: pid {m.group(1)} \"sleeper\"$", process="ghost")
+    if "gva" not in a:
+        raise AssertionError(f"hidden-task alert without the task's address: {a}")
+    if len([x for x in recs if x.get("process") == "ghost"]) != 1:
+        raise AssertionError(f"the ghost reported once expected, got {recs}")
+    if outcome(t, r, "hide-lying-current") != "succeeded":
+        raise AssertionError("a detect-only policy changed what the ghost could do")
