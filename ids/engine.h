@@ -144,6 +144,9 @@ void pagetable_audit_boot_tables(const struct ids_event *e);
 /* pagetable-audit: is the frame at pa mapped supervisor-executable (outside
  * the kernel's text) by the last audit's leaves? *gva: where. */
 bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva);
+/* pagetable-audit: findings folded into counts in all, and those whose
+ * count no record carries yet (the summary's line). */
+void pagetable_audit_folds(u64 *folded, u64 *unsent);
 /* kernel-text: an audit found a supervisor-executable mapping (at gva, in
  * cr3) of a page the execute watch granted X for user code. */
 void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page);

@@ -47,9 +47,80 @@ static bool first_report(enum finding f, u64 cr3, u64 gva)
     return true;
 }
 
+/* Same-kind findings fold: a guest that makes thousands of W+X mappings
+ * (or boot tables full of them) would otherwise spend the console's whole
+ * budget on them, and a later alert of another kind would be dropped. Of
+ * each kind, FOLD_AFTER findings a second are records of their own; the
+ * rest of that second are counted, and one record says how many and over
+ * which addresses, once the second is over (at the next audit or tick). */
+#define FOLD_AFTER 3
+#define FOLD_TICKS 100
+static const char *const kind_what[] = {
+    [F_WX] = "kernel mappings W+X",
+    [F_USER_TEXT] = "user mappings of kernel text",
+    [F_HV] = "mappings of vigil's memory",
+    [F_WX_LOW] = "lower-half supervisor mappings W+X",
+    [F_BOOT] = "boot page table runs",
+    [F_WX_ALIAS] = "frames W+X through two mappings",
+};
+static struct fold { u64 window, count, lo, hi, cr3; u32 own; } fold[F_WX_ALIAS + 1];
+static u64 folded;
+
+void pagetable_audit_folds(u64 *all, u64 *unsent)
+{
+    *all = folded;
+    *unsent = 0;
+    for (u32 f = 1; f <= F_WX_ALIAS; f++)
+        *unsent += fold[f].count;
+}
+
+static void fold_flush(const struct ids_event *e, enum finding f)
+{
+    struct fold *k = &fold[f];
+    if (k->count) {
+        struct ids_event h = *e;
+        h.cr3 = k->cr3;
+        ids_raise(POL_PAGETABLE_AUDIT, &h, 0xf01d0000ull | f, &k->lo, 0,
+                  "%llu more %s in the last second, at 0x%llx-0x%llx (folded)",
+                  (unsigned long long)k->count, kind_what[f], (unsigned long long)k->lo, (unsigned long long)k->hi);
+    }
+    k->count = 0;
+    k->own = 0;
+    k->window = ids.ticks;
+}
+
+/* Due folds (their second is over) become records. */
+static void fold_due(const struct ids_event *e)
+{
+    for (u32 f = 1; f <= F_WX_ALIAS; f++)
+        if (ids.ticks - fold[f].window >= FOLD_TICKS && (fold[f].count || fold[f].own))
+            fold_flush(e, (enum finding)f);
+}
+
+/* True: report this finding in a record of its own; false: it is counted. */
+static bool fold_take(enum finding f, u64 gva)
+{
+    struct fold *k = &fold[f];
+    if (ids.ticks - k->window >= FOLD_TICKS)
+        fold_flush(cur_ev, f);
+    if (k->own < FOLD_AFTER) {
+        k->own++;
+        return true;
+    }
+    if (!k->count || gva < k->lo)
+        k->lo = gva;
+    if (!k->count || gva > k->hi)
+        k->hi = gva;
+    if (!k->count)
+        k->cr3 = cur_cr3;
+    k->count++;
+    folded++;
+    return false;
+}
+
 static void finding(enum finding f, u64 gva, u64 pa, u64 size)
 {
-    if (!first_report(f, cur_cr3, gva))
+    if (!first_report(f, cur_cr3, gva) || !fold_take(f, gva))
         return;
     struct ids_event h = *cur_ev;
     h.cr3 = cur_cr3;
@@ -110,7 +181,7 @@ static void aliases(void)
             u64 wva = w->gva + (pa - w->pa), xva = x->gva + (pa - x->pa);
             if (wva == xva)
                 continue;                      /* one mapping, both: reported as such */
-            if (first_report(F_WX_ALIAS, cur_cr3, pa))
+            if (first_report(F_WX_ALIAS, cur_cr3, pa) && fold_take(F_WX_ALIAS, xva))
                 finding_alias(xva, pa, wva);
             break;
         }
@@ -222,6 +293,7 @@ static void audit(const struct ids_event *e, u64 cr3)
         if (vmm_exec_granted(xs[i].pa, xs[i].pa + xs[i].size, &page))
             kernel_text_grant_alias(e, cur_cr3, xs[i].gva + (page - xs[i].pa), page);
     }
+    fold_due(e);
 }
 
 bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva)
@@ -264,6 +336,8 @@ static void boot_done(const struct ids_event *e)
 }
 static void tick(const struct ids_event *e)
 {
+    cur_ev = e;
+    fold_due(e);
     if ((e->cr3 & PT_ADDR_MASK) != ids.first_cr3)
         audit(e, e->cr3);
     else if (ids.boot_tables_left)                   /* the kernel left them, and they run again */
