@@ -68,7 +68,8 @@ void ids_procs_stale(void);
 struct ids_ident {
     bool used;
     bool renamed, code_changed;    /* reported once each */
-    s64 pid;
+    bool foreign, foreign_reported;/* its code is not the code its name's first process ran */
+    s64 pid, first_pid;            /* its pid now (a continued identity follows it) and when first seen */
     u64 task, cr3;                 /* its structure (the key, with pid) and its address space */
     char name[16];                 /* its name then */
     u64 code, code_now;            /* hash of its user-executable pages then, and as last hashed */

@@ -245,8 +245,25 @@ static void check_names(const struct ids_event *e)
     int n = ids_procs(e->cr3, &p);
     for (int i = 0; i < n; i++) {
         struct ids_ident *id = ids_ident(&p[i]);
+        if (id->foreign && !id->foreign_reported) {
+            id->foreign_reported = true;
+            struct ids_event h = *e;
+            h.cr3 = p[i].cr3;
+            ids_raise(POL_HIDDEN_PROCESS, &h, p[i].addr ^ 2, &p[i].addr, 0,
+                      "process pid %lld \"%s\" does not run the code the first \"%s\" ran: another program under "
+                      "its name", (long long)p[i].pid, p[i].name, p[i].name);
+        }
         if (id->renamed || !strcmp(id->name, p[i].name))
             continue;
+        if (id->pid != id->first_pid) {
+            id->renamed = true;
+            struct ids_event h = *e;
+            h.cr3 = p[i].cr3;
+            ids_raise(POL_HIDDEN_PROCESS, &h, p[i].addr ^ 1, &p[i].addr, 0,
+                      "process pid %lld \"%s\" took the name \"%s\" and pid %lld after it first ran",
+                      (long long)id->first_pid, id->name, p[i].name, (long long)p[i].pid);
+            continue;
+        }
         id->renamed = true;
         struct ids_event h = *e;
         h.cr3 = p[i].cr3;

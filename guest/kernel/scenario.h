@@ -16,6 +16,8 @@ bool sc_hide_in_listed_as(void);
 bool sc_hide_lying_current(void);
 bool sc_rename_diskd(void);
 bool sc_inject_diskd(void);
+bool sc_rename_with_pid(void);
+bool sc_rename_with_pid_code(void);
 
 /* scn_wx.c: code run where the audit of kernel mappings did not look. */
 bool sc_wx_lower_half(void);

@@ -1020,6 +1020,8 @@ static const struct {
     { "hide-lying-current", sc_hide_lying_current },
     { "rename-diskd", sc_rename_diskd },
     { "inject-diskd", sc_inject_diskd },
+    { "rename-with-pid", sc_rename_with_pid },
+    { "rename-with-pid-code", sc_rename_with_pid_code },
     { "wx-lower-half", sc_wx_lower_half },
     { "boot-tables-exec", sc_boot_tables_exec },
     { "wx-alias", sc_wx_alias },

@@ -179,6 +179,48 @@ bool sc_rename_diskd(void)
     return true;
 }
 
+/* ---- rename-with-pid, rename-with-pid-code: diskd's name and pid taken ----
+ * diskd (allowed) runs and exits; rawio, spawned beside it, takes IOPL 3
+ * and sleeps 60 ms. Meanwhile the rootkit gives rawio's entry diskd's pid
+ * as well as its name, so that whatever vigil keys a process by, it looks
+ * like diskd come back (or a new diskd in rawio's slot). rename-with-pid-
+ * code also changes a byte of rawio's code (slack at the end of its code
+ * page), so that it does not even look like the process that first ran.
+ * Succeeded: the device answered (rawio, now "diskd", exits 0). */
+static bool rename_with_pid(const char *n, bool code)
+{
+    int dpid = proc_spawn("diskd", 0, current->pid);
+    int pid = proc_spawn("rawio", 60, current->pid);
+    if (dpid < 0 || pid < 0)
+        return false;
+    int dcode = proc_wait(dpid);
+    kprintf("%s: diskd (pid %d) drove the disk and exited with %d\n", n, dpid, dcode);
+    attack_begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    bool poked = false;
+    if (p) {
+        p->pid = dpid;
+        strlcpy(p->name, "diskd", sizeof p->name);
+        u64 a, fl;
+        if (code && vm_translate(p->cr3, USER_IMAGE_BASE, &a, &fl)) {
+            u8 *page = phys_to_virt(a & PTE_ADDR);
+            page[PAGE_SIZE - 1] ^= 0x5a;   /* the slack after its code: never runs */
+            poked = true;
+        }
+    }
+    irq_restore(f);
+    kprintf("%s: rawio (pid %d) now has diskd's pid %d and name%s; it drives ports 0x1f0-0x1f7\n", n, pid, dpid,
+            poked ? ", and one byte of its code page changed" : "");
+    int rc = proc_wait(dpid);
+    kprintf("%s: rawio, as diskd (pid %d), exited with %d\n", n, dpid, rc);
+    attack_result(n, p && rc == 0 && (!code || poked));
+    return true;
+}
+
+bool sc_rename_with_pid(void) { return rename_with_pid("rename-with-pid", false); }
+bool sc_rename_with_pid_code(void) { return rename_with_pid("rename-with-pid-code", true); }
+
 /* ---- inject-diskd: code put into the allowed process ---------------------
  * While diskd sleeps in a system call (after taking IOPL 3), the rootkit
  * writes a stub into the slack at the end of diskd's last code page and

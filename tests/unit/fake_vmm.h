@@ -46,6 +46,7 @@ struct fake_vmm {
     char host[64];                /* vmm_host_name ("": none) */
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
     bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */
+    u64 tr_base;                             /* vmm_guest_tr_base (0: none) */
 };
 extern struct fake_vmm fake;
 
