@@ -128,6 +128,7 @@ static const char profile_text[] =
     "struct proc.cr3 24 8\n"
     "struct proc.state 32 4\n"
     "struct proc.next 40 8\n"
+    "struct proc.kstack_top 48 8\n"
     "const nproc 16\n"
     "const proc.state.free 0\n"
     "const proc.state.runnable 1\n";
@@ -1257,6 +1258,53 @@ static void scn_hidden_kernel_spaces(void)
     CHECK(ids_console_command("ps", kernel_cr3));
     CHECK_LACKS(m, "HIDDEN");
     CHECK_HAS(m, "kernel address space");
+}
+
+/* (d2) a lying `current`: evil, unlinked, runs in diskd's address space
+ * while `current` names diskd; the TSS's RSP0 is still evil's kernel
+ * stack. Found at the second tick (the two-tick rule), named, once. A
+ * stack no task has is reported as such. A switch under way (RSP0 a
+ * listed task's, `current` still the previous one) is not. */
+#define TSS_PA 0x130800
+static u64 kstack_of(u32 slot) { return K(0x1c0000 + (u64)slot * 0x4000); }
+
+static void scn_hidden_rsp0(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    for (u32 s = 0; s < S_COUNT; s++)
+        fake_w64(proc_pa(s) + 48, kstack_of(s));
+    fake.tr_base = K(TSS_PA);
+    u64 diskd = cr3_of[S_DISKD];
+    fake_w64(CURRENT_PA, K(proc_pa(S_DISKD)));
+    fake_w64(TSS_PA + 4, kstack_of(S_DISKD));
+    size_t m = MARK();
+    tick_to(diskd, ticks_now + 3);
+    CHECK_NO_ALERT(m);
+    fake_w64(TSS_PA + 4, kstack_of(S_RAWIO));                     /* the switch to rawio, half done */
+    tick(diskd);
+    CHECK_NO_ALERT(m);
+    static const int without_evil[] = { S_INIT, S_DISKD, S_RAWIO, -1 };
+    list_link(without_evil);
+    fake_w64(TSS_PA + 4, kstack_of(S_EVIL));
+    tick(diskd);
+    CHECK_NO_ALERT(m);                                           /* one tick: not yet */
+    tick(diskd);
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    char want[120];
+    snprintf(want, sizeof(want), "kernel stack of hidden process pid 4 \"evil\" in use (TSS RSP0 0x%llx); current: "
+             "pid 2 \"diskd\"", (unsigned long long)kstack_of(S_EVIL));
+    CHECK_S(a.detail, want);
+    CHECK_U(a.pid, 4);
+    m = MARK();
+    tick_to(diskd, ticks_now + 5);
+    CHECK_NO_ALERT(m);                                           /* once */
+    fake_w64(TSS_PA + 4, K(0x1f0000));
+    tick_to(diskd, ticks_now + 2);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    snprintf(want, sizeof(want), "kernel stack of no known task in use (TSS RSP0 0x%llx); current: pid 2 \"diskd\"",
+             (unsigned long long)K(0x1f0000));
+    CHECK_S(a.detail, want);
 }
 
 /* (e) a cyclic process list: the walk is bounded, and there is no verdict. */
@@ -2739,6 +2787,7 @@ static void run_isolated(void (*scenario)(void))
 SCENARIO(hidden_task)
 SCENARIO(identity)
 SCENARIO(identity_pid)
+SCENARIO(hidden_rsp0)
 SCENARIO(pagetable_audit_alias)
 SCENARIO(boot_lock)
 SCENARIO(remap_guard)
@@ -3056,6 +3105,7 @@ int main(void)
         cmocka_unit_test(test_hidden_task),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_identity_pid),
+        cmocka_unit_test(test_hidden_rsp0),
         cmocka_unit_test(test_hidden_race),
         cmocka_unit_test(test_hidden_kernel_spaces),
         cmocka_unit_test(test_hidden_cyclic),
