@@ -193,14 +193,17 @@ static void aliases(void)
  * table's leaves are collected here, from the entries the fingerprint just
  * read, with the tests leaf() makes for the lists: a table under a
  * no-execute entry that lies wholly in the direct map has none. */
-static bool collect(const struct pt_table *t, bool add)
+/* What collect found in a table: bit 0 leaves for the executable list,
+ * bit 1 for the writable one. */
+static u32 collect(const struct pt_table *t, bool add)
 {
     if (t->level > 3 || t->level < 1)
-        return false;                          /* a PML4 has no leaves */
+        return 0;                              /* a PML4 has no leaves */
     u64 size = 1ull << (12 + 9 * (t->level - 1)), span = size * 512;
-    bool in_dm = t->gva >= dm_lo && t->gva + span <= dm_hi && dm_hi, any = false;
+    bool in_dm = t->gva >= dm_lo && t->gva + span <= dm_hi && dm_hi;
+    u32 any = 0;
     if (t->nx && in_dm)
-        return false;
+        return 0;
     const u64 *e = t->entries;
     for (u32 i = 0; i < 512; i++) {
         u64 x = e[i];
@@ -209,7 +212,7 @@ static bool collect(const struct pt_table *t, bool add)
         bool w = t->writable && (x & 2), u = t->user && (x & 4), nx = t->nx || (x >> 63);
         u64 pa = x & PT_ADDR_MASK & ~(size - 1), gva = t->gva + i * size;
         bool isx = !u && !nx && !(pa < text_end && pa + size > text_pa), isw = w && !(gva >= dm_lo && gva < dm_hi);
-        any |= isx || isw;
+        any |= (isx ? 1u : 0) | (isw ? 2u : 0);
         if (!add)
             continue;
         if (isx && nxs < MAX_XS)
@@ -225,12 +228,21 @@ static bool collect(const struct pt_table *t, bool add)
     return any;
 }
 
+/* Skipped tables that hold leaves for the lists, collected after the visit
+ * only if some table holds an executable one: with no supervisor-executable
+ * page outside the text (testos, benign) there is nothing to pair, and the
+ * writable leaves of unchanged tables are not read again. */
+#define MAX_DEFERRED 128
+static struct pt_table deferred[MAX_DEFERRED];
+static u32 ndeferred;
+static bool deferred_x;
+
 /* Tables seldom change (a direct map is thousands of entries): the leaves
  * of a table whose entries, position and inherited permissions all match its
  * last audit cannot hold a new finding and are not checked again; its child
  * tables are still visited, since they can change on their own. */
 #define FP_SLOTS 512
-static struct { u64 table, gva, sum; bool cand; } fp[FP_SLOTS];   /* cand: it has leaves for the alias lists */
+static struct { u64 table, gva, sum; u32 cand; } fp[FP_SLOTS];    /* cand: what collect found in it */
 
 static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
 {
@@ -252,8 +264,13 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
     u64 table = t->gpa | (u64)t->writable | (u64)t->user << 1 | (u64)t->nx << 2;
     u32 slot = (u32)(((table ^ t->gva * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
     if (fp[slot].table == table && fp[slot].gva == t->gva && fp[slot].sum == sum) {
-        if (fp[slot].cand)
-            collect(t, true);                  /* its leaves still pair with a changed table's */
+        if (fp[slot].cand) {                   /* its leaves still pair with a changed table's */
+            deferred_x |= fp[slot].cand & 1;
+            if (ndeferred < MAX_DEFERRED)
+                deferred[ndeferred++] = *t;
+            else
+                collect(t, true);
+        }
         return PT_VISIT_TABLES;
     }
     fp[slot].table = table;
@@ -282,9 +299,13 @@ static void audit(const struct ids_event *e, u64 cr3)
         dm_lo = ids.prof.direct_map_base;
         dm_hi = dm_lo + ids.prof.direct_map_limit;
     }
-    nxs = nws = 0;
+    nxs = nws = ndeferred = 0;
+    deferred_x = false;
     const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
     pt_visit(&pg, 0, ~0ull, &v, 0);
+    for (u32 i = 0; (nxs || deferred_x) && i < ndeferred; i++)
+        if ((deferred[i].entries = vmi_map(0, deferred[i].gpa)))
+            collect(&deferred[i], true);       /* the mapping may have moved: map it again */
     aliases();
     /* A user code page the execute watch granted X, also mapped for the
      * supervisor: ring 0 would run it with no exit (wx-user-grant). */
