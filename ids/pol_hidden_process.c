@@ -184,10 +184,11 @@ static void check_stack(const struct ids_event *e, u64 task)
     u64 tr = vmm_guest_tr_base(), rsp0 = 0;
     if (!vmi_have_kstack() || !tr || !vmi_read_kernel(e->cr3, tr + 4, &rsp0, 8) || !rsp0)
         return;
+    u64 ks;
+    if (task && vmi_task_kstack(e->cr3, task, &ks) && ks == rsp0)
+        return;                                      /* `current` tells the truth (8 bytes read) */
     struct vmi_proc cur;
     bool have_cur = task && vmi_read_task(e->cr3, task, &cur);
-    if (have_cur && cur.kstack == rsp0)
-        return;                                      /* `current` tells the truth */
     const struct vmi_proc *p;
     int n = ids_procs(e->cr3, &p);
     for (int i = 0; i < n; i++)

@@ -145,6 +145,8 @@ static void finding_alias(u64 xva, u64 pa, u64 wva)
               "frame executable here and writable at 0x%llx: W+X through two mappings", (unsigned long long)wva);
 }
 
+static void mark_table(int level, u32 bits);
+
 /* Checked for every leaf of every audited table: kept to a few compares. */
 static bool leaf(void *ctx, const struct pt_leaf *l)
 {
@@ -156,9 +158,13 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
         finding(F_USER_TEXT, gva, pa, size);
     if (pa < hv_hi && pa + size > hv_lo && vmm_is_hypervisor_memory(pa, pa + size))
         finding(F_HV, gva, pa, size);
-    if (!l->user && !l->nx && !(pa < text_end && pa + size > text_pa) && nxs < MAX_XS)
+    bool isx = !l->user && !l->nx && !(pa < text_end && pa + size > text_pa);
+    bool isw = l->writable && !(gva >= dm_lo && gva < dm_hi);
+    if ((isx || isw) && l->level >= 1 && l->level <= 3)
+        mark_table(l->level, (isx ? 1u : 0) | (isw ? 2u : 0));
+    if (isx && nxs < MAX_XS)
         xs[nxs++] = (struct alias){ pa, size, gva };
-    if (l->writable && !(gva >= dm_lo && gva < dm_hi)) {
+    if (isw) {
         struct alias *w = nws ? &ws[nws - 1] : 0;
         if (w && w->pa + w->size == pa && w->gva + w->size == gva)
             w->size += size;                   /* one run of pages, mapped in order */
@@ -243,6 +249,7 @@ static bool deferred_x;
  * tables are still visited, since they can change on their own. */
 #define FP_SLOTS 512
 static struct { u64 table, gva, sum; u32 cand; } fp[FP_SLOTS];    /* cand: what collect found in it */
+static int slot_at[4] = { -1, -1, -1, -1 };   /* the fingerprint slot of the table being visited, by level */
 
 static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
 {
@@ -264,6 +271,8 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
     u64 table = t->gpa | (u64)t->writable | (u64)t->user << 1 | (u64)t->nx << 2;
     u32 slot = (u32)(((table ^ t->gva * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
     if (fp[slot].table == table && fp[slot].gva == t->gva && fp[slot].sum == sum) {
+        if (t->level >= 1 && t->level <= 3)
+            slot_at[t->level] = -1;
         if (fp[slot].cand) {                   /* its leaves still pair with a changed table's */
             deferred_x |= fp[slot].cand & 1;
             if (ndeferred < MAX_DEFERRED)
@@ -276,8 +285,19 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
     fp[slot].table = table;
     fp[slot].gva = t->gva;
     fp[slot].sum = sum;
-    fp[slot].cand = collect(t, false);         /* once per change: does it hold any? */
+    fp[slot].cand = 0;                         /* its leaves say (mark_table) */
+    if (t->level >= 1 && t->level <= 3)
+        slot_at[t->level] = (int)slot;
     return PT_VISIT_ALL;
+}
+
+/* A leaf of the table last opened at its level (the visitor goes depth
+ * first: a table's leaves come after its own table() call, and its child
+ * tables' calls are at other levels) belongs to the lists. */
+static void mark_table(int level, u32 bits)
+{
+    if (slot_at[level] >= 0)
+        fp[slot_at[level]].cand |= bits;
 }
 
 static void audit(const struct ids_event *e, u64 cr3)
@@ -300,6 +320,7 @@ static void audit(const struct ids_event *e, u64 cr3)
         dm_hi = dm_lo + ids.prof.direct_map_limit;
     }
     nxs = nws = ndeferred = 0;
+    slot_at[1] = slot_at[2] = slot_at[3] = -1;
     deferred_x = false;
     const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
     pt_visit(&pg, 0, ~0ull, &v, 0);

@@ -217,6 +217,11 @@ void vmi_init(const struct profile *p)
 
 bool vmi_have_procs(void) { return pl.ok; }
 bool vmi_have_kstack(void) { return pl.ok && pl.has_kstack; }
+
+bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack)
+{
+    return pl.ok && pl.has_kstack && vmi_read_kernel(cr3, addr + pl.off_kstack, kstack, 8);
+}
 u64 vmi_stats_walks(void) { return walks; }
 
 static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)

@@ -47,6 +47,8 @@ int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max);
 bool vmi_have_procs(void);
 /* The profile says where a process keeps its kernel stack (proc.kstack_top). */
 bool vmi_have_kstack(void);
+/* The kernel stack top of the process structure at addr (8 bytes read). */
+bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack);
 /* The task the guest kernel says runs (the profile's `current`: a pointer
  * to its process structure); false when the profile names none or it is
  * unreadable. */
