@@ -75,7 +75,8 @@ bool ids_procs_refresh(void);
 struct ids_ident {
     bool used;
     bool renamed, code_changed;    /* reported once each */
-    s64 pid;
+    bool foreign, foreign_reported;/* its code is not the code its name's first process ran */
+    s64 pid, first_pid;            /* its pid now (a continued identity follows it) and when first seen */
     u64 task, cr3;                 /* its structure (the key, with pid) and its address space */
     char name[16];                 /* its name then */
     u64 code, code_now;            /* hash of its user-executable pages then, and as last hashed */
@@ -151,6 +152,15 @@ void kernel_text_summary(void);
 
 /* pagetable-audit: the boot tables were loaded after the boot. */
 void pagetable_audit_boot_tables(const struct ids_event *e);
+/* pagetable-audit: is the frame at pa mapped supervisor-executable (outside
+ * the kernel's text) by the last audit's leaves? *gva: where. */
+bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva);
+/* pagetable-audit: findings folded into counts in all, and those whose
+ * count no record carries yet (the summary's line). */
+void pagetable_audit_folds(u64 *folded, u64 *unsent);
+/* kernel-text: an audit found a supervisor-executable mapping (at gva, in
+ * cr3) of a page the execute watch granted X for user code. */
+void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page);
 
 /* The engine's lock (ids.c): console commands take it as events do. */
 void ids_lock_take(void);

@@ -60,6 +60,25 @@ u64 ids_code_hash(u64 cr3, u32 *pages)
     return c.h;
 }
 
+/* The code each name's first process ran (trust on first use): a later
+ * process under that name that runs other code is not that program, so a
+ * name (and a pid) taken over does not carry what the name is allowed. */
+#define MAX_PROGRAMS 32
+static struct { char name[16]; u64 code; } programs[MAX_PROGRAMS];
+static u32 nprograms;
+
+static bool program_matches(const char *name, u64 code)
+{
+    for (u32 i = 0; i < nprograms; i++)
+        if (!strcmp(programs[i].name, name))
+            return programs[i].code == code;
+    if (nprograms < MAX_PROGRAMS) {
+        str_copy(programs[nprograms].name, name, sizeof(programs[0].name));
+        programs[nprograms++].code = code;
+    }
+    return true;
+}
+
 struct ids_ident *ids_ident(const struct vmi_proc *p)
 {
     int slot = -1;
@@ -74,6 +93,20 @@ struct ids_ident *ids_ident(const struct vmi_proc *p)
         if (!id->used && slot < 0)
             slot = i;
     }
+    /* Another pid in a structure and address space vigil knows, running
+     * the code that identity recorded: the same process with its pid
+     * rewritten (rename-with-pid), not a new one. It keeps its identity.
+     * (A new process in a reused pool slot and page-table root gets there
+     * only if vigil saw no tick between the two; running the same code
+     * under the same name, it loses nothing by being taken for the old.) */
+    for (int i = 0; p->cr3 && i < MAX_IDENTS; i++) {
+        struct ids_ident *id = &idents[i];
+        if (id->used && id->task == p->addr && id->cr3 == p->cr3 && ids_code_hash(p->cr3, 0) == id->code) {
+            id->pid = p->pid;
+            id->last_tick = ids.ticks;
+            return id;
+        }
+    }
     if (slot < 0) {
         slot = 0;                           /* full: replace the one listed longest ago */
         for (int i = 1; i < MAX_IDENTS; i++)
@@ -83,12 +116,13 @@ struct ids_ident *ids_ident(const struct vmi_proc *p)
     struct ids_ident *id = &idents[slot];
     memset(id, 0, sizeof(*id));
     id->used = true;
-    id->pid = p->pid;
+    id->pid = id->first_pid = p->pid;
     id->task = p->addr;
     id->cr3 = p->cr3;
     str_copy(id->name, p->name, sizeof(id->name));
     id->first_tick = id->last_tick = id->code_tick = ids.ticks;
     id->code = id->code_now = ids_code_hash(p->cr3, &id->pages);
+    id->foreign = !program_matches(id->name, id->code);
     return id;
 }
 

@@ -841,6 +841,11 @@ void ids_print_summary(void)
     if (grants)
         kprintf("vigil: execute watch: %llu pages granted X in user mode, taken back %llu times, %u granted now\n",
                 (unsigned long long)grants, (unsigned long long)revokes, granted);
+    u64 folded, unsent;
+    pagetable_audit_folds(&folded, &unsent);
+    if (folded)
+        kprintf("vigil: pagetable-audit: %llu findings folded into counts (%llu of them not yet in a record)\n",
+                (unsigned long long)folded, (unsigned long long)unsent);
     kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
             (unsigned long long)vmi_stats_walks());
     xlate_summary();

@@ -19,6 +19,7 @@
 #include "ids/engine.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
+#include "vmm/introspect.h"
 
 #define MAX_SUSPECTS 16
 #define SUSPECT_EXPIRY 100                  /* ticks (1 s) unseen: a suspect is forgotten */
@@ -247,6 +248,53 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
               (long long)t.pid, t.name, where);
 }
 
+/* The kernel stack the CPU runs on, by the TSS's RSP0 (what the CPU loads
+ * on every entry from ring 3: testos sets it on each switch), against the
+ * one `current` names. A rootkit that points `current` at a listed task
+ * while its hidden task runs cannot point RSP0 there too without running
+ * the hidden task's kernel entries on the listed task's stack. A mismatch
+ * on a listed task is the switch itself (RSP0 and `current` are two
+ * writes); on an unlisted one it is the hidden task (two-tick rule). */
+static void check_stack(const struct ids_event *e, u64 task)
+{
+    u64 tr = vmm_guest_tr_base(), rsp0 = 0;
+    if (!vmi_have_kstack() || !tr || !vmi_read_kernel(e->cr3, tr + 4, &rsp0, 8) || !rsp0)
+        return;
+    u64 ks;
+    if (task && vmi_task_kstack(e->cr3, task, &ks) && ks == rsp0)
+        return;                                      /* `current` tells the truth (8 bytes read) */
+    struct vmi_proc cur;
+    bool have_cur = task && vmi_read_task(e->cr3, task, &cur);
+    const struct vmi_proc *p;
+    int n = ids_procs(e->cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].kstack == rsp0)
+            return;                                  /* a listed task's: a switch under way */
+    static struct vmi_proc pool[VMI_MAX_PROCS];
+    int m = vmi_proc_pool(e->cr3, pool, VMI_MAX_PROCS);
+    const struct vmi_proc *owner = 0;
+    for (int i = 0; i < m && !owner; i++)
+        if (pool[i].kstack == rsp0)
+            owner = &pool[i];
+    if (missed(BY_TASK, owner ? owner->addr : rsp0 | 1, owner ? owner->pid : -1, false,
+               owner ? vmi_space_key(owner->cr3) : 0, owner ? owner->name : "") < 0)
+        return;
+    char says[40] = "no task";
+    if (have_cur)
+        fmt_snprintf(says, sizeof(says), "pid %lld \"%s\"", (long long)cur.pid, cur.name);
+    struct ids_event h = *e;
+    if (owner) {
+        h.cr3 = owner->cr3;
+        ids_raise_task(POL_HIDDEN_PROCESS, &h, owner, owner->addr, &owner->addr, 0,
+                       "kernel stack of hidden process pid %lld \"%s\" in use (TSS RSP0 0x%llx); current: %s",
+                       (long long)owner->pid, owner->name, (unsigned long long)rsp0, says);
+    } else {
+        ids_raise(POL_HIDDEN_PROCESS, &h, rsp0 | 1, 0, 0,
+                  "kernel stack of no known task in use (TSS RSP0 0x%llx); current: %s",
+                  (unsigned long long)rsp0, says);
+    }
+}
+
 /* Ring 3 in an address space no process owns: code grafted into the
  * kernel's tables or the boot tables. */
 static void check_user_mode(const struct ids_event *e, u64 task)
@@ -276,8 +324,25 @@ static void check_names(const struct ids_event *e)
     int n = ids_procs(e->cr3, &p);
     for (int i = 0; i < n; i++) {
         struct ids_ident *id = ids_ident(&p[i]);
+        if (id->foreign && !id->foreign_reported) {
+            id->foreign_reported = true;
+            struct ids_event h = *e;
+            h.cr3 = p[i].cr3;
+            ids_raise(POL_HIDDEN_PROCESS, &h, p[i].addr ^ 2, &p[i].addr, 0,
+                      "process pid %lld \"%s\" does not run the code the first \"%s\" ran: another program under "
+                      "its name", (long long)p[i].pid, p[i].name, p[i].name);
+        }
         if (id->renamed || !strcmp(id->name, p[i].name))
             continue;
+        if (id->pid != id->first_pid) {
+            id->renamed = true;
+            struct ids_event h = *e;
+            h.cr3 = p[i].cr3;
+            ids_raise(POL_HIDDEN_PROCESS, &h, p[i].addr ^ 1, &p[i].addr, 0,
+                      "process pid %lld \"%s\" took the name \"%s\" and pid %lld after it first ran",
+                      (long long)id->first_pid, id->name, p[i].name, (long long)p[i].pid);
+            continue;
+        }
         id->renamed = true;
         struct ids_event h = *e;
         h.cr3 = p[i].cr3;
@@ -313,6 +378,7 @@ static void tick(const struct ids_event *e)
     if (ids.boot_done && vmi_have_procs()) {
         if (have)
             check_task(e, task, &cur);
+        check_stack(e, have ? task : 0);
         check_user_mode(e, have ? task : 0);
         /* Linux: exec renames its task (same task_struct, a new comm), so
          * renames are not judged there yet. */

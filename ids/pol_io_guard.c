@@ -79,11 +79,16 @@ static struct ids_verdict event(const struct ids_event *e)
         id = identity_of(e->cr3);
     }
     const char *known = id ? id->name : name;
-    bool intact = !id || ids_ident_code_intact(id);
+    bool intact = !id || (!id->foreign && ids_ident_code_intact(id));
     if (allowed(rule, known) && intact)
         return v;
     if (!name[0])
         str_copy(who, "an unknown process", sizeof(who));
+    else if (id && strcmp(id->name, name) && id->pid != id->first_pid)
+        fmt_snprintf(who, sizeof(who), "%s (pid %lld, first ran as %s, pid %lld)", name, (long long)pid, id->name,
+                     (long long)id->first_pid);
+    else if (id && id->foreign)
+        fmt_snprintf(who, sizeof(who), "%s (pid %lld), not the code the first %s ran", name, (long long)pid, name);
     else if (id && strcmp(id->name, name))
         fmt_snprintf(who, sizeof(who), "%s (pid %lld, first ran as %s)", name, (long long)pid, id->name);
     else if (!intact)

@@ -205,9 +205,18 @@ static void boot_done(const struct ids_event *e)
 static struct ids_verdict exec_event(const struct ids_event *e)
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
-    if (e->cpl == 3)
-        return v;                                  /* user code: its page may execute */
-    u64 page = ALIGN_DOWN(e->ept.gpa, 4096), gpa = e->ept.gpa;
+    u64 page = ALIGN_DOWN(e->ept.gpa, 4096), gpa = e->ept.gpa, sva;
+    if (e->cpl == 3) {
+        /* User code: its page may execute, unless the supervisor has a
+         * mapping of it that executes too (the last audit's): the grant
+         * would let ring 0 run it through that alias with no exit. */
+        if (!pagetable_audit_supervisor_exec(page, &sva))
+            return v;
+        return ids_raise(POL_KERNEL_TEXT, e, page | 2, &e->ept.gva, &gpa,
+                         "user code page at 0x%llx (gpa 0x%llx) is also mapped supervisor-executable at 0x%llx: "
+                         "not granted X", (unsigned long long)e->ept.gva, (unsigned long long)gpa,
+                         (unsigned long long)sva);
+    }
     /* Each fetch is judged (a refused one faults again when retried); the
      * repeat limiter folds the records of one page. */
     v = ids_raise(POL_KERNEL_TEXT, e, page | 1, &e->ept.gva, &gpa,
@@ -238,6 +247,16 @@ static void open_tick(const struct ids_event *e)
         }
         open_drop(o);
     }
+}
+
+void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page)
+{
+    struct ids_event h = *e;
+    h.cr3 = cr3;
+    ids_raise(POL_KERNEL_TEXT, &h, page | 3, &gva, &page,
+              "page granted X for user code is mapped supervisor-executable at 0x%llx: every grant taken back",
+              (unsigned long long)gva);
+    vmm_exec_revoke();
 }
 
 static void tick(const struct ids_event *e)

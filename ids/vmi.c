@@ -4,9 +4,9 @@
 
 static const struct profile *prof;
 static struct {
-    u64 off_pid, off_name, off_cr3, off_next, off_state, size;
+    u64 off_pid, off_name, off_cr3, off_next, off_state, off_kstack, size;
     u64 head, pool, npool, state_free, current;
-    bool ok, has_state, has_current;
+    bool ok, has_state, has_current, has_kstack;
 } pl;
 static u64 walks;
 
@@ -342,6 +342,7 @@ void vmi_init(const struct profile *p)
      * never a read past a buffer. */
     pl.ok = pl.ok && fits(pl.off_pid, 4) && fits(pl.off_name, 16) && fits(pl.off_cr3, 8) && fits(pl.off_next, 8);
     pl.has_state = profile_field(p, "proc.state", &pl.off_state, 0) && fits(pl.off_state, 4);
+    pl.has_kstack = profile_field(p, "proc.kstack_top", &pl.off_kstack, 0) && fits(pl.off_kstack, 8);
     if (profile_symbol(p, "proc_pool", &pl.pool, &sz) && pl.size && !profile_const(p, "nproc", &pl.npool))
         pl.npool = sz / pl.size;
     profile_const(p, "proc.state.free", &pl.state_free);
@@ -349,6 +350,12 @@ void vmi_init(const struct profile *p)
 }
 
 bool vmi_have_procs(void) { return pl.ok || lx.ok; }
+bool vmi_have_kstack(void) { return pl.ok && pl.has_kstack; }
+
+bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack)
+{
+    return pl.ok && pl.has_kstack && vmi_read_kernel(cr3, addr + pl.off_kstack, kstack, 8);
+}
 u64 vmi_stats_walks(void) { return walks; }
 
 static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
@@ -364,6 +371,9 @@ static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
     for (u32 i = 0; p->name[i]; i++)
         if ((unsigned char)p->name[i] < 0x20 || (unsigned char)p->name[i] >= 0x7f)
             p->name[i] = '?';                  /* the guest's bytes are not trusted text */
+    p->kstack = 0;
+    if (pl.has_kstack)
+        memcpy(&p->kstack, raw + pl.off_kstack, 8);
     p->state = 0;
     p->alt_cr3 = 0;
     if (pl.has_state)

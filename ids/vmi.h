@@ -20,6 +20,7 @@ struct vmi_proc {
     u32 state;
     u64 alt_cr3;                   /* Linux: the address space it may also run on (active_mm: a kernel
                                     * thread's borrowed one, an exiting task's last), 0 if none */
+    u64 kstack;                    /* the top of its kernel stack (the profile's proc.kstack_top), 0 if unknown */
 };
 
 void vmi_init(const struct profile *p);
@@ -46,6 +47,10 @@ int vmi_proc_list(u64 cr3, struct vmi_proc *out, int max, const char **err);
  * process that is missing from the list. */
 int vmi_proc_pool(u64 cr3, struct vmi_proc *out, int max);
 bool vmi_have_procs(void);
+/* The profile says where a process keeps its kernel stack (proc.kstack_top). */
+bool vmi_have_kstack(void);
+/* The kernel stack top of the process structure at addr (8 bytes read). */
+bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack);
 /* The task the guest kernel says runs (the profile's `current`: a pointer
  * to its process structure); false when the profile names none or it is
  * unreadable. */

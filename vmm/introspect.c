@@ -163,6 +163,16 @@ void vmm_exec_revoke(void)
     smp_ept_changed();
 }
 
+bool vmm_exec_granted(u64 start, u64 end, u64 *page)
+{
+    for (u32 i = 0; xw.on && i < xw.ngranted; i++)
+        if (xw.granted[i] >= ALIGN_DOWN(start, 4096) && xw.granted[i] < end) {
+            *page = xw.granted[i];
+            return true;
+        }
+    return false;
+}
+
 void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted)
 {
     *grants = xw.grants;
@@ -277,6 +287,8 @@ void vmm_set_guest_dtr(bool idt, u64 base, u16 limit)
     vmwrite(idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE, base);
     vmwrite(idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT, limit);
 }
+
+u64 vmm_guest_tr_base(void) { return vmread(GUEST_TR_BASE); }
 
 bool vmm_is_hypervisor_memory(u64 start, u64 end) { return hvmem_overlaps_owned(start, end); }
 

@@ -46,9 +46,13 @@ bool vmm_ept_is_protected(u64 gpa);
  * takes every grant back. False (err says why) if it cannot be armed. */
 bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, size_t errlen);
 void vmm_exec_revoke(void);
+/* Is a page of [start, end) granted X now? *page: the first one found. */
+bool vmm_exec_granted(u64 start, u64 end, u64 *page);
 void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted);
 /* The boot report's line: each table's use. */
 void vmm_trap_report(void);
+/* The base of the guest's TR (its TSS) on this vCPU now. */
+u64 vmm_guest_tr_base(void);
 /* The guest's IDTR and GDTR now. */
 void vmm_guest_dtr(u64 *idt_base, u16 *idt_limit, u64 *gdt_base, u16 *gdt_limit);
 void vmm_set_guest_dtr(bool idt, u64 base, u16 limit);

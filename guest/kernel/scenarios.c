@@ -347,6 +347,85 @@ static bool sc_hook_lstar(void)
     return true;
 }
 
+/* ---- wx-flood: the console's budget spent on same-kind findings ------- */
+
+/* One fresh frame mapped writable and executable at 2048 kernel pages (8
+ * MiB past the kmap window, 0xffff880000400000) for 1.3 s: thousands of
+ * findings of one kind for every audit (the tables kept changing, so no
+ * audit skips them), to use up the console's alert budget. 300 ms in, the real attack: the LSTAR hook of hook-lstar, whose alert the
+ * flood is meant to push off the console. Succeeded: the hook ran (bare it
+ * does; what the console carried is the system test's to check). */
+#define WXF_BASE 0xffff880000400000ul
+#define WXF_PAGES 2048
+
+/* Keeps the flood's page tables changing (the last entry of each of them
+ * is pointed at the next of 7 frames every 5 ms), so that every audit
+ * walks their leaves again rather than skipping tables it saw unchanged. */
+static u64 wxf_frames[7];
+
+static void wxf_churn(u64 mapped, u64 ms)
+{
+    static u64 turn;
+    for (u64 t = 0; t < ms; t += 5) {
+        u64 f = irq_save();
+        turn++;
+        for (u64 j = 511; j < mapped; j += 512) {
+            u64 *pte = vm_pte(kernel_pml4, WXF_BASE + j * PAGE_SIZE, false);
+            if (pte) {
+                *pte = (*pte & ~PTE_ADDR) | wxf_frames[turn % 7];
+                invlpg(WXF_BASE + j * PAGE_SIZE);
+            }
+        }
+        irq_restore(f);
+        proc_sleep(5);
+    }
+}
+
+static bool sc_wx_flood(void)
+{
+    const char *n = "wx-flood";
+    u64 page = palloc();
+    if (!page)
+        return false;
+    wxf_frames[0] = page;
+    for (int i = 1; i < 7; i++)
+        if (!(wxf_frames[i] = palloc()))
+            return false;
+    attack_begin(n);
+    u64 mapped = 0;
+    while (mapped < WXF_PAGES && vm_map(kernel_pml4, WXF_BASE + mapped * PAGE_SIZE, page, PTE_W))
+        mapped++;
+    kprintf("%s: frame 0x%lx mapped writable and executable at %lu kernel pages from 0x%lx\n", n, page, mapped,
+            WXF_BASE);
+    wxf_churn(mapped, 300);
+    u64 orig = rdmsr(MSR_LSTAR);
+    struct catch c;
+    if (CATCH(&c)) {
+        wrmsr(MSR_LSTAR, (u64)lstar_hook_entry);
+        catch_end(&c);
+    } else {
+        fault_detail(n, "WRMSR", &c);
+    }
+    u64 h0 = lstar_hook_hits;
+    int code = run_wait("probe", 8);
+    u64 hits = lstar_hook_hits - h0;
+    kprintf("%s: then LSTAR 0x%lx -> 0x%lx; hook ran %lu times (probe exit %d)\n", n, orig, rdmsr(MSR_LSTAR), hits,
+            code);
+    if (rdmsr(MSR_LSTAR) != orig)
+        wrmsr(MSR_LSTAR, orig);
+    wxf_churn(mapped, 1000);             /* the flood goes on: a second more of audits */
+    u64 f = irq_save();
+    for (u64 i = 0; i < mapped; i++) {
+        vm_unmap(kernel_pml4, WXF_BASE + i * PAGE_SIZE);
+        invlpg(WXF_BASE + i * PAGE_SIZE);
+    }
+    irq_restore(f);
+    for (int i = 0; i < 7; i++)
+        pfree(wxf_frames[i]);
+    attack_result(n, mapped == WXF_PAGES && hits > 0);
+    return true;
+}
+
 /* ---- disable-wp ------------------------------------------------------ */
 
 static bool sc_disable_wp(void)
@@ -938,12 +1017,18 @@ static const struct {
     { "hide-in-kernel-as", sc_hide_in_kernel_as },
     { "hide-in-boot-as", sc_hide_in_boot_as },
     { "hide-in-listed-as", sc_hide_in_listed_as },
+    { "hide-lying-current", sc_hide_lying_current },
     { "rename-diskd", sc_rename_diskd },
     { "inject-diskd", sc_inject_diskd },
+    { "rename-with-pid", sc_rename_with_pid },
+    { "rename-with-pid-code", sc_rename_with_pid_code },
     { "wx-lower-half", sc_wx_lower_half },
     { "boot-tables-exec", sc_boot_tables_exec },
     { "wx-alias", sc_wx_alias },
     { "wx-flash", sc_wx_flash },
+    { "wx-flood", sc_wx_flood },
+    { "wx-user-grant", sc_wx_user_grant },
+    { "wx-alias-late", sc_wx_alias_late },
     { "remap-text-pte", sc_remap_text_pte },
     { "remap-text-alias", sc_remap_text_alias },
     { "remap-wide-store", sc_remap_wide_store },

@@ -30,13 +30,43 @@ static void unlink(struct proc *p)
 
 enum borrow { IN_KERNEL, IN_BOOT, IN_LISTED };
 
+/* The lying `current` (hide-lying-current): while the ghost runs, the
+ * kernel's `current` names the decoy instead. The rootkit hooks the
+ * kernel's trap entry: on the way in it puts the truth back (the kernel
+ * itself needs it: the scheduler, the fault handlers), on the way out to
+ * the ghost it lies again. */
+static struct proc *volatile lie_ghost, *volatile lie_decoy;
+static volatile bool lying;
+static volatile u64 lies;             /* returns to the ghost with `current` naming the decoy */
+
+static void lie_hook(struct trap_frame *f, bool entry)
+{
+    (void)f;
+    struct proc *g = lie_ghost, *d = lie_decoy;
+    if (!g || !d) {
+        if (lying && current == d)
+            current = g;
+        lying = false;
+        return;
+    }
+    if (entry) {
+        if (lying && current == d)
+            current = g;
+        lying = false;
+    } else if (current == g) {
+        current = d;
+        lying = true;
+        lies++;
+    }
+}
+
 /* ---- hide-in-kernel-as, hide-in-boot-as, hide-in-listed-as ---------------
  * The ghost is unlinked from proc_list and its user half is grafted into
  * another root: the kernel's PML4, the boot tables' (with the kernel half
  * copied in, so the kernel still runs there), or the PML4 of a listed
  * decoy that the rootkit keeps asleep. The ghost then runs under that CR3,
  * which a lie detector comparing CR3 values finds listed or "no process". */
-static bool hide_in(const char *n, enum borrow where)
+static bool hide_in(const char *n, enum borrow where, bool lie)
 {
     struct proc *decoy = NULL;
     int dpid = -1;
@@ -77,11 +107,22 @@ static bool hide_in(const char *n, enum borrow where)
     unlink(p);
     p->cr3 = root;
     u64 s0 = p->nswitch;
+    if (lie) {
+        lie_ghost = p;
+        lie_decoy = decoy;
+        lies = 0;
+        trap_edge_hook = lie_hook;
+    }
     irq_restore(f);
     kprintf("%s: pid %d (ghost) unlinked, running on CR3 0x%lx (%s)\n", n, pid, root,
             where == IN_KERNEL ? "the kernel's" : where == IN_BOOT ? "the boot tables" : "the decoy's, listed");
     proc_sleep(40);
     f = irq_save();
+    if (lie) {
+        trap_edge_hook = NULL;           /* (a trap already in the hook finishes it) */
+        lie_ghost = lie_decoy = NULL;
+        lying = false;
+    }
     bool alive = proc_find(pid) == p, hidden = !listed(p), ran = alive && p->nswitch > s0 && p->cr3 == root;
     u64 s1 = alive ? p->nswitch : 0;
     if (alive) {                         /* back home, and listed again, before it exits */
@@ -99,16 +140,22 @@ static bool hide_in(const char *n, enum borrow where)
     irq_restore(f);
     kprintf("%s: pid %d %s in proc_list; ran on the borrowed CR3: %s (%lu switches in 40 ms)\n", n, pid,
             hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0);
-    attack_result(n, hidden && ran);
+    if (lie)
+        kprintf("%s: `current` named the decoy (pid %d) on %lu returns to the ghost\n", n, dpid, lies);
+    attack_result(n, hidden && ran && (!lie || lies > 0));
     kprintf("%s: ghost exited with %d\n", n, proc_wait(pid));
     if (dpid >= 0)
         kprintf("%s: decoy exited with %d\n", n, proc_wait(dpid));
     return true;
 }
 
-bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL); }
-bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT); }
-bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED); }
+bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL, false); }
+bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT, false); }
+bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED, false); }
+/* hide-lying-current: hide-in-listed-as, and `current` names the decoy
+ * whenever the ghost runs: the CR3 and the task the kernel says runs are
+ * both the listed decoy's. */
+bool sc_hide_lying_current(void) { return hide_in("hide-lying-current", IN_LISTED, true); }
 
 /* ---- rename-diskd: a raw-disk process renamed to the allowed name -------- */
 
@@ -131,6 +178,48 @@ bool sc_rename_diskd(void)
     attack_result(n, p && code == 0);
     return true;
 }
+
+/* ---- rename-with-pid, rename-with-pid-code: diskd's name and pid taken ----
+ * diskd (allowed) runs and exits; rawio, spawned beside it, takes IOPL 3
+ * and sleeps 60 ms. Meanwhile the rootkit gives rawio's entry diskd's pid
+ * as well as its name, so that whatever vigil keys a process by, it looks
+ * like diskd come back (or a new diskd in rawio's slot). rename-with-pid-
+ * code also changes a byte of rawio's code (slack at the end of its code
+ * page), so that it does not even look like the process that first ran.
+ * Succeeded: the device answered (rawio, now "diskd", exits 0). */
+static bool rename_with_pid(const char *n, bool code)
+{
+    int dpid = proc_spawn("diskd", 0, current->pid);
+    int pid = proc_spawn("rawio", 60, current->pid);
+    if (dpid < 0 || pid < 0)
+        return false;
+    int dcode = proc_wait(dpid);
+    kprintf("%s: diskd (pid %d) drove the disk and exited with %d\n", n, dpid, dcode);
+    attack_begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    bool poked = false;
+    if (p) {
+        p->pid = dpid;
+        strlcpy(p->name, "diskd", sizeof p->name);
+        u64 a, fl;
+        if (code && vm_translate(p->cr3, USER_IMAGE_BASE, &a, &fl)) {
+            u8 *page = phys_to_virt(a & PTE_ADDR);
+            page[PAGE_SIZE - 1] ^= 0x5a;   /* the slack after its code: never runs */
+            poked = true;
+        }
+    }
+    irq_restore(f);
+    kprintf("%s: rawio (pid %d) now has diskd's pid %d and name%s; it drives ports 0x1f0-0x1f7\n", n, pid, dpid,
+            poked ? ", and one byte of its code page changed" : "");
+    int rc = proc_wait(dpid);
+    kprintf("%s: rawio, as diskd (pid %d), exited with %d\n", n, dpid, rc);
+    attack_result(n, p && rc == 0 && (!code || poked));
+    return true;
+}
+
+bool sc_rename_with_pid(void) { return rename_with_pid("rename-with-pid", false); }
+bool sc_rename_with_pid_code(void) { return rename_with_pid("rename-with-pid-code", true); }
 
 /* ---- inject-diskd: code put into the allowed process ---------------------
  * While diskd sleeps in a system call (after taking IOPL 3), the rootkit

@@ -152,3 +152,113 @@ bool sc_wx_flash(void)
     attack_result(n, r == MAGIC);
     return true;
 }
+
+/* A call through p that reports only its first fault (a loop of calls). */
+static u32 call_quiet(const char *n, void *p, bool *told)
+{
+    volatile u32 r = 0;
+    struct catch c;
+    if (CATCH(&c)) {
+        r = ((u32 (*)(void))p)();
+        catch_end(&c);
+    } else if (!*told) {
+        *told = true;
+        kprintf("%s: the call faulted: %s error 0x%lx at RIP 0x%lx\n", n, vector_name(c.vector), c.error, c.rip);
+    }
+    return r;
+}
+
+/* ---- wx-user-grant: ring 0 runs a user page through the execute watch's grant
+ * A user code page gets X in EPT when it first runs in user mode (the
+ * grant), and EPT's X bit binds both modes: the rootkit writes its code
+ * into the slack of ghost's code page (through the direct map, which
+ * changes nothing in EPT), maps that frame supervisor-executable in the
+ * kmap window, and calls it from ring 0 every 10 ms for 400 ms while ghost
+ * keeps running (and so keeps its grant). Succeeded: the last ten calls
+ * all ran. */
+#define GRANT_SLACK 0xf00
+bool sc_wx_user_grant(void)
+{
+    const char *n = "wx-user-grant";
+    int pid = proc_spawn("ghost", 700, current->pid);
+    if (pid < 0)
+        return false;
+    proc_sleep(5);                       /* it runs: its code page is granted X by its own fetches */
+    attack_begin(n);
+    u64 f = irq_save();
+    struct proc *p = proc_find(pid);
+    u64 *pte = p ? vm_pte(p->cr3, USER_IMAGE_BASE, false) : NULL;
+    u64 frame = pte && (*pte & PTE_P) ? *pte & PTE_ADDR : 0;
+    irq_restore(f);
+    u8 *x = frame ? kmap(frame, PAGE_SIZE, 0) : NULL;     /* supervisor, read-only, executable */
+    if (!x) {
+        kprintf("%s: cannot find or map ghost's code page\n", n);
+        return false;
+    }
+    u8 *slack = (u8 *)phys_to_virt(frame) + GRANT_SLACK;
+    u32 m = MAGIC;
+    slack[0] = 0xb8;                     /* mov eax, MAGIC; ret */
+    memcpy(slack + 1, &m, 4);
+    slack[5] = 0xc3;
+    int ran = 0, tail = 0;
+    bool told = false;
+    for (int i = 0; i < 40; i++) {
+        if (call_quiet(n, x + GRANT_SLACK, &told) == MAGIC) {
+            ran++;
+            tail += i >= 30;
+        }
+        proc_sleep(10);
+    }
+    kunmap(x, PAGE_SIZE);
+    kprintf("%s: frame 0x%lx of ghost's user code (granted X by its own user-mode fetches) mapped supervisor at "
+            "0x%lx; ring 0 ran the code there %d of 40 times, %d of the last 10\n", n, frame,
+            (u64)x + GRANT_SLACK, ran, tail);
+    int code = proc_wait(pid);
+    kprintf("%s: ghost exited with %d\n", n, code);
+    attack_result(n, tail == 10);
+    return true;
+}
+
+/* ---- wx-alias-late: the alias made after its executable half was audited
+ * An R+X supervisor mapping of a fresh frame sits in a page table of its
+ * own (lower half, 0x58000000) through a few audits: it pairs with
+ * nothing, and the audit's fingerprint of that unchanged table then skips
+ * its leaves. Only then is a W+NX alias of the frame made in another table
+ * (the 2 MiB past the kmap window), code written through it and called
+ * through the R+X one, and both kept for 150 ms. */
+#define LATE_X_VA 0x58000000ul
+#define LATE_W_VA (KMAP_BASE + KMAP_SLOTS * PAGE_SIZE + 0x100000)
+bool sc_wx_alias_late(void)
+{
+    const char *n = "wx-alias-late";
+    attack_begin(n);
+    u64 page = palloc();
+    if (!page || !vm_map(kernel_pml4, LATE_X_VA, page, 0)) {   /* supervisor, read-only, executable */
+        kprintf("%s: cannot map the executable alias\n", n);
+        return false;
+    }
+    u8 *x = (u8 *)LATE_X_VA;
+    proc_sleep(250);                     /* audited, unchanged: its table's leaves are skipped from now on */
+    if (!vm_map(kernel_pml4, LATE_W_VA, page, PTE_W | PTE_NX)) {
+        kprintf("%s: cannot map the writable alias\n", n);
+        return false;
+    }
+    u8 *w = (u8 *)LATE_W_VA;
+    u32 m = MAGIC;
+    w[0] = 0xb8;                         /* mov eax, MAGIC; ret */
+    memcpy(w + 1, &m, 4);
+    w[5] = 0xc3;
+    u32 r = call_caught(n, x);
+    kprintf("%s: frame 0x%lx executable at 0x%lx since 250 ms, writable at 0x%lx (NX) since now; code written "
+            "through one ran through the other: %s\n", n, page, (u64)x, LATE_W_VA, r == MAGIC ? "yes" : "no");
+    proc_sleep(150);
+    u64 f = irq_save();
+    vm_unmap(kernel_pml4, LATE_W_VA);
+    invlpg(LATE_W_VA);
+    vm_unmap(kernel_pml4, LATE_X_VA);
+    invlpg(LATE_X_VA);
+    irq_restore(f);
+    pfree(page);
+    attack_result(n, r == MAGIC);
+    return true;
+}

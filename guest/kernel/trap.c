@@ -60,8 +60,22 @@ static void dump_regs(const struct trap_frame *f)
 }
 
 void (*trap_hook)(struct trap_frame *f);
+void (*trap_edge_hook)(struct trap_frame *f, bool entry);
 
+static void trap_body(struct trap_frame *f);
+
+/* Every interrupt, exception and int 0x80 enters the kernel here. */
 void trap(struct trap_frame *f)
+{
+    void (*h)(struct trap_frame *, bool) = trap_edge_hook;
+    if (h)
+        h(f, true);
+    trap_body(f);
+    if (h)
+        h(f, false);
+}
+
+static void trap_body(struct trap_frame *f)
 {
     u64 v = f->vector;
     if (v < 32 && trap_hook)

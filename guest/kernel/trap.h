@@ -42,6 +42,9 @@ const char *vector_name(u64 v);
 /* A rootkit's exception hook: called first for every exception (the
  * step-window scenario installs one). */
 extern void (*trap_hook)(struct trap_frame *f);
+/* Called on the way into and out of every trap (a rootkit's hook on the
+ * kernel's entry; scn_hide.c's lying `current`). */
+extern void (*trap_edge_hook)(struct trap_frame *f, bool entry);
 void trap(struct trap_frame *f);
 
 #endif

@@ -106,3 +106,75 @@ def test_inject_diskd(t):
     t.expect(r.com2, r"^inject-diskd: diskd exited with 0x1ff \(the status read returned all ones\)$")
     if outcome(t, r, "inject-diskd") != "failed":
         raise AssertionError("code put into diskd drove the disk controller under vigil")
+
+
+def test_hide_lying_current_bare(t):
+    r = attack(t, "hide-lying-current")
+    t.expect(r.com2, r"^hide-lying-current: pid \d+ not in proc_list; ran on the borrowed CR3: yes \(\d+ switches",
+             "the ghost scheduled while unlisted, on the decoy's root")
+    t.expect(r.com2, r"^hide-lying-current: `current` named the decoy \(pid \d+\) on [1-9]\d* returns to the ghost$")
+
+
+def test_hide_lying_current(t):
+    """The ghost runs in the listed decoy's address space and `current`
+    names the decoy whenever it runs: the CR3 and `current` are both a
+    listed process's. The TSS's RSP0 is still the ghost's kernel stack."""
+    r = boot_scenario(t, "hide-lying-current")
+    recs = alerts(r.com1)
+    only(t, recs, {"hidden-process"})
+    m = t.expect(r.com2, r"^hide-lying-current: `current` named the decoy \(pid (\d+)\) on [1-9]\d* returns")
+    a = need(t, recs, "hidden-process",
+             r"^kernel stack of hidden process pid \d+ \"ghost\" in use \(TSS RSP0 0x[0-9a-f]+\); "
+             rf"current: pid {m.group(1)} \"sleeper\"$", process="ghost")
+    if "gva" not in a:
+        raise AssertionError(f"hidden-task alert without the task's address: {a}")
+    if len([x for x in recs if x.get("process") == "ghost"]) != 1:
+        raise AssertionError(f"the ghost reported once expected, got {recs}")
+    if outcome(t, r, "hide-lying-current") != "succeeded":
+        raise AssertionError("a detect-only policy changed what the ghost could do")
+
+
+def test_rename_with_pid_bare(t):
+    r = attack(t, "rename-with-pid")
+    t.expect(r.com2, r"^rename-with-pid: diskd \(pid \d+\) drove the disk and exited with 0$")
+    t.expect(r.com2, r"^rename-with-pid: rawio, as diskd \(pid \d+\), exited with 0$")
+
+
+def test_rename_with_pid(t):
+    """rawio takes the name and the pid of diskd (which ran and exited): its
+    structure, address space and code are the ones vigil first saw as
+    rawio, so its identity stays rawio's."""
+    r = boot_scenario(t, "rename-with-pid")
+    m = t.expect(r.com2, r"^rename-with-pid: rawio \(pid (\d+)\) now has diskd's pid (\d+) and name;")
+    pid, dpid = m.groups()
+    recs = alerts(r.com1)
+    only(t, recs, {"io-guard", "hidden-process"})
+    need(t, recs, "hidden-process",
+         rf'^process pid {pid} "rawio" took the name "diskd" and pid {dpid} after it first ran$', process="diskd")
+    need(t, recs, "io-guard", rf"^(IN from|OUT to) port 0x1f[0-7] by diskd \(pid {dpid}, first ran as rawio, pid "
+                              rf"{pid}\), not allowed by the default rule$", action="block", process="diskd")
+    if outcome(t, r, "rename-with-pid") != "failed":
+        raise AssertionError("rawio drove the disk as diskd under vigil")
+
+
+def test_rename_with_pid_code_bare(t):
+    r = attack(t, "rename-with-pid-code")
+    t.expect(r.com2, r"^rename-with-pid-code: rawio \(pid \d+\) now has diskd's pid \d+ and name, and one byte of "
+                     r"its code page changed;")
+
+
+def test_rename_with_pid_code(t):
+    """The same, and its code changed, so it is not the process vigil first
+    saw: a new identity under the name diskd, whose code is not the code
+    the first diskd ran."""
+    r = boot_scenario(t, "rename-with-pid-code")
+    m = t.expect(r.com2, r"^rename-with-pid-code: rawio \(pid (\d+)\) now has diskd's pid (\d+) and name,")
+    dpid = m.group(2)
+    recs = alerts(r.com1)
+    only(t, recs, {"io-guard", "hidden-process"})
+    need(t, recs, "hidden-process", rf'^process pid {dpid} "diskd" does not run the code the first "diskd" ran: '
+                                    r"another program under its name$", process="diskd")
+    need(t, recs, "io-guard", rf"^(IN from|OUT to) port 0x1f[0-7] by diskd \(pid {dpid}\), not the code the first "
+                              r"diskd ran, not allowed by the default rule$", action="block", process="diskd")
+    if outcome(t, r, "rename-with-pid-code") != "failed":
+        raise AssertionError("rawio drove the disk as diskd under vigil")

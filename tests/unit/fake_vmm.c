@@ -190,6 +190,12 @@ bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, 
     return true;
 }
 void vmm_exec_revoke(void) { fake.exec_revokes++; }
+bool vmm_exec_granted(u64 start, u64 end, u64 *page)
+{
+    (void)start, (void)end, (void)page;
+    return false;
+}
+u64 vmm_guest_tr_base(void) { return fake.tr_base; }
 void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted) { *grants = 0, *revokes = fake.exec_revokes, *granted = 0; }
 u64 vmm_wallclock_ms(void) { return fake.wall_ms ? fake.wall_ms + fake.now_ns / 1000000 : 0; }
 const char *vmm_host_name(void) { return fake.host[0] ? fake.host : NULL; }

@@ -49,6 +49,7 @@ struct fake_vmm {
     u32 ncr3_targets;                        /* vmm_cr3_targets: the last values set */
     u64 cr3_targets[4];
     u64 gs_base, kernel_gs_base;             /* what vmm_guest_gs_bases returns */
+    u64 tr_base;                             /* vmm_guest_tr_base (0: none) */
 };
 extern struct fake_vmm fake;
 

@@ -128,6 +128,7 @@ static const char profile_text[] =
     "struct proc.cr3 24 8\n"
     "struct proc.state 32 4\n"
     "struct proc.next 40 8\n"
+    "struct proc.kstack_top 48 8\n"
     "const nproc 16\n"
     "const proc.state.free 0\n"
     "const proc.state.runnable 1\n";
@@ -1171,11 +1172,58 @@ static void scn_identity(void)
     a = ONE_ALERT(m, "io-guard", "block");
     CHECK_S(a.detail, "IN from port 0x1f7 by diskd (pid 2), whose code changed since it first ran, not allowed by "
                       "the default rule");
-    /* A new process in diskd's slot (another pid) is a new identity. */
+    /* A new process in diskd's slot and page-table root (another pid), its
+     * image loaded afresh: diskd again, allowed. */
+    fake_w64(code_pa_of[S_DISKD] + 0x40, 0);
     proc_set(S_DISKD, 22, "diskd", diskd, 1);
     tick(init);
     m = MARK();
     CHECK_ALLOW(io(diskd, 0x1f7, true));
+    CHECK_NO_ALERT(m);
+}
+
+/* (b4) a name and a pid taken over: rawio rewrites its entry to diskd's pid
+ * and name; its structure, address space and code are what vigil first saw
+ * as rawio, so it stays rawio. evil does the same and changes its code: a
+ * new identity under the name diskd, not running diskd's code. */
+static void scn_identity_pid(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 init = cr3_of[S_INIT], rawio = cr3_of[S_RAWIO], diskd = cr3_of[S_DISKD], evil = cr3_of[S_EVIL];
+    CHECK_ALLOW(cr3_load(init, rawio));
+    CHECK_ALLOW(cr3_load(rawio, diskd));
+    CHECK_ALLOW(cr3_load(diskd, evil));
+    CHECK_ALLOW(io(diskd, 0x1f0, false));
+    tick(init);
+    static const int all[] = { S_INIT, S_DISKD, S_RAWIO, S_EVIL, -1 };
+    proc_set(S_RAWIO, 2, "diskd", rawio, 1);
+    list_link(all);
+    size_t m = MARK();
+    tick(init);
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "process pid 3 \"rawio\" took the name \"diskd\" and pid 2 after it first ran");
+    m = MARK();
+    CHECK_BLOCK(io(rawio, 0x1f0, false));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "OUT to port 0x1f0 by diskd (pid 2, first ran as rawio, pid 3), not allowed by the default rule");
+    /* evil: diskd's pid and name, and code of its own. */
+    fake_w64(code_pa_of[S_EVIL] + 0x40, 0xccccccccccccccccull);
+    proc_set(S_EVIL, 2, "diskd", evil, 1);
+    list_link(all);
+    m = MARK();
+    tick(init);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "process pid 2 \"diskd\" does not run the code the first \"diskd\" ran: another program under "
+                      "its name");
+    m = MARK();
+    CHECK_BLOCK(io(evil, 0x1f7, true));
+    a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "IN from port 0x1f7 by diskd (pid 2), not the code the first diskd ran, not allowed by the "
+                      "default rule");
+    /* The real diskd is still diskd. */
+    m = MARK();
+    CHECK_ALLOW(io(diskd, 0x1f0, false));
     CHECK_NO_ALERT(m);
 }
 
@@ -1249,6 +1297,53 @@ static void scn_hidden_kernel_spaces(void)
     CHECK(ids_console_command("ps", kernel_cr3));
     CHECK_LACKS(m, "HIDDEN");
     CHECK_HAS(m, "kernel address space");
+}
+
+/* (d2) a lying `current`: evil, unlinked, runs in diskd's address space
+ * while `current` names diskd; the TSS's RSP0 is still evil's kernel
+ * stack. Found at the second tick (the two-tick rule), named, once. A
+ * stack no task has is reported as such. A switch under way (RSP0 a
+ * listed task's, `current` still the previous one) is not. */
+#define TSS_PA 0x130800
+static u64 kstack_of(u32 slot) { return K(0x1c0000 + (u64)slot * 0x4000); }
+
+static void scn_hidden_rsp0(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    for (u32 s = 0; s < S_COUNT; s++)
+        fake_w64(proc_pa(s) + 48, kstack_of(s));
+    fake.tr_base = K(TSS_PA);
+    u64 diskd = cr3_of[S_DISKD];
+    fake_w64(CURRENT_PA, K(proc_pa(S_DISKD)));
+    fake_w64(TSS_PA + 4, kstack_of(S_DISKD));
+    size_t m = MARK();
+    tick_to(diskd, ticks_now + 3);
+    CHECK_NO_ALERT(m);
+    fake_w64(TSS_PA + 4, kstack_of(S_RAWIO));                     /* the switch to rawio, half done */
+    tick(diskd);
+    CHECK_NO_ALERT(m);
+    static const int without_evil[] = { S_INIT, S_DISKD, S_RAWIO, -1 };
+    list_link(without_evil);
+    fake_w64(TSS_PA + 4, kstack_of(S_EVIL));
+    tick(diskd);
+    CHECK_NO_ALERT(m);                                           /* one tick: not yet */
+    tick(diskd);
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    char want[120];
+    snprintf(want, sizeof(want), "kernel stack of hidden process pid 4 \"evil\" in use (TSS RSP0 0x%llx); current: "
+             "pid 2 \"diskd\"", (unsigned long long)kstack_of(S_EVIL));
+    CHECK_S(a.detail, want);
+    CHECK_U(a.pid, 4);
+    m = MARK();
+    tick_to(diskd, ticks_now + 5);
+    CHECK_NO_ALERT(m);                                           /* once */
+    fake_w64(TSS_PA + 4, K(0x1f0000));
+    tick_to(diskd, ticks_now + 2);
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    snprintf(want, sizeof(want), "kernel stack of no known task in use (TSS RSP0 0x%llx); current: pid 2 \"diskd\"",
+             (unsigned long long)K(0x1f0000));
+    CHECK_S(a.detail, want);
 }
 
 /* (e) a cyclic process list: the walk is bounded, and there is no verdict. */
@@ -1400,14 +1495,25 @@ static void scn_pagetable_audit_boot_and_clean(void)
     /* The boot tables, which the kernel left, run again after the boot: that
      * is reported, once, with what an audit of them finds. */
     tick_to(boot_cr3, 20);
-    struct fake_alert b[4];
-    CHECK_U(fake_alerts(m, b, 4), 3);
+    struct fake_alert b[8];
+    CHECK_U(fake_alerts(m, b, 8), 6);
     CHECK_S(b[0].detail, "the boot page tables run again after the boot");
     CHECK_HEX(b[0].cr3, boot_cr3);
     CHECK_S(b[1].detail, "supervisor mapping writable and executable in the lower half (2048 KiB page)");
     CHECK_HEX(b[1].gva, 0);                                      /* the identity map */
     CHECK_S(b[2].detail, "kernel mapping writable and executable (2048 KiB page)");
     CHECK_HEX(b[2].gva, WX_GVA);
+    /* And the frames of the kernel's read-only data (executable in this
+     * fake kernel's map) are writable through the identity map: W+X. The
+     * kernel half's tables were audited unchanged already; their leaves
+     * still pair (three of a kind a second; the rest fold). */
+    for (u32 i = 3; i < 6; i++) {
+        char want[96];
+        snprintf(want, sizeof(want), "frame executable here and writable at 0x%x: W+X through two mappings",
+                 0x110000 + (i - 3) * 0x1000);
+        CHECK_S(b[i].detail, want);
+        CHECK_HEX(b[i].gva, K(0x110000 + (i - 3) * 0x1000));
+    }
     m = MARK();
     tick_to(boot_cr3, 40);
     CHECK_ALLOW(cr3_load(clean, boot_cr3));
@@ -2719,6 +2825,8 @@ static void run_isolated(void (*scenario)(void))
 #define SCENARIO(name) static void test_##name(void **state) { (void)state; run_isolated(scn_##name); }
 SCENARIO(hidden_task)
 SCENARIO(identity)
+SCENARIO(identity_pid)
+SCENARIO(hidden_rsp0)
 SCENARIO(pagetable_audit_alias)
 SCENARIO(boot_lock)
 SCENARIO(remap_guard)
@@ -3277,6 +3385,8 @@ int main(void)
         cmocka_unit_test(test_hidden_tick_path),
         cmocka_unit_test(test_hidden_task),
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_identity_pid),
+        cmocka_unit_test(test_hidden_rsp0),
         cmocka_unit_test(test_hidden_race),
         cmocka_unit_test(test_hidden_kernel_spaces),
         cmocka_unit_test(test_hidden_cyclic),
