@@ -506,6 +506,7 @@ static void mode_text_poke(void)
 	}
 	pr_info("VIGIL-MOD text-poke ok: %s jumps to the module (%*ph)\n", TARGET, 5, (void *)t);
 	((text_poke_fn)tp)((void *)t, orig, 5);
+}
 
 static int mode_hide_process(void)
 {
