@@ -147,57 +147,67 @@ static void vcpu_start(const struct ids_event *e)
         *of(e) = (struct vcpu_dtr){ 0 };
 }
 
-/* Linux: CPU 0's GDT is its per-CPU gdt_page (the GDTR holds its read-only
- * alias in the CPU entry area, whose translation is guarded). The kernel
- * rewrites the three TLS descriptors (12-14) at every context switch (they
- * are the running thread's), so the page is not trapped: that would be three
- * exits a switch. The other descriptors are compared with the boot lock's
- * every HASH_EVERY ticks and put back where the policy blocks. */
+/* Linux: each CPU's GDT is its per-CPU gdt_page (the GDTR holds its
+ * read-only alias in the CPU entry area, whose translation is guarded). The
+ * kernel rewrites the three TLS descriptors (12-14) at every context switch
+ * (they are the running thread's), so the page is not trapped: that would be
+ * three exits a switch. The other descriptors of every CPU the guest has
+ * (the first LX_GDT_CPUS) are compared with the boot lock's every
+ * HASH_EVERY ticks and put back where the policy blocks. */
 #define LX_GDT_N 16
+#define LX_GDT_CPUS 8
 #define LX_TLS_FIRST 12
 #define LX_TLS_LAST 14
 #define DESC_ACCESSED (1ull << 40)
-static struct { bool on; u64 va, gpa; u64 d[LX_GDT_N]; } lx_gdt;
+static struct { bool on; u64 va, gpa; u64 d[LX_GDT_N]; } lx_gdt[LX_GDT_CPUS];
 
 static void linux_gdt(void)
 {
-    u64 off, pcpu = 0, va;
-    struct pt_walk w;
-    if (!profile_is_linux(&ids.prof) || !profile_const(&ids.prof, "percpu.gdt_page", &off) ||
-        !vmi_read_kernel(0, profile_sym(&ids.prof, "__per_cpu_offset"), &pcpu, 8) || !pcpu)
+    u64 off;
+    if (!profile_is_linux(&ids.prof) || !profile_const(&ids.prof, "percpu.gdt_page", &off))
         return;
-    va = pcpu + off;
-    if (!ids.kernel_cr3 || !vmi_translate(ids.kernel_cr3, va, &w) || (w.gpa & 0xfff) + 8 * LX_GDT_N > 4096 ||
-        !guestmem_read(w.gpa, lx_gdt.d, sizeof(lx_gdt.d))) {
-        log_warn("vigil: critical-tables: CPU 0's GDT (gdt_page at 0x%llx) does not translate; not checked\n",
-                 (unsigned long long)va);
-        return;
+    u32 n = vmm_vcpu_count() < LX_GDT_CPUS ? vmm_vcpu_count() : LX_GDT_CPUS;
+    for (u32 cpu = 0; cpu < n; cpu++) {
+        u64 pcpu = 0, va;
+        struct pt_walk w;
+        if (!vmi_read_kernel(0, profile_sym(&ids.prof, "__per_cpu_offset") + 8 * cpu, &pcpu, 8) || !pcpu)
+            continue;                                /* a CPU Linux has no area for */
+        va = pcpu + off;
+        if (!ids.kernel_cr3 || !vmi_translate(ids.kernel_cr3, va, &w) || (w.gpa & 0xfff) + 8 * LX_GDT_N > 4096 ||
+            !guestmem_read(w.gpa, lx_gdt[cpu].d, sizeof(lx_gdt[cpu].d))) {
+            log_warn("vigil: critical-tables: CPU %u's GDT (gdt_page at 0x%llx) does not translate; not checked\n",
+                     cpu, (unsigned long long)va);
+            continue;
+        }
+        lx_gdt[cpu].on = true;
+        lx_gdt[cpu].va = va;
+        lx_gdt[cpu].gpa = w.gpa;
+        kprintf("vigil: critical-tables: CPU %u's GDT (gdt_page at 0x%llx, gpa 0x%llx): descriptors 0-%u and %u-%u "
+                "compared every %u ticks (%u-%u are the running thread's TLS)\n", cpu, (unsigned long long)va,
+                (unsigned long long)w.gpa, LX_TLS_FIRST - 1, LX_TLS_LAST + 1, LX_GDT_N - 1, HASH_EVERY, LX_TLS_FIRST,
+                LX_TLS_LAST);
     }
-    lx_gdt.on = true;
-    lx_gdt.va = va;
-    lx_gdt.gpa = w.gpa;
-    kprintf("vigil: critical-tables: CPU 0's GDT (gdt_page at 0x%llx, gpa 0x%llx): descriptors 0-%u and %u-%u "
-            "compared every %u ticks (%u-%u are the running thread's TLS)\n", (unsigned long long)va,
-            (unsigned long long)w.gpa, LX_TLS_FIRST - 1, LX_TLS_LAST + 1, LX_GDT_N - 1, HASH_EVERY, LX_TLS_FIRST,
-            LX_TLS_LAST);
 }
 
 static void linux_gdt_check(const struct ids_event *e)
 {
-    u64 now[LX_GDT_N];
-    if (!lx_gdt.on || !guestmem_read(lx_gdt.gpa, now, sizeof(now)))
-        return;
-    for (u32 i = 0; i < LX_GDT_N; i++) {
-        if ((i >= LX_TLS_FIRST && i <= LX_TLS_LAST) || !((now[i] ^ lx_gdt.d[i]) & ~DESC_ACCESSED))
+    for (u32 cpu = 0; cpu < LX_GDT_CPUS; cpu++) {
+        u64 now[LX_GDT_N];
+        if (!lx_gdt[cpu].on || !guestmem_read(lx_gdt[cpu].gpa, now, sizeof(now)))
             continue;
-        u64 va = lx_gdt.va + 8 * i, gpa = lx_gdt.gpa + 8 * i;
-        struct ids_verdict v = ids_raise_fixed(POL_CRITICAL_TABLES, e, 0x300 + i, &va, &gpa,
-                                               "GDT descriptor %u of CPU 0 changed: 0x%016llx (was 0x%016llx)", i,
-                                               (unsigned long long)now[i], (unsigned long long)lx_gdt.d[i]);
-        if (v.action != IDS_ALLOW)
-            guestmem_write(gpa, &lx_gdt.d[i], 8);
-        else
-            lx_gdt.d[i] = now[i];
+        for (u32 i = 0; i < LX_GDT_N; i++) {
+            if ((i >= LX_TLS_FIRST && i <= LX_TLS_LAST) || !((now[i] ^ lx_gdt[cpu].d[i]) & ~DESC_ACCESSED))
+                continue;
+            u64 va = lx_gdt[cpu].va + 8 * i, gpa = lx_gdt[cpu].gpa + 8 * i;
+            struct ids_verdict v = ids_raise_fixed(POL_CRITICAL_TABLES, e, 0x300 + 16 * cpu + i, &va, &gpa,
+                                                   "GDT descriptor %u of CPU %u changed: 0x%016llx (was 0x%016llx)", i,
+                                                   cpu, (unsigned long long)now[i],
+                                                   (unsigned long long)lx_gdt[cpu].d[i]);
+            if (v.action != IDS_ALLOW)
+                guestmem_write(gpa, &lx_gdt[cpu].d[i], 8);
+            else
+                lx_gdt[cpu].d[i] = now[i];
+        }
     }
 }
 

@@ -79,6 +79,8 @@ def check_two_cpus(t, r):
     t.expect(r.com1, r"^vigil: IPIs: the guest's INIT and SIPI pass through vigil")
     t.expect(r.com1, r"^vigil: vCPU 1 started by the guest \(SIPI vector 0x[0-9a-f]+: real mode at 0x[0-9a-f]+\)$")
     t.expect(r.com1, r"^vigil: vCPU 1 \(APIC ID 1\): [1-9]\d* exits:", "vCPU 1 running Linux")
+    t.expect(r.com1, r"^vigil: critical-tables: CPU 1's GDT \(gdt_page at 0x[0-9a-f]+, gpa 0x[0-9a-f]+\): descriptors "
+                     r"0-11 and 15-15 compared every 10 ticks", "the second CPU's GDT guarded too")
     check_workload(t, r.com2)
 
 
