@@ -26,6 +26,7 @@ static u32 nobjects;
 static u32 trap_failures;              /* before the guest runs: any refuses the guest */
 static bool started;                   /* IDS_EV_START is over: the guest runs */
 static bool place_tried;               /* a kaslr profile: the first LSTAR write was looked at */
+static bool no_pml4;                   /* the profile names no kernel_pml4 (Linux's): not looked up again */
 
 static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_KERNEL_TEXT] = &pol_kernel_text,
@@ -71,7 +72,7 @@ bool ids_init(const struct boot_info *bi, bool on)
     policy_defaults(&ids.cfg);
     alert_log_init(&alog);
     nobjects = trap_failures = 0;
-    started = place_tried = false;
+    started = place_tried = no_pml4 = false;
     enabled = on;
     const struct mb2_module *m = mb2_find_module(bi, "policy");
     if (m) {
@@ -563,8 +564,9 @@ static void boot_done(const struct ids_event *e, const char *why);
 static void check_boot(const struct ids_event *e)
 {
     u64 kp;
-    if (!ids.kernel_cr3 && ids.have_profile && profile_symbol(&ids.prof, "kernel_pml4", &kp, 0) &&
-        vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
+    if (!ids.kernel_cr3 && !no_pml4 && ids.have_profile && !profile_symbol(&ids.prof, "kernel_pml4", &kp, 0))
+        no_pml4 = !ids.prof.kaslr || ids.prof.placed;   /* a kaslr profile names nothing until placed */
+    else if (!ids.kernel_cr3 && !no_pml4 && ids.have_profile && vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
         ids.kernel_cr3 &= PT_ADDR_MASK;
     if (ids.boot_done || !ids.have_idt_symbol)
         return;
