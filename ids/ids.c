@@ -249,10 +249,14 @@ static struct vmi_proc snap[VMI_MAX_PROCS];
 static int nsnap = -1;
 static u64 snap_tick = ~0ull;
 static u64 event_seq, snap_event;           /* the event the snapshot was taken in */
+#define LINUX_SNAP_TICKS 3
 
 int ids_procs(u64 cr3, const struct vmi_proc **procs)
 {
-    if (snap_tick != ids.ticks || nsnap < 0) {
+    /* Once a tick; on Linux (a long list, its kernel threads too) every
+     * LINUX_SNAP_TICKS ticks, as a miss takes a new one anyway
+     * (ids_procs_refresh) and a stale entry delays a report by as much. */
+    if ((snap_tick != ids.ticks && !(vmi_have_linux() && ids.ticks - snap_tick < LINUX_SNAP_TICKS)) || nsnap < 0) {
         const char *err;
         nsnap = vmi_proc_list(cr3, snap, VMI_MAX_PROCS, &err);
         snap_tick = ids.ticks;
