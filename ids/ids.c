@@ -293,6 +293,11 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
         if (p[i].cr3 == cr3) {
             *pid = p[i].pid;
             str_copy(name, p[i].name, 16);
+            /* Linux: the snapshot may be from inside this process's exec
+             * (its new address space, its old name): the name as it is now. */
+            struct vmi_proc t;
+            if (vmi_have_linux() && vmi_read_task(cr3, p[i].addr, &t) && t.cr3 == cr3)
+                str_copy(name, t.name, 16);
             return true;
         }
     /* Not in the list: what the process pool still says of it. */
