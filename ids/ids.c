@@ -26,6 +26,7 @@ static u32 nobjects;
 static u32 trap_failures;              /* before the guest runs: any refuses the guest */
 static bool started;                   /* IDS_EV_START is over: the guest runs */
 static bool place_tried;               /* a kaslr profile: the first LSTAR write was looked at */
+static bool no_pml4;                   /* the profile names no kernel_pml4 (Linux's): not looked up again */
 
 static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_KERNEL_TEXT] = &pol_kernel_text,
@@ -71,7 +72,7 @@ bool ids_init(const struct boot_info *bi, bool on)
     policy_defaults(&ids.cfg);
     alert_log_init(&alog);
     nobjects = trap_failures = 0;
-    started = place_tried = false;
+    started = place_tried = no_pml4 = false;
     enabled = on;
     const struct mb2_module *m = mb2_find_module(bi, "policy");
     if (m) {
@@ -248,10 +249,14 @@ static struct vmi_proc snap[VMI_MAX_PROCS];
 static int nsnap = -1;
 static u64 snap_tick = ~0ull;
 static u64 event_seq, snap_event;           /* the event the snapshot was taken in */
+#define LINUX_SNAP_TICKS 3
 
 int ids_procs(u64 cr3, const struct vmi_proc **procs)
 {
-    if (snap_tick != ids.ticks || nsnap < 0) {
+    /* Once a tick; on Linux (a long list, its kernel threads too) every
+     * LINUX_SNAP_TICKS ticks, as a miss takes a new one anyway
+     * (ids_procs_refresh) and a stale entry delays a report by as much. */
+    if ((snap_tick != ids.ticks && !(vmi_have_linux() && ids.ticks - snap_tick < LINUX_SNAP_TICKS)) || nsnap < 0) {
         const char *err;
         nsnap = vmi_proc_list(cr3, snap, VMI_MAX_PROCS, &err);
         snap_tick = ids.ticks;
@@ -288,6 +293,11 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
         if (p[i].cr3 == cr3) {
             *pid = p[i].pid;
             str_copy(name, p[i].name, 16);
+            /* Linux: the snapshot may be from inside this process's exec
+             * (its new address space, its old name): the name as it is now. */
+            struct vmi_proc t;
+            if (vmi_have_linux() && vmi_read_task(cr3, p[i].addr, &t) && t.cr3 == cr3)
+                str_copy(name, t.name, 16);
             return true;
         }
     /* Not in the list: what the process pool still says of it. */
@@ -607,8 +617,9 @@ static void check_boot(const struct ids_event *e)
         check_boot_linux(e);
         return;
     }
-    if (!ids.kernel_cr3 && ids.have_profile && profile_symbol(&ids.prof, "kernel_pml4", &kp, 0) &&
-        vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
+    if (!ids.kernel_cr3 && !no_pml4 && ids.have_profile && !profile_symbol(&ids.prof, "kernel_pml4", &kp, 0))
+        no_pml4 = !ids.prof.kaslr || ids.prof.placed;   /* a kaslr profile names nothing until placed */
+    else if (!ids.kernel_cr3 && !no_pml4 && ids.have_profile && vmi_read_kernel(e->cr3, kp, &ids.kernel_cr3, 8))
         ids.kernel_cr3 &= PT_ADDR_MASK;
     if (ids.boot_done || !ids.have_idt_symbol)
         return;

@@ -59,9 +59,9 @@ static bool in_snapshot(enum suspect_kind kind, u64 key, u64 view_cr3)
     if (n < 0)
         return true;                                /* no OS view: no verdict */
     for (int i = 0; i < n; i++)
-        if (kind == BY_SPACE ? vmi_space_key(p[i].cr3) == key ||
-                                   (p[i].alt_cr3 && vmi_space_key(p[i].alt_cr3) == key)
-                             : p[i].addr == key)
+        /* A listed PGD is its own key (a PGD has no PCID bits, and KPTI's
+         * kernel PGD is the even page of its pair). */
+        if (kind == BY_SPACE ? p[i].cr3 == key || (p[i].alt_cr3 && p[i].alt_cr3 == key) : p[i].addr == key)
             return true;
     return false;
 }

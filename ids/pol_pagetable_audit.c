@@ -13,6 +13,7 @@
 #include "vmm/introspect.h"
 
 #define AUDIT_MAX_TABLES 512
+#define KERNEL_HALF_TICKS 10                   /* Linux: the shared kernel half, at most once in 100 ms */
 #define MAX_REPORTED 64
 
 enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3, F_WX_LOW = 4, F_BOOT = 5, F_WX_ALIAS = 6 };
@@ -330,7 +331,15 @@ static void audit(const struct ids_event *e, u64 cr3)
     slot_at[1] = slot_at[2] = slot_at[3] = -1;
     deferred_x = false;
     const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
-    pt_visit(&pg, 0, ~0ull, &v, 0);
+    /* Linux shares one kernel half among all its address spaces (its
+     * top-level entries are the same in every PGD): it is audited once
+     * every KERNEL_HALF_TICKS ticks, in whichever space runs then, and each
+     * space's own audits cover its user half. */
+    static u64 kernel_half_tick = ~0ull;
+    bool whole = !vmi_have_linux() || kernel_half_tick == ~0ull || ids.ticks - kernel_half_tick >= KERNEL_HALF_TICKS;
+    if (whole && vmi_have_linux())
+        kernel_half_tick = ids.ticks;
+    pt_visit(&pg, 0, whole ? ~0ull : 0x00007fffffffffffull, &v, 0);
     for (u32 i = 0; (nxs || deferred_x) && i < ndeferred; i++)
         if ((deferred[i].entries = vmi_map(0, deferred[i].gpa)))
             collect(&deferred[i], true);       /* the mapping may have moved: map it again */

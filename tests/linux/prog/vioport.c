@@ -1,7 +1,7 @@
 /* vioport: user-space port I/O, as a raw-disk tool does it: ioperm grants
  * the primary ATA channel's ports (0x1f0-0x1f7) to this process, which then
- * selects the master drive and reads the cylinder registers (an ATAPI
- * device leaves its signature 0x14 0xeb there). Bare, the device answers;
+ * selects the master drive and reads the cylinder registers. Bare, the
+ * device answers (Bochs's CD-ROM on the primary channel: 0x00 0x40);
  * where the port I/O is refused, reads return all ones. */
 #include <stdio.h>
 #include <sys/io.h>
