@@ -174,6 +174,16 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
             str_copy(a.process, raise_as->name, sizeof(a.process));
         } else {
             ids_proc_of(e->cr3, &a.pid, a.process);
+            /* Linux, in one of the kernel's own address spaces (init_top_pgt,
+             * or text_poke's poking_mm): the task that runs is the one to
+             * name (the insmod whose module calls text_poke, say). */
+            u64 task;
+            struct vmi_proc t;
+            if (vmi_have_linux() && e->cpl == 0 && a.pid < 0 && vmi_linux_current(0, &task) && task &&
+                vmi_read_task(e->cr3, task, &t) && t.pid > 0) {
+                a.pid = t.pid;
+                str_copy(a.process, t.name, sizeof(a.process));
+            }
         }
         if (ap)
             fmt_vsnprintf(a.detail, sizeof(a.detail), fmt, *ap);
