@@ -4,9 +4,10 @@
  * table, or contents that changed by a path EPT did not see (the periodic
  * hash) are reported.
  *
- * Each vCPU has its own registers. vCPU 0's are locked when the kernel has
- * booted; another vCPU's when it first holds the kernel's IDT (it set up its
- * own tables on the way: a started processor begins in real mode), with its
+ * Each vCPU has its own registers. Those of the vCPU the boot lock comes on
+ * are locked then (vCPU 0's, or on Linux maybe the second CPU's); another
+ * vCPU's when it first holds the kernel's IDT (it set up its own tables on
+ * the way: a started processor begins in real mode), with its
  * GDTR as it stands then (an OS may give each CPU a GDT of its own). A vCPU
  * the guest starts again (INIT, SIPI) is unlocked until it is back. One that
  * runs for AP_LOCK_TICKS of its own ticks without ever holding the kernel's
@@ -124,14 +125,15 @@ static void lock_gdt(struct vcpu_dtr *d, u32 vcpu, u64 base, u16 limit)
     xlate_guard(POL_CRITICAL_TABLES, "GDTR base", base, (u64)limit + 1);   /* where it points keeps its frame */
 }
 
-/* Another vCPU whose IDTR is (or is being loaded with) the kernel's IDT
- * has finished its own start-up: its registers lock, the GDTR as it stands. */
+/* A vCPU (other than the one the boot lock came on) whose IDTR is (or is
+ * being loaded with) the kernel's IDT has finished its own start-up: its
+ * registers lock, the GDTR as it stands. */
 static bool lock_ap(const struct ids_event *e, u64 idt_base, u16 idt_limit)
 {
     struct vcpu_dtr *d = of(e);
     if (d->idt_locked)
         return true;
-    if (e->vcpu == 0 || idt_base != idtr_base || idt_limit != idtr_limit)
+    if (idt_base != idtr_base || idt_limit != idtr_limit)
         return false;
     u64 ib, gb;
     u16 il, gl;
@@ -213,7 +215,6 @@ static void linux_gdt_check(const struct ids_event *e)
 
 static void boot_done(const struct ids_event *e)
 {
-    (void)e;
     u64 gb;
     u16 gl;
     vmm_guest_dtr(&idtr_base, &idtr_limit, &gb, &gl);
@@ -227,9 +228,12 @@ static void boot_done(const struct ids_event *e)
     u64 size;
     if (!ids.have_profile || !profile_symbol(&ids.prof, "gdt", &gdt_kva, &size))
         gdt_kva = 0;
-    vc[0].idt_locked = true;
+    /* The registers of the vCPU the lock came on (any: Linux may lock on
+     * its second CPU's first process); the others lock as lock_ap says. */
+    struct vcpu_dtr *d = of(e);
+    d->idt_locked = true;
     if (!gdt_kva || gb == gdt_kva)
-        lock_gdt(&vc[0], 0, gb, gl);
+        lock_gdt(d, e->vcpu, gb, gl);
 }
 
 static struct ids_verdict event(const struct ids_event *e)
@@ -324,7 +328,7 @@ static void tick(const struct ids_event *e)
     u64 ib, gb;
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
-    if (e->vcpu && !lock_ap(e, ib, il)) {
+    if (!lock_ap(e, ib, il)) {
         /* Still starting, or running on tables of its own. */
         if (++d->unlocked_ticks == AP_LOCK_TICKS)
             ids_raise(POL_CRITICAL_TABLES, e, 0x200 + e->vcpu, &ib, 0,
