@@ -36,7 +36,10 @@ ROOTKIT = ["hide-process", "lstar", "wx-exec", "inline-hook", "syscall-table", "
 PROGS = ["vioport", "vsig", "vhide"]                  # tests/linux/prog/; vhide last: the module hides it
 CMDLINE = "console=ttyS1,115200 vigiltrace=1 vigilmod=offsets,%s vigilprog=%s" % (",".join(ROOTKIT), ",".join(PROGS))
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
-MOD = r"^(?:\[ *\d+\.\d+\] )?VIGIL-MOD "             # the module's lines, after the kernel's timestamp
+# The module's lines, after the kernel's timestamp. With 2 CPUs a user
+# program on the other CPU may write to the console in the middle of a line,
+# so the timestamp starts the match, wherever it is in the line.
+MOD = r"(?:^|\[ *\d+\.\d+\] )VIGIL-MOD "
 
 
 def read_profile():
