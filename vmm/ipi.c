@@ -94,7 +94,9 @@ static void signal_vcpu(struct cpu *t, u32 icr)
         return;
     }
     spin_lock(&t->sig_lock);
-    if (init) {
+    if (init && t->parked) {
+        t->sipi_req = 0;                 /* reset already, waiting in vigil: a SIPI not yet taken is void */
+    } else if (init) {
         if (t->mode != GM_WAIT_SIPI || t->init_req) {
             t->init_req = true;
             t->sipi_req = 0;
@@ -160,10 +162,14 @@ static bool decode_store(struct insn_store *st)
     u8 code[15];
     bool x64 = vmread(GUEST_CS_AR) >> 13 & 1;
     u64 la = (x64 ? 0 : vmread(GUEST_CS_BASE)) + vmread(GUEST_RIP);
-    u32 n = 15;
-    while (n && !guest_linear(la, code, n, false))
-        n = n > 8 ? n - 4 : n - 1;       /* the code may end at a page it cannot cross */
-    return n && insn_store32(code, n, x64 ? INSN_MODE_64 : INSN_MODE_32, st);
+    /* To the end of its page, then the rest from the next page if that is
+     * mapped (the instruction may end before a page it cannot reach). */
+    u32 first = 4096 - (u32)(la & 0xfff), n = first < sizeof(code) ? first : sizeof(code);
+    if (!guest_linear(la, code, n, false))
+        return false;
+    if (n < sizeof(code) && guest_linear(la + n, code + n, sizeof(code) - n, false))
+        n = sizeof(code);
+    return insn_store32(code, n, x64 ? INSN_MODE_64 : INSN_MODE_32, st);
 }
 
 enum exit_action ipi_apic_write(struct vcpu *v, u64 gpa)
