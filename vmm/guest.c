@@ -140,10 +140,7 @@ commit:
     smp_start_aps(bi, m, c);
     struct mtrr_state mtrr;
     mtrr_read(&mtrr);
-    u64 top = GiB(4);
-    for (u32 i = 0; i < bi->mmap_count; i++)
-        if (bi->mmap[i].base + bi->mmap[i].len > top)
-            top = bi->mmap[i].base + bi->mmap[i].len;
+    u64 top = memmap_top(bi);
     /* EPT leaves out vigil's ranges, the MMCONFIG windows (the guest
      * reaches configuration space only through the ports vigil mediates)
      * and the VT-d units' registers (which vigil programs there). */

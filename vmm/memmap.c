@@ -71,6 +71,15 @@ u64 memmap_available(const struct boot_info *bi)
     return total;
 }
 
+u64 memmap_top(const struct boot_info *bi)
+{
+    u64 top = GiB(4);
+    for (u32 i = 0; i < bi->mmap_count; i++)
+        if (bi->mmap[i].base + bi->mmap[i].len > top)
+            top = bi->mmap[i].base + bi->mmap[i].len;
+    return top;
+}
+
 bool memmap_is_ram(const struct boot_info *bi, u64 start, u64 end)
 {
     if (end <= start)

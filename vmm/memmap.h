@@ -26,6 +26,10 @@ bool memmap_place(const struct boot_info *bi, const struct mem_range *avoid, u32
  * attempted: firmware maps are taken as given). */
 u64 memmap_available(const struct boot_info *bi);
 
+/* The end of the highest range the map names (any type), and at least
+ * 4 GiB (the MMIO below it): how far guest-physical space reaches. */
+u64 memmap_top(const struct boot_info *bi);
+
 /* Is [start, end) entirely available RAM in the map? */
 bool memmap_is_ram(const struct boot_info *bi, u64 start, u64 end);
 

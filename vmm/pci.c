@@ -123,10 +123,7 @@ static void vtd_setup(const struct boot_info *bi, struct mem_range *holes, u32 *
     memcpy(&len, t + 4, 4);
     if (dmar_parse(t, len, &d, err, sizeof(err)))
         vigil_panic("VT-d: %s: vigil does not start the guest with DMA it cannot keep out of its memory", err);
-    u64 top = GiB(4);
-    for (u32 i = 0; i < bi->mmap_count; i++)
-        if (bi->mmap[i].base + bi->mmap[i].len > top)
-            top = bi->mmap[i].base + bi->mmap[i].len;
+    u64 top = memmap_top(bi);
     struct vtd_deny deny[HV_OWNED_MAX];
     u32 nd = 0;
     for (u32 i = 0; i < *n && nd < HV_OWNED_MAX; i++)

@@ -241,6 +241,18 @@ static void test_available_sums_available_entries_only(void **state)
     assert_int_equal(memmap_available(&bi), KiB(639) + MiB(127) + GiB(2));
 }
 
+static void test_top_is_the_highest_end_and_at_least_4g(void **state)
+{
+    (void)state;
+    MAP({ 0, KiB(639), AVAIL },
+        { MiB(1), MiB(127), AVAIL });
+    assert_true(memmap_top(&bi) == GiB(4));           /* RAM below 4 GiB: the MMIO up to it */
+    MAP({ MiB(1), MiB(127), AVAIL },
+        { GiB(4), GiB(2), AVAIL },
+        { GiB(8), MiB(1), RESV });
+    assert_true(memmap_top(&bi) == GiB(8) + MiB(1));  /* any type counts */
+}
+
 static void test_available_of_empty_map_is_zero(void **state)
 {
     (void)state;
@@ -355,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_is_ram_false_where_reserved_overlaps_available),
         cmocka_unit_test(test_is_ram_false_for_non_available_types),
         cmocka_unit_test(test_is_ram_false_for_empty_or_reversed_range),
+        cmocka_unit_test(test_top_is_the_highest_end_and_at_least_4g),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
