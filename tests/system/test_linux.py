@@ -41,15 +41,6 @@ def kernel_text(t, com2):
     return t.expect(com2, r"^VIGIL-INFO text ([0-9a-f]{16})$", "the kernel's _text address").group(1)
 
 
-def test_linux_bare(t):
-    iso = t.iso(kernel=(VMLINUZ, CMDLINE), linux=True, initrd=INITRD)
-    r = t.boot(iso, stop_on=None, timeout=TIMEOUT, ignore_bad_msrs=True)
-    t.expect(r.reason, r"run ended: exited", "Bochs to end with Linux's ACPI power-off")
-    check_workload(t, r.com2)
-    assert kernel_text(t, r.com2) == LINK_TEXT, "nokaslr: the kernel at its link address"
-    t.expect(r.com2, r"reboot: Power down", "Linux's power-off")
-
-
 STOP = r"vigil: halted|vigil: vCPU 0 suspended|vigil: powering off"
 
 
@@ -72,7 +63,7 @@ def boot_vigil(t, vigil_args, tag, timeout=TIMEOUT, cmdline=CMDLINE):
 
 def test_linux_under_vigil(t):
     """IDS off: what Linux needs from vigil alone; the workload's output is
-    the bare run's (test_linux_bare checks the same lines). Without the IDS
+    the bare run's (test_linux_ids.test_linux_rootkits_bare checks the same lines). Without the IDS
     the guest loads CR3 without an exit: a boot's CR accesses are a few
     hundred CR0/CR4 writes, not KPTI's tens of thousands of CR3 loads."""
     r = boot_vigil(t, "ids=off", "ids-off")

@@ -20,7 +20,7 @@ the workload, the operator's console) raises nothing."""
 import os
 import re
 from harness import BUILD, alerts
-from test_linux import check_workload
+from test_linux import check_workload, kernel_text, LINK_TEXT
 
 LINUX = os.path.join(BUILD, "linux")
 VMLINUZ = os.path.join(LINUX, "vmlinuz")
@@ -89,10 +89,17 @@ def check_two_cpus(t, r):
 
 def test_linux_rootkits_bare(t):
     """The same modes on the bare kernel (no vigil, KASLR on): each technique
-    works, and says so after checking its effect."""
+    works, and says so after checking its effect. This is also the bare
+    reference for the workload (test_linux.py's boots under vigil check the
+    same lines): Linux from GRUB's `linux`/`initrd` commands, to its ACPI
+    power-off."""
     iso = t.iso(kernel=(VMLINUZ, CMDLINE), linux=True, initrd=INITRD)
     r = t.boot(iso, stop_on=None, timeout=1200, ignore_bad_msrs=True, tag="bare")
     c2 = r.com2
+    t.expect(r.reason, r"run ended: exited", "Bochs to end with Linux's ACPI power-off")
+    check_workload(t, c2)
+    assert kernel_text(t, c2) != LINK_TEXT, "KASLR on: the kernel's text slid from its link address"
+    t.expect(c2, r"reboot: Power down", "Linux's power-off")
     t.expect(c2, r"^VIGIL-LINUX tracepoint on 1$")
     t.expect(c2, r"^VIGIL-LINUX tracepoint off 0$")
     t.expect(c2, MOD + r"inline-hook CR0\.WP cleared$", "the mov to CR0 to clear WP")
