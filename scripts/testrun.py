@@ -42,7 +42,7 @@ def report(ok, name, detail=""):
 def run_unit(k):
     for b in sorted(glob.glob(os.path.join(BUILD, "tests", "unit", "test_*"))):
         name = os.path.basename(b)
-        if k and k not in name:
+        if not selected(k, name):
             continue
         p = subprocess.run([b], capture_output=True, text=True, timeout=300)
         out = p.stdout + p.stderr
@@ -56,7 +56,7 @@ def run_unit(k):
             print(out[-3000:])
     for f in sorted(glob.glob(os.path.join(ROOT, "tests", "unit", "test_*.py"))):
         name = os.path.basename(f)
-        if k and k not in name:
+        if not selected(k, name):
             continue
         p = subprocess.run([sys.executable, f, "-v"], capture_output=True, text=True, timeout=300, cwd=ROOT)
         out = p.stdout + p.stderr
@@ -73,7 +73,7 @@ def run_unit(k):
 def run_fuzz(k):
     for b in sorted(glob.glob(os.path.join(BUILD, "tests", "fuzz", "fuzz_*"))):
         name = os.path.basename(b)
-        if k and k not in name:
+        if not selected(k, name):
             continue
         seeds = sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz", "corpus", name, "*")))
         if not seeds:
@@ -82,6 +82,14 @@ def run_fuzz(k):
         p = subprocess.run([b] + seeds, capture_output=True, text=True, timeout=300)
         report(p.returncode == 0, f"fuzz/{name} ({len(seeds)} seeds)",
                "" if p.returncode == 0 else p.stderr[-2000:])
+
+
+def selected(k, name):
+    """-k A,B,-C: names containing A or B (all when none is given), and not C."""
+    terms = [x for x in k.split(",") if x]
+    inc = [x for x in terms if not x.startswith("-")]
+    exc = [x[1:] for x in terms if x.startswith("-")]
+    return (not inc or any(x in name for x in inc)) and not any(x in name for x in exc)
 
 
 def collect_system(k):
@@ -94,7 +102,7 @@ def collect_system(k):
         for attr in sorted(dir(mod)):
             if attr.startswith("test_") and callable(getattr(mod, attr)):
                 name = f"{mod_name}.{attr}"
-                if not k or k in name:
+                if selected(k, name):
                     tests.append((name, getattr(mod, attr)))
     return tests
 
