@@ -7,6 +7,7 @@ is counted and kept out, and so are lines that are not records. The records
 are valid under docs/alert.schema.json."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ def free_port(kind):
 
 def start_rsyslog(t):
     d = os.path.join(t.dir, "rsyslog")
+    shutil.rmtree(d, ignore_errors=True)              # a run before this one's files would be appended to
     os.makedirs(d, exist_ok=True)
     tcp, udp = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     conf = os.path.join(d, "rsyslog.conf")
@@ -81,6 +83,8 @@ def test_records_into_rsyslog(t):
     p, d, tcp, udp = start_rsyslog(t)
     try:
         com1 = os.path.join(t.dir, "run", "com1.log")
+        if os.path.exists(com1):
+            os.remove(com1)                           # the follower must read this run's, not the last one's
         follower = subprocess.Popen([sys.executable, ALERTS, "--follow", com1, "--syslog", f"tcp://127.0.0.1:{tcp}",
                                      "--exit-on", r"vigil: powering off|vigil: halted"],
                                     stderr=subprocess.PIPE, text=True)
