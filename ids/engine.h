@@ -16,6 +16,7 @@ struct policy_ops {
     void (*boot_done)(const struct ids_event *e);            /* the guest's kernel finished booting */
     void (*new_space)(const struct ids_event *e, u64 cr3);   /* an address space seen the first time */
     void (*tick)(const struct ids_event *e);                 /* every `interval` ticks */
+    void (*sample)(const struct ids_event *e);               /* a random-time sample (IDS_EV_SAMPLE) */
     struct ids_verdict (*event)(const struct ids_event *e);  /* the events it is routed */
     void (*vcpu_start)(const struct ids_event *e);           /* vCPU e->vcpu starts over (SIPI) */
     void (*placed)(const struct ids_event *e);               /* a kaslr profile is placed: run-time addresses known */

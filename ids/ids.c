@@ -51,7 +51,7 @@ static const enum policy_id route[IDS_EV_COUNT] = {
 
 static const char *const event_names[IDS_EV_COUNT] = {
     "start", "power-off", "CR3 load", "EPT (protected page)", "port I/O", "MSR write", "CR0/CR4 write",
-    "IDTR/GDTR load", "tick", "reach for vigil", "vCPU start", "DMA",
+    "IDTR/GDTR load", "tick", "reach for vigil", "vCPU start", "DMA", "random-time sample",
 };
 static u64 ev_count[IDS_EV_COUNT], ev_cycles[IDS_EV_COUNT];
 static u64 vticks[IDS_MAX_VCPUS];
@@ -805,6 +805,11 @@ static struct ids_verdict event(const struct ids_event *e)
         xlate_tick(e);                              /* every 10 ticks: a change no exit saw */
         break;
     }
+    case IDS_EV_SAMPLE:
+        for (u32 i = 0; i < POL_COUNT; i++)
+            if (ids_policy_on((enum policy_id)i) && policies[i]->sample)
+                TIMED(i, policies[i]->sample(e));
+        break;
     case IDS_EV_VCPU_START:
         for (u32 i = 0; i < POL_COUNT; i++)
             if (ids_policy_on((enum policy_id)i) && policies[i]->vcpu_start)

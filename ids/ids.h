@@ -20,6 +20,7 @@ enum ids_event_type {
     IDS_EV_HV_REACH,       /* a reach for vigil itself; already refused by vmm/ */
     IDS_EV_VCPU_START,     /* the guest started (SIPI) or reset (INIT) vCPU e->vcpu: it sets up its own tables again */
     IDS_EV_DMA,            /* device DMA: a transfer vmm/ refused, or a bus-master enable to judge */
+    IDS_EV_SAMPLE,         /* a random moment of guest time (vmm_random_samples): what runs now */
     IDS_EV_COUNT
 };
 

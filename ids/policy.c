@@ -288,6 +288,10 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
             if (!str_to_u64(v, strlen(v), &n) || n == 0 || n > 100000)
                 FAIL("policy line %u, field 'interval': '%s' is not a tick count from 1 to 100000", ln, v);
             c->pol[id].interval = (u32)n;
+        } else if (!strcmp(k, "samples") && id == POL_HIDDEN_PROCESS) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                FAIL("policy line %u, field 'samples': '%s' is not on or off", ln, v);
+            c->samples_off = !strcmp(v, "off");
         } else if (!strcmp(k, "exec") && id == POL_KERNEL_TEXT) {
             if (strcmp(v, "on") && strcmp(v, "off"))
                 FAIL("policy line %u, field 'exec': '%s' is not on or off", ln, v);

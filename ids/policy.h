@@ -58,6 +58,10 @@ struct policy_config {
     /* kernel-text: supervisor execution outside the kernel's text is
      * watched (EPT execute permission), unless exec=off. */
     bool exec_watch_off;
+    /* hidden-process: random-time samples between the ticks, unless
+     * samples=off (which lets a hider that learns the tick's phase go
+     * unseen: docs/ids.md). */
+    bool samples_off;
 };
 
 const char *policy_name(enum policy_id id);

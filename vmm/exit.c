@@ -14,6 +14,7 @@
 #include "vmm/introspect.h"
 #include "vmm/tsc.h"
 #include "vmm/smp.h"
+#include "lib/rand.h"
 
 
 /* --- helpers shared by handlers ------------------------------------------ */
@@ -272,10 +273,52 @@ static enum exit_action tick(struct vcpu *v, u64 now)
     return act;
 }
 
+/* Random-time samples (vmm_random_samples): exponentially spaced, so that
+ * one seen tells the guest nothing of the next. Each vCPU draws its own from
+ * a generator seeded from RDRAND (where the CPU has it) and the TSC, in
+ * vigil's memory. */
+static u64 sample_mean;                         /* TSC cycles; 0: no samples */
+static u64 sample_seed;
+
+static inline bool rdrand64(u64 *r)
+{
+    u8 ok;
+    __asm__ volatile("rdrand %0; setc %1" : "=r"(*r), "=qm"(ok));
+    return ok;
+}
+
+void vmm_random_samples(u64 mean_us)
+{
+    u32 a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    u64 r = 0;
+    bool hw = c & (1u << 30);                    /* CPUID.1:ECX.RDRAND */
+    for (int i = 0; hw && i < 10 && !rdrand64(&r); i++)
+        ;
+    sample_seed = r ^ rdtsc();
+    sample_mean = tsc_hz() / 1000000 * mean_us;
+    kprintf("vigil: random-time samples every %llu us on average (exponential intervals; seed from %s)\n",
+            (unsigned long long)mean_us, hw ? "RDRAND and the TSC" : "the TSC: the CPU has no RDRAND");
+}
+
+static enum exit_action sample(struct vcpu *v, u64 now)
+{
+    if (!v->rng)
+        v->rng = sample_seed ^ (0x9e3779b97f4a7c15ull * (v->id + 1)) ^ now;
+    v->samples++;
+    v->next_sample = now + rand_exp_interval(rand_next(&v->rng), sample_mean, 8);
+    struct ids_event e;
+    vmm_fill_event(&e, IDS_EV_SAMPLE);
+    return vmm_verdict_suspend(v, ids_event(&e), EXIT_RESUME);
+}
+
 static enum exit_action h_preempt(struct vcpu *v)
 {
     vmm_step_expire();                   /* a window the guest ran past (an exception in the step) closes */
-    return tick(v, rdtsc());
+    u64 now = rdtsc();
+    if (sample_mean && now - v->last_tick < tick_period)
+        return EXIT_RESUME;              /* the timer was a sample's (taken below) */
+    return tick(v, now);
 }
 
 /* A fetch the execute watch judges: allowed, its page may execute from now
@@ -508,6 +551,14 @@ void vmexit_dispatch(struct guest_regs *regs)
     if ((act == EXIT_RESUME || act == EXIT_ADVANCE) && reason != R_PREEMPT && !waiting &&
         t0 - v->last_tick >= tick_period)
         act = tick(v, t0);                          /* RIP, if it was to move, has moved */
+    if (sample_mean && (act == EXIT_RESUME || act == EXIT_ADVANCE) && !waiting) {
+        if (t0 >= v->next_sample)
+            act = sample(v, t0);
+        u64 now = rdtsc(), due = v->last_tick + tick_period;
+        if (v->next_sample < due)
+            due = v->next_sample;
+        vmcs_timer_in(due > now ? due - now : 0);   /* the tick's or the next sample's moment */
+    }
     log_drain();                                    /* the console takes what it can at once */
 
     v->exit_cycles[slot] += rdtsc() - t0 - (v->operator_cycles - op0);

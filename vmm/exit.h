@@ -65,6 +65,9 @@ u32 vmcs_set_cr3_targets(const u64 *vals, u32 n);
  * event is delivered, before any instruction (SDM 26.7.4). Off: as usual. */
 void vmcs_step_controls(bool on, bool ext_int, bool expire_now);
 bool vmcs_can_expire_now(void);
+/* The preemption timer of this VM entry: an exit after `cycles` of TSC (at
+ * most a tick), unless the step window has it expire at once. */
+void vmcs_timer_in(u64 cycles);
 void vmm_step_through(u64 gpa);
 /* The execute watch (introspect.c): a fetch from gpa is the watch's to
  * judge; an allowed one's page gets X (false: no EPT table to split with). */

@@ -33,6 +33,12 @@ bool vmm_trap_cr3_loads(char *err, size_t errlen);
  * replaces them (n = 0: every load exits). Returns how many the CPU took
  * (IA32_VMX_MISC offers up to 4, maybe none). */
 u32 vmm_cr3_targets(const u64 *vals, u32 n);
+/* IDS_EV_SAMPLE events at random moments of each vCPU's guest time, spaced
+ * by exponential intervals of mean_us microseconds on average (cut at eight
+ * means): memoryless, so that the guest cannot learn their phase as it can
+ * the periodic tick's. With the VMX preemption timer they come on time;
+ * without it, at the first exit after they are due. 0: none. */
+void vmm_random_samples(u64 mean_us);
 /* The guest's GS base now and its IA32_KERNEL_GS_BASE (SWAPGS's other
  * half): the kernel's per-CPU base is one of them. */
 void vmm_guest_gs_bases(u64 *gs, u64 *kernel_gs);

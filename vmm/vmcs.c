@@ -29,7 +29,7 @@ static struct {
     u32 pin, proc, proc2, exit, entry;
     u32 pin_hold;                        /* the step window's: NMI and external-interrupt exiting as offered */
     u64 eptp;
-    u32 preempt;
+    u32 preempt, preempt_rate;
     bool vpid;
     u32 cr3_targets;                     /* CR3-target values offered (at most 4 used) */
 } ctl;
@@ -301,6 +301,7 @@ void vmcs_setup(const struct vmx_msrs *m, const struct vmx_caps *c, u64 eptp, co
          * at TSC >> rate (SDM 26.5.1). Without "save timer value" it
          * restarts from this value on every VM entry. */
         u64 ticks = (tsc_hz() / TICK_HZ) >> c->preemption_rate;
+        ctl.preempt_rate = c->preemption_rate;
         ctl.preempt = ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
     }
 
@@ -342,6 +343,15 @@ void vmcs_step_controls(bool on, bool ext_int, bool expire_now)
     vmwrite(EXCEPTION_BITMAP, on ? 0xffffffffu : 0);
     if (ctl.pin & PIN_PREEMPTION_TIMER)
         vmwrite(VMX_PREEMPTION_TIMER, on && expire_now ? 0 : ctl.preempt);
+    this_cpu()->vcpu.timer_expire_now = on && expire_now;
+}
+
+void vmcs_timer_in(u64 cycles)
+{
+    if (!(ctl.pin & PIN_PREEMPTION_TIMER) || this_cpu()->vcpu.timer_expire_now)
+        return;
+    u64 t = (cycles + (1ull << ctl.preempt_rate) - 1) >> ctl.preempt_rate;   /* not early */
+    vmwrite(VMX_PREEMPTION_TIMER, t < ctl.preempt ? (u32)t : ctl.preempt);
 }
 
 bool vmcs_can_expire_now(void) { return ctl.pin & PIN_PREEMPTION_TIMER; }

@@ -1018,6 +1018,7 @@ static const struct {
     { "hide-in-boot-as", sc_hide_in_boot_as },
     { "hide-in-listed-as", sc_hide_in_listed_as },
     { "hide-lying-current", sc_hide_lying_current },
+    { "hide-tick-phase", sc_hide_tick_phase },
     { "rename-diskd", sc_rename_diskd },
     { "inject-diskd", sc_inject_diskd },
     { "rename-with-pid", sc_rename_with_pid },

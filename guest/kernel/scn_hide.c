@@ -30,6 +30,84 @@ static void unlink(struct proc *p)
 
 enum borrow { IN_KERNEL, IN_BOOT, IN_LISTED };
 
+/* ---- the tick-phase dodge (hide-tick-phase) --------------------------------
+ * A hider that knows how vigil samples: vigil's docs say its tick comes every
+ * 10 ms of TSC, at the first VM exit after the period is up (or on the VMX
+ * preemption timer). An exit takes the CPU away from the guest for thousands
+ * of cycles, which RDTSC shows. So the rootkit, running as a listed process
+ * with interrupts off, executes CPUID (an exit each) and reads the TSC until a
+ * gap far longer than a CPUID exit's shows vigil's tick: it then knows the
+ * tick is behind it and the next is a period away. It lets the ghost run for
+ * one quantum (5 ms) and puts it to sleep again before the next tick, which
+ * then finds the listed rootkit process running: the ghost is never on the
+ * CPU when vigil looks. Bare there is no gap: the ghost runs freely. */
+struct dodge {
+    u64 ticks_found, period, gap, cpuid_gap;    /* TSC cycles */
+    u64 rounds, ghost_ran;                       /* rounds the ghost ran in, between two ticks */
+};
+
+/* Spin with interrupts off until a gap > thresh shows an exit much longer
+ * than CPUID's (0 after limit cycles). The smallest gap seen is CPUID's. */
+static u64 tick_gap(u64 limit, u64 thresh, u64 *min_gap, u64 *gap)
+{
+    u32 a, b, c, d;
+    u64 start = rdtsc(), prev = start;
+    for (;;) {
+        cpuid(0, 0, &a, &b, &c, &d);
+        u64 t = rdtsc(), g = t - prev;
+        prev = t;
+        if (g < *min_gap)
+            *min_gap = g;
+        if (g > thresh) {
+            *gap = g;
+            return t;
+        }
+        if (t - start > limit)
+            return 0;
+    }
+}
+
+/* g is asleep (hide_in put it to sleep as it unlinked it). */
+static void dodge_ticks(struct proc *g, struct dodge *st, unsigned rounds)
+{
+    u64 t0 = rdtsc(), u0 = ticks;
+    proc_sleep(10);                              /* the TSC's rate, by the PIT */
+    u64 per_ms = (rdtsc() - t0) / (ticks - u0 ? ticks - u0 : 1);
+    u64 min_gap = ~0ull, gap = 0, last = 0;
+    /* A CPUID exit is a few thousand cycles; vigil's tick tens of thousands. */
+    u64 thresh = per_ms / 200;                   /* 5 us: no CPUID exit is that long */
+    for (unsigned r = 0; r < rounds; r++) {
+        u64 f = irq_save();
+        g->state = PROC_SLEEPING;                /* off the CPU across the tick */
+        g->wake_tick = ~0ull;
+        u64 t = tick_gap(25 * per_ms, thresh, &min_gap, &gap);
+        if (t) {
+            st->ticks_found++;
+            if (last && t - last < 15 * per_ms)
+                st->period = t - last;
+            last = t;
+            st->gap = gap;
+        }
+        u64 until = t + 5 * per_ms;              /* one quantum, well before the next tick */
+        g->state = PROC_RUNNABLE;
+        u64 s0 = g->nswitch;
+        irq_restore(f);
+        if (t) {
+            while (rdtsc() < until && g->nswitch == s0)
+                proc_yield();                    /* the ghost runs its quantum; we come back after it */
+        } else {
+            proc_sleep(10);                      /* no tick to dodge: it runs freely */
+        }
+        if (g->nswitch > s0)
+            st->ghost_ran++;
+        st->rounds++;
+    }
+    st->cpuid_gap = min_gap;
+    u64 f = irq_save();
+    g->state = PROC_RUNNABLE;
+    irq_restore(f);
+}
+
 /* The lying `current` (hide-lying-current): while the ghost runs, the
  * kernel's `current` names the decoy instead. The rootkit hooks the
  * kernel's trap entry: on the way in it puts the truth back (the kernel
@@ -66,7 +144,7 @@ static void lie_hook(struct trap_frame *f, bool entry)
  * copied in, so the kernel still runs there), or the PML4 of a listed
  * decoy that the rootkit keeps asleep. The ghost then runs under that CR3,
  * which a lie detector comparing CR3 values finds listed or "no process". */
-static bool hide_in(const char *n, enum borrow where, bool lie)
+static bool hide_in(const char *n, enum borrow where, bool lie, bool dodge)
 {
     struct proc *decoy = NULL;
     int dpid = -1;
@@ -82,7 +160,7 @@ static bool hide_in(const char *n, enum borrow where, bool lie)
         if (!decoy)
             return false;
     }
-    int pid = proc_spawn("ghost", 200, current->pid);
+    int pid = proc_spawn("ghost", dodge ? 400 : 200, current->pid);
     if (pid < 0)
         return false;
     proc_sleep(5);                       /* it runs, listed, in its own address space */
@@ -106,6 +184,10 @@ static bool hide_in(const char *n, enum borrow where, bool lie)
             dst[i] = src[i];
     unlink(p);
     p->cr3 = root;
+    if (dodge) {                         /* not on the CPU until the dodge has found vigil's tick */
+        p->state = PROC_SLEEPING;
+        p->wake_tick = ~0ull;
+    }
     u64 s0 = p->nswitch;
     if (lie) {
         lie_ghost = p;
@@ -116,7 +198,12 @@ static bool hide_in(const char *n, enum borrow where, bool lie)
     irq_restore(f);
     kprintf("%s: pid %d (ghost) unlinked, running on CR3 0x%lx (%s)\n", n, pid, root,
             where == IN_KERNEL ? "the kernel's" : where == IN_BOOT ? "the boot tables" : "the decoy's, listed");
-    proc_sleep(40);
+    struct dodge st;
+    memset(&st, 0, sizeof st);
+    if (dodge)
+        dodge_ticks(p, &st, 20);
+    else
+        proc_sleep(40);
     f = irq_save();
     if (lie) {
         trap_edge_hook = NULL;           /* (a trap already in the hook finishes it) */
@@ -138,8 +225,12 @@ static bool hide_in(const char *n, enum borrow where, bool lie)
     if (decoy)
         decoy->wake_tick = ticks;
     irq_restore(f);
-    kprintf("%s: pid %d %s in proc_list; ran on the borrowed CR3: %s (%lu switches in 40 ms)\n", n, pid,
-            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0);
+    kprintf("%s: pid %d %s in proc_list; ran on the borrowed CR3: %s (%lu switches in %s)\n", n, pid,
+            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0, dodge ? "20 rounds" : "40 ms");
+    if (dodge)
+        kprintf("%s: hypervisor ticks found: %lu of %lu rounds (period %lu cycles, last gap %lu, CPUID exit %lu); "
+                "the ghost ran between them in %lu rounds\n", n, st.ticks_found, st.rounds, st.period, st.gap,
+                st.cpuid_gap, st.ghost_ran);
     if (lie)
         kprintf("%s: `current` named the decoy (pid %d) on %lu returns to the ghost\n", n, dpid, lies);
     attack_result(n, hidden && ran && (!lie || lies > 0));
@@ -149,13 +240,16 @@ static bool hide_in(const char *n, enum borrow where, bool lie)
     return true;
 }
 
-bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL, false); }
-bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT, false); }
-bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED, false); }
+bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL, false, false); }
+bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT, false, false); }
+bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED, false, false); }
 /* hide-lying-current: hide-in-listed-as, and `current` names the decoy
  * whenever the ghost runs: the CR3 and the task the kernel says runs are
  * both the listed decoy's. */
-bool sc_hide_lying_current(void) { return hide_in("hide-lying-current", IN_LISTED, true); }
+bool sc_hide_lying_current(void) { return hide_in("hide-lying-current", IN_LISTED, true, false); }
+/* hide-tick-phase: hide-in-listed-as, with the ghost on the CPU only between
+ * vigil's ticks (the tick-phase dodge above). */
+bool sc_hide_tick_phase(void) { return hide_in("hide-tick-phase", IN_LISTED, false, true); }
 
 /* ---- rename-diskd: a raw-disk process renamed to the allowed name -------- */
 

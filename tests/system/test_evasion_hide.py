@@ -178,3 +178,57 @@ def test_rename_with_pid_code(t):
                               r"diskd ran, not allowed by the default rule$", action="block", process="diskd")
     if outcome(t, r, "rename-with-pid-code") != "failed":
         raise AssertionError("rawio drove the disk as diskd under vigil")
+
+
+def test_hide_tick_phase_bare(t):
+    """Bare there is no hypervisor tick to find: the ghost, unlisted, runs
+    freely on the decoy's address space."""
+    r = attack(t, "hide-tick-phase")
+    t.expect(r.com2, r"^hide-tick-phase: pid \d+ not in proc_list; ran on the borrowed CR3: yes \(\d+ switches",
+             "the ghost scheduled while unlisted, on the decoy's root")
+    t.expect(r.com2, r"^hide-tick-phase: hypervisor ticks found: 0 of 20 rounds ")
+    t.expect(r.com2, r"^ghost: pid \d+ ran \d+ rounds", "the ghost's own output")
+
+
+def dodge_worked(t, r):
+    m = t.expect(r.com2, r"^hide-tick-phase: hypervisor ticks found: (\d+) of 20 rounds \(period (\d+) cycles, "
+                 r"last gap (\d+), CPUID exit (\d+)\); the ghost ran between them in (\d+) rounds$")
+    found, ran = int(m.group(1)), int(m.group(5))
+    assert found >= 15 and ran >= 15, f"the dodge did not work as the attacker meant: {m.group(0)}"
+
+
+def test_hide_tick_phase_fixed_tick(t):
+    """The same attack against the periodic tick alone (hidden-process
+    samples=off): the ghost is never on the CPU when vigil looks, and is
+    not seen. This is what the random-time samples are for; it proves the
+    dodge is real (and is what a policy file turning them off gives up)."""
+    r = boot_scenario(t, "hide-tick-phase", policy="hidden-process samples=off\n")
+    t.expect(r.com1, r"^vigil: hidden-process: samples=off: only the periodic tick looks at what runs$")
+    t.expect_not(r.com1, r"^vigil: random-time samples")
+    dodge_worked(t, r)
+    recs = alerts(r.com1)
+    assert not [a for a in recs if a["policy"] == "hidden-process"], f"the fixed tick saw the ghost: {recs}"
+    if outcome(t, r, "hide-tick-phase") != "succeeded":
+        raise AssertionError("the ghost did not run hidden")
+
+
+def test_hide_tick_phase(t):
+    """The ghost runs in a listed decoy's address space, and only between
+    vigil's ticks: the rootkit finds each tick by the gap it leaves in the
+    TSC (CPUID exits in a loop, interrupts off), then gives the ghost one
+    quantum, well before the next. Every tick finds the listed rootkit
+    process running. vigil's random-time samples of what runs (docs/ids.md,
+    hidden-process) are memoryless: a tick or sample behind tells nothing of
+    the next, and the ghost is sampled in proportion to its time on the CPU."""
+    r = boot_scenario(t, "hide-tick-phase")
+    t.expect(r.com1, r"^vigil: random-time samples every 10000 us on average \(exponential intervals; seed from ")
+    dodge_worked(t, r)
+    m = t.expect(r.com1, r"^  random-time sample +(\d+) +\d+ +(\d+)$", "the samples in the IDS's cost table")
+    assert int(m.group(1)) > 10, f"only {m.group(1)} samples"
+    recs = alerts(r.com1)
+    only(t, recs, {"hidden-process"})
+    need(t, recs, "hidden-process",
+         r"^the running task is not in the process list: hidden process pid \d+ \"ghost\" in a listed process's "
+         r"address space$", process="ghost")
+    if outcome(t, r, "hide-tick-phase") != "succeeded":
+        raise AssertionError("a detect-only policy changed what the ghost could do")

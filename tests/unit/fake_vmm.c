@@ -129,6 +129,8 @@ bool vmm_trap_cr3_loads(char *err, size_t errlen)
     return true;
 }
 
+void vmm_random_samples(u64 mean_us) { fake.sample_mean_us = mean_us; }
+
 u32 vmm_cr3_targets(const u64 *vals, u32 n)
 {
     fake.ncr3_targets = n > 4 ? 4 : n;

@@ -47,6 +47,7 @@ struct fake_vmm {
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
     bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */
     u32 ncr3_targets;                        /* vmm_cr3_targets: the last values set */
+    u64 sample_mean_us;                      /* vmm_random_samples */
     u64 cr3_targets[4];
     u64 gs_base, kernel_gs_base;             /* what vmm_guest_gs_bases returns */
     u64 tr_base;                             /* vmm_guest_tr_base (0: none) */

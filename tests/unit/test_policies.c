@@ -1091,6 +1091,36 @@ static void scn_hidden_tick_path(void)
     CHECK_HEX(a.cr3, h);
 }
 
+/* (b3) a hider that runs only between ticks (hide-tick-phase): every tick
+ * finds a listed task running, and only the random-time samples between
+ * them find the ghost. hidden-process asks vmm/ for the samples at start;
+ * two samples in one tick's period are one miss, a third after the next
+ * tick is the second, and reports it. */
+static void scn_hidden_task_sampled(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    CHECK_U(fake.sample_mean_us, 10000);
+    u64 init = cr3_of[S_INIT];
+    proc_set(SLOT_HIDDEN, 9, "ghost", init, 1);                 /* unlisted, on init's CR3 */
+    size_t m = MARK();
+    struct ids_event s = ev(IDS_EV_SAMPLE, init, USER_CODE);
+    for (int round = 0; round < 3; round++) {
+        fake_w64(CURRENT_PA, K(proc_pa(S_INIT)));
+        tick(init);                                              /* the tick: init runs */
+        fake_w64(CURRENT_PA, K(proc_pa(SLOT_HIDDEN)));
+        ids_event(&s);                                           /* a sample: the ghost runs */
+        if (round == 0)
+            ids_event(&s);                                       /* the same period: not a second miss */
+        if (round < 1)
+            CHECK_NO_ALERT(m);
+    }
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 9 \"ghost\" in a listed "
+                      "process's address space");
+    CHECK_S(a.process, "ghost");
+}
+
 /* (b2) a task that runs unlisted in a borrowed address space: a listed
  * process's (its CR3 is listed: the CR3 check is silent), and the kernel's
  * (user mode there is reported too). Found by the task `current` names,
@@ -2824,6 +2854,7 @@ static void run_isolated(void (*scenario)(void))
 
 #define SCENARIO(name) static void test_##name(void **state) { (void)state; run_isolated(scn_##name); }
 SCENARIO(hidden_task)
+SCENARIO(hidden_task_sampled)
 SCENARIO(identity)
 SCENARIO(identity_pid)
 SCENARIO(hidden_rsp0)
@@ -3384,6 +3415,7 @@ int main(void)
         cmocka_unit_test(test_hidden_two_ticks),
         cmocka_unit_test(test_hidden_tick_path),
         cmocka_unit_test(test_hidden_task),
+        cmocka_unit_test(test_hidden_task_sampled),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_identity_pid),
         cmocka_unit_test(test_hidden_rsp0),

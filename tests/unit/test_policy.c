@@ -482,6 +482,22 @@ static void test_err_hypervisor_guard_action_alert(void **state)
     assert_err(parse("hypervisor-guard action=alert\n"), 1, "hypervisor-guard always refuses");
 }
 
+/* hidden-process: the random-time samples are on unless samples=off; the
+ * key is hidden-process's alone. */
+static void test_hidden_process_samples(void **state)
+{
+    (void)state;
+    assert_ok(parse("hidden-process\n"));
+    assert_false(cfg.samples_off);
+    assert_ok(parse("hidden-process samples=off interval=2\n"));
+    assert_true(cfg.samples_off);
+    assert_ok(parse("hidden-process samples=on\n"));
+    assert_false(cfg.samples_off);
+    assert_field(parse("hidden-process samples=no\n"), 1, "samples");
+    assert_err(parse("hidden-process samples=no\n"), 1, "'no' is not on or off");
+    assert_field(parse("msr-guard samples=off\n"), 1, "samples");
+}
+
 /* dma-guard: always on, always refusing; its allow list names PCI devices. */
 static void test_dma_guard(void **state)
 {
@@ -835,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_err_bad_action),
         cmocka_unit_test(test_err_hypervisor_guard_action_alert),
         cmocka_unit_test(test_err_hypervisor_guard_disabled),
+        cmocka_unit_test(test_hidden_process_samples),
         cmocka_unit_test(test_dma_guard),
         cmocka_unit_test(test_err_bad_enabled),
         cmocka_unit_test(test_err_bad_severity),
