@@ -42,6 +42,9 @@ static struct vcpu_dtr {
     u64 gdtr_base;
     u16 gdtr_limit;
     u32 unlocked_ticks;                 /* ticks of this vCPU since it started, while unlocked */
+    bool had_gdt;                       /* its GDTR at its first lock (a restart keeps it) */
+    u64 first_gdtr_base;
+    u16 first_gdtr_limit;
 } vc[IDS_MAX_VCPUS];
 #define AP_LOCK_TICKS 100               /* 1 s: an OS's CPU holds its IDT within milliseconds */
 
@@ -139,14 +142,37 @@ static bool lock_ap(const struct ids_event *e, u64 idt_base, u16 idt_limit)
     u16 il, gl;
     vmm_guest_dtr(&ib, &il, &gb, &gl);
     d->idt_locked = true;
+    /* Started again (INIT-SIPI): the same kernel onlining the same CPU
+     * comes back to the same GDT; a rootkit that restarted the CPU into code
+     * of its own, on a GDT of its own, does not. A block puts the first one
+     * back before the vCPU loads a segment from it. */
+    if (d->had_gdt && (gb != d->first_gdtr_base || gl != d->first_gdtr_limit)) {
+        struct ids_verdict v = ids_raise(POL_CRITICAL_TABLES, e, 0x300 + e->vcpu, &gb, 0,
+                                         "vCPU %u started again on a GDT at 0x%llx (limit 0x%x); it first ran on "
+                                         "0x%llx (limit 0x%x)", e->vcpu, (unsigned long long)gb, gl,
+                                         (unsigned long long)d->first_gdtr_base, d->first_gdtr_limit);
+        if (v.action != IDS_ALLOW) {
+            vmm_set_guest_dtr(false, d->first_gdtr_base, d->first_gdtr_limit);
+            gb = d->first_gdtr_base;
+            gl = d->first_gdtr_limit;
+        }
+    }
+    if (!d->had_gdt) {
+        d->had_gdt = true;
+        d->first_gdtr_base = gb;
+        d->first_gdtr_limit = gl;
+    }
     lock_gdt(d, e->vcpu, gb, gl);
     return true;
 }
 
 static void vcpu_start(const struct ids_event *e)
 {
-    if (e->vcpu)
-        *of(e) = (struct vcpu_dtr){ 0 };
+    if (e->vcpu) {
+        struct vcpu_dtr *d = of(e);
+        *d = (struct vcpu_dtr){ .had_gdt = d->had_gdt, .first_gdtr_base = d->first_gdtr_base,
+                                .first_gdtr_limit = d->first_gdtr_limit };
+    }
 }
 
 /* Linux: each CPU's GDT is its per-CPU gdt_page (the GDTR holds its

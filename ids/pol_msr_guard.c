@@ -5,7 +5,10 @@
  * installed (or protection being turned off). Rewriting the same value, or
  * restoring the locked one, is fine. SYSENTER_ESP is each CPU's own (Linux
  * points it at that CPU's entry stack): it is locked per vCPU, from the
- * first value after the vCPU starts. */
+ * first value after the vCPU first starts. A vCPU the guest starts again
+ * (an INIT-SIPI after it ran) keeps its lock: the same kernel onlining the
+ * same CPU writes the same value, and a rootkit that restarts a CPU into
+ * code of its own cannot choose a new one. */
 #include "ids/engine.h"
 #include "lib/string.h"
 
@@ -19,13 +22,6 @@ static u64 locked[NWATCH];
 static bool is_locked[NWATCH];
 static u64 cpu_locked[IDS_MAX_VCPUS];           /* PER_CPU's, for each vCPU */
 static bool cpu_is_locked[IDS_MAX_VCPUS];
-
-/* A vCPU the guest starts (again) sets up its own entry stack. */
-static void vcpu_start(const struct ids_event *e)
-{
-    if (e->vcpu < IDS_MAX_VCPUS)
-        cpu_is_locked[e->vcpu] = false;
-}
 
 static void start(void)
 {
@@ -78,4 +74,4 @@ static struct ids_verdict event(const struct ids_event *e)
                      (unsigned long long)*lk);
 }
 
-const struct policy_ops pol_msr_guard = { .id = POL_MSR_GUARD, .start = start, .event = event, .vcpu_start = vcpu_start };
+const struct policy_ops pol_msr_guard = { .id = POL_MSR_GUARD, .start = start, .event = event };

@@ -748,6 +748,17 @@ static void scn_msr_guard_vcpus(void)
     struct fake_alert a = ONE_ALERT(m, "msr-guard", "block");
     CHECK_S(a.detail, "WRMSR SYSENTER_ESP 0xfffffe000003e000 -> 0xfffffe0000003000 (the kernel set 0xfffffe000003e000)");
     CHECK(fake_console_has(m, "\"vcpu\":1"));
+    /* started again (INIT-SIPI): its own value again is fine, another is not */
+    on_vcpu(1, ev(IDS_EV_VCPU_START, 0, 0));
+    m = MARK();
+    e.msr.old = 0, e.msr.value = esp1;
+    CHECK_ALLOW(on_vcpu(1, e));
+    CHECK_NO_ALERT(m);
+    on_vcpu(1, ev(IDS_EV_VCPU_START, 0, 0));
+    e.msr.old = 0, e.msr.value = 0xfffffe0000100000ull;
+    CHECK_BLOCK(on_vcpu(1, e));
+    a = ONE_ALERT(m, "msr-guard", "block");
+    CHECK_S(a.detail, "WRMSR SYSENTER_ESP 0x0 -> 0xfffffe0000100000 (the kernel set 0xfffffe000003e000)");
     m = MARK();
     e.msr.old = esp0, e.msr.value = esp0;
     CHECK_ALLOW(on_vcpu(0, e));
@@ -818,6 +829,25 @@ static void scn_critical_tables_vcpus(void)
     m = MARK();
     CHECK_ALLOW(on_vcpu(1, d));
     CHECK_NO_ALERT(m);
+    /* ... and it comes back to its own GDT when it loads the kernel's IDT */
+    d.dtr.base = kidt;
+    CHECK_ALLOW(on_vcpu(1, d));
+    CHECK_NO_ALERT(m);
+    /* started again into a rootkit's code, on a GDT of the rootkit's: at the
+     * kernel's IDT, reported, and its first GDT put back */
+    on_vcpu(1, ev(IDS_EV_VCPU_START, 0, 0));
+    fake.gdt_base = K(0x126000);
+    u32 puts = fake.nset_dtr;
+    m = MARK();
+    on_vcpu(1, d);
+    a = ONE_ALERT(m, "critical-tables", "block");
+    char want[160];
+    snprintf(want, sizeof(want), "vCPU 1 started again on a GDT at 0x%llx (limit 0x%x); it first ran on 0x%llx "
+             "(limit 0x%x)", (unsigned long long)K(0x126000), fake.gdt_limit, (unsigned long long)kgdt,
+             fake.gdt_limit);
+    CHECK_S(a.detail, want);
+    CHECK_U(fake.nset_dtr, puts + 1);
+    CHECK_U(fake.gdt_base, kgdt);
 }
 
 /* 5. kernel-text. */
