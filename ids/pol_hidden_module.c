@@ -257,20 +257,19 @@ static void report(const struct ids_event *e, u64 start, u64 end)
     for (u32 i = 0; i < ngone && !name[0]; i++)
         if (gone[i].start < end && start < gone[i].end) {
             str_copy(name, gone[i].name, sizeof(name));
-            how = ", which left the module list while its code stayed";
+            how = "it left the list";
         }
     if (!name[0] && find_name(start, end, name))
-        how = ", by its struct module";
+        how = "its struct module";
     struct ids_event h = *e;
     h.cr3 = ids.kernel_cr3;                     /* no process's: the kernel's module memory */
+    /* (the record's detail holds 119 characters: the name comes first) */
     if (name[0])
-        ids_raise(POL_HIDDEN_MODULE, &h, start, &start, 0,
-                  "executable kernel memory 0x%llx-0x%llx in the module area that no listed module owns: hidden "
-                  "module \"%s\"%s", (unsigned long long)start, (unsigned long long)end, name, how);
+        ids_raise(POL_HIDDEN_MODULE, &h, start, &start, 0, "hidden module \"%s\": code at 0x%llx-0x%llx owned by no "
+                  "listed module (%s)", name, (unsigned long long)start, (unsigned long long)end, how);
     else
-        ids_raise(POL_HIDDEN_MODULE, &h, start, &start, 0,
-                  "executable kernel memory 0x%llx-0x%llx in the module area that no listed module owns: hidden "
-                  "module (no name found)", (unsigned long long)start, (unsigned long long)end);
+        ids_raise(POL_HIDDEN_MODULE, &h, start, &start, 0, "hidden module: code at 0x%llx-0x%llx owned by no listed "
+                  "module (no struct module found)", (unsigned long long)start, (unsigned long long)end);
 }
 
 static void scan(const struct ids_event *e)
@@ -278,7 +277,7 @@ static void scan(const struct ids_event *e)
     static struct hm_mod now[HM_MAX_MODULES];
     u32 n;
     if (!read_list(now, &n))
-        return;                                 /* changing under the walk, or not a list: next time */
+        return;                                 /* changing under the walk, or not a list: next time */                                 /* changing under the walk, or not a list: next time */
     diff_lists(now, n);
     memcpy(mods, now, n * sizeof(now[0]));
     nmods = n;

@@ -213,8 +213,8 @@ EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\""),
             ("pagetable-audit", r"^kernel mapping writable and executable \(4 KiB page\)$"),
             ("io-guard", r"port 0x1f[0-7] by vioport, not allowed by the default rule$"),
             ("signature", r"^signature '.*' \(16 bytes\) found in process memory$"),
-            ("hidden-module", r"^executable kernel memory 0x[0-9a-f]+-0x[0-9a-f]+ in the module area that no listed "
-                              r"module owns: hidden module \"vigiltest\""),
+            ("hidden-module", r"^hidden module \"vigiltest\": code at 0x[0-9a-f]+-0x[0-9a-f]+ owned by no listed "
+                              r"module \(it left the list\)$"),
             ("raw-socket", r"^process pid \d+ \"vraw\" holds a (packet|raw) socket ")]
 
 
@@ -460,8 +460,8 @@ def check_hidden_module(t, r):
                  r"0xffffffffc0000000-0xffffffffff000000, every 10 ticks; kprobe instruction slots are the kernel's$")
     hm = [a for a in alerts(c1) if a["policy"] == "hidden-module"]
     assert len(hm) == 1, f"one hidden-module alert (the hidden vigiltest): {hm}"
-    m = re.match(r"^executable kernel memory 0x([0-9a-f]+)-0x([0-9a-f]+) in the module area that no listed module "
-                 r"owns: hidden module \"vigiltest\"", hm[0]["detail"])
+    m = re.match(r"^hidden module \"vigiltest\": code at 0x([0-9a-f]+)-0x([0-9a-f]+) owned by no listed module "
+                 r"\(it left the list\)$", hm[0]["detail"])
     assert m, hm[0]["detail"]
     s, e = int(m.group(1), 16), int(m.group(2), 16)
     assert s <= lo < e, f"the alert's range {s:#x}-{e:#x} misses the hidden text at {lo:#x}"
