@@ -254,22 +254,29 @@ static void report(const struct ids_event *e, u64 start, u64 end)
 {
     char name[HM_NAME] = "";
     const char *how = "";
-    for (u32 i = 0; i < ngone && !name[0]; i++)
-        if (gone[i].start < end && start < gone[i].end) {
+    u64 latest = 0;
+    for (u32 i = 0; i < ngone; i++)             /* the last module there (addresses are reused) */
+        if (gone[i].start < end && start < gone[i].end && (!name[0] || gone[i].tick >= latest)) {
             str_copy(name, gone[i].name, sizeof(name));
+            latest = gone[i].tick;
             how = "it left the list";
         }
     if (!name[0] && find_name(start, end, name))
         how = "its struct module";
     struct ids_event h = *e;
     h.cr3 = ids.kernel_cr3;                     /* no process's: the kernel's module memory */
+    struct vmi_proc kernel;                     /* named as the kernel's, not as the task a tick interrupted */
+    memset(&kernel, 0, sizeof(kernel));
+    kernel.pid = -1;
+    str_copy(kernel.name, "kernel", sizeof(kernel.name));
     /* (the record's detail holds 119 characters: the name comes first) */
     if (name[0])
-        ids_raise(POL_HIDDEN_MODULE, &h, start, &start, 0, "hidden module \"%s\": code at 0x%llx-0x%llx owned by no "
-                  "listed module (%s)", name, (unsigned long long)start, (unsigned long long)end, how);
+        ids_raise_task(POL_HIDDEN_MODULE, &h, &kernel, start, &start, 0, "hidden module \"%s\": code at 0x%llx-0x%llx "
+                       "owned by no listed module (%s)", name, (unsigned long long)start, (unsigned long long)end, how);
     else
-        ids_raise(POL_HIDDEN_MODULE, &h, start, &start, 0, "hidden module: code at 0x%llx-0x%llx owned by no listed "
-                  "module (no struct module found)", (unsigned long long)start, (unsigned long long)end);
+        ids_raise_task(POL_HIDDEN_MODULE, &h, &kernel, start, &start, 0, "hidden module: code at 0x%llx-0x%llx owned "
+                       "by no listed module (no struct module found)", (unsigned long long)start,
+                       (unsigned long long)end);
 }
 
 static void scan(const struct ids_event *e)

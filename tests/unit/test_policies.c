@@ -3402,6 +3402,8 @@ static void scn_linux_hidden_module(void)
     CHECK_S(a.detail, "hidden module \"vigiltest\": code at 0xffffffffc0030000-0xffffffffc0031000 owned by no listed "
                       "module (it left the list)");
     CHECK_HEX(a.gva, LX_MOD(0x30000));
+    CHECK_S(a.process, "kernel");                                /* not the task the tick interrupted */
+    CHECK_U(a.pid, -1);
     m = MARK();
     lx_ticks(30);
     CHECK_NO_ALERT(m);                                            /* once */
