@@ -7,8 +7,9 @@
  *   (the profile's modules_vaddr..modules_end) visited with pt_visit, the
  *   supervisor-executable leaves coalesced into ranges;
  * - a range, or part of one, that no listed module's layout, no kprobe
- *   instruction slot page (kprobe_insn_slots, kprobe_optinsn_slots: the
- *   kernel's own code there) and no module that left the list less than
+ *   instruction slot page (kprobe_insn_slots, kprobe_optinsn_slots), no
+ *   BPF program pack (pack_list: the kernel's own code there, its JIT's;
+ *   the kernel's boot JITs one, ptp_classifier) and no module that left the list less than
  *   HM_GRACE_TICKS ago covers is a hidden module: reported once, with its
  *   range and the name of its struct module when that can be found (the
  *   module vigil saw listed there before, or a struct module in the pages
@@ -31,7 +32,7 @@
 #define HM_MAX_REPORTED 32
 #define HM_NAME 56                          /* MODULE_NAME_LEN */
 #define HM_NAME_SCAN_PAGES 64               /* pages after a hidden range searched for its struct module */
-#define HM_MAX_KPROBE_PAGES 32
+#define HM_MAX_KERNEL_EXEC 32               /* the kernel's own executable allocations there, read */
 
 struct hm_mod {
     u64 addr;                               /* its struct module */
@@ -45,6 +46,8 @@ static struct {
     u64 off_list, off_name, off_state, off_core, off_core_size, off_init, off_init_size, name_size;
     u64 kp[2], off_kp_pages, off_kip_list, off_kip_insns;
     bool have_kp;
+    u64 bpf_packs, off_pack_list, off_pack_ptr, pack_size;
+    bool have_bpf;
 } hm;
 
 static struct hm_mod mods[HM_MAX_MODULES];
@@ -86,14 +89,19 @@ static void setup(void)
     hm.have_kp = hm.kp[0] && profile_field(p, "kprobe_insn_cache.pages", &hm.off_kp_pages, 0) &&
                  profile_const(p, "kprobe_insn_page.list", &hm.off_kip_list) &&
                  profile_const(p, "kprobe_insn_page.insns", &hm.off_kip_insns);
+    hm.bpf_packs = profile_sym(p, "pack_list");
+    hm.have_bpf = hm.bpf_packs && profile_const(p, "bpf_prog_pack.list", &hm.off_pack_list) &&
+                  profile_const(p, "bpf_prog_pack.ptr", &hm.off_pack_ptr) &&
+                  profile_const(p, "bpf_prog_pack_size", &hm.pack_size) && hm.pack_size && !(hm.pack_size & 0xfff);
     if (!hm.ok)
         kprintf("vigil: hidden-module: the profile lacks `modules`, the module area (modules_vaddr, modules_end) "
                 "or a struct module field: not watching modules\n");
     else
         kprintf("vigil: hidden-module: module list from `modules` against executable memory in 0x%llx-0x%llx, "
-                "every %u ticks%s\n", (unsigned long long)hm.vaddr, (unsigned long long)hm.end,
-                ids.cfg.pol[POL_HIDDEN_MODULE].interval,
-                hm.have_kp ? "; kprobe instruction slots are the kernel's" : "; no kprobe slots in the profile");
+                "every %u ticks; the kernel's own there: %s%s%s\n", (unsigned long long)hm.vaddr,
+                (unsigned long long)hm.end, ids.cfg.pol[POL_HIDDEN_MODULE].interval,
+                hm.have_kp ? "kprobe instruction slots" : "", hm.have_kp && hm.have_bpf ? ", " : "",
+                hm.have_bpf ? "BPF program packs" : hm.have_kp ? "" : "none known (no kprobe or BPF lists in the profile)");
 }
 
 /* The module list now: false when it cannot be read whole (a scan then
@@ -173,28 +181,38 @@ static void diff_lists(const struct hm_mod *now, u32 n)
     }
 }
 
-/* The pages of the kernel's kprobe instruction caches (module_alloc'd,
- * executable, no module's). */
-static u32 kprobe_pages(struct mod_range *out, u32 max)
+/* One list of the kernel's own executable allocations in the module area:
+ * each entry (its list_head at list_off) points (at ptr_off) into one of
+ * `size` bytes. */
+static u32 kernel_list(u64 head, u64 list_off, u64 ptr_off, u64 size, struct mod_range *out, u32 max)
+{
+    u64 node;
+    u32 n = 0;
+    if (!head || !rd(head, &node, 8))
+        return 0;
+    for (u32 steps = 0; node != head && steps < HM_MAX_KERNEL_EXEC && n < max; steps++) {
+        u64 ptr;
+        if (node < list_off || !rd(node - list_off + ptr_off, &ptr, 8))
+            break;
+        out[n].start = ptr & ~0xfffull;
+        out[n].end = out[n].start + size;
+        n++;
+        if (!rd(node, &node, 8))
+            break;
+    }
+    return n;
+}
+
+/* The kernel's own code there, no module's: the pages of kprobes'
+ * instruction caches and BPF's JIT program packs (both module_alloc'd). */
+static u32 kernel_exec(struct mod_range *out, u32 max)
 {
     u32 n = 0;
-    for (u32 c = 0; hm.have_kp && c < 2; c++) {
-        if (!hm.kp[c])
-            continue;
-        u64 head = hm.kp[c] + hm.off_kp_pages, node;
-        if (!rd(head, &node, 8))
-            continue;
-        for (u32 steps = 0; node != head && steps < HM_MAX_KPROBE_PAGES && n < max; steps++) {
-            u64 insns;
-            if (node < hm.off_kip_list || !rd(node - hm.off_kip_list + hm.off_kip_insns, &insns, 8))
-                break;
-            out[n].start = insns & ~0xfffull;
-            out[n].end = out[n].start + 4096;
-            n++;
-            if (!rd(node, &node, 8))
-                break;
-        }
-    }
+    for (u32 c = 0; hm.have_kp && c < 2; c++)
+        if (hm.kp[c])
+            n += kernel_list(hm.kp[c] + hm.off_kp_pages, hm.off_kip_list, hm.off_kip_insns, 4096, out + n, max - n);
+    if (hm.have_bpf)
+        n += kernel_list(hm.bpf_packs, hm.off_pack_list, hm.off_pack_ptr, hm.pack_size, out + n, max - n);
     return n;
 }
 
@@ -302,7 +320,7 @@ static void scan(const struct ids_event *e)
 
     /* The owners: listed modules' layouts (whole pages), kprobe slot pages,
      * and what left the list within the grace. */
-    static struct mod_range owned[2 * HM_MAX_MODULES + HM_MAX_KPROBE_PAGES + HM_MAX_GONE];
+    static struct mod_range owned[2 * HM_MAX_MODULES + HM_MAX_KERNEL_EXEC + HM_MAX_GONE];
     u32 no = 0;
     for (u32 i = 0; i < nmods; i++) {
         if (mods[i].core)
@@ -310,7 +328,7 @@ static void scan(const struct ids_event *e)
         if (mods[i].init)
             owned[no++] = (struct mod_range){ mods[i].init & ~0xfffull, page_up(mods[i].init + mods[i].init_size) };
     }
-    no += kprobe_pages(owned + no, HM_MAX_KPROBE_PAGES);
+    no += kernel_exec(owned + no, HM_MAX_KERNEL_EXEC);
     for (u32 i = 0; i < ngone; i++)
         if (ids.ticks - gone[i].tick < HM_GRACE_TICKS)
             owned[no++] = (struct mod_range){ gone[i].start, gone[i].end };

@@ -358,6 +358,7 @@ SYMBOLS = [
     # hidden-module: the kernel's own executable pages in the module area
     # that belong to no module (kprobes' instruction slots)
     ("kprobe_insn_slots", "kprobe_insn_cache"), ("kprobe_optinsn_slots", "kprobe_insn_cache"),
+    ("pack_list", "list_head"),                  # BPF's JIT: its 2 MiB program packs (kernel/bpf/core.c)
     # the kernel's own patch sites (kernel-text judges writes to its text by them)
     ("__start___jump_table", "range:__stop___jump_table"),
     ("__start_static_call_sites", "range:__stop_static_call_sites"),
@@ -385,7 +386,7 @@ FIELDS = [
 # fields of structures private to one kernel file (no header declares them,
 # so the test module cannot check them with offsetof): from BTF all the
 # same, written as constants
-PRIVATE_FIELDS = ["kprobe_insn_page.list", "kprobe_insn_page.insns"]
+PRIVATE_FIELDS = ["kprobe_insn_page.list", "kprobe_insn_page.insns", "bpf_prog_pack.list", "bpf_prog_pack.ptr"]
 # fields a policy cannot do without: a kernel whose BTF lacks them gets no profile
 REQUIRED_FIELDS = ["task_struct.tasks", "task_struct.pid", "task_struct.tgid", "task_struct.comm",
                    "task_struct.mm", "task_struct.active_mm", "task_struct.real_parent",
@@ -399,6 +400,7 @@ CONSTS = [
     ("cpu_entry_area", CPU_ENTRY_AREA),
     ("modules_vaddr", MODULES_VADDR),            # the module area (hidden-module walks its mappings)
     ("modules_end", MODULES_END),
+    ("bpf_prog_pack_size", 0x200000),            # BPF_PROG_PACK_SIZE: PMD_SIZE x num_possible_nodes() (one node)
 ]
 
 

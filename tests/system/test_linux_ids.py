@@ -457,7 +457,8 @@ def check_hidden_module(t, r):
     lo, hi = hide_module_worked(t, r.com2)
     c1 = r.com1
     t.expect(c1, r"^vigil: hidden-module: module list from `modules` against executable memory in "
-                 r"0xffffffffc0000000-0xffffffffff000000, every 10 ticks; kprobe instruction slots are the kernel's$")
+                 r"0xffffffffc0000000-0xffffffffff000000, every 10 ticks; the kernel's own there: kprobe instruction slots, "
+                 r"BPF program packs$")
     hm = [a for a in alerts(c1) if a["policy"] == "hidden-module"]
     assert len(hm) == 1, f"one hidden-module alert (the hidden vigiltest): {hm}"
     m = re.match(r"^hidden module \"vigiltest\": code at 0x([0-9a-f]+)-0x([0-9a-f]+) owned by no listed module "

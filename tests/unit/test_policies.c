@@ -3305,7 +3305,11 @@ static const char linux_profile_i12[] = LINUX_PROFILE_BASE
     "const kprobe_insn_page.list 0\n"
     "const kprobe_insn_page.insns 16\n"
     "const modules_vaddr 0xffffffffc0000000\n"
-    "const modules_end 0xffffffffff000000\n";
+    "const modules_end 0xffffffffff000000\n"
+    "symbol pack_list 0xffffffff81162000 16\n"
+    "const bpf_prog_pack.list 0\n"
+    "const bpf_prog_pack.ptr 16\n"
+    "const bpf_prog_pack_size 0x2000\n";
 #define LX_MODPA 0x3800000ull                      /* module memory (clear of vigil's region) */
 #define LX_MOD(off) (0xffffffffc0000000ull + (off))
 #define LX_MODS_HEAD (0xffffffff81160000ull + LX_SLIDE)
@@ -3376,7 +3380,14 @@ static void scn_linux_hidden_module(void)
     fake_w64(LX_PA + 0x161000 + 56, LX_T(0x2f70000));             /* kprobe_insn_slots.pages -> one page */
     fake_w64(0x2f70000, 0xffffffff81161000ull + LX_SLIDE + 56);
     fake_w64(0x2f70000 + 16, LX_MOD(0x20000) + 0x40);               /* its insns */
+    /* and a BPF program pack (2 pages here), the kernel's JIT's */
+    fake_map(kcr3, LX_MOD(0x60000), LX_MODPA + 0x60000, PTE_P);
+    fake_map(kcr3, LX_MOD(0x61000), LX_MODPA + 0x61000, PTE_P);
+    fake_w64(LX_PA + 0x162000, LX_T(0x2f71000));                  /* pack_list -> one pack */
+    fake_w64(0x2f71000, 0xffffffff81162000ull + LX_SLIDE);
+    fake_w64(0x2f71000 + 16, LX_MOD(0x60000));                      /* its ptr */
     size_t m = MARK();
+    CHECK_HAS(0, "every 10 ticks; the kernel's own there: kprobe instruction slots, BPF program packs");
     lx_ticks(10);
     CHECK_HAS(m, "vigil: info: hidden-module: module \"ext4\" listed at the first look: core "
                  "0xffffffffc0010000-0xffffffffc0013000");
