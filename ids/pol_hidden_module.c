@@ -28,7 +28,8 @@
 #define HM_MAX_TABLES 64                    /* page tables read per visit of the module area */
 #define HM_MAX_EXEC 64                      /* executable ranges per scan */
 #define HM_MAX_GONE 32                      /* layouts that left the list, remembered */
-#define HM_GRACE_TICKS 100                  /* 1 s: out of the list, still owned (the kernel frees later) */
+#define HM_GRACE_TICKS 20                   /* 200 ms: out of the list, still owned (the kernel frees after an
+                                             * RCU grace period, a few jiffies) */
 #define HM_MAX_REPORTED 32
 #define HM_NAME 56                          /* MODULE_NAME_LEN */
 #define HM_NAME_SCAN_PAGES 64               /* pages after a hidden range searched for its struct module */

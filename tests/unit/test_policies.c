@@ -3406,9 +3406,9 @@ static void scn_linux_hidden_module(void)
     lx_ticks(10);
     CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" left the list: core "
                  "0xffffffffc0030000-0xffffffffc0032000");
-    lx_ticks(80);
+    lx_ticks(10);
     CHECK_NO_ALERT(m);                                            /* the grace: the kernel frees later */
-    lx_ticks(20);
+    lx_ticks(10);
     struct fake_alert a = ONE_ALERT(m, "hidden-module", "alert");
     CHECK_S(a.detail, "hidden module \"vigiltest\": code at 0xffffffffc0030000-0xffffffffc0031000 owned by no listed "
                       "module (it left the list)");
