@@ -119,6 +119,11 @@ static void check_file(const struct ids_event *e, const struct vmi_proc *p, u32 
         rd(sk + rs.off_family, &family, 2);
     if (type != SOCK_RAW && family != AF_PACKET)
         return;
+    /* The process as it is now: the snapshot may be from before its exec
+     * (a fork's child still has its parent's name and address space). */
+    struct vmi_proc now;
+    if (vmi_read_task(e->cr3, p->addr, &now) && now.pid == p->pid)
+        p = &now;
     if (allowed(p->name) || !first_report(p->pid, sock))
         return;
     struct ids_event h = *e;

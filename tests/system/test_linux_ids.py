@@ -214,7 +214,7 @@ EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\""),
             ("io-guard", r"port 0x1f[0-7] by vioport, not allowed by the default rule$"),
             ("signature", r"^signature '.*' \(16 bytes\) found in process memory$"),
             ("hidden-module", r"^hidden module \"vigiltest\": code at 0x[0-9a-f]+-0x[0-9a-f]+ owned by no listed "
-                              r"module \(it left the list\)$"),
+                              r"module \((it left the list|its struct module)\)$"),
             ("raw-socket", r"^process pid \d+ \"vraw\" holds a (packet|raw) socket ")]
 
 
@@ -461,15 +461,17 @@ def check_hidden_module(t, r):
                  r"BPF program packs$")
     hm = [a for a in alerts(c1) if a["policy"] == "hidden-module"]
     assert len(hm) == 1, f"one hidden-module alert (the hidden vigiltest): {hm}"
+    # named by the list vigil saw it in, or (hidden within its init, before a
+    # scan saw it listed) by its own struct module
     m = re.match(r"^hidden module \"vigiltest\": code at 0x([0-9a-f]+)-0x([0-9a-f]+) owned by no listed module "
-                 r"\(it left the list\)$", hm[0]["detail"])
+                 r"\((it left the list|its struct module)\)$", hm[0]["detail"])
     assert m, hm[0]["detail"]
     s, e = int(m.group(1), 16), int(m.group(2), 16)
     assert s <= lo < e, f"the alert's range {s:#x}-{e:#x} misses the hidden text at {lo:#x}"
-    assert hm[0]["action"] == "alert", hm[0]
+    assert hm[0]["action"] == "alert" and hm[0].get("process") == "kernel", hm[0]
+    print(f"hidden-module: {hm[0]['detail']}")
     loads = re.findall(r"^vigil: info: hidden-module: module \"vigiltest\" loaded: core 0x([0-9a-f]+)-", c1, re.M)
     assert len(loads) >= 3, f"only {len(loads)} loads of vigiltest reported (info)"
-    assert any(int(x, 16) <= lo < int(x, 16) + 0x100000 for x in loads), "the hidden module's load not reported"
     lefts = re.findall(r"^vigil: info: hidden-module: module \"vigiltest\" left the list: ", c1, re.M)
     assert len(lefts) >= 2, f"only {len(lefts)} unloads of vigiltest reported (info)"
     t.expect(c1, r"^vigil: hidden-module: \d+ scans, \d+ modules listed at the last")

@@ -3480,17 +3480,24 @@ static void scn_linux_raw_socket(void)
     fake_w64(0x2f00000 + 16, LX_T(0x2f01000) + 16);
     lx_task(0x2f01000, 2, 2, "kworker/0:1", 0, LX_T(0x2f10000));
     fake_w64(0x2f01000 + 16, LX_T(0x2f03000) + 16);
-    lx_task(0x2f03000, 42, 42, "vraw", LX_T(0x2f12000), LX_T(0x2f12000));
-    fake_w64(0x2f12000 + 8, LX_T(0x2f60000));
+    /* pid 42 first as init's fork child (its name and mm), in the snapshot */
+    lx_task(0x2f03000, 42, 42, "init", LX_T(0x2f10000), LX_T(0x2f10000));
     fake_w64(0x2f03000 + 16, init_task + 16);
     lx_files(0x2f00000, 0x2f80000, 64);
     lx_fd(0x2f80000, 0, 0x2f90000, false, 0, 0);
     lx_fd(0x2f80000, 1, 0x2f91000, true, 2, 2);                    /* SOCK_DGRAM AF_INET */
+    ids_procs_stale();
+    size_t m = MARK();
+    lx_ticks(1);
+    CHECK_NO_ALERT(m);
+    /* then, before the snapshot is taken again, it execs vraw (a new name
+     * and mm) and opens its sockets: the record names it as it is now */
+    lx_task(0x2f03000, 42, 42, "vraw", LX_T(0x2f12000), LX_T(0x2f12000));
+    fake_w64(0x2f12000 + 8, LX_T(0x2f60000));
     lx_files(0x2f03000, 0x2fa0000, 1024);
     lx_fd(0x2fa0000, 3, 0x2fb0000, true, 3, 17);                   /* SOCK_RAW AF_PACKET */
     lx_fd(0x2fa0000, 700, 0x2fb1000, true, 3, 2);                  /* SOCK_RAW AF_INET */
-    ids_procs_stale();
-    size_t m = MARK();
+    m = MARK();
     lx_ticks(1);
     struct fake_alert a = ONE_ALERT(m, "raw-socket", "alert");
     CHECK_S(a.detail, "process pid 42 \"vraw\" holds a packet socket (AF_PACKET SOCK_RAW, fd 3): not allowed");
