@@ -39,7 +39,10 @@ struct hm_mod {
     u64 addr;                               /* its struct module */
     char name[HM_NAME];
     u64 core, core_size, init, init_size;
+    u32 state;                              /* MODULE_STATE_LIVE 0, COMING 1 (its init runs), GOING 2, UNFORMED 3 */
 };
+#define MOD_LIVE 0
+#define MOD_COMING 1
 
 static struct {
     bool ok, warned;
@@ -122,7 +125,7 @@ static bool read_list(struct hm_mod *out, u32 *n)
         u32 csz = 0, isz = 0;
         if (!rd(m.addr + hm.off_name, m.name, hm.name_size) || !rd(m.addr + hm.off_core, &m.core, 8) ||
             !rd(m.addr + hm.off_core_size, &csz, 4) || !rd(m.addr + hm.off_init, &m.init, 8) ||
-            !rd(m.addr + hm.off_init_size, &isz, 4))
+            !rd(m.addr + hm.off_init_size, &isz, 4) || !rd(m.addr + hm.off_state, &m.state, 4))
             return false;
         clean_name(m.name, hm.name_size);
         m.core_size = csz;
@@ -159,12 +162,27 @@ static void remember_gone(u64 start, u64 size, const char *name)
 
 static u64 page_up(u64 v) { return (v + 0xfff) & ~0xfffull; }
 
-/* Loads and unloads against the last list: info lines. */
+static void info_left(const struct hm_mod *m)
+{
+    kprintf("vigil: info: hidden-module: module \"%s\" left the list: core 0x%llx-0x%llx\n", m->name,
+            (unsigned long long)m->core, (unsigned long long)(m->core + m->core_size));
+    remember_gone(m->core, page_up(m->core_size), m->name);
+    remember_gone(m->init, page_up(m->init_size), m->name);
+}
+
+/* Loads and unloads against the last list: info lines. A module unloaded
+ * and loaded again at the same place between two scans is the same entry,
+ * unless this scan finds the new one's init running (COMING, or an init
+ * layout again) where the last found the old one done with it. */
 static void diff_lists(const struct hm_mod *now, u32 n)
 {
     for (u32 i = 0; i < n; i++) {
         const struct hm_mod *was = find_mod(mods, nmods, now[i].addr, now[i].name);
-        if (!was) {
+        bool again = was && was->state == MOD_LIVE && !was->init &&
+                     (now[i].state == MOD_COMING || now[i].init);
+        if (again)
+            info_left(was);
+        if (!was || again) {
             kprintf("vigil: info: hidden-module: module \"%s\" %s: core 0x%llx-0x%llx%s\n", now[i].name,
                     first_scan_done ? "loaded" : "listed at the first look", (unsigned long long)now[i].core,
                     (unsigned long long)(now[i].core + now[i].core_size), now[i].init ? ", init layout too" : "");
@@ -172,14 +190,9 @@ static void diff_lists(const struct hm_mod *now, u32 n)
             remember_gone(was->init, page_up(was->init_size), was->name);   /* freed after init, a little later */
         }
     }
-    for (u32 i = 0; i < nmods; i++) {
-        if (find_mod(now, n, mods[i].addr, mods[i].name))
-            continue;
-        kprintf("vigil: info: hidden-module: module \"%s\" left the list: core 0x%llx-0x%llx\n", mods[i].name,
-                (unsigned long long)mods[i].core, (unsigned long long)(mods[i].core + mods[i].core_size));
-        remember_gone(mods[i].core, page_up(mods[i].core_size), mods[i].name);
-        remember_gone(mods[i].init, page_up(mods[i].init_size), mods[i].name);
-    }
+    for (u32 i = 0; i < nmods; i++)
+        if (!find_mod(now, n, mods[i].addr, mods[i].name))
+            info_left(&mods[i]);
 }
 
 /* One list of the kernel's own executable allocations in the module area:

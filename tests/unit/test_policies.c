@@ -3401,6 +3401,22 @@ static void scn_linux_hidden_module(void)
     lx_ticks(10);
     CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" loaded: core 0xffffffffc0030000-0xffffffffc0032000");
     CHECK_NO_ALERT(m);
+    /* unloaded and loaded again at the same place between two scans: the
+     * new one's init runs (COMING, an init layout) where the old was LIVE */
+    u64 vt_pa = LX_MODPA + 0x31000;
+    fake_w32(vt_pa + 0, 1);
+    fake_w64(vt_pa + 400, LX_MOD(0x70000));
+    fake_w32(vt_pa + 408, 0x1000);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" left the list: core 0xffffffffc0030000-0xffffffffc0032000");
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" loaded: core 0xffffffffc0030000-0xffffffffc0032000, "
+                 "init layout too");
+    fake_w32(vt_pa + 0, 0);                                       /* LIVE, its init layout freed */
+    fake_w64(vt_pa + 400, 0);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_LACKS(m, "vigil: info:");
     lx_link_modules(&ext4, 1);
     m = MARK();
     lx_ticks(10);
