@@ -141,7 +141,12 @@ const struct alert_log *ids_alert_log(void);
 u32 ids_insn_len(const struct ids_event *e);
 
 extern const struct policy_ops pol_kernel_text, pol_critical_tables, pol_msr_guard, pol_cr_guard,
-    pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard, pol_dma_guard;
+    pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard, pol_dma_guard,
+    pol_hidden_module, pol_raw_socket;
+
+/* hidden-module and raw-socket: their summary lines. */
+void hidden_module_summary(void);
+void raw_socket_summary(void);
 
 /* dma-guard's backstop: an exit saw a write to the protected frame holding
  * gpa (its next hash is a new reference, not a finding). */

@@ -39,6 +39,8 @@ static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_SIGNATURE] = &pol_signature,
     [POL_HYPERVISOR_GUARD] = &pol_hypervisor_guard,
     [POL_DMA_GUARD] = &pol_dma_guard,
+    [POL_HIDDEN_MODULE] = &pol_hidden_module,
+    [POL_RAW_SOCKET] = &pol_raw_socket,
 };
 
 /* Which policy an event type goes to when no subscription names it; the
@@ -876,6 +878,8 @@ void ids_print_summary(void)
             (unsigned long long)vmi_stats_walks());
     xlate_summary();
     kernel_text_summary();
+    hidden_module_summary();
+    raw_socket_summary();
 }
 
 const struct alert_log *ids_alert_log(void) { return &alog; }

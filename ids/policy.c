@@ -5,6 +5,7 @@
 static const char *const names[POL_COUNT] = {
     "kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process",
     "pagetable-audit", "io-guard", "signature", "hypervisor-guard", "dma-guard",
+    "hidden-module", "raw-socket",
 };
 
 const char *policy_name(enum policy_id id) { return id < POL_COUNT ? names[id] : "?"; }
@@ -47,6 +48,8 @@ void policy_defaults(struct policy_config *c)
         [POL_SIGNATURE] = { ACT_ALERT, SEV_HIGH, 10 },
         [POL_HYPERVISOR_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 0 },
         [POL_DMA_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 1 },
+        [POL_HIDDEN_MODULE] = { ACT_ALERT, SEV_HIGH, 10 },
+        [POL_RAW_SOCKET] = { ACT_ALERT, SEV_HIGH, 1 },
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         c->pol[i].enabled = true;
@@ -144,6 +147,17 @@ static bool add_allow(void *ctx, const char *s, size_t n)
     return true;
 }
 
+static bool add_raw_allow(void *ctx, const char *s, size_t n)
+{
+    struct policy_config *c = ctx;
+    if (n >= PROC_NAME_MAX || c->nraw_allow == RAW_MAX_ALLOW)
+        return false;
+    memcpy(c->raw_allow[c->nraw_allow], s, n);
+    c->raw_allow[c->nraw_allow][n] = 0;
+    c->nraw_allow++;
+    return true;
+}
+
 /* vendor:device, four hex digits each; device * for any of the vendor's. */
 static bool add_dma_allow(void *ctx, const char *s, size_t n)
 {
@@ -232,7 +246,8 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
     enum policy_id id;
     if (!policy_lookup(words[0], &id))
         FAIL("policy line %u: unknown policy '%s' (kernel-text, critical-tables, msr-guard, cr-guard, "
-             "hidden-process, pagetable-audit, io-guard, signature, hypervisor-guard, dma-guard)", ln, words[0]);
+             "hidden-process, pagetable-audit, io-guard, signature, hypervisor-guard, dma-guard, hidden-module, "
+             "raw-socket)", ln, words[0]);
     if (id != POL_IO_GUARD && id != POL_SIGNATURE && c->pol[id].line)
         FAIL("policy line %u: second rule for %s (the first is on line %u)", ln, words[0], c->pol[id].line);
 
@@ -264,7 +279,8 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
             if (!parse_severity(v, &c->pol[id].severity))
                 FAIL("policy line %u, field 'severity': '%s' is not low, medium, high or critical", ln, v);
         } else if (!strcmp(k, "interval") &&
-                   (id == POL_HIDDEN_PROCESS || id == POL_PAGETABLE_AUDIT || id == POL_SIGNATURE)) {
+                   (id == POL_HIDDEN_PROCESS || id == POL_PAGETABLE_AUDIT || id == POL_SIGNATURE ||
+                    id == POL_HIDDEN_MODULE || id == POL_RAW_SOCKET)) {
             u64 n;
             if (!str_to_u64(v, strlen(v), &n) || n == 0 || n > 100000)
                 FAIL("policy line %u, field 'interval': '%s' is not a tick count from 1 to 100000", ln, v);
@@ -278,6 +294,11 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
             if (!for_items(v, add_allow, &io))
                 FAIL("policy line %u, field 'allow': '%s' is not a list of process names (at most %d, "
                      "each under %d bytes)", ln, v, IO_MAX_ALLOW, PROC_NAME_MAX);
+        } else if (!strcmp(k, "allow") && id == POL_RAW_SOCKET) {
+            c->nraw_allow = 0;
+            if (!for_items(v, add_raw_allow, c))
+                FAIL("policy line %u, field 'allow': '%s' is not a list of process names (at most %d, each under %d "
+                     "bytes)", ln, v, RAW_MAX_ALLOW, PROC_NAME_MAX);
         } else if (!strcmp(k, "allow") && id == POL_DMA_GUARD) {
             c->ndma_allow = 0;
             if (!for_items(v, add_dma_allow, c))

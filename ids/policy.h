@@ -8,7 +8,8 @@
 
 enum policy_id {
     POL_KERNEL_TEXT, POL_CRITICAL_TABLES, POL_MSR_GUARD, POL_CR_GUARD, POL_HIDDEN_PROCESS,
-    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_DMA_GUARD, POL_COUNT
+    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_DMA_GUARD,
+    POL_HIDDEN_MODULE, POL_RAW_SOCKET, POL_COUNT
 };
 
 enum action { ACT_ALERT, ACT_BLOCK, ACT_SUSPEND };
@@ -21,6 +22,7 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 #define SIG_MAX_LEN 64
 #define PROC_NAME_MAX 16
 #define DMA_MAX_ALLOW 16
+#define RAW_MAX_ALLOW 8
 
 struct io_rule {
     u32 nranges;
@@ -44,7 +46,8 @@ struct policy_config {
         bool enabled;
         enum action action;
         enum severity severity;
-        u32 interval;                  /* periodic checks, in ticks (hidden-process, pagetable-audit, signature) */
+        u32 interval;                  /* periodic checks, in ticks (hidden-process, pagetable-audit, signature,
+                                    * dma-guard, hidden-module, raw-socket) */
         u32 line;                      /* 0: from the defaults */
     } pol[POL_COUNT];
     u32 nio;
@@ -62,6 +65,9 @@ struct policy_config {
      * samples=off (which lets a hider that learns the tick's phase go
      * unseen: docs/ids.md). */
     bool samples_off;
+    /* raw-socket: processes (by name) that may hold raw and packet sockets. */
+    u32 nraw_allow;
+    char raw_allow[RAW_MAX_ALLOW][PROC_NAME_MAX];
 };
 
 const char *policy_name(enum policy_id id);

@@ -338,6 +338,11 @@ DIRECT_MAP = 0xFFFF888000000000          # page_offset_base's link-time value (4
 DIRECT_MAP_SIZE = 0x400000000000          # 64 TiB: the direct map's region (4-level paging, mm.rst)
 USER_TOP = 0x00007FFFFFFFF000            # TASK_SIZE_MAX with 4-level paging
 CPU_ENTRY_AREA = 0xFFFFFE0000000000      # CPU_ENTRY_AREA_RO_IDT: the IDTR's read-only IDT alias
+# The module area (arch/x86/include/asm/pgtable_64_types.h): MODULES_VADDR is
+# __START_KERNEL_map + KERNEL_IMAGE_SIZE, 1 GiB with KASLR (CONFIG_RANDOMIZE_BASE,
+# Debian's); MODULES_END is fixed. Not slid: module_alloc randomizes within it.
+MODULES_VADDR = KERNEL_MAP + 0x40000000
+MODULES_END = 0xFFFFFFFFFF000000
 
 # link-time symbols: (name, size: an int, a BTF struct, "range:END", "gap" to the next symbol)
 SYMBOLS = [
@@ -350,6 +355,10 @@ SYMBOLS = [
     ("page_offset_base", 8), ("vmalloc_base", 8), ("vmemmap_base", 8), ("phys_base", 8),
     ("__per_cpu_offset", "gap"), ("socket_file_ops", "file_operations"),
     ("text_poke", 0), ("linux_banner", 0), ("poking_mm", 8),
+    # hidden-module: the kernel's own executable pages in the module area
+    # that belong to no module (kprobes' instruction slots)
+    ("kprobe_insn_slots", "kprobe_insn_cache"), ("kprobe_optinsn_slots", "kprobe_insn_cache"),
+    ("pack_list", "list_head"),                  # BPF's JIT: its 2 MiB program packs (kernel/bpf/core.c)
     # the kernel's own patch sites (kernel-text judges writes to its text by them)
     ("__start___jump_table", "range:__stop___jump_table"),
     ("__start_static_call_sites", "range:__stop_static_call_sites"),
@@ -372,7 +381,12 @@ FIELDS = [
     "module.core_layout.ro_size", "module.init_layout.base", "module.init_layout.size",
     "files_struct.fdt", "fdtable.max_fds", "fdtable.fd", "file.f_op", "file.private_data",
     "socket.type", "socket.sk", "sock.sk_type", "sock.sk_protocol", "sock.__sk_common.skc_family",
+    "kprobe_insn_cache.pages",
 ]
+# fields of structures private to one kernel file (no header declares them,
+# so the test module cannot check them with offsetof): from BTF all the
+# same, written as constants
+PRIVATE_FIELDS = ["kprobe_insn_page.list", "kprobe_insn_page.insns", "bpf_prog_pack.list", "bpf_prog_pack.ptr"]
 # fields a policy cannot do without: a kernel whose BTF lacks them gets no profile
 REQUIRED_FIELDS = ["task_struct.tasks", "task_struct.pid", "task_struct.tgid", "task_struct.comm",
                    "task_struct.mm", "task_struct.active_mm", "task_struct.real_parent",
@@ -384,6 +398,9 @@ CONSTS = [
     ("task_comm_len", 16),
     ("pti_user_pgd_offset", 4096),               # KPTI: the user PGD is the kernel PGD + 4 KiB
     ("cpu_entry_area", CPU_ENTRY_AREA),
+    ("modules_vaddr", MODULES_VADDR),            # the module area (hidden-module walks its mappings)
+    ("modules_end", MODULES_END),
+    ("bpf_prog_pack_size", 0x200000),            # BPF_PROG_PACK_SIZE: PMD_SIZE x num_possible_nodes() (one node)
 ]
 
 
@@ -459,6 +476,12 @@ def build(vmlinuz_bytes):
         except ProfileError:
             if f in REQUIRED_FIELDS:
                 raise
+    for f in PRIVATE_FIELDS:
+        try:
+            off, _sz = btf.field(f)
+            lines.append(f"const {f} {off}")
+        except ProfileError:
+            pass
     for name, v in CONSTS:
         lines.append(f"const {name} 0x{v:x}" if v > 4096 else f"const {name} {v}")
     return "\n".join(lines) + "\n", len(ks), sum(len(v) for v in ks.values())

@@ -31,9 +31,11 @@ PROFILE = os.path.join(BUILD, "linux.profile")
 # tracepoint switched on and off through tracefs: the kernel patches its own
 # text). hide-process first (vhide must still run); text-poke last: under
 # vigil's block the kernel's own check in text_poke BUGs, and the insmod dies.
+# hide-module just before text-poke: the hidden module never unloads (it
+# takes itself out of sysfs, so text-poke's insmod can still load).
 ROOTKIT = ["hide-process", "lstar", "wx-exec", "inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text",
-           "remap-idt", "text-poke"]
-PROGS = ["vioport", "vsig", "vhide"]                  # tests/linux/prog/; vhide last: the module hides it
+           "remap-idt", "hide-module", "text-poke"]
+PROGS = ["vioport", "vsig", "vraw", "vhide"]          # tests/linux/prog/; vhide last: the module hides it
 CMDLINE = "console=ttyS1,115200 vigiltrace=1 vigilmod=offsets,%s vigilprog=%s" % (",".join(ROOTKIT), ",".join(PROGS))
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
 # The module's lines, after the kernel's timestamp. With 2 CPUs a user
@@ -72,6 +74,8 @@ def test_linux_ids_profile_kaslr(t):
     check_wx_exec(t, r)
     check_io_guard(t, r)
     check_signature(t, r)
+    check_hidden_module(t, r)
+    check_raw_socket(t, r)
 
 
 def check_two_cpus(t, r):
@@ -124,6 +128,8 @@ def test_linux_rootkits_bare(t):
     wx_exec_ran(t, c2)
     assert vioport_read(t, c2) != ("ff", "ff"), "bare, the ATA device answers vioport"
     vsig_ran(t, c2)
+    hide_module_worked(t, c2)
+    vraw_ran(t, c2)
 
 
 def check_lock_and_text(t, r, syms):
@@ -213,7 +219,10 @@ EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\""),
             ("msr-guard", r"^WRMSR LSTAR "),
             ("pagetable-audit", r"^kernel mapping writable and executable \(4 KiB page\)$"),
             ("io-guard", r"port 0x1f[0-7] by vioport, not allowed by the default rule$"),
-            ("signature", r"^signature '.*' \(16 bytes\) found in process memory$")]
+            ("signature", r"^signature '.*' \(16 bytes\) found in process memory$"),
+            ("hidden-module", r"^hidden module \"vigiltest\": code at 0x[0-9a-f]+-0x[0-9a-f]+ owned by no listed "
+                              r"module \((it left the list|its struct module)\)$"),
+            ("raw-socket", r"^process pid \d+ \"vraw\" holds a (packet|raw) socket ")]
 
 
 def attack_alert(a):
@@ -429,3 +438,73 @@ def check(t, r, syms, structs):
 
     t.expect(c2, r"^VIGIL-LINUX workload done$")
     t.expect(c1, r"^vigil: guest powered off: ACPI", "vigil to see the ACPI power-off")
+
+
+# --- issue 12: hidden-module and raw-socket ------------------------------------------
+
+def hide_module_worked(t, com2):
+    """hide-module: the module out of /proc/modules and /sys/module, and its
+    timer (in its text) still running after /init looked."""
+    m = t.expect(com2, r"\] VIGIL-MOD hide-module hidden: vigiltest out of the module list and sysfs, "
+                       r"text 0x([0-9a-f]+)-0x([0-9a-f]+)$", "the module to hide itself")
+    lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+    assert 0xffffffffc0000000 <= lo < hi, m.group(0)
+    look = t.expect(com2, r"VIGIL-LINUX hide-module in /proc/modules 0 in /sys/module 0$",
+                    "/proc/modules and /sys/module without it")
+    runs = [int(x, 16) for x in re.findall(r"VIGIL-MOD hide-module still runs \d+: timer at 0x([0-9a-f]+), in the "
+                                           r"hidden module's text$", com2[look.end():], re.M)]
+    assert runs, "no sign of the hidden module's code running after /init found it gone"
+    assert all(lo <= a < hi for a in runs), f"its timer at {[hex(a) for a in runs]}, text {lo:#x}-{hi:#x}"
+    return lo, hi
+
+
+def check_hidden_module(t, r):
+    """hidden-module: the hidden vigiltest reported with its range and name
+    (alert); module loads and unloads are info lines, never alerts."""
+    lo, hi = hide_module_worked(t, r.com2)
+    c1 = r.com1
+    t.expect(c1, r"^vigil: hidden-module: module list from `modules` against executable memory in "
+                 r"0xffffffffc0000000-0xffffffffff000000, every 10 ticks; the kernel's own there: kprobe instruction slots, "
+                 r"BPF program packs$")
+    hm = [a for a in alerts(c1) if a["policy"] == "hidden-module"]
+    assert len(hm) == 1, f"one hidden-module alert (the hidden vigiltest): {hm}"
+    # named by the list vigil saw it in, or (hidden within its init, before a
+    # scan saw it listed) by its own struct module
+    m = re.match(r"^hidden module \"vigiltest\": code at 0x([0-9a-f]+)-0x([0-9a-f]+) owned by no listed module "
+                 r"\((it left the list|its struct module)\)$", hm[0]["detail"])
+    assert m, hm[0]["detail"]
+    s, e = int(m.group(1), 16), int(m.group(2), 16)
+    assert s <= lo < e, f"the alert's range {s:#x}-{e:#x} misses the hidden text at {lo:#x}"
+    assert hm[0]["action"] == "alert" and hm[0].get("process") == "kernel", hm[0]
+    print(f"hidden-module: {hm[0]['detail']}")
+    loads = re.findall(r"^vigil: info: hidden-module: module \"vigiltest\" loaded: core 0x([0-9a-f]+)-", c1, re.M)
+    assert len(loads) >= 3, f"only {len(loads)} loads of vigiltest reported (info)"
+    lefts = re.findall(r"^vigil: info: hidden-module: module \"vigiltest\" left the list: ", c1, re.M)
+    assert len(lefts) >= 2, f"only {len(lefts)} unloads of vigiltest reported (info)"
+    t.expect(c1, r"^vigil: hidden-module: \d+ scans, \d+ modules listed at the last")
+
+
+def vraw_ran(t, com2):
+    m = t.expect(user_lines(com2), r"^VIGIL-PROG vraw pid (\d+) holds packet fd (\d+) raw-icmp fd (\d+) tsc (\d+)$",
+                 "vraw to open its raw sockets (vigilprog=vraw)")
+    t.expect(user_lines(com2), r"^VIGIL-PROG vraw done$")
+    return [int(x) for x in m.groups()]
+
+
+def check_raw_socket(t, r):
+    """raw-socket: vraw's AF_PACKET and raw ICMP sockets, each reported with
+    its pid and name within 100 ms of guest time after it opened them."""
+    pid, pfd, ifd, tsc = vraw_ran(t, r.com2)
+    mhz = int(t.expect(r.com1, r"^vigil: TSC runs at (\d+) MHz").group(1))
+    launch = int(t.expect(r.com1, r"^vigil: guest time 0 \(alert records' time_ns\) is TSC (\d+)$").group(1))
+    rs = [a for a in alerts(r.com1) if a["policy"] == "raw-socket"]
+    want = {f'process pid {pid} "vraw" holds a packet socket (AF_PACKET SOCK_RAW, fd {pfd}): not allowed',
+            f'process pid {pid} "vraw" holds a raw socket (AF_INET SOCK_RAW, fd {ifd}): not allowed'}
+    assert {a["detail"] for a in rs} == want and len(rs) == 2, f"raw-socket alerts: {rs}"
+    for a in rs:
+        assert a.get("pid") == pid and a.get("process") == "vraw" and a["action"] == "alert", a
+        delay_ms = (launch + a["time_ns"] * mhz / 1000 - tsc) / mhz / 1000
+        assert delay_ms <= 100, f"reported {delay_ms:.1f} ms of guest time after vraw opened it (budget 100 ms)"
+        print(f"raw-socket: {a['detail'][:60]}... reported {delay_ms:.1f} ms after the open")
+    t.expect(r.com1, r"^vigil: raw-socket: the sockets of every process \(socket_file_ops at 0x[0-9a-f]+\), 8 "
+                     r"processes and 512 descriptors a tick; allowed: none$")

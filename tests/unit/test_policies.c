@@ -3334,8 +3334,297 @@ static void scn_linux_hidden(void)
     CHECK_S(a.detail, "OUT to port 0x1f6 by kernel, not allowed by the default rule");
 }
 
+
+/* L5. Issue 12 on Linux: hidden-module and raw-socket, through the same
+ * synthetic kernel (init_task -> init -> ... -> init_task), booted as L4's. */
+static const char linux_profile_i12[] = LINUX_PROFILE_BASE
+    "symbol _stext 0xffffffff81000000 65536\n"
+    "symbol __start_rodata 0xffffffff81100000 262144\n"
+    "struct task_struct.active_mm 72 8\n"
+    "struct task_struct.files 80 8\n"
+    "const percpu.current_task 0x100\n"
+    "symbol __per_cpu_offset 0xffffffff811b0000 64\n"
+    "symbol modules 0xffffffff81160000 16\n"
+    "symbol kprobe_insn_slots 0xffffffff81161000 88\n"
+    "symbol socket_file_ops 0xffffffff81170000 280\n"
+    "struct module.state 0 4\n"
+    "struct module.list 8 16\n"
+    "struct module.name 24 56\n"
+    "struct module.core_layout.base 320 8\n"
+    "struct module.core_layout.size 328 4\n"
+    "struct module.init_layout.base 400 8\n"
+    "struct module.init_layout.size 408 4\n"
+    "struct kprobe_insn_cache.pages 56 16\n"
+    "struct files_struct.fdt 32 8\n"
+    "struct fdtable.max_fds 0 4\n"
+    "struct fdtable.fd 8 8\n"
+    "struct file.f_op 40 8\n"
+    "struct file.private_data 200 8\n"
+    "struct socket.type 4 2\n"
+    "struct socket.sk 24 8\n"
+    "struct sock.__sk_common.skc_family 16 2\n"
+    "const kprobe_insn_page.list 0\n"
+    "const kprobe_insn_page.insns 16\n"
+    "const modules_vaddr 0xffffffffc0000000\n"
+    "const modules_end 0xffffffffff000000\n"
+    "symbol pack_list 0xffffffff81162000 16\n"
+    "const bpf_prog_pack.list 0\n"
+    "const bpf_prog_pack.ptr 16\n"
+    "const bpf_prog_pack_size 0x2000\n";
+#define LX_MODPA 0x3800000ull                      /* module memory (clear of vigil's region) */
+#define LX_MOD(off) (0xffffffffc0000000ull + (off))
+#define LX_MODS_HEAD (0xffffffff81160000ull + LX_SLIDE)
+#define LX_SOCK_FOPS (0xffffffff81170000ull + LX_SLIDE)
+
+/* init (pid 1) listed and running; the boot lock taken. */
+static u64 lx_boot_i12(const char *policy)
+{
+    CHECK(init_ids_profile(linux_profile_i12, policy, true));
+    u64 kcr3 = linux_guest(true);
+    u64 init_mm = LX_T(0x2f10000);
+    lx_task(0x2f00000, 1, 1, "init", init_mm, init_mm);
+    fake_w64(LX_PA + 0x1b0000, LX_PCPU);
+    fake_w64(LX_PA + 0x160000, LX_MODS_HEAD);                     /* no modules yet */
+    fake_w64(LX_PA + 0x160008, LX_MODS_HEAD);
+    start();
+    cr3_load(0, kcr3);
+    msr(kcr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE);
+    cr3_load(kcr3, LX_PGD | 1);
+    fake_map_2m(kcr3, LX_TEXT, LX_PA, PTE_P);
+    for (int i = 0; i < 3; i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    CHECK(ids.boot_done);
+    return kcr3;
+}
+
+/* A module at LX_MOD(off): `pages` of text (executable), then a data page
+ * holding its struct module; linked after `after` (a list_head's va). */
+static u64 lx_module(u64 kcr3, u64 off, u32 pages, const char *name)
+{
+    u64 pa = LX_MODPA + off;
+    for (u32 i = 0; i < pages; i++)
+        fake_map(kcr3, LX_MOD(off) + 4096 * i, pa + 4096 * i, PTE_P);
+    u64 m = LX_MOD(off) + 4096ull * pages, mpa = pa + 4096ull * pages;
+    fake_map(kcr3, m, mpa, PTE_P | PTE_W | PTE_NX);
+    fake_poke(mpa + 24, name, strlen(name) + 1);
+    fake_w64(mpa + 320, LX_MOD(off));
+    fake_w32(mpa + 328, 4096 * (pages + 1));
+    return m;
+}
+
+static void lx_link_modules(const u64 *mods, u32 n)
+{
+    u64 prev = LX_MODS_HEAD;
+    for (u32 i = 0; i <= n; i++) {
+        u64 node = i < n ? mods[i] + 8 : LX_MODS_HEAD;
+        u64 prev_pa = prev == LX_MODS_HEAD ? LX_PA + 0x160000 : LX_MODPA + (prev - LX_MOD(0));
+        fake_w64(prev_pa, node);                                  /* prev->next */
+        u64 node_pa = node == LX_MODS_HEAD ? LX_PA + 0x160000 : LX_MODPA + (node - LX_MOD(0));
+        fake_w64(node_pa + 8, prev);                              /* node->prev */
+        prev = node;
+    }
+}
+
+static void lx_ticks(int n)
+{
+    for (int i = 0; i < n; i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+}
+
+static void scn_linux_hidden_module(void)
+{
+    u64 kcr3 = lx_boot_i12(NULL);
+    /* ext4, and a kprobe instruction page (executable, no module's). */
+    u64 ext4 = lx_module(kcr3, 0x10000, 2, "ext4");
+    lx_link_modules(&ext4, 1);
+    fake_map(kcr3, LX_MOD(0x20000), LX_MODPA + 0x20000, PTE_P);
+    fake_w64(LX_PA + 0x161000 + 56, LX_T(0x2f70000));             /* kprobe_insn_slots.pages -> one page */
+    fake_w64(0x2f70000, 0xffffffff81161000ull + LX_SLIDE + 56);
+    fake_w64(0x2f70000 + 16, LX_MOD(0x20000) + 0x40);               /* its insns */
+    /* and a BPF program pack (2 pages here), the kernel's JIT's */
+    fake_map(kcr3, LX_MOD(0x60000), LX_MODPA + 0x60000, PTE_P);
+    fake_map(kcr3, LX_MOD(0x61000), LX_MODPA + 0x61000, PTE_P);
+    fake_w64(LX_PA + 0x162000, LX_T(0x2f71000));                  /* pack_list -> one pack */
+    fake_w64(0x2f71000, 0xffffffff81162000ull + LX_SLIDE);
+    fake_w64(0x2f71000 + 16, LX_MOD(0x60000));                      /* its ptr */
+    size_t m = MARK();
+    CHECK_HAS(0, "every 10 ticks; the kernel's own there: kprobe instruction slots, BPF program packs");
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"ext4\" listed at the first look: core "
+                 "0xffffffffc0010000-0xffffffffc0013000");
+    CHECK_NO_ALERT(m);
+    /* vigiltest loads (listed), then takes itself out of the list: its code
+     * stays. Reported after the grace, once, by the name it had. */
+    u64 vt = lx_module(kcr3, 0x30000, 1, "vigiltest");
+    u64 two[] = { ext4, vt };
+    lx_link_modules(two, 2);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" loaded: core 0xffffffffc0030000-0xffffffffc0032000");
+    CHECK_NO_ALERT(m);
+    /* unloaded and loaded again at the same place between two scans: the
+     * new one's init runs (COMING, an init layout) where the old was LIVE */
+    u64 vt_pa = LX_MODPA + 0x31000;
+    fake_w32(vt_pa + 0, 1);
+    fake_w64(vt_pa + 400, LX_MOD(0x70000));
+    fake_w32(vt_pa + 408, 0x1000);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" left the list: core 0xffffffffc0030000-0xffffffffc0032000");
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" loaded: core 0xffffffffc0030000-0xffffffffc0032000, "
+                 "init layout too");
+    fake_w32(vt_pa + 0, 0);                                       /* LIVE, its init layout freed */
+    fake_w64(vt_pa + 400, 0);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_LACKS(m, "vigil: info:");
+    lx_link_modules(&ext4, 1);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" left the list: core "
+                 "0xffffffffc0030000-0xffffffffc0032000");
+    lx_ticks(10);
+    CHECK_NO_ALERT(m);                                            /* the grace: the kernel frees later */
+    lx_ticks(10);
+    struct fake_alert a = ONE_ALERT(m, "hidden-module", "alert");
+    CHECK_S(a.detail, "hidden module \"vigiltest\": code at 0xffffffffc0030000-0xffffffffc0031000 owned by no listed "
+                      "module (it left the list)");
+    CHECK_HEX(a.gva, LX_MOD(0x30000));
+    CHECK_S(a.process, "kernel");                                /* not the task the tick interrupted */
+    CHECK_U(a.pid, -1);
+    m = MARK();
+    lx_ticks(30);
+    CHECK_NO_ALERT(m);                                            /* once */
+    /* Code vigil never saw listed: named by a struct module after it whose
+     * core_layout.base is its start; and a page with none. */
+    lx_module(kcr3, 0x40000, 2, "rootkit");
+    fake_map(kcr3, LX_MOD(0x50000), LX_MODPA + 0x50000, PTE_P);
+    m = MARK();
+    lx_ticks(10);
+    struct fake_alert two_a[4];
+    CHECK_U(fake_alerts(m, two_a, 4), 2);
+    CHECK_S(two_a[0].detail, "hidden module \"rootkit\": code at 0xffffffffc0040000-0xffffffffc0042000 owned by no "
+                             "listed module (its struct module)");
+    CHECK_S(two_a[1].detail, "hidden module: code at 0xffffffffc0050000-0xffffffffc0051000 owned by no listed module "
+                             "(no struct module found)");
+    /* ext4 unloads as the kernel does it: out of the list, then its memory
+     * freed (unmapped) within the grace: an info line, no alert. */
+    lx_link_modules(0, 0);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"ext4\" left the list");
+    fake_map(kcr3, LX_MOD(0x10000), 0, 0);
+    fake_map(kcr3, LX_MOD(0x11000), 0, 0);
+    lx_ticks(150);
+    CHECK_NO_ALERT(m);
+    m = MARK();
+    ids_print_summary();
+    CHECK_HAS(m, "vigil: hidden-module: ");
+    CHECK_HAS(m, " scans, 0 modules listed at the last");
+}
+
+/* A process's sockets: files -> fdt -> fd[] -> file (f_op, private_data)
+ * -> socket (type, sk) -> sock (family). */
+static void lx_files(u64 task_pa, u64 files_pa, u32 max_fds)
+{
+    fake_w64(task_pa + 80, LX_T(files_pa));
+    fake_w64(files_pa + 32, LX_T(files_pa + 0x100));               /* fdt */
+    fake_w32(files_pa + 0x100, max_fds);
+    fake_w64(files_pa + 0x108, LX_T(files_pa + 0x1000));            /* fd[] */
+}
+
+static void lx_fd(u64 files_pa, u32 fd, u64 file_pa, bool socket, u16 type, u16 family)
+{
+    fake_w64(files_pa + 0x1000 + 8ull * fd, LX_T(file_pa));
+    fake_w64(file_pa + 40, socket ? LX_SOCK_FOPS : LX_TEXT + 0x9000);
+    fake_w64(file_pa + 200, LX_T(file_pa + 0x400));                /* its socket */
+    fake_w32(file_pa + 0x400 + 4, type);
+    fake_w64(file_pa + 0x400 + 24, LX_T(file_pa + 0x800));          /* its sock */
+    fake_w32(file_pa + 0x800 + 16, family);
+}
+
+static void scn_linux_raw_socket(void)
+{
+    u64 kcr3 = lx_boot_i12(NULL);
+    (void)kcr3;
+    size_t m0 = 0;
+    CHECK_HAS(m0, "vigil: raw-socket: the sockets of every process (socket_file_ops at 0xffffffffa1170000), 8 "
+                  "processes and 512 descriptors a tick; allowed: none");
+    /* init: a file and a UDP socket (not raw). vraw (pid 42): a packet
+     * socket at fd 3, a raw ICMP socket at fd 700 of a 1024-slot table
+     * (two ticks' budget). kworker: a kernel thread, passed over. */
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE;
+    fake_w64(0x2f00000 + 16, LX_T(0x2f01000) + 16);
+    lx_task(0x2f01000, 2, 2, "kworker/0:1", 0, LX_T(0x2f10000));
+    fake_w64(0x2f01000 + 16, LX_T(0x2f03000) + 16);
+    /* pid 42 first as init's fork child (its name and mm), in the snapshot */
+    lx_task(0x2f03000, 42, 42, "init", LX_T(0x2f10000), LX_T(0x2f10000));
+    fake_w64(0x2f03000 + 16, init_task + 16);
+    lx_files(0x2f00000, 0x2f80000, 64);
+    lx_fd(0x2f80000, 0, 0x2f90000, false, 0, 0);
+    lx_fd(0x2f80000, 1, 0x2f91000, true, 2, 2);                    /* SOCK_DGRAM AF_INET */
+    ids_procs_stale();
+    size_t m = MARK();
+    lx_ticks(1);
+    CHECK_NO_ALERT(m);
+    /* then, before the snapshot is taken again, it execs vraw (a new name
+     * and mm) and opens its sockets: the record names it as it is now */
+    lx_task(0x2f03000, 42, 42, "vraw", LX_T(0x2f12000), LX_T(0x2f12000));
+    fake_w64(0x2f12000 + 8, LX_T(0x2f60000));
+    lx_files(0x2f03000, 0x2fa0000, 1024);
+    lx_fd(0x2fa0000, 3, 0x2fb0000, true, 3, 17);                   /* SOCK_RAW AF_PACKET */
+    lx_fd(0x2fa0000, 700, 0x2fb1000, true, 3, 2);                  /* SOCK_RAW AF_INET */
+    m = MARK();
+    lx_ticks(1);
+    struct fake_alert a = ONE_ALERT(m, "raw-socket", "alert");
+    CHECK_S(a.detail, "process pid 42 \"vraw\" holds a packet socket (AF_PACKET SOCK_RAW, fd 3): not allowed");
+    CHECK_U(a.pid, 42);
+    CHECK_S(a.process, "vraw");
+    CHECK_HEX(a.cr3, 0x2f60000);
+    m = MARK();
+    lx_ticks(1);                                                  /* the rest of its table */
+    a = ONE_ALERT(m, "raw-socket", "alert");
+    CHECK_S(a.detail, "process pid 42 \"vraw\" holds a raw socket (AF_INET SOCK_RAW, fd 700): not allowed");
+    m = MARK();
+    lx_ticks(20);
+    CHECK_NO_ALERT(m);                                            /* each (pid, socket) once */
+    /* A socket of a packet family but not raw (SOCK_DGRAM AF_PACKET) is one too. */
+    lx_fd(0x2f80000, 5, 0x2f92000, true, 2, 17);
+    m = MARK();
+    lx_ticks(2);
+    a = ONE_ALERT(m, "raw-socket", "alert");
+    CHECK_S(a.detail, "process pid 1 \"init\" holds a packet socket (AF_PACKET SOCK_DGRAM, fd 5): not allowed");
+    m = MARK();
+    ids_print_summary();
+    CHECK_HAS(m, "vigil: raw-socket: ");
+}
+
+/* allow=vraw: its sockets are allowed; another process's are not. */
+static void scn_linux_raw_socket_allow(void)
+{
+    lx_boot_i12("raw-socket allow=dhclient,vraw\n");
+    CHECK_HAS(0, "allowed: dhclient,vraw");
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE;
+    fake_w64(0x2f00000 + 16, LX_T(0x2f03000) + 16);
+    lx_task(0x2f03000, 42, 42, "vraw", LX_T(0x2f12000), LX_T(0x2f12000));
+    fake_w64(0x2f12000 + 8, LX_T(0x2f60000));
+    fake_w64(0x2f03000 + 16, init_task + 16);
+    lx_files(0x2f03000, 0x2fa0000, 64);
+    lx_fd(0x2fa0000, 3, 0x2fb0000, true, 3, 17);
+    lx_files(0x2f00000, 0x2f80000, 64);
+    lx_fd(0x2f80000, 4, 0x2f90000, true, 3, 10);                   /* SOCK_RAW AF_INET6 */
+    ids_procs_stale();
+    size_t m = MARK();
+    lx_ticks(3);
+    struct fake_alert a = ONE_ALERT(m, "raw-socket", "alert");
+    CHECK_S(a.detail, "process pid 1 \"init\" holds a raw socket (AF_INET6 SOCK_RAW, fd 4): not allowed");
+}
+
 SCENARIO(linux_kaslr)
 SCENARIO(linux_hidden)
+SCENARIO(linux_hidden_module)
+SCENARIO(linux_raw_socket)
+SCENARIO(linux_raw_socket_allow)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
 SCENARIO(linux_text)
@@ -3482,6 +3771,9 @@ int main(void)
         cmocka_unit_test(test_boot_lock_on_access_event),
         cmocka_unit_test(test_linux_kaslr),
         cmocka_unit_test(test_linux_hidden),
+        cmocka_unit_test(test_linux_hidden_module),
+        cmocka_unit_test(test_linux_raw_socket),
+        cmocka_unit_test(test_linux_raw_socket_allow),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
         cmocka_unit_test(test_linux_text),

@@ -72,6 +72,7 @@ static void test_policy_names_round_trip(void **state)
     static const char *const want[POL_COUNT] = {
         "kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process",
         "pagetable-audit", "io-guard", "signature", "hypervisor-guard", "dma-guard",
+        "hidden-module", "raw-socket",
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_string_equal(policy_name((enum policy_id)i), want[i]);
@@ -116,6 +117,8 @@ static void test_defaults_actions_and_severities(void **state)
         [POL_SIGNATURE] = { ACT_ALERT, SEV_HIGH },
         [POL_HYPERVISOR_GUARD] = { ACT_BLOCK, SEV_CRITICAL },
         [POL_DMA_GUARD] = { ACT_BLOCK, SEV_CRITICAL },
+        [POL_HIDDEN_MODULE] = { ACT_ALERT, SEV_HIGH },
+        [POL_RAW_SOCKET] = { ACT_ALERT, SEV_HIGH },
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_true(cfg.pol[i].enabled);
@@ -133,7 +136,8 @@ static void test_defaults_intervals(void **state)
     policy_defaults(&cfg);
     for (u32 i = 0; i < POL_COUNT; i++) {
         bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE ||
-                        i == POL_DMA_GUARD;            /* its backstop: one protected page re-hashed a tick */
+                        i == POL_DMA_GUARD ||          /* its backstop: one protected page re-hashed a tick */
+                        i == POL_HIDDEN_MODULE || i == POL_RAW_SOCKET;
         if (periodic) {
             assert_in_range(cfg.pol[i].interval, 1, 100000);
         } else {
@@ -528,6 +532,49 @@ static void test_dma_guard(void **state)
     assert_field(parse(line), 1, "allow");
 }
 
+/* hidden-module and raw-socket: periodic (interval), raw-socket's allow
+ * list names processes; by default it allows none. */
+static void test_hidden_module_and_raw_socket(void **state)
+{
+    (void)state;
+    policy_defaults(&cfg);
+    assert_int_equal(cfg.nraw_allow, 0);
+    assert_int_equal(cfg.pol[POL_HIDDEN_MODULE].interval, 10);
+    assert_int_equal(cfg.pol[POL_RAW_SOCKET].interval, 1);
+    assert_ok(parse("hidden-module interval=50 action=suspend severity=critical\n"
+                    "raw-socket allow=dhclient,tcpdump interval=2\n"));
+    assert_int_equal(cfg.pol[POL_HIDDEN_MODULE].interval, 50);
+    assert_int_equal(cfg.pol[POL_HIDDEN_MODULE].action, ACT_SUSPEND);
+    assert_int_equal(cfg.pol[POL_HIDDEN_MODULE].severity, SEV_CRITICAL);
+    assert_int_equal(cfg.pol[POL_RAW_SOCKET].interval, 2);
+    assert_int_equal(cfg.pol[POL_RAW_SOCKET].action, ACT_ALERT);
+    assert_int_equal(cfg.nraw_allow, 2);
+    assert_string_equal(cfg.raw_allow[0], "dhclient");
+    assert_string_equal(cfg.raw_allow[1], "tcpdump");
+    assert_ok(parse("raw-socket enabled=no\n"));
+    assert_false(cfg.pol[POL_RAW_SOCKET].enabled);
+    assert_ok(parse("raw-socket allow=123456789012345\n"));            /* 15 characters: a whole comm */
+    static const char *const bad[] = {
+        "", ",", "a,", ",a", "a,,b", "1234567890123456",
+    };
+    for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "raw-socket allow=%s\n", bad[i]);
+        assert_field(parse(line), 1, "allow");
+    }
+    char line[400] = "raw-socket allow=";
+    for (u32 i = 0; i <= RAW_MAX_ALLOW; i++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sp%u", i ? "," : "", i);
+    strcat(line, "\n");
+    assert_field(parse(line), 1, "allow");
+    assert_err(parse(line), 1, "at most 8");
+    assert_field(parse("hidden-module allow=x\n"), 1, "allow");           /* not a setting of hidden-module */
+    assert_err(parse("hidden-module allow=x\n"), 1, "not a setting of hidden-module");
+    assert_field(parse("raw-socket interval=0\n"), 1, "interval");
+    assert_field(parse("raw-socket ports=1-2\n"), 1, "ports");
+    assert_err(parse("raw-socket\nraw-socket allow=a\n"), 2, "second rule for raw-socket");
+}
+
 static void test_err_hypervisor_guard_disabled(void **state)
 {
     (void)state;
@@ -853,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_err_hypervisor_guard_disabled),
         cmocka_unit_test(test_hidden_process_samples),
         cmocka_unit_test(test_dma_guard),
+        cmocka_unit_test(test_hidden_module_and_raw_socket),
         cmocka_unit_test(test_err_bad_enabled),
         cmocka_unit_test(test_err_bad_severity),
         cmocka_unit_test(test_err_bad_interval),

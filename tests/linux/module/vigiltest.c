@@ -67,6 +67,15 @@
  *            lstar ... took yes"), and
  *            puts the kernel's entry back before anything else runs on the
  *            CPU. Under vigil the write is refused ("took no").
+ *   hide-module  the module takes itself out of the kernel's module list
+ *            (list_del_rcu on THIS_MODULE->list, under module_mutex found
+ *            through kallsyms) and out of sysfs (kobject_del: the next
+ *            insmod of vigiltest can then load), takes a reference on
+ *            itself (rmmod cannot reach it anyway), and keeps running: a
+ *            timer in its text prints "VIGIL-MOD hide-module still runs N"
+ *            five times, 200 ms apart. /init then finds it in neither
+ *            /proc/modules nor /sys/module. Its memory stays (it never
+ *            unloads): run it before text-poke, after every other mode.
  *   wx-exec  code run from a W+X kernel allocation: a vmalloc'd page made
  *            executable with set_memory_x (both found through kallsyms)
  *            while it stays writable, code copied into it and called
@@ -105,7 +114,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process, lstar, wx-exec, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process, lstar, wx-exec, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke, hide-module");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -177,6 +186,7 @@ static void mode_offsets(void)
 	FIELD(sock, sk_type);
 	FIELD(sock, sk_protocol);
 	FIELD(sock, __sk_common.skc_family);
+	FIELD(kprobe_insn_cache, pages);
 
 	pr_info("VIGIL-MOD runtime init_task 0x%lx\n", (unsigned long)&init_task);
 	if (lookup)
@@ -600,6 +610,39 @@ static int mode_wx_exec(void)
 	return 0;
 }
 
+/* --- hide-module -------------------------------------------------------------- */
+
+static struct timer_list hm_timer;
+static int hm_runs;
+
+static void hm_tick(struct timer_list *t)
+{
+	hm_runs++;
+	pr_info("VIGIL-MOD hide-module still runs %d: timer at 0x%lx, in the hidden module's text\n", hm_runs,
+		(unsigned long)hm_tick);
+	if (hm_runs < 5)
+		mod_timer(&hm_timer, jiffies + msecs_to_jiffies(200));
+}
+
+static int mode_hide_module(void)
+{
+	struct mutex *mm = (struct mutex *)need("module_mutex");
+	struct module *m = THIS_MODULE;
+
+	if (!mm)
+		return -ENOENT;
+	__module_get(m);			/* a reference of its own: never unloaded */
+	mutex_lock(mm);
+	list_del_rcu(&m->list);
+	mutex_unlock(mm);
+	kobject_del(&m->mkobj.kobj);
+	pr_info("VIGIL-MOD hide-module hidden: %s out of the module list and sysfs, text 0x%lx-0x%lx\n", m->name,
+		(unsigned long)m->core_layout.base, (unsigned long)m->core_layout.base + m->core_layout.text_size);
+	timer_setup(&hm_timer, hm_tick, 0);
+	mod_timer(&hm_timer, jiffies + msecs_to_jiffies(200));
+	return 0;
+}
+
 static int __init vigiltest_init(void)
 {
 	int r = find_lookup();
@@ -633,8 +676,12 @@ static int __init vigiltest_init(void)
 		mode_remap_text();
 	} else if (!strcmp(mode, "text-poke")) {
 		mode_text_poke();
+	} else if (!strcmp(mode, "hide-module")) {
+		r = mode_hide_module();
+		if (r)
+			return r;
 	} else {
-		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets hide-process lstar wx-exec inline-hook syscall-table idt-gate gdt-desc remap-text remap-idt text-poke\n", mode);
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets hide-process lstar wx-exec inline-hook syscall-table idt-gate gdt-desc remap-text remap-idt text-poke hide-module\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
