@@ -372,6 +372,8 @@ FIELDS = [
     "module.core_layout.ro_size", "module.init_layout.base", "module.init_layout.size",
     "files_struct.fdt", "fdtable.max_fds", "fdtable.fd", "file.f_op", "file.private_data",
     "socket.type", "socket.sk", "sock.sk_type", "sock.sk_protocol", "sock.__sk_common.skc_family",
+    # program-integrity: the program a process runs (mm->exe_file's dentry's name)
+    "mm_struct.exe_file", "file.f_path.dentry", "dentry.d_name.name",
 ]
 # fields a policy cannot do without: a kernel whose BTF lacks them gets no profile
 REQUIRED_FIELDS = ["task_struct.tasks", "task_struct.pid", "task_struct.tgid", "task_struct.comm",
