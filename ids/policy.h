@@ -8,7 +8,8 @@
 
 enum policy_id {
     POL_KERNEL_TEXT, POL_CRITICAL_TABLES, POL_MSR_GUARD, POL_CR_GUARD, POL_HIDDEN_PROCESS,
-    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_DMA_GUARD, POL_COUNT
+    POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_DMA_GUARD,
+    POL_PROGRAM_INTEGRITY, POL_COUNT
 };
 
 enum action { ACT_ALERT, ACT_BLOCK, ACT_SUSPEND };
@@ -21,6 +22,7 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 #define SIG_MAX_LEN 64
 #define PROC_NAME_MAX 16
 #define DMA_MAX_ALLOW 16
+#define PI_MAX_PROGRAMS 16
 
 struct io_rule {
     u32 nranges;
@@ -58,6 +60,10 @@ struct policy_config {
     /* kernel-text: supervisor execution outside the kernel's text is
      * watched (EPT execute permission), unless exec=off. */
     bool exec_watch_off;
+    /* program-integrity: the programs checked (programs=NAME,...); none
+     * named: every program the profile carries hashes for. */
+    u32 npi_prog;
+    char pi_prog[PI_MAX_PROGRAMS][PROC_NAME_MAX];
 };
 
 const char *policy_name(enum policy_id id);
