@@ -7,13 +7,15 @@
  *   the name of the file the kernel exec'd (not comm, which prctl rewrites).
  *   Read once per (address space, pid) and kept while the process is listed.
  * - What is checked: its resident code pages, those its page tables map
- *   present, user and executable at a page the program has a hash for. A
- *   page not present (never run yet, or reclaimed) is passed over: there is
- *   nothing in memory to judge, and its next fault reads the file again.
+ *   present, user and executable (under KPTI through its user PGD, as the
+ *   CPU runs them) at a page the program has a hash for. A page not
+ *   present (never run yet, or reclaimed) is passed over: there is nothing
+ *   in memory to judge, and its next fault reads the file again.
  * - When: every `interval` ticks (10: 100 ms) the process list is looked at;
  *   a process first seen is checked before the others, then every tracked
  *   process in turn (round-robin), PI_PAGES pages hashed a check at most,
- *   resuming where the last check of that process stopped.
+ *   resuming where the last check of that process stopped. A frame judged
+ *   in the last second at the same page is not hashed again (the cache).
  * - A page that differs is reported once per (pid, page) with its address.
  *   An audit has nothing to block: the record says alert. */
 #include "ids/engine.h"
@@ -29,6 +31,8 @@
 #define PI_PAGES 64                      /* pages hashed per check (all processes) */
 #define PI_TABLES 64                     /* page tables read per check (all processes) */
 #define PI_REPORTED 128                  /* (pid, page) pairs reported */
+#define PI_CACHE 1024                    /* pages judged lately */
+#define PI_CACHE_CHECKS 10               /* a judged page is taken as judged for 10 checks (1 s) */
 
 static struct progdb db;
 static bool db_ok;
@@ -53,8 +57,15 @@ static u32 rr;                           /* round-robin: the next tracked slot t
 static struct { s64 pid; u64 va; } reported[PI_REPORTED];
 static u32 nreported;
 static struct {
-    u64 checks, cycles, max_cycles, processes, pages, differ, passes, untracked;
+    u64 checks, cycles, max_cycles, processes, pages, cached, differ, passes, untracked;
 } st;
+/* A frame seen lately at a page of a program, and the verdict of its hash:
+ * the processes of one program share its page-cache frames, so a frame is
+ * hashed once for all of them and again when its verdict is PI_CACHE_CHECKS
+ * checks old. A write through /proc/PID/mem or ptrace gives the process a
+ * new (copy-on-write) frame, which is hashed when it is first visited; a
+ * write into the shared frame itself is found when its verdict expires. */
+static struct { u64 frame, vpn, check; int prog; bool ok; } cache[PI_CACHE];
 
 void program_integrity_load(const char *text, size_t len)
 {
@@ -238,12 +249,27 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
         u64 want_hash;
         if (!l->user || l->nx || !progdb_page(&db, (u32)w->t->prog, va, &want_hash))
             continue;                    /* not user code at a page of the program's */
+        u64 frame = (l->gpa + off) >> 12, vpn = va >> 12;
+        u32 slot = (u32)((frame ^ vpn * 31) % PI_CACHE);
+        if (cache[slot].check && cache[slot].frame == frame && cache[slot].vpn == vpn &&
+            cache[slot].prog == w->t->prog && st.checks - cache[slot].check < PI_CACHE_CHECKS) {
+            st.cached++;
+            if (!cache[slot].ok)
+                differs(w, va, l->gpa + off);   /* a frame already found changed, in another process */
+            continue;
+        }
         const u64 *page = guestmem_map(l->gpa + off, 4096);
         if (!page)
             continue;
         (*w->pages)--;
         st.pages++;
-        if (fnv64_qwords(FNV64_BASIS, page, 512) != want_hash)
+        bool ok = fnv64_qwords(FNV64_BASIS, page, 512) == want_hash;
+        cache[slot].frame = frame;
+        cache[slot].vpn = vpn;
+        cache[slot].prog = w->t->prog;
+        cache[slot].check = st.checks;
+        cache[slot].ok = ok;
+        if (!ok)
             differs(w, va, l->gpa + off);
     }
     return true;
@@ -257,8 +283,12 @@ static void check(const struct ids_event *e, struct track *t, u32 *pages, u32 *t
     u32 first = d->prog[t->prog].first, count = d->prog[t->prog].count;
     u64 lo = d->page[first].va, hi = d->page[first + count - 1].va + 4095;
     struct walk w = { e, t, pages, t->cursor > lo ? t->cursor : lo };
+    /* Under KPTI the kernel PGD maps the user half no-execute (its top-level
+     * entries have XD): the user PGD, 4 KiB above, is what the CPU runs
+     * user code through, with the same tables below the top. */
+    u64 root = vmi_space_key(t->cr3 | 0x1000) == t->cr3 ? t->cr3 | 0x1000 : t->cr3;
     struct pt_paging pg;
-    vmi_paging(t->cr3, &pg);
+    vmi_paging(root, &pg);
     const struct pt_visitor v = { .map = vmi_map, .ctx = &w, .max_tables = *tables, .table = table, .leaf = leaf };
     struct pt_visit_stats vs;
     memset(&vs, 0, sizeof(vs));
@@ -301,9 +331,11 @@ void program_integrity_summary(void)
 {
     if (!st.checks)
         return;
-    kprintf("vigil: program-integrity: %llu processes of checked programs seen, %llu code pages hashed, %llu "
-            "differed; %llu whole passes; %llu checks, %llu cycles each on average (at most %llu)%s\n",
-            (unsigned long long)st.processes, (unsigned long long)st.pages, (unsigned long long)st.differ,
+    kprintf("vigil: program-integrity: %llu processes of checked programs seen, %llu code pages hashed (%llu more "
+            "judged lately), %llu differed; %llu whole passes; %llu checks, %llu cycles each on average (at most "
+            "%llu)%s\n",
+            (unsigned long long)st.processes, (unsigned long long)st.pages, (unsigned long long)st.cached,
+            (unsigned long long)st.differ,
             (unsigned long long)st.passes, (unsigned long long)st.checks,
             (unsigned long long)(st.cycles / st.checks), (unsigned long long)st.max_cycles,
             st.untracked ? "; some processes not tracked (table full)" : "");
