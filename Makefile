@@ -8,7 +8,8 @@
 #   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux|linux-smp: one part)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
 #   make linux      fetch Debian's kernel, build the busybox initramfs (build/linux/)
-#   make linux-profile [VMLINUZ=PATH]   build/linux.profile from that kernel's BTF and kallsyms
+#   make linux-profile [VMLINUZ=PATH] [PROGRAMS="NAME=ELF ..."]   build/linux.profile from that kernel's BTF and
+#                   kallsyms (and program-integrity's hashes of those programs' code pages)
 #   make clean
 
 BUILD   := build
@@ -93,10 +94,18 @@ SYSTEM_TEST_DEPS += $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
 VMLINUZ ?= $(LINUX_DIR)/vmlinuz
 LINUX_PROFILE := $(BUILD)/linux.profile
 .PHONY: linux-profile
+PROGRAMS ?=
 linux-profile:
-	$(PYTHON) scripts/linuxprofile.py $(VMLINUZ) $(LINUX_PROFILE)
-$(LINUX_PROFILE): $(LINUX_DIR)/vmlinuz scripts/linuxprofile.py
-	$(PYTHON) scripts/linuxprofile.py $< $@
+	$(PYTHON) scripts/linuxprofile.py $(VMLINUZ) $(LINUX_PROFILE).tmp
+	$(if $(PROGRAMS),$(PYTHON) scripts/progpages.py $(PROGRAMS) >> $(LINUX_PROFILE).tmp)
+	mv $(LINUX_PROFILE).tmp $(LINUX_PROFILE)
+# program-integrity's known-good code pages (scripts/progpages.py) of the
+# initramfs's busybox and the test programs, appended to the profile.
+LINUX_PROFILE_PROGRAMS := busybox=$(LINUX_DIR)/busybox $(foreach p,$(LINUX_PROGS),$(notdir $(p))=$(p))
+$(LINUX_PROFILE): $(LINUX_DIR)/vmlinuz scripts/linuxprofile.py scripts/progpages.py $(LINUX_PROGS)
+	$(PYTHON) scripts/linuxprofile.py $< $@.tmp
+	$(PYTHON) scripts/progpages.py $(LINUX_PROFILE_PROGRAMS) >> $@.tmp
+	mv $@.tmp $@
 SYSTEM_TEST_DEPS += $(LINUX_PROFILE)
 
 -include guest/guest.mk

@@ -143,6 +143,7 @@ u32 ids_insn_len(const struct ids_event *e);
 extern const struct policy_ops pol_kernel_text, pol_critical_tables, pol_msr_guard, pol_cr_guard,
     pol_hidden_process, pol_pagetable_audit, pol_io_guard, pol_signature, pol_hypervisor_guard, pol_dma_guard,
     pol_hidden_module, pol_raw_socket;
+extern const struct policy_ops pol_program_integrity;
 
 /* hidden-module and raw-socket: their summary lines. */
 void hidden_module_summary(void);
@@ -167,6 +168,11 @@ void pagetable_audit_folds(u64 *folded, u64 *unsent);
 /* kernel-text: an audit found a supervisor-executable mapping (at gva, in
  * cr3) of a page the execute watch granted X for user code. */
 void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page);
+
+/* program-integrity: the `program` records of the profile module's text
+ * (parsed once, at set-up), and its line in the summary. */
+void program_integrity_load(const char *text, size_t len);
+void program_integrity_summary(void);
 
 /* The engine's lock (ids.c): console commands take it as events do. */
 void ids_lock_take(void);

@@ -41,6 +41,7 @@ static const struct policy_ops *const policies[POL_COUNT] = {
     [POL_DMA_GUARD] = &pol_dma_guard,
     [POL_HIDDEN_MODULE] = &pol_hidden_module,
     [POL_RAW_SOCKET] = &pol_raw_socket,
+    [POL_PROGRAM_INTEGRITY] = &pol_program_integrity,
 };
 
 /* Which policy an event type goes to when no subscription names it; the
@@ -95,6 +96,8 @@ bool ids_init(const struct boot_info *bi, bool on)
             kprintf("vigil: bad profile, introspection limited to the hardware view: %s\n", err);
         else
             ids.have_profile = true;
+        if (ids.have_profile)
+            program_integrity_load((const char *)m->start, m->end - m->start);
     }
     if (!ids.have_profile && (m = mb2_find_module(bi, "guest"))) {
         /* No profile: the guest ELF's own symbol table gives the kernel's
@@ -880,6 +883,7 @@ void ids_print_summary(void)
     kernel_text_summary();
     hidden_module_summary();
     raw_socket_summary();
+    program_integrity_summary();
 }
 
 const struct alert_log *ids_alert_log(void) { return &alog; }

@@ -5,7 +5,7 @@
 static const char *const names[POL_COUNT] = {
     "kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process",
     "pagetable-audit", "io-guard", "signature", "hypervisor-guard", "dma-guard",
-    "hidden-module", "raw-socket",
+    "hidden-module", "raw-socket", "program-integrity",
 };
 
 const char *policy_name(enum policy_id id) { return id < POL_COUNT ? names[id] : "?"; }
@@ -50,6 +50,7 @@ void policy_defaults(struct policy_config *c)
         [POL_DMA_GUARD] = { ACT_BLOCK, SEV_CRITICAL, 1 },
         [POL_HIDDEN_MODULE] = { ACT_ALERT, SEV_HIGH, 10 },
         [POL_RAW_SOCKET] = { ACT_ALERT, SEV_HIGH, 1 },
+        [POL_PROGRAM_INTEGRITY] = { ACT_ALERT, SEV_HIGH, 10 },
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         c->pol[i].enabled = true;
@@ -191,6 +192,18 @@ static bool add_dma_allow(void *ctx, const char *s, size_t n)
     return true;
 }
 
+/* program-integrity: a program's name, as its file is called (at most 15 characters). */
+static bool add_pi_prog(void *ctx, const char *s, size_t n)
+{
+    struct policy_config *c = ctx;
+    if (n >= PROC_NAME_MAX || c->npi_prog == PI_MAX_PROGRAMS)
+        return false;
+    memcpy(c->pi_prog[c->npi_prog], s, n);
+    c->pi_prog[c->npi_prog][n] = 0;
+    c->npi_prog++;
+    return true;
+}
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -247,7 +260,7 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
     if (!policy_lookup(words[0], &id))
         FAIL("policy line %u: unknown policy '%s' (kernel-text, critical-tables, msr-guard, cr-guard, "
              "hidden-process, pagetable-audit, io-guard, signature, hypervisor-guard, dma-guard, hidden-module, "
-             "raw-socket)", ln, words[0]);
+             "raw-socket, program-integrity)", ln, words[0]);
     if (id != POL_IO_GUARD && id != POL_SIGNATURE && c->pol[id].line)
         FAIL("policy line %u: second rule for %s (the first is on line %u)", ln, words[0], c->pol[id].line);
 
@@ -280,7 +293,7 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
                 FAIL("policy line %u, field 'severity': '%s' is not low, medium, high or critical", ln, v);
         } else if (!strcmp(k, "interval") &&
                    (id == POL_HIDDEN_PROCESS || id == POL_PAGETABLE_AUDIT || id == POL_SIGNATURE ||
-                    id == POL_HIDDEN_MODULE || id == POL_RAW_SOCKET)) {
+                    id == POL_HIDDEN_MODULE || id == POL_RAW_SOCKET || id == POL_PROGRAM_INTEGRITY)) {
             u64 n;
             if (!str_to_u64(v, strlen(v), &n) || n == 0 || n > 100000)
                 FAIL("policy line %u, field 'interval': '%s' is not a tick count from 1 to 100000", ln, v);
@@ -317,6 +330,11 @@ static int parse_line(char *line, u32 ln, struct policy_config *c, bool *io_seen
             if (strcmp(v, "on") && strcmp(v, "off"))
                 FAIL("policy line %u, field 'exec': '%s' is not on or off", ln, v);
             c->exec_watch_off = !strcmp(v, "off");
+        } else if (!strcmp(k, "programs") && id == POL_PROGRAM_INTEGRITY) {
+            c->npi_prog = 0;
+            if (!for_items(v, add_pi_prog, c))
+                FAIL("policy line %u, field 'programs': '%s' is not a list of program names (at most %d, each "
+                     "under %d bytes)", ln, v, PI_MAX_PROGRAMS, PROC_NAME_MAX);
         } else if (!strcmp(k, "pattern") && id == POL_SIGNATURE) {
             if (!parse_pattern(v, &sig))
                 FAIL("policy line %u, field 'pattern': '%s' is not hex:BYTES or text:STRING of 1-%d bytes",

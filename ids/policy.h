@@ -9,7 +9,7 @@
 enum policy_id {
     POL_KERNEL_TEXT, POL_CRITICAL_TABLES, POL_MSR_GUARD, POL_CR_GUARD, POL_HIDDEN_PROCESS,
     POL_PAGETABLE_AUDIT, POL_IO_GUARD, POL_SIGNATURE, POL_HYPERVISOR_GUARD, POL_DMA_GUARD,
-    POL_HIDDEN_MODULE, POL_RAW_SOCKET, POL_COUNT
+    POL_HIDDEN_MODULE, POL_RAW_SOCKET, POL_PROGRAM_INTEGRITY, POL_COUNT
 };
 
 enum action { ACT_ALERT, ACT_BLOCK, ACT_SUSPEND };
@@ -23,6 +23,7 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 #define PROC_NAME_MAX 16
 #define DMA_MAX_ALLOW 16
 #define RAW_MAX_ALLOW 8
+#define PI_MAX_PROGRAMS 16
 
 struct io_rule {
     u32 nranges;
@@ -68,6 +69,10 @@ struct policy_config {
     /* raw-socket: processes (by name) that may hold raw and packet sockets. */
     u32 nraw_allow;
     char raw_allow[RAW_MAX_ALLOW][PROC_NAME_MAX];
+    /* program-integrity: the programs checked (programs=NAME,...); none
+     * named: every program the profile carries hashes for. */
+    u32 npi_prog;
+    char pi_prog[PI_MAX_PROGRAMS][PROC_NAME_MAX];
 };
 
 const char *policy_name(enum policy_id id);

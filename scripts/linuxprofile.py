@@ -382,6 +382,8 @@ FIELDS = [
     "files_struct.fdt", "fdtable.max_fds", "fdtable.fd", "file.f_op", "file.private_data",
     "socket.type", "socket.sk", "sock.sk_type", "sock.sk_protocol", "sock.__sk_common.skc_family",
     "kprobe_insn_cache.pages",
+    # program-integrity: the program a process runs (mm->exe_file's dentry's name)
+    "mm_struct.exe_file", "file.f_path.dentry", "dentry.d_name.name",
 ]
 # fields of structures private to one kernel file (no header declares them,
 # so the test module cannot check them with offsetof): from BTF all the

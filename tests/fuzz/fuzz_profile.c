@@ -4,12 +4,16 @@
  * string within its array and is found again by its lookup. A `kaslr 1`
  * profile places nothing until profile_place; then it is placed with a
  * slide taken from the input, and every translation must land inside the
- * placed physical extent. */
+ * placed physical extent. The same bytes go through progdb_parse too (the
+ * profile's `program` records, ids/progdb.c): on success every program's
+ * pages are in ascending order inside the table, and each is found again
+ * with its hash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ids/profile.h"
+#include "ids/progdb.h"
 
 const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
 
@@ -25,8 +29,38 @@ static bool name_ok(const char *s, size_t cap)
     return n > 0 && n < cap;
 }
 
+static void check_progdb(const uint8_t *data, size_t size)
+{
+    static struct progdb db;
+    char err[80];
+    memset(err, 'Z', sizeof(err));
+    int r = progdb_parse((const char *)data, size, &db, err, sizeof(err));
+    check(r == 0 || r == -1);
+    if (r == -1) {
+        check(memchr(err, 0, sizeof(err)) != NULL && !strncmp(err, "profile", 7));
+        return;
+    }
+    check(db.nprog <= PROGDB_MAX_PROGRAMS && db.npages <= PROGDB_MAX_PAGES);
+    u32 total = 0;
+    for (u32 k = 0; k < db.nprog; k++) {
+        check(name_ok(db.prog[k].name, PROGDB_NAME) && progdb_find(&db, db.prog[k].name) == (int)k);
+        check(db.prog[k].count > 0 && db.prog[k].first == total);
+        total += db.prog[k].count;
+        check(total <= db.npages);
+        for (u32 i = db.prog[k].first; i < total; i++) {
+            u64 h = ~db.page[i].hash;
+            check(!(db.page[i].va & 0xfff) && db.page[i].va < PROGDB_USER_TOP);
+            check(i == db.prog[k].first || db.page[i].va > db.page[i - 1].va);
+            check(progdb_page(&db, k, db.page[i].va, &h) && h == db.page[i].hash);
+            check(!progdb_page(&db, k, db.page[i].va + 1, &h));
+        }
+    }
+    check(total == db.npages);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_progdb(data, size);
     static struct profile p;
     size_t errlen = 80;
     char *err = malloc(errlen);

@@ -16,7 +16,8 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 POLICIES = {"kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process", "pagetable-audit",
-            "io-guard", "signature", "hypervisor-guard", "dma-guard", "hidden-module", "raw-socket"}
+            "io-guard", "signature", "hypervisor-guard", "dma-guard", "hidden-module", "raw-socket",
+            "program-integrity"}
 
 
 def alerts(com1):

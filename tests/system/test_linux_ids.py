@@ -35,7 +35,7 @@ PROFILE = os.path.join(BUILD, "linux.profile")
 # takes itself out of sysfs, so text-poke's insmod can still load).
 ROOTKIT = ["hide-process", "lstar", "wx-exec", "inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text",
            "remap-idt", "hide-module", "text-poke"]
-PROGS = ["vioport", "vsig", "vraw", "vhide"]          # tests/linux/prog/; vhide last: the module hides it
+PROGS = ["vioport", "vsig", "vraw", "vpi", "vhide"]   # tests/linux/prog/; vhide last: the module hides it
 CMDLINE = "console=ttyS1,115200 vigiltrace=1 vigilmod=offsets,%s vigilprog=%s" % (",".join(ROOTKIT), ",".join(PROGS))
 STOP = r"vigil: halted|vigil: powering off"          # the operator suspends and resumes on the way
 # The module's lines, after the kernel's timestamp. With 2 CPUs a user
@@ -76,6 +76,7 @@ def test_linux_ids_profile_kaslr(t):
     check_signature(t, r)
     check_hidden_module(t, r)
     check_raw_socket(t, r)
+    check_program_integrity(t, r)
 
 
 def check_two_cpus(t, r):
@@ -130,6 +131,7 @@ def test_linux_rootkits_bare(t):
     vsig_ran(t, c2)
     hide_module_worked(t, c2)
     vraw_ran(t, c2)
+    vpi_ran(t, c2)
 
 
 def check_lock_and_text(t, r, syms):
@@ -222,7 +224,8 @@ EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\""),
             ("signature", r"^signature '.*' \(16 bytes\) found in process memory$"),
             ("hidden-module", r"^hidden module \"vigiltest\": code at 0x[0-9a-f]+-0x[0-9a-f]+ owned by no listed "
                               r"module \((it left the list|its struct module)\)$"),
-            ("raw-socket", r"^process pid \d+ \"vraw\" holds a (packet|raw) socket ")]
+            ("raw-socket", r"^process pid \d+ \"vraw\" holds a (packet|raw) socket "),
+            ("program-integrity", r"^code page 0x[0-9a-f]+ of vpi \(pid \d+\) differs from the program's file$")]
 
 
 def attack_alert(a):
@@ -345,6 +348,41 @@ def check_signature(t, r):
     assert len(sg) == 1, f"one signature alert (once per address space): {sg}"
     a = sg[0]
     assert a.get("process") == "vsig" and int(a["gva"], 16) == 0x10000, a
+
+
+def vpi_ran(t, com2):
+    """vpi: its own code written through /proc/self/mem, and a forked child's
+    through ptrace(POKETEXT); the patched code runs (returns 42, not 1).
+    Returns [(pid, page)] of the two patched processes."""
+    c2 = user_lines(com2)
+    t.expect(c2, r"^VIGIL-PROG vpi none: vpi_value returns 1$", "vpi's benign run (vigilprog=vpi)")
+    s = t.expect(c2, r"^VIGIL-PROG vpi self: pid (\d+) wrote its code at (0x[0-9a-f]+) through /proc/self/mem: "
+                     r"vpi_value returns 42 \(was 1\)$", "vpi's write of its own code")
+    p = t.expect(c2, r"^VIGIL-PROG vpi ptrace: child pid (\d+), its code at (0x[0-9a-f]+) written by its parent: "
+                     r"vpi_value returns 42 \(was 1\)$", "vpi's POKETEXT into its child")
+    t.expect(c2, r"^VIGIL-PROG vpi self done$")
+    t.expect(c2, r"^VIGIL-PROG vpi ptrace done$")
+    t.expect_not(c2, r"VIGIL-PROG vpi \S+ failed")
+    return [(int(m.group(1)), int(m.group(2), 16)) for m in (s, p)]
+
+
+def check_program_integrity(t, r):
+    """program-integrity: the two patched vpi processes, each reported once
+    with its pid, name and the patched page; busybox and the test programs
+    running normally (the workload, vpi's benign run, the ptrace parent)
+    raise nothing, while their resident code pages were hashed."""
+    patched = vpi_ran(t, r.com2)
+    pi = [a for a in alerts(r.com1) if a["policy"] == "program-integrity"]
+    got = sorted((a.get("pid"), int(a["gva"], 16)) for a in pi)
+    assert got == sorted(patched), f"program-integrity alerts {got}, the patched (pid, page) {patched}: {pi}"
+    assert all(a.get("process") == "vpi" and a["action"] == "alert" and "gpa" in a for a in pi), pi
+    t.expect(r.com1, r"^vigil: program-integrity: \d+ programs \(busybox,[a-z,]*vpi[a-z,]*\), \d+ code pages "
+                     r"known-good$", "the profile's program hashes")
+    m = t.expect(r.com1, r"^vigil: program-integrity: (\d+) processes of checked programs seen, (\d+) code pages "
+                         r"hashed \((\d+) more judged lately\), (\d+) differed; (\d+) whole passes; (\d+) checks, "
+                         r"(\d+) cycles each on average \(at most (\d+)\)$", "program-integrity's summary")
+    procs, pages, passes = int(m.group(1)), int(m.group(2)), int(m.group(5))
+    assert procs >= 10 and pages >= 200 and passes >= 10, f"too little checked: {m.group(0)}"
 
 
 def check_cr3_targets(t, r):

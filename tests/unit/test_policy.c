@@ -72,7 +72,7 @@ static void test_policy_names_round_trip(void **state)
     static const char *const want[POL_COUNT] = {
         "kernel-text", "critical-tables", "msr-guard", "cr-guard", "hidden-process",
         "pagetable-audit", "io-guard", "signature", "hypervisor-guard", "dma-guard",
-        "hidden-module", "raw-socket",
+        "hidden-module", "raw-socket", "program-integrity",
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_string_equal(policy_name((enum policy_id)i), want[i]);
@@ -119,6 +119,7 @@ static void test_defaults_actions_and_severities(void **state)
         [POL_DMA_GUARD] = { ACT_BLOCK, SEV_CRITICAL },
         [POL_HIDDEN_MODULE] = { ACT_ALERT, SEV_HIGH },
         [POL_RAW_SOCKET] = { ACT_ALERT, SEV_HIGH },
+        [POL_PROGRAM_INTEGRITY] = { ACT_ALERT, SEV_HIGH },
     };
     for (u32 i = 0; i < POL_COUNT; i++) {
         assert_true(cfg.pol[i].enabled);
@@ -136,6 +137,7 @@ static void test_defaults_intervals(void **state)
     policy_defaults(&cfg);
     for (u32 i = 0; i < POL_COUNT; i++) {
         bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE ||
+                        i == POL_PROGRAM_INTEGRITY ||
                         i == POL_DMA_GUARD ||          /* its backstop: one protected page re-hashed a tick */
                         i == POL_HIDDEN_MODULE || i == POL_RAW_SOCKET;
         if (periodic) {
@@ -503,6 +505,39 @@ static void test_hidden_process_samples(void **state)
 }
 
 /* dma-guard: always on, always refusing; its allow list names PCI devices. */
+static void test_program_integrity(void **state)
+{
+    (void)state;
+    policy_defaults(&cfg);
+    assert_int_equal(cfg.npi_prog, 0);                 /* every program the profile has hashes for */
+    assert_int_equal(cfg.pol[POL_PROGRAM_INTEGRITY].interval, 10);
+    assert_ok(parse("program-integrity programs=busybox,vpi interval=5 action=suspend severity=critical\n"));
+    assert_int_equal(cfg.npi_prog, 2);
+    assert_string_equal(cfg.pi_prog[0], "busybox");
+    assert_string_equal(cfg.pi_prog[1], "vpi");
+    assert_int_equal(cfg.pol[POL_PROGRAM_INTEGRITY].interval, 5);
+    assert_int_equal(cfg.pol[POL_PROGRAM_INTEGRITY].action, ACT_SUSPEND);
+    assert_int_equal(cfg.pol[POL_PROGRAM_INTEGRITY].severity, SEV_CRITICAL);
+    assert_ok(parse("program-integrity programs=fifteen-chars-x\n"));
+    assert_int_equal(cfg.npi_prog, 1);
+    assert_string_equal(cfg.pi_prog[0], "fifteen-chars-x");
+    assert_ok(parse("program-integrity enabled=no\n"));
+    assert_false(cfg.pol[POL_PROGRAM_INTEGRITY].enabled);
+    static const char *const bad[] = { "", ",", "busybox,", ",vpi", "busybox,,vpi", "sixteen-chars-xx" };
+    for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "program-integrity programs=%s\n", bad[i]);
+        assert_field(parse(line), 1, "programs");
+    }
+    char line[400] = "program-integrity programs=";
+    for (u32 i = 0; i <= PI_MAX_PROGRAMS; i++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sp%u", i ? "," : "", i);
+    assert_field(parse(line), 1, "programs");
+    assert_field(parse("program-integrity interval=0\n"), 1, "interval");
+    assert_field(parse("program-integrity ports=1\n"), 1, "ports");
+    assert_err(parse("program-integrity\nprogram-integrity programs=vpi\n"), 2, "second rule for program-integrity");
+}
+
 static void test_dma_guard(void **state)
 {
     (void)state;
@@ -901,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_hidden_process_samples),
         cmocka_unit_test(test_dma_guard),
         cmocka_unit_test(test_hidden_module_and_raw_socket),
+        cmocka_unit_test(test_program_integrity),
         cmocka_unit_test(test_err_bad_enabled),
         cmocka_unit_test(test_err_bad_severity),
         cmocka_unit_test(test_err_bad_interval),

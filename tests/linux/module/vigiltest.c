@@ -92,6 +92,7 @@
 #include <linux/mm_types.h>
 #include <linux/fdtable.h>
 #include <linux/fs.h>
+#include <linux/dcache.h>
 #include <linux/net.h>
 #include <net/sock.h>
 #include <linux/uaccess.h>
@@ -187,6 +188,10 @@ static void mode_offsets(void)
 	FIELD(sock, sk_protocol);
 	FIELD(sock, __sk_common.skc_family);
 	FIELD(kprobe_insn_cache, pages);
+	/* program-integrity: the program a process runs (mm->exe_file's dentry's name) */
+	FIELD(mm_struct, exe_file);
+	FIELD(file, f_path.dentry);
+	FIELD(dentry, d_name.name);
 
 	pr_info("VIGIL-MOD runtime init_task 0x%lx\n", (unsigned long)&init_task);
 	if (lookup)
