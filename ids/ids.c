@@ -308,18 +308,27 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
         return true;
     }
     const struct vmi_proc *p;
-    int n = ids_procs(cr3, &p);
-    for (int i = 0; i < n; i++)
-        if (p[i].cr3 == cr3) {
-            *pid = p[i].pid;
-            str_copy(name, p[i].name, 16);
-            /* Linux: the snapshot may be from inside this process's exec
-             * (its new address space, its old name): the name as it is now. */
-            struct vmi_proc t;
-            if (vmi_have_linux() && vmi_read_task(cr3, p[i].addr, &t) && t.cr3 == cr3)
-                str_copy(name, t.name, 16);
-            return true;
-        }
+    for (int again = 0; again < 2; again++) {
+        int n = ids_procs(cr3, &p);
+        int i = 0;
+        while (i < n && p[i].cr3 != cr3)
+            i++;
+        if (i == n)
+            break;
+        /* Linux: the snapshot may be from inside this process's exec (its
+         * new address space, its old name): the name as it is now. And it
+         * may be up to LINUX_SNAP_TICKS old: a task that has exited since
+         * (off the list) whose page-table root a new process took is no
+         * answer; the list is walked again. */
+        struct vmi_proc t;
+        bool now = vmi_have_linux() && vmi_read_task(cr3, p[i].addr, &t) && t.cr3 == cr3 &&
+                   !vmi_linux_task_unlinked(p[i].addr);
+        if (vmi_have_linux() && !now && !again && ids_procs_refresh())
+            continue;
+        *pid = p[i].pid;
+        str_copy(name, now ? t.name : p[i].name, 16);
+        return true;
+    }
     /* Not in the list: what the process pool still says of it. */
     static struct vmi_proc pool[VMI_MAX_PROCS];
     int m = vmi_proc_pool(cr3, pool, VMI_MAX_PROCS);
