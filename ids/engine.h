@@ -67,6 +67,8 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16]);
 int ids_procs(u64 cr3, const struct vmi_proc **procs);
 /* The next ids_procs reads the list again (a new address space runs). */
 void ids_procs_stale(void);
+/* Which snapshot ids_procs gave last: a new number for every walk. */
+u64 ids_procs_generation(void);
 /* Before a miss counts: the snapshot is taken again unless it was taken in
  * this event (a process forked since, on a reused page-table root, is in
  * no earlier snapshot). False when it was already fresh. */
@@ -159,6 +161,10 @@ void kernel_text_summary(void);
 
 /* pagetable-audit: the boot tables were loaded after the boot. */
 void pagetable_audit_boot_tables(const struct ids_event *e);
+/* pagetable-audit: Linux's kernel half, a slice every tick (vCPU 0's). */
+void pagetable_audit_slice(const struct ids_event *e);
+/* pagetable-audit: what its audits read, for the summary. */
+void pagetable_audit_summary(void);
 /* pagetable-audit: is the frame at pa mapped supervisor-executable (outside
  * the kernel's text) by the last audit's leaves? *gva: where. */
 bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva);

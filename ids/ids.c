@@ -59,9 +59,13 @@ static const char *const event_names[IDS_EV_COUNT] = {
 static u64 ev_count[IDS_EV_COUNT], ev_cycles[IDS_EV_COUNT];
 static u64 vticks[IDS_MAX_VCPUS];
 static u64 pol_cycles[POL_COUNT];
+static u64 tick_cycles[POL_COUNT + 1];   /* the periodic part alone; [POL_COUNT]: the translation guard */
 
 /* Run a policy hook and charge its cycles to the policy. */
 #define TIMED(id, call) do { u64 _t = rdtsc(); call; pol_cycles[id] += rdtsc() - _t; } while (0)
+/* A tick's hook: charged to the policy, and to its periodic share. */
+#define TIMED_TICK(id, call) do { u64 _t = rdtsc(); call; _t = rdtsc() - _t; pol_cycles[id] += _t; \
+                                  tick_cycles[id] += _t; } while (0)
 
 bool ids_enabled(void) { return enabled; }
 
@@ -264,16 +268,20 @@ static struct vmi_proc snap[VMI_MAX_PROCS];
 static int nsnap = -1;
 static u64 snap_tick = ~0ull;
 static u64 event_seq, snap_event;           /* the event the snapshot was taken in */
-#define LINUX_SNAP_TICKS 3
+static u64 snap_gen;                        /* walks taken */
+#define LINUX_SNAP_TICKS 10
 
 int ids_procs(u64 cr3, const struct vmi_proc **procs)
 {
     /* Once a tick; on Linux (a long list, its kernel threads too) every
-     * LINUX_SNAP_TICKS ticks, as a miss takes a new one anyway
-     * (ids_procs_refresh) and a stale entry delays a report by as much. */
+     * LINUX_SNAP_TICKS ticks (100 ms), as a miss takes a new one anyway
+     * (ids_procs_refresh), and hidden-process's tick takes one at once when
+     * the running process is no longer linked into the list (its links are
+     * read every tick). */
     if ((snap_tick != ids.ticks && !(vmi_have_linux() && ids.ticks - snap_tick < LINUX_SNAP_TICKS)) || nsnap < 0) {
         const char *err;
         nsnap = vmi_proc_list(cr3, snap, VMI_MAX_PROCS, &err);
+        snap_gen++;
         snap_tick = ids.ticks;
         snap_event = event_seq;
     }
@@ -282,6 +290,8 @@ int ids_procs(u64 cr3, const struct vmi_proc **procs)
 }
 
 void ids_procs_stale(void) { nsnap = -1; }
+
+u64 ids_procs_generation(void) { return snap_gen; }
 
 bool ids_procs_refresh(void)
 {
@@ -303,18 +313,27 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
         return true;
     }
     const struct vmi_proc *p;
-    int n = ids_procs(cr3, &p);
-    for (int i = 0; i < n; i++)
-        if (p[i].cr3 == cr3) {
-            *pid = p[i].pid;
-            str_copy(name, p[i].name, 16);
-            /* Linux: the snapshot may be from inside this process's exec
-             * (its new address space, its old name): the name as it is now. */
-            struct vmi_proc t;
-            if (vmi_have_linux() && vmi_read_task(cr3, p[i].addr, &t) && t.cr3 == cr3)
-                str_copy(name, t.name, 16);
-            return true;
-        }
+    for (int again = 0; again < 2; again++) {
+        int n = ids_procs(cr3, &p);
+        int i = 0;
+        while (i < n && p[i].cr3 != cr3)
+            i++;
+        if (i == n)
+            break;
+        /* Linux: the snapshot may be from inside this process's exec (its
+         * new address space, its old name): the name as it is now. And it
+         * may be up to LINUX_SNAP_TICKS old: a task that has exited since
+         * (off the list) whose page-table root a new process took is no
+         * answer; the list is walked again. */
+        struct vmi_proc t;
+        bool now = vmi_have_linux() && vmi_read_task(cr3, p[i].addr, &t) && t.cr3 == cr3 &&
+                   !vmi_linux_task_unlinked(p[i].addr);
+        if (vmi_have_linux() && !now && !again && ids_procs_refresh())
+            continue;
+        *pid = p[i].pid;
+        str_copy(name, now ? t.name : p[i].name, 16);
+        return true;
+    }
     /* Not in the list: what the process pool still says of it. */
     static struct vmi_proc pool[VMI_MAX_PROCS];
     int m = vmi_proc_pool(cr3, pool, VMI_MAX_PROCS);
@@ -805,9 +824,13 @@ static struct ids_verdict event(const struct ids_event *e)
         for (u32 i = 0; i < POL_COUNT; i++) {
             u32 every = ids.cfg.pol[i].interval ? ids.cfg.pol[i].interval : 1;
             if (ids_policy_on((enum policy_id)i) && policies[i]->tick && vt % every == 0)
-                TIMED(i, policies[i]->tick(e));
+                TIMED_TICK(i, policies[i]->tick(e));
         }
+        if (ids_policy_on(POL_PAGETABLE_AUDIT))
+            TIMED_TICK(POL_PAGETABLE_AUDIT, pagetable_audit_slice(e));   /* Linux's kernel half, in slices */
+        u64 tx = rdtsc();
         xlate_tick(e);                              /* every 10 ticks: a change no exit saw */
+        tick_cycles[POL_COUNT] += rdtsc() - tx;
         break;
     }
     case IDS_EV_SAMPLE:
@@ -866,6 +889,18 @@ void ids_print_summary(void)
         if (pol_cycles[i])
             kprintf(" %s %llu", policy_name((enum policy_id)i), (unsigned long long)pol_cycles[i]);
     kprintf("\n");
+    /* What the periodic checks cost, per tick, by policy: where a tick's
+     * cycles go (the operator's, and make bench's, view of it). */
+    if (ev_count[IDS_EV_TICK]) {
+        u64 n = ev_count[IDS_EV_TICK];
+        kprintf("vigil: IDS periodic cost per tick (cycles, %llu ticks): all %llu;", (unsigned long long)n,
+                (unsigned long long)(ev_cycles[IDS_EV_TICK] / n));
+        for (u32 i = 0; i <= POL_COUNT; i++)
+            if (tick_cycles[i])
+                kprintf(" %s %llu", i < POL_COUNT ? policy_name((enum policy_id)i) : "translation-guard",
+                        (unsigned long long)(tick_cycles[i] / n));
+        kprintf("\n");
+    }
     u64 grants, revokes;
     u32 granted;
     vmm_exec_stats(&grants, &revokes, &granted);
@@ -884,6 +919,7 @@ void ids_print_summary(void)
     hidden_module_summary();
     raw_socket_summary();
     program_integrity_summary();
+    pagetable_audit_summary();
 }
 
 const struct alert_log *ids_alert_log(void) { return &alog; }

@@ -53,17 +53,35 @@ static bool kernel_space(u64 key)
     return key == ids.kernel_cr3 || key == vmi_space_key(ids.first_cr3) || vmi_linux_kernel_space(key);
 }
 
+/* The last keys found in the snapshot, while it is the same snapshot: a
+ * context switch between two processes looks the same two up again and
+ * again (the CR3 path of every switch), a compare instead of a scan. */
+#define HIT_CACHE 4
+static struct { u64 gen; u64 key[HIT_CACHE]; enum suspect_kind kind[HIT_CACHE]; u32 n; } hits;
+
 static bool in_snapshot(enum suspect_kind kind, u64 key, u64 view_cr3)
 {
     const struct vmi_proc *p;
     int n = ids_procs(view_cr3, &p);
     if (n < 0)
         return true;                                /* no OS view: no verdict */
+    u64 gen = ids_procs_generation();
+    if (hits.gen != gen) {
+        hits.gen = gen;
+        hits.n = 0;
+    }
+    for (u32 i = 0; i < hits.n && i < HIT_CACHE; i++)
+        if (hits.key[i] == key && hits.kind[i] == kind)
+            return true;
     for (int i = 0; i < n; i++)
         /* A listed PGD is its own key (a PGD has no PCID bits, and KPTI's
          * kernel PGD is the even page of its pair). */
-        if (kind == BY_SPACE ? p[i].cr3 == key || (p[i].alt_cr3 && p[i].alt_cr3 == key) : p[i].addr == key)
+        if (kind == BY_SPACE ? p[i].cr3 == key || (p[i].alt_cr3 && p[i].alt_cr3 == key) : p[i].addr == key) {
+            u32 slot = hits.n++ % HIT_CACHE;
+            hits.key[slot] = key;
+            hits.kind[slot] = kind;
             return true;
+        }
     return false;
 }
 
@@ -376,6 +394,11 @@ static void who_runs(const struct ids_event *e)
     if (ids.boot_done && vmi_have_procs()) {
         have = (vmi_have_linux() ? vmi_linux_current(e->cpl, &task) : vmi_current_task(e->cr3, &task)) && task;
         have = have && vmi_read_task(e->cr3, task, &cur);  /* not a structure vigil can read: no verdict */
+        /* Linux walks its task list every LINUX_SNAP_TICKS ticks (ids.c);
+         * between walks the running process's own links say whether it was
+         * taken off the list, and if so the list is walked now. */
+        if (have && vmi_have_linux() && vmi_linux_task_unlinked(task))
+            ids_procs_stale();
     }
     check_space(e, e->cr3, have ? &cur : 0);
     if (ids.boot_done && vmi_have_procs()) {

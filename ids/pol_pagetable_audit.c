@@ -11,9 +11,10 @@
  * nothing, as the CPU faults on it, and is not judged. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
+#include "arch/x86_64/cpu.h"
+#include "lib/log.h"
 
 #define AUDIT_MAX_TABLES 512
-#define KERNEL_HALF_TICKS 10                   /* Linux: the shared kernel half, at most once in 100 ms */
 #define MAX_REPORTED 64
 
 enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3, F_WX_LOW = 4, F_BOOT = 5, F_WX_ALIAS = 6 };
@@ -25,9 +26,22 @@ enum finding { F_WX = 1, F_USER_TEXT = 2, F_HV = 3, F_WX_LOW = 4, F_BOOT = 5, F_
  * map, and reports the frames they share. */
 #define MAX_XS 32
 #define MAX_WS 256
-static struct alias { u64 pa, size, gva; } xs[MAX_XS], ws[MAX_WS];
-static u32 nxs, nws;
+struct alias { u64 pa, size, gva; };
 static u64 dm_lo, dm_hi;                       /* the direct map's addresses (the profile's) */
+
+/* Skipped tables that hold leaves for the lists (see collect). */
+#define MAX_DEFERRED 128
+/* An audit's lists: one for each address space's own audit, and one for
+ * Linux's kernel half, which is audited in slices over several ticks (a
+ * round) and pairs its frames once the round is over. */
+struct lists {
+    struct alias xs[MAX_XS], ws[MAX_WS];
+    u32 nxs, nws;
+    struct pt_table deferred[MAX_DEFERRED];
+    u32 ndeferred;
+    bool deferred_x;
+};
+static struct lists space_lists, kernel_lists, *L = &space_lists;
 
 static struct { u64 cr3, gva; enum finding kind; } reported[MAX_REPORTED];
 static u32 nreported;
@@ -35,6 +49,12 @@ static u64 text_pa, text_end;
 static u64 hv_lo, hv_hi;                       /* bounds of vigil's memory: a quick first test */
 static const struct ids_event *cur_ev;
 static u64 cur_cr3;
+
+/* What the audits read, for the power-off summary (the operator's view of
+ * where pagetable-audit's cycles go). */
+static struct {
+    u64 audits, tables, skipped, collected, leaves, over_budget, passed, cycles;
+} st;
 
 static bool first_report(enum finding f, u64 cr3, u64 gva)
 {
@@ -168,14 +188,14 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
     bool isw = l->writable && !(gva >= dm_lo && gva < dm_hi);
     if ((isx || isw) && l->level >= 1 && l->level <= 3)
         mark_table(l->level, (isx ? 1u : 0) | (isw ? 2u : 0));
-    if (isx && nxs < MAX_XS)
-        xs[nxs++] = (struct alias){ pa, size, gva };
+    if (isx && L->nxs < MAX_XS)
+        L->xs[L->nxs++] = (struct alias){ pa, size, gva };
     if (isw) {
-        struct alias *w = nws ? &ws[nws - 1] : 0;
+        struct alias *w = L->nws ? &L->ws[L->nws - 1] : 0;
         if (w && w->pa + w->size == pa && w->gva + w->size == gva)
             w->size += size;                   /* one run of pages, mapped in order */
-        else if (nws < MAX_WS)
-            ws[nws++] = (struct alias){ pa, size, gva };
+        else if (L->nws < MAX_WS)
+            L->ws[L->nws++] = (struct alias){ pa, size, gva };
     }
     return true;
 }
@@ -184,9 +204,9 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
  * space (by frame, however many aliases it has). */
 static void aliases(void)
 {
-    for (u32 i = 0; i < nxs; i++)
-        for (u32 j = 0; j < nws; j++) {
-            const struct alias *x = &xs[i], *w = &ws[j];
+    for (u32 i = 0; i < L->nxs; i++)
+        for (u32 j = 0; j < L->nws; j++) {
+            const struct alias *x = &L->xs[i], *w = &L->ws[j];
             if (w->pa >= x->pa + x->size || x->pa >= w->pa + w->size)
                 continue;
             u64 pa = x->pa > w->pa ? x->pa : w->pa;
@@ -209,6 +229,7 @@ static void aliases(void)
  * bit 1 for the writable one. */
 static u32 collect(const struct pt_table *t, bool add)
 {
+    st.collected += add;
     if (t->level > 3 || t->level < 1)
         return 0;                              /* a PML4 has no leaves */
     u64 size = 1ull << (12 + 9 * (t->level - 1)), span = size * 512;
@@ -227,14 +248,14 @@ static u32 collect(const struct pt_table *t, bool add)
         any |= (isx ? 1u : 0) | (isw ? 2u : 0);
         if (!add)
             continue;
-        if (isx && nxs < MAX_XS)
-            xs[nxs++] = (struct alias){ pa, size, gva };
+        if (isx && L->nxs < MAX_XS)
+            L->xs[L->nxs++] = (struct alias){ pa, size, gva };
         if (isw) {
-            struct alias *a = nws ? &ws[nws - 1] : 0;
+            struct alias *a = L->nws ? &L->ws[L->nws - 1] : 0;
             if (a && a->pa + a->size == pa && a->gva + a->size == gva)
                 a->size += size;
-            else if (nws < MAX_WS)
-                ws[nws++] = (struct alias){ pa, size, gva };
+            else if (L->nws < MAX_WS)
+                L->ws[L->nws++] = (struct alias){ pa, size, gva };
         }
     }
     return any;
@@ -244,23 +265,38 @@ static u32 collect(const struct pt_table *t, bool add)
  * only if some table holds an executable one: with no supervisor-executable
  * page outside the text (testos, benign) there is nothing to pair, and the
  * writable leaves of unchanged tables are not read again. */
-#define MAX_DEFERRED 128
-static struct pt_table deferred[MAX_DEFERRED];
-static u32 ndeferred;
-static bool deferred_x;
 
 /* Tables seldom change (a direct map is thousands of entries): the leaves
  * of a table whose entries, position and inherited permissions all match its
  * last audit cannot hold a new finding and are not checked again; its child
  * tables are still visited, since they can change on their own. */
-#define FP_SLOTS 512
-static struct { u64 table, gva, sum; u32 cand; } fp[FP_SLOTS];    /* cand: what collect found in it */
+#define FP_SLOTS 1024
+#define FP_WAYS 4                      /* set-associative: tables that hash alike do not push each other out */
+static struct {
+    u64 table, gva, sum;
+    u32 cand;                          /* what collect found in it */
+    u32 used;                          /* fp_clock when last matched: the least recently used way is replaced */
+    bool empty;                        /* all zero when last read: checked with a scan, not the hash */
+    bool kids;                         /* it had child tables: unchanged without, nothing below it to visit */
+} fp[FP_SLOTS];
+static u32 fp_clock;
 static int slot_at[4] = { -1, -1, -1, -1 };   /* the fingerprint slot of the table being visited, by level */
 
-static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
+/* All 512 entries zero (Linux preallocates the PUD pages of its vmalloc
+ * area: 62 empty tables): one string instruction, where the hash takes a
+ * multiply per entry. */
+static bool all_zero(const u64 *e)
 {
-    (void)ctx;
-    const u64 *e = t->entries;
+    u64 n = 512;
+    const u64 *p = e;
+    bool nz;
+    __asm__ volatile("xor %%eax, %%eax; repe scasq; setne %0"
+                     : "=q"(nz), "+c"(n), "+D"(p) : "m"(*(const u64(*)[512])e) : "rax", "cc");
+    return !nz;
+}
+
+static u64 fp_sum(const u64 *e)
+{
     u64 sum = 0x9e3779b97f4a7c15ull;
     /* Only what the audit judges: present, writable, user, page size,
      * no-execute and the address. Accessed/dirty bits change all the time,
@@ -268,6 +304,61 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
     const u64 judged = 0x8000000000000087ull | PT_ADDR_MASK;
     for (u32 i = 0; i < 512; i++)
         sum = (sum ^ (e[i] & judged)) * 0x100000001b3ull;
+    return sum;
+}
+
+/* A present entry that is a table, not a page (PS clear above level 1). */
+static bool has_kids(const struct pt_table *t)
+{
+    const u64 *e = t->entries;
+    if (t->level <= 1)
+        return false;
+    for (u32 i = 0; i < 512; i++)
+        if ((e[i] & 0x81) == 1)
+            return true;
+    return false;
+}
+
+/* Tables already visited in this audit (or this round of Linux's kernel
+ * half), by frame and inherited rights: a table reached again through
+ * another entry maps the same frames with the same rights, and it and
+ * everything below it are judged once, at the first place. Linux's ESPFIX
+ * area maps one PMD page and its PTE pages through every entry of its PUD
+ * (2,054 table visits for a handful of tables); the audit's budget of 512
+ * tables used to run out there, before the kernel image and the modules. */
+#define SEEN_SLOTS 1024
+struct seen { u64 key[SEEN_SLOTS]; u32 gen[SEEN_SLOTS]; u32 cur; };
+static struct seen space_seen, kernel_seen, *S = &space_seen;
+
+static bool seen_before(u64 key)
+{
+    u32 h = (u32)((key * 0x9e3779b97f4a7c15ull) >> 40) % SEEN_SLOTS;
+    for (u32 p = 0; p < 8; p++) {
+        u32 i = (h + p) % SEEN_SLOTS;
+        if (S->gen[i] != S->cur) {
+            S->gen[i] = S->cur;
+            S->key[i] = key;
+            return false;
+        }
+        if (S->key[i] == key)
+            return true;
+    }
+    return false;                      /* full here: visited again, as before */
+}
+
+/* Before a table is read: one seen already in this audit is passed over. */
+static bool pass(void *ctx, u64 gpa, int level, bool writable, bool user, bool nx)
+{
+    (void)ctx;
+    return level < 4 && seen_before(gpa | (u64)writable | (u64)user << 1 | (u64)nx << 2);
+}
+
+static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
+{
+    (void)ctx;
+    if (t->level == 4)
+        return PT_VISIT_ALL;           /* a PML4 holds no leaves: nothing to skip, no fingerprint */
+    const u64 *e = t->entries;
     /* Keyed by the table itself, not the address space: the kernel half's
      * tables are shared by every process and audited once. The key is the
      * table, its rights (in its address's low bits) and its place, whole:
@@ -275,22 +366,45 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
      * memory and 2 MiB further in the address space) all had one key and
      * pushed each other out, and none was ever skipped. */
     u64 table = t->gpa | (u64)t->writable | (u64)t->user << 1 | (u64)t->nx << 2;
-    u32 slot = (u32)(((table ^ t->gva * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull) >> 55) % FP_SLOTS;
-    if (fp[slot].table == table && fp[slot].gva == t->gva && fp[slot].sum == sum) {
-        if (t->level >= 1 && t->level <= 3)
-            slot_at[t->level] = -1;
-        if (fp[slot].cand) {                   /* its leaves still pair with a changed table's */
-            deferred_x |= fp[slot].cand & 1;
-            if (ndeferred < MAX_DEFERRED)
-                deferred[ndeferred++] = *t;
-            else
-                collect(t, true);
+    u32 set = (u32)(((table ^ t->gva * 0xff51afd7ed558ccdull) * 0x9e3779b97f4a7c15ull) >> 40) % (FP_SLOTS / FP_WAYS);
+    u32 slot = set * FP_WAYS, way = FP_WAYS;
+    for (u32 w = 0; w < FP_WAYS; w++)
+        if (fp[slot + w].table == table && fp[slot + w].gva == t->gva)
+            way = w;
+    bool empty = false;
+    u64 sum = 0;
+    if (way < FP_WAYS) {
+        slot += way;
+        bool same = fp[slot].empty ? (empty = all_zero(e)) : (sum = fp_sum(e)) == fp[slot].sum;
+        if (same) {
+            st.skipped++;
+            fp[slot].used = ++fp_clock;
+            if (t->level >= 1 && t->level <= 3)
+                slot_at[t->level] = -1;
+            if (fp[slot].cand) {               /* its leaves still pair with a changed table's */
+                L->deferred_x |= fp[slot].cand & 1;
+                if (L->ndeferred < MAX_DEFERRED)
+                    L->deferred[L->ndeferred++] = *t;
+                else
+                    collect(t, true);
+            }
+            return fp[slot].kids ? PT_VISIT_TABLES : PT_VISIT_NONE;
         }
-        return PT_VISIT_TABLES;
+        if (fp[slot].empty)
+            sum = fp_sum(e);
+    } else {
+        for (u32 w = 1; w < FP_WAYS; w++)      /* a new table: in the least recently used way */
+            if (fp[set * FP_WAYS + w].used < fp[slot].used)
+                slot = set * FP_WAYS + w;
+        empty = all_zero(e);
+        sum = empty ? 0 : fp_sum(e);
     }
     fp[slot].table = table;
     fp[slot].gva = t->gva;
     fp[slot].sum = sum;
+    fp[slot].empty = empty;
+    fp[slot].kids = has_kids(t);
+    fp[slot].used = ++fp_clock;
     fp[slot].cand = 0;                         /* its leaves say (mark_table) */
     if (t->level >= 1 && t->level <= 3)
         slot_at[t->level] = (int)slot;
@@ -306,10 +420,9 @@ static void mark_table(int level, u32 bits)
         fp[slot_at[level]].cand |= bits;
 }
 
-static void audit(const struct ids_event *e, u64 cr3)
+/* What an audit needs from the profile, once. */
+static void audit_setup(void)
 {
-    if (!ids.boot_done)
-        return;
     if (!text_end && ids.have_profile) {
         u64 va, size;
         /* testos's kernel_text, or Linux's _stext.._etext */
@@ -319,48 +432,167 @@ static void audit(const struct ids_event *e, u64 cr3)
     }
     if (!hv_hi)
         vmm_hypervisor_bounds(&hv_lo, &hv_hi);
-    cur_ev = e;
-    cur_cr3 = vmi_space_key(cr3);      /* Linux under KPTI: the kernel PGD, which maps the user half too */
-    struct pt_paging pg;
-    vmi_paging(cur_cr3, &pg);
     if (!dm_hi && ids.have_profile && ids.prof.direct_map_base) {
         dm_lo = ids.prof.direct_map_base;
         dm_hi = dm_lo + ids.prof.direct_map_limit;
     }
-    nxs = nws = ndeferred = 0;
+}
+
+static void lists_start(struct lists *l, struct seen *s)
+{
+    L = l;
+    L->nxs = L->nws = L->ndeferred = 0;
+    L->deferred_x = false;
+    S = s;
+    S->cur++;
+}
+
+/* Visit [first, last] of the space cur_cr3 into the current lists. */
+static u32 visit(const struct pt_paging *pg, u64 first, u64 last, u32 max_tables)
+{
     slot_at[1] = slot_at[2] = slot_at[3] = -1;
-    deferred_x = false;
-    const struct pt_visitor v = { .map = vmi_map, .max_tables = AUDIT_MAX_TABLES, .table = table, .leaf = leaf };
-    /* Linux shares one kernel half among all its address spaces (its
-     * top-level entries are the same in every PGD): it is audited once
-     * every KERNEL_HALF_TICKS ticks, in whichever space runs then, and each
-     * space's own audits cover its user half. */
-    static u64 kernel_half_tick = ~0ull;
-    bool whole = !vmi_have_linux() || kernel_half_tick == ~0ull || ids.ticks - kernel_half_tick >= KERNEL_HALF_TICKS;
-    if (whole && vmi_have_linux())
-        kernel_half_tick = ids.ticks;
-    pt_visit(&pg, 0, whole ? ~0ull : 0x00007fffffffffffull, &v, 0);
-    for (u32 i = 0; (nxs || deferred_x) && i < ndeferred; i++)
-        if ((deferred[i].entries = vmi_map(0, deferred[i].gpa)))
-            collect(&deferred[i], true);       /* the mapping may have moved: map it again */
+    const struct pt_visitor v = { .map = vmi_map, .max_tables = max_tables, .table = table, .leaf = leaf,
+                                  .pass = pass };
+    struct pt_visit_stats vs;
+    pt_visit(pg, first, last, &v, &vs);
+    st.passed += vs.passed;
+    st.tables += vs.tables;
+    st.leaves += vs.leaves;
+    st.over_budget += vs.over_budget;
+    return vs.tables;
+}
+
+/* The current lists are complete: pair their frames. */
+static void lists_done(const struct ids_event *e)
+{
+    for (u32 i = 0; (L->nxs || L->deferred_x) && i < L->ndeferred; i++)
+        if ((L->deferred[i].entries = vmi_map(0, L->deferred[i].gpa)))
+            collect(&L->deferred[i], true);       /* the mapping may have moved: map it again */
     aliases();
     /* A user code page the execute watch granted X, also mapped for the
      * supervisor: ring 0 would run it with no exit (wx-user-grant). */
-    for (u32 i = 0; i < nxs; i++) {
+    for (u32 i = 0; i < L->nxs; i++) {
         u64 page;
-        if (vmm_exec_granted(xs[i].pa, xs[i].pa + xs[i].size, &page))
-            kernel_text_grant_alias(e, cur_cr3, xs[i].gva + (page - xs[i].pa), page);
+        if (vmm_exec_granted(L->xs[i].pa, L->xs[i].pa + L->xs[i].size, &page))
+            kernel_text_grant_alias(e, cur_cr3, L->xs[i].gva + (page - L->xs[i].pa), page);
     }
     fold_due(e);
 }
 
+/* One address space whole (testos), or on Linux its user half: Linux's
+ * kernel half is the same in every PGD, and is audited in slices
+ * (pagetable_audit_slice). */
+static void audit(const struct ids_event *e, u64 cr3)
+{
+    if (!ids.boot_done)
+        return;
+    u64 t0 = rdtsc();
+    audit_setup();
+    cur_ev = e;
+    cur_cr3 = vmi_space_key(cr3);      /* Linux under KPTI: the kernel PGD, which maps the user half too */
+    struct pt_paging pg;
+    vmi_paging(cur_cr3, &pg);
+    lists_start(&space_lists, &space_seen);
+    visit(&pg, 0, vmi_have_linux() ? 0x00007fffffffffffull : ~0ull, AUDIT_MAX_TABLES);
+    lists_done(e);
+    st.audits++;
+    st.cycles += rdtsc() - t0;
+}
+
+/* Linux's kernel half, a slice a tick: the kernel's top-level entries
+ * 256-511 of the running space in turn, from where the last slice stopped,
+ * until the slice has read its budget of tables. A round (all of them)
+ * takes at most about KERNEL_ROUND_TICKS ticks: the budget is the last
+ * round's tables over that, at least SLICE_MIN_TABLES. Its frames are
+ * paired once the round is over. Bounded: a round reads at most
+ * ROUND_MAX_TABLES tables, a slice at most AUDIT_MAX_TABLES. */
+#define KERNEL_ROUND_TICKS 10
+#define SLICE_MIN_TABLES 8
+#define ROUND_MAX_TABLES 2048
+static struct {
+    u32 next;                          /* the next top-level entry; 0: a round starts */
+    u32 budget, round_tables;
+    u64 round_start, last_round_ticks, rounds, slices, cycles;
+} kr = { 0, SLICE_MIN_TABLES, 0, 0, 0, 0, 0, 0 };
+
+void pagetable_audit_slice(const struct ids_event *e)
+{
+    if (!ids.boot_done || !vmi_have_linux() || e->vcpu != 0 || !ids_policy_on(POL_PAGETABLE_AUDIT))
+        return;
+    u64 key = vmi_space_key(e->cr3);
+    if (key == (ids.first_cr3 & PT_ADDR_MASK) && ids.kernel_cr3)
+        key = ids.kernel_cr3;          /* (never after Linux's boot; the kernel's own then) */
+    const u64 *root = vmi_map(0, key);
+    if (!root)
+        return;
+    u64 t0 = rdtsc();
+    audit_setup();
+    struct lists *saved = L;
+    struct seen *saved_s = S;
+    cur_ev = e;
+    cur_cr3 = key;
+    if (!kr.next) {
+        lists_start(&kernel_lists, &kernel_seen);
+        kr.next = 256;
+        kr.round_tables = 0;
+        kr.round_start = ids.ticks;
+    }
+    L = &kernel_lists;
+    S = &kernel_seen;
+    struct pt_paging pg;
+    vmi_paging(key, &pg);
+    u32 done = 0;
+    while (kr.next < 512 && done < kr.budget && kr.round_tables < ROUND_MAX_TABLES) {
+        u32 i = kr.next++;
+        if (!(root[i] & 1))
+            continue;
+        u64 lo = 0xffff000000000000ull | (u64)i << 39;
+        u32 left = ROUND_MAX_TABLES - kr.round_tables;
+        u32 n = visit(&pg, lo, lo + (1ull << 39) - 1, left < AUDIT_MAX_TABLES ? left : AUDIT_MAX_TABLES);
+        n = n ? n - 1 : 0;             /* the root, read again for each entry */
+        done += n;
+        kr.round_tables += n;
+    }
+    kr.slices++;
+    if (kr.next >= 512 || kr.round_tables >= ROUND_MAX_TABLES) {
+        lists_done(e);
+        kr.next = 0;
+        kr.rounds++;
+        kr.last_round_ticks = ids.ticks - kr.round_start + 1;
+        u32 b = kr.round_tables / KERNEL_ROUND_TICKS + 1;
+        kr.budget = b > SLICE_MIN_TABLES ? b : SLICE_MIN_TABLES;
+    }
+    L = saved;
+    S = saved_s;
+    kr.cycles += rdtsc() - t0;
+}
+
+void pagetable_audit_summary(void)
+{
+    if (!st.audits)
+        return;
+    kprintf("vigil: pagetable-audit: %llu audits, %llu cycles each on average; %llu tables read (%llu unchanged, "
+            "%llu of them read again for the alias lists; %llu reached again and passed over), %llu leaves judged, "
+            "%llu tables over the budget\n",
+            (unsigned long long)st.audits, (unsigned long long)(st.cycles / st.audits), (unsigned long long)st.tables,
+            (unsigned long long)st.skipped, (unsigned long long)st.collected, (unsigned long long)st.passed,
+            (unsigned long long)st.leaves, (unsigned long long)st.over_budget);
+    if (kr.rounds)
+        kprintf("vigil: pagetable-audit: Linux's kernel half in %llu slices (%llu cycles each on average), %llu rounds; "
+                "the last round %u tables in %llu ticks\n", (unsigned long long)kr.slices,
+                (unsigned long long)(kr.cycles / kr.slices), (unsigned long long)kr.rounds, kr.round_tables,
+                (unsigned long long)kr.last_round_ticks);
+}
+
 bool pagetable_audit_supervisor_exec(u64 pa, u64 *gva)
 {
-    for (u32 i = 0; i < nxs; i++)
-        if (pa >= xs[i].pa && pa < xs[i].pa + xs[i].size) {
-            *gva = xs[i].gva + (pa - xs[i].pa);
-            return true;
-        }
+    const struct lists *ls[2] = { &space_lists, &kernel_lists };
+    for (u32 k = 0; k < 2; k++)
+        for (u32 i = 0; i < ls[k]->nxs; i++)
+            if (pa >= ls[k]->xs[i].pa && pa < ls[k]->xs[i].pa + ls[k]->xs[i].size) {
+                *gva = ls[k]->xs[i].gva + (pa - ls[k]->xs[i].pa);
+                return true;
+            }
     return false;
 }
 

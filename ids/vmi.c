@@ -154,6 +154,20 @@ bool vmi_linux_init(const struct profile *p, const char **err)
 
 static bool rd(u64 va, void *buf, u64 len) { return vmi_read_virt(lx.kpgd, va, buf, len); }
 
+/* An mm's PGD, a page of the direct map: its guest-physical address is what
+ * the kernel's own __pa() makes of it (the address less page_offset_base),
+ * which is what the kernel loads into CR3; no walk. A PGD anywhere else is
+ * translated through the kernel's page tables. */
+#define LX_DIRECT_MAP_SPAN (64ull << 40)
+static bool pgd_translate(u64 pgd_va, struct pt_walk *w)
+{
+    if (lx.dm_base && pgd_va >= lx.dm_base && pgd_va - lx.dm_base < LX_DIRECT_MAP_SPAN) {
+        w->gpa = pgd_va - lx.dm_base;
+        return true;
+    }
+    return vmi_translate(lx.kpgd, pgd_va, w);
+}
+
 int vmi_linux_tasks(struct vmi_task *out, int max, const char **err)
 {
     if (!lx.ok) {
@@ -180,12 +194,12 @@ int vmi_linux_tasks(struct vmi_task *out, int max, const char **err)
                 k.comm[i] = '?';               /* the guest's bytes are not trusted text */
         u64 pgd_va;
         struct pt_walk w;
-        if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+        if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && pgd_translate(pgd_va, &w))
             k.pgd = w.gpa & PT_ADDR_MASK;
         u64 amm = 0;
         if (lx.has_active_mm && rd(t + lx.off_active_mm, &amm, 8) && amm == k.mm)
             k.active_pgd = k.pgd;
-        else if (amm && rd(amm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+        else if (amm && rd(amm + lx.off_pgd, &pgd_va, 8) && pgd_translate(pgd_va, &w))
             k.active_pgd = w.gpa & PT_ADDR_MASK;
         if (n < max)
             out[n] = k;
@@ -236,6 +250,17 @@ int vmi_linux_procs(struct vmi_proc *out, int max, const char **err)
     return n;
 }
 
+bool vmi_linux_task_unlinked(u64 task)
+{
+    s32 pid, tgid;
+    if (!lx.ok || !rd(task + lx.off_pid, &pid, 4) || !rd(task + lx.off_tgid, &tgid, 4) || pid != tgid || !pid)
+        return false;                          /* a thread, or an idle task: on no list of its own */
+    u64 self = task + lx.off_tasks, next, prev, back, fwd;
+    if (!rd(self, &next, 8) || !rd(self + 8, &prev, 8) || next == self || prev == self)
+        return true;
+    return !(rd(next + 8, &back, 8) && back == self && rd(prev, &fwd, 8) && fwd == self);
+}
+
 bool vmi_linux_recent(bool by_space, u64 key, int n)
 {
     if (!lx.ok)
@@ -255,7 +280,7 @@ bool vmi_linux_recent(bool by_space, u64 key, int n)
         }
         u64 mm, pgd_va;
         struct pt_walk w;
-        if (rd(t + lx.off_mm, &mm, 8) && mm && rd(mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w) &&
+        if (rd(t + lx.off_mm, &mm, 8) && mm && rd(mm + lx.off_pgd, &pgd_va, 8) && pgd_translate(pgd_va, &w) &&
             vmi_space_key(w.gpa & PT_ADDR_MASK) == key)
             return true;
     }
@@ -316,7 +341,7 @@ bool vmi_linux_kernel_space(u64 key)
         u64 mm = 0, pgd_va;
         struct pt_walk w;
         if (rd(lx.poking_mm, &mm, 8) && mm >= KERNEL_HALF && rd(mm + lx.off_pgd, &pgd_va, 8) &&
-            vmi_translate(lx.kpgd, pgd_va, &w))
+            pgd_translate(pgd_va, &w))
             lx.poking_pgd = w.gpa & PT_ADDR_MASK;
     }
     return lx.poking_pgd && vmi_space_key(lx.poking_pgd) == key;
@@ -439,10 +464,10 @@ static bool read_linux_task(u64 t, struct vmi_proc *p)
             k.comm[i] = '?';
     u64 pgd_va, amm = 0;
     struct pt_walk w;
-    if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+    if (k.mm && rd(k.mm + lx.off_pgd, &pgd_va, 8) && pgd_translate(pgd_va, &w))
         k.pgd = w.gpa & PT_ADDR_MASK;
     if (lx.has_active_mm && rd(t + lx.off_active_mm, &amm, 8) && amm && amm != k.mm &&
-        rd(amm + lx.off_pgd, &pgd_va, 8) && vmi_translate(lx.kpgd, pgd_va, &w))
+        rd(amm + lx.off_pgd, &pgd_va, 8) && pgd_translate(pgd_va, &w))
         k.active_pgd = w.gpa & PT_ADDR_MASK;
     else
         k.active_pgd = k.pgd;

@@ -91,6 +91,12 @@ bool vmi_linux_current(u8 cpl, u64 *task);
  * list's tail): a task by its address, or an address space by its key?
  * A few reads, where a snapshot of the whole list would be a walk. */
 bool vmi_linux_recent(bool by_space, u64 key, int n);
+/* Is a process (a thread-group leader, pid != 0) no longer linked into a
+ * list at its task_struct.tasks: its next's prev or its prev's next is not
+ * itself (list_del, list_del_init)? Six reads. False for threads and idle
+ * tasks, which are on no list of their own. Linked is not listed: a task
+ * moved into a ring of its own is found by the walk. */
+bool vmi_linux_task_unlinked(u64 task);
 /* The address-space key of a CR3 value: its page-table root without the
  * PCID bits (11:0) and bit 63, and on Linux with KPTI without bit 12 (the
  * user PGD is the kernel PGD + 4 KiB): one key per process. */

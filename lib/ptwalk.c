@@ -275,6 +275,10 @@ static inline __attribute__((always_inline)) bool visit_entries(struct visit *c,
 static bool visit_table(struct visit *c, u64 gpa, int lvl, u64 base, u64 allow, u64 deny)
 {
     const struct geom *g = c->g;
+    if (c->v->pass && c->v->pass(c->v->ctx, gpa, lvl, allow & RW, allow & US, deny != 0)) {
+        c->st->passed++;
+        return true;
+    }
     if (!c->tables_left) {
         c->st->over_budget++;
         return true;

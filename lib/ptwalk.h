@@ -124,6 +124,11 @@ struct pt_visitor {
     u32 max_tables;                /* tables read at most (the root included); the rest are not read */
     /* Optional: each table read, before its entries. */
     enum pt_table_verdict (*table)(void *ctx, const struct pt_table *t);
+    /* Optional: each table about to be read (its frame, level, first
+     * address and inherited rights); true passes over it and everything
+     * below it, unread and not counted against max_tables (a table the
+     * caller has seen already in this visit, at another place). */
+    bool (*pass)(void *ctx, u64 gpa, int level, bool writable, bool user, bool nx);
     /* Each leaf, in address order; false stops the visit. */
     bool (*leaf)(void *ctx, const struct pt_leaf *l);
 };
@@ -131,6 +136,7 @@ struct pt_visitor {
 struct pt_visit_stats {
     u32 tables;                    /* tables read */
     u32 over_budget;               /* tables not read: max_tables reached */
+    u32 passed;                    /* tables the pass callback passed over */
     u32 bad_tables;                /* tables outside guest RAM (the root included) */
     u32 reserved;                  /* entries with reserved bits: not followed, no leaf */
     u64 leaves;                    /* leaf callbacks made */

@@ -177,6 +177,10 @@ def bench_linux(out, lines, fails):
         lines.append(f"  {w:<10} " + (", ".join(parts) or "none"))
     recs = [l for l in com1_on.splitlines() if l.startswith("{")]
     lines.append(f"IDS on: {len(recs)} alerts in the benchmark boot")
+    # where a tick's cycles go (the power-off summary; the last such line)
+    per_tick = re.findall(r"^vigil: IDS periodic cost per tick \(cycles, (\d+) ticks\): (.*)$", com1_on, re.M)
+    if per_tick:
+        lines.append(f"IDS on: periodic cost per tick over the boot's {per_tick[-1][0]} ticks: {per_tick[-1][1]}")
 
 
 def bench_linux_smp(out, lines, fails):

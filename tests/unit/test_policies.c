@@ -1624,6 +1624,32 @@ static void scn_pagetable_audit_shared_kernel_half(void)
     CHECK_NO_ALERT(m);
 }
 
+/* A table reached through many entries (Linux's ESPFIX area: every entry
+ * of one PUD leads to the same PMD page, and every PMD entry of it to the
+ * same PTE page) is judged once per audit: the audit's budget of 512 tables
+ * used to be spent on the clones, and a W+X page mapped after them (higher
+ * in the address space) was never read. */
+#define CLONE_GVA 0xffffc90000000000ull
+static void scn_pagetable_audit_cloned_tables(void)
+{
+    CHECK(init_ids(NULL, true));
+    boot();
+    u64 wx_pa, r = rootkit_space(&wx_pa);
+    fake_map(r, CLONE_GVA, fake_alloc_page(), PTE_P | PTE_NX);   /* read-only, no-execute */
+    u64 pdpt = fake_r64(r + ((CLONE_GVA >> 39) & 511) * 8) & PT_ADDR_MASK;
+    u64 pd = fake_r64(pdpt) & PT_ADDR_MASK, pt = fake_r64(pd);
+    for (u32 i = 0; i < 512; i++) {
+        fake_w64(pdpt + i * 8, pd | PTE_P | PTE_W);
+        fake_w64(pd + i * 8, pt);
+    }
+    size_t m = MARK();
+    CHECK_ALLOW(cr3_load(cr3_of[S_INIT], r));                     /* 262,656 table visits, 3 tables */
+    check_rootkit_findings(m, r, wx_pa);                          /* WX_GVA (PML4E 510) included */
+    m = MARK();
+    tick_to(r, 10);
+    CHECK_NO_ALERT(m);
+}
+
 /* Frames, not mappings: one frame mapped writable (no-execute) at one
  * kernel address and executable (read-only) at another is W+X; reported
  * once, by frame. The direct map's writable alias of every frame is not
@@ -2915,6 +2941,7 @@ SCENARIO(hidden_cyclic)
 SCENARIO(pagetable_audit)
 SCENARIO(pagetable_audit_boot_and_clean)
 SCENARIO(pagetable_audit_shared_kernel_half)
+SCENARIO(pagetable_audit_cloned_tables)
 SCENARIO(signature)
 SCENARIO(signature_periodic_cursor)
 SCENARIO(signature_custom)
@@ -3737,6 +3764,89 @@ static void scn_linux_raw_socket_allow(void)
     CHECK_S(a.detail, "process pid 1 \"init\" holds a raw socket (AF_INET6 SOCK_RAW, fd 4): not allowed");
 }
 
+/* L6. The cost cuts of issue 11's KPTI item, with the same guest: the task
+ * list is walked every 10 ticks, and between walks the running process's
+ * own links say whether it was taken off the list (list_del_init); Linux's
+ * kernel half is audited a slice a tick, a round in at most 8 ticks. */
+static u64 lx_booted(void)
+{
+    CHECK(init_ids_profile(linux_profile_tasks, NULL, true));
+    u64 kcr3 = linux_guest(true);
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE, init_mm = LX_T(0x2f10000);
+    u64 it = LX_PA + 0x190000;
+    /* init_task <-> init (pid 1) <-> vhide (pid 95, its own mm) <-> init_task, both ways */
+    fake_w64(it + 16, LX_T(0x2f00000) + 16);
+    fake_w64(it + 24, LX_T(0x2f03000) + 16);
+    fake_w64(0x2f00000 + 16, LX_T(0x2f03000) + 16);
+    fake_w64(0x2f00000 + 24, init_task + 16);
+    fake_w64(0x2f03000 + 16, init_task + 16);
+    fake_w64(0x2f03000 + 24, LX_T(0x2f00000) + 16);
+    lx_task(0x2f00000, 1, 1, "init", init_mm, init_mm);
+    lx_task(0x2f03000, 95, 95, "vhide", LX_T(0x2f11000), LX_T(0x2f11000));
+    fake_w64(0x2f11000 + 8, LX_T(LX_HPGD));
+    fake_w64(LX_PA + 0x1b0000, LX_PCPU);
+    start();
+    cr3_load(0, kcr3);
+    msr(kcr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE);
+    cr3_load(kcr3, LX_PGD | 1);
+    fake_map_2m(kcr3, LX_TEXT, LX_PA, PTE_P);
+    lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    CHECK(ids.boot_done);
+    return kcr3;
+}
+
+static void scn_linux_hidden_between_walks(void)
+{
+    lx_booted();
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE;
+    size_t m = MARK();
+    cr3_load(LX_PGD | 1, LX_HPGD | 2);                            /* a new space: the list is walked */
+    for (int i = 0; i < 3; i++)
+        lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    CHECK_NO_ALERT(m);
+    /* list_del_init on vhide while it runs: its pair are CR3-target values,
+     * so no CR3 load exits; the last walk (3 ticks ago) still lists it. */
+    fake_w64(0x2f00000 + 16, init_task + 16);
+    fake_w64(LX_PA + 0x190000 + 24, LX_T(0x2f00000) + 16);
+    fake_w64(0x2f03000 + 16, LX_T(0x2f03000) + 16);
+    fake_w64(0x2f03000 + 24, LX_T(0x2f03000) + 16);
+    lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    CHECK_NO_ALERT(m);                                            /* the two-tick rule */
+    lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 95);
+    CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 95 \"vhide\"");
+}
+
+static void scn_linux_kernel_half_slices(void)
+{
+    lx_booted();
+    size_t m = MARK();
+    for (int i = 0; i < 20; i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    CHECK_NO_ALERT(m);
+    /* A writable, executable page in the vmalloc area of the kernel half:
+     * found within a round (8 ticks), by the slices alone (the user half's
+     * audit, every 10 ticks, does not walk it). */
+    u64 page = fake_alloc_page(), va = 0xffffc90000400000ull;
+    fake_map(LX_PGD, va, page, PTE_P | PTE_W);
+    int found = -1;
+    for (int i = 0; i < 9 && found < 0; i++) {
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+        if (fake_alerts(m, 0, 0))
+            found = i;
+    }
+    CHECK(found >= 0);
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "kernel mapping writable and executable (4 KiB page)");
+    CHECK_HEX(a.gva, va);
+    CHECK_HEX(a.gpa, page);
+    m = MARK();
+    for (int i = 0; i < 20; i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    CHECK_NO_ALERT(m);
+}
+
 SCENARIO(linux_kaslr)
 SCENARIO(linux_program_integrity)
 SCENARIO(linux_program_integrity_not_named)
@@ -3745,6 +3855,8 @@ SCENARIO(linux_hidden)
 SCENARIO(linux_hidden_module)
 SCENARIO(linux_raw_socket)
 SCENARIO(linux_raw_socket_allow)
+SCENARIO(linux_hidden_between_walks)
+SCENARIO(linux_kernel_half_slices)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
 SCENARIO(linux_text)
@@ -3864,6 +3976,7 @@ int main(void)
         cmocka_unit_test(test_pagetable_audit),
         cmocka_unit_test(test_pagetable_audit_boot_and_clean),
         cmocka_unit_test(test_pagetable_audit_shared_kernel_half),
+        cmocka_unit_test(test_pagetable_audit_cloned_tables),
         cmocka_unit_test(test_pagetable_audit_alias),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_signature_periodic_cursor),
@@ -3897,6 +4010,8 @@ int main(void)
         cmocka_unit_test(test_linux_hidden_module),
         cmocka_unit_test(test_linux_raw_socket),
         cmocka_unit_test(test_linux_raw_socket_allow),
+        cmocka_unit_test(test_linux_hidden_between_walks),
+        cmocka_unit_test(test_linux_kernel_half_slices),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
         cmocka_unit_test(test_linux_text),

@@ -1297,6 +1297,56 @@ static void test_visit_budget(void **state)
     assert_int_equal(nleaves, 0);
 }
 
+/* The pass callback: a table it passes over is not read, nor counted
+ * against the budget, nor anything below it (a PD reached through every
+ * entry of a PDPT is read once). */
+static u64 passed_gpa[8];
+static u32 npassed;
+static bool pass_seen(void *ctx, u64 gpa, int level, bool w, bool u, bool nx)
+{
+    (void)ctx; (void)level; (void)w; (void)u; (void)nx;
+    for (u32 i = 0; i < npassed; i++)
+        if (passed_gpa[i] == gpa)
+            return true;
+    if (npassed < 8)
+        passed_gpa[npassed++] = gpa;
+    return false;
+}
+
+static void test_visit_pass_callback(void **state)
+{
+    (void)state;
+    reset();
+    set_entry(PML4, 0, PDPT | TBL);
+    for (u32 i = 0; i < 512; i++)
+        set_entry(PDPT, i, PD | TBL);                             /* one PD, 512 times */
+    set_entry(PD, 2, PT | TBL);
+    set_entry(PT, 1, PAGE | P | RW | US);                         /* V_4K */
+    set_entry(PML4, 511, PDPT_K | P | RW);                        /* after the clones */
+    set_entry(PDPT_K, 510, PD_K | P | RW);
+    set_entry(PD_K, 0, PT_K | P | RW);
+    set_entry(PT_K, 2, 0x7000ull | P | RW | G);
+    struct pt_paging pg = pg4(PML4, MAXPHYS);
+    nleaves = ntables = 0;
+    nreads = 0;
+    npassed = 0;
+    const struct pt_visitor v = { .map = map_ram, .ctx = ram, .max_tables = 8, .table = on_table,
+                                  .leaf = on_leaf, .pass = pass_seen };
+    struct pt_visit_stats st;
+    assert_int_equal(pt_visit(&pg, 0, ~0ull, &v, &st), PT_OK);
+    assert_int_equal(st.tables, 7);                               /* PML4, PDPT, PD, PT, PDPT_K, PD_K, PT_K */
+    assert_int_equal(st.passed, 511);
+    assert_int_equal(st.over_budget, 0);
+    assert_int_equal(nleaves, 2);
+    assert_true(leaves[0].gva == V_4K && leaves[1].gva == V_KERN);
+    /* Without it the clones spend the budget, and the kernel half is not read. */
+    visit(&pg, 0, ~0ull, 8, &st);
+    assert_int_equal(st.passed, 0);
+    assert_true(st.over_budget > 0);
+    assert_int_equal(nleaves, 3);                                 /* PML4, PDPT, then PD and PT three times */
+    assert_true(leaves[0].gva == V_4K && leaves[2].gva == V_4K + (2ull << 30));   /* the same PT, 1 GiB apart */
+}
+
 static void test_visit_hostile_loops_are_bounded(void **state)
 {
     (void)state;
@@ -1584,6 +1634,7 @@ int main(void)
         cmocka_unit_test(test_visit_range_inside_tables),
         cmocka_unit_test(test_visit_noncanonical_range_ends),
         cmocka_unit_test(test_visit_budget),
+        cmocka_unit_test(test_visit_pass_callback),
         cmocka_unit_test(test_visit_hostile_loops_are_bounded),
         cmocka_unit_test(test_visit_leaf_callback_stops),
         cmocka_unit_test(test_visit_table_hook),
