@@ -8,6 +8,21 @@ static bool num(const char *s, u64 *v) { return str_to_u64(s, strlen(s), v); }
 
 static bool name_ok(const char *s) { size_t n = strlen(s); return n && n < PROFILE_NAME; }
 
+u32 profile_words(char *line, char **w, u32 max)
+{
+    u32 nw = 0;
+    for (char *s = line; *s && nw < max;) {
+        while (*s == ' ')
+            *s++ = 0;
+        if (!*s || *s == '#')
+            break;
+        w[nw++] = s;
+        while (*s && *s != ' ')
+            s++;
+    }
+    return nw;
+}
+
 int profile_parse(const char *text, size_t len, struct profile *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof(*p));
@@ -32,16 +47,7 @@ int profile_parse(const char *text, size_t len, struct profile *p, char *err, si
         pos++;
         line[n] = 0;
         char *w[5] = { 0 };
-        u32 nw = 0;
-        for (char *s = line; *s && nw < 5;) {
-            while (*s == ' ')
-                *s++ = 0;
-            if (!*s || *s == '#')
-                break;
-            w[nw++] = s;
-            while (*s && *s != ' ')
-                s++;
-        }
+        u32 nw = profile_words(line, w, 5);
         if (!nw)
             continue;
         const char *k = w[0];

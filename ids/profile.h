@@ -34,6 +34,10 @@ struct profile {
     struct { char name[PROFILE_NAME]; u64 value; } consts[PROFILE_MAX_CONSTS];
 };
 
+/* A profile line's words, split in place at spaces (a # word and what
+ * follows are a comment): at most max, into w. */
+u32 profile_words(char *line, char **w, u32 max);
+
 /* Returns 0, or -1 with "profile line N: ..." in err. */
 int profile_parse(const char *text, size_t len, struct profile *p, char *err, size_t errlen);
 

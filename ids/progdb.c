@@ -1,4 +1,5 @@
 #include "ids/progdb.h"
+#include "ids/profile.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 
@@ -23,16 +24,7 @@ int progdb_parse(const char *text, size_t len, struct progdb *db, char *err, siz
         pos++;
         line[n] = 0;
         char *w[5] = { 0 };
-        u32 nw = 0;
-        for (char *s = line; *s && nw < 5;) {
-            while (*s == ' ')
-                *s++ = 0;
-            if (!*s || *s == '#')
-                break;
-            w[nw++] = s;
-            while (*s && *s != ' ')
-                s++;
-        }
+        u32 nw = profile_words(line, w, 5);
         if (!nw || strcmp(w[0], "program"))
             continue;                       /* the profile's own records */
         u64 va, hash;
