@@ -384,6 +384,13 @@ static void new_space(const struct ids_event *e, u64 cr3)
         ids_ident_refresh(e->cr3, cr3);
 }
 
+/* What each vCPU last found running and accounted for: the same task, in
+ * the same address space and privilege level, against the same snapshot of
+ * the list, is accounted for again (if it is still linked into the list:
+ * Linux), without reading it again. Most samples find what the last one
+ * found. */
+static struct { u64 task, cr3, gen; u8 cpl; } seen_ok[IDS_MAX_VCPUS];
+
 /* What runs now, against the list: at every tick, and at random-time
  * samples between them. */
 static void who_runs(const struct ids_event *e)
@@ -391,8 +398,13 @@ static void who_runs(const struct ids_event *e)
     u64 task = 0;
     struct vmi_proc cur;
     bool have = false;
+    u32 v = e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0;
     if (ids.boot_done && vmi_have_procs()) {
         have = (vmi_have_linux() ? vmi_linux_current(e->cpl, &task) : vmi_current_task(e->cr3, &task)) && task;
+        if (have && e->type == IDS_EV_SAMPLE && task == seen_ok[v].task && e->cr3 == seen_ok[v].cr3 &&
+            e->cpl == seen_ok[v].cpl && ids_procs_generation() == seen_ok[v].gen &&
+            !(vmi_have_linux() && vmi_linux_task_unlinked(task)) && !vmi_have_kstack())
+            return;
         have = have && vmi_read_task(e->cr3, task, &cur);  /* not a structure vigil can read: no verdict */
         /* Linux walks its task list every LINUX_SNAP_TICKS ticks (ids.c);
          * between walks the running process's own links say whether it was
@@ -407,6 +419,10 @@ static void who_runs(const struct ids_event *e)
         check_stack(e, have ? task : 0);
         check_user_mode(e, have ? task : 0);
     }
+    if (have && !nsuspects)
+        seen_ok[v] = (typeof(seen_ok[0])){ task, e->cr3, ids_procs_generation(), (u8)e->cpl };
+    else
+        seen_ok[v].task = 0;
 }
 
 static void tick(const struct ids_event *e)

@@ -3272,6 +3272,16 @@ static struct ids_verdict lx_tick(u64 cr3, u8 cpl, u64 current)
     return ids_event(&e);
 }
 
+/* A random-time sample on Linux (no tick counted). */
+static void lx_sample(u64 cr3, u8 cpl, u64 current)
+{
+    fake_w64(0x2e80100, current);
+    fake.gs_base = cpl == 3 ? 0 : LX_PCPU;
+    fake.kernel_gs_base = cpl == 3 ? LX_PCPU : 0;
+    struct ids_event e = ev(IDS_EV_SAMPLE, cr3, cpl == 3 ? 0x401000 : LX_TEXT + 0x1000);
+    ids_event(&e);
+}
+
 /* L9. program-integrity: "init" (pid 1; its comm "init?") runs the file
  * "vpi" (mm->exe_file->f_path.dentry->d_name.name, not comm). Its code page
  * 0x401000 is resident and as the profile's hash says; 0x402000 is not
@@ -3818,6 +3828,33 @@ static void scn_linux_hidden_between_walks(void)
     CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 95 \"vhide\"");
 }
 
+/* The same unlinking, seen by random-time samples: the samples that find
+ * vhide running, still listed, take the fast path (what the last one
+ * accounted for); the first after list_del_init does not, and is the first
+ * miss; the next tick's the second. */
+static void scn_linux_hidden_sampled(void)
+{
+    lx_booted();
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE;
+    size_t m = MARK();
+    cr3_load(LX_PGD | 1, LX_HPGD | 2);
+    lx_tick(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    for (int i = 0; i < 3; i++)
+        lx_sample(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    CHECK_NO_ALERT(m);
+    fake_w64(0x2f00000 + 16, init_task + 16);
+    fake_w64(LX_PA + 0x190000 + 24, LX_T(0x2f00000) + 16);
+    fake_w64(0x2f03000 + 16, LX_T(0x2f03000) + 16);
+    fake_w64(0x2f03000 + 24, LX_T(0x2f03000) + 16);
+    lx_sample(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));
+    CHECK_NO_ALERT(m);
+    lx_tick(LX_PGD | 0x1801, 0, LX_T(0x2f00000));                /* the tick finds init running */
+    lx_sample(LX_HPGD | 0x1802, 3, LX_T(0x2f03000));             /* a miss in a second tick */
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_U(a.pid, 95);
+    CHECK_S(a.detail, "address space runs but no process in the list has it: hidden process pid 95 \"vhide\"");
+}
+
 static void scn_linux_kernel_half_slices(void)
 {
     lx_booted();
@@ -3856,6 +3893,7 @@ SCENARIO(linux_hidden_module)
 SCENARIO(linux_raw_socket)
 SCENARIO(linux_raw_socket_allow)
 SCENARIO(linux_hidden_between_walks)
+SCENARIO(linux_hidden_sampled)
 SCENARIO(linux_kernel_half_slices)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
@@ -4011,6 +4049,7 @@ int main(void)
         cmocka_unit_test(test_linux_raw_socket),
         cmocka_unit_test(test_linux_raw_socket_allow),
         cmocka_unit_test(test_linux_hidden_between_walks),
+        cmocka_unit_test(test_linux_hidden_sampled),
         cmocka_unit_test(test_linux_kernel_half_slices),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
