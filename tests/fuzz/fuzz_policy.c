@@ -22,7 +22,8 @@ static void check_config(const struct policy_config *c)
         check(c->pol[i].action <= ACT_SUSPEND);
         check(c->pol[i].severity <= SEV_CRITICAL);
         bool periodic = i == POL_HIDDEN_PROCESS || i == POL_PAGETABLE_AUDIT || i == POL_SIGNATURE ||
-                        i == POL_DMA_GUARD;
+                        i == POL_DMA_GUARD || i == POL_HIDDEN_MODULE || i == POL_RAW_SOCKET ||
+                        i == POL_PROGRAM_INTEGRITY;
         if (periodic)
             check(c->pol[i].interval >= 1 && c->pol[i].interval <= 100000);
         else
@@ -37,6 +38,16 @@ static void check_config(const struct policy_config *c)
     for (u32 i = 0; i < c->ndma_allow; i++)
         check(c->dma_allow[i].vendor != 0xffff);
 
+    check(c->nraw_allow <= RAW_MAX_ALLOW);
+    for (u32 i = 0; i < c->nraw_allow; i++) {
+        size_t n = strnlen(c->raw_allow[i], PROC_NAME_MAX);
+        check(n > 0 && n < PROC_NAME_MAX);
+    }
+    check(c->npi_prog <= PI_MAX_PROGRAMS);
+    for (u32 i = 0; i < c->npi_prog; i++) {
+        size_t n = strnlen(c->pi_prog[i], PROC_NAME_MAX);
+        check(n > 0 && n < PROC_NAME_MAX);
+    }
     check(c->nio <= IO_MAX_RULES);
     for (u32 i = 0; i < c->nio; i++) {
         const struct io_rule *r = &c->io[i];
