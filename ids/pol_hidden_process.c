@@ -385,11 +385,11 @@ static void new_space(const struct ids_event *e, u64 cr3)
 }
 
 /* What each vCPU last found running and accounted for: the same task, in
- * the same address space and privilege level, against the same snapshot of
+ * the same address space (KPTI's pair is one), against the same snapshot of
  * the list, is accounted for again (if it is still linked into the list:
  * Linux), without reading it again. Most samples find what the last one
  * found. */
-static struct { u64 task, cr3, gen; u8 cpl; } seen_ok[IDS_MAX_VCPUS];
+static struct { u64 task, space, gen; } seen_ok[IDS_MAX_VCPUS];
 
 /* What runs now, against the list: at every tick, and at random-time
  * samples between them. */
@@ -401,8 +401,10 @@ static void who_runs(const struct ids_event *e)
     u32 v = e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0;
     if (ids.boot_done && vmi_have_procs()) {
         have = (vmi_have_linux() ? vmi_linux_current(e->cpl, &task) : vmi_current_task(e->cr3, &task)) && task;
-        if (have && e->type == IDS_EV_SAMPLE && task == seen_ok[v].task && e->cr3 == seen_ok[v].cr3 &&
-            e->cpl == seen_ok[v].cpl && ids_procs_generation() == seen_ok[v].gen &&
+        /* (by address space: KPTI's two roots are one; ring 3 in the kernel's is always judged) */
+        u64 space = vmi_space_key(e->cr3);
+        if (have && e->type == IDS_EV_SAMPLE && task == seen_ok[v].task && space == seen_ok[v].space &&
+            !(e->cpl == 3 && kernel_space(space)) && ids_procs_generation() == seen_ok[v].gen &&
             !(vmi_have_linux() && vmi_linux_task_unlinked(task)) && !vmi_have_kstack())
             return;
         have = have && vmi_read_task(e->cr3, task, &cur);  /* not a structure vigil can read: no verdict */
@@ -420,7 +422,7 @@ static void who_runs(const struct ids_event *e)
         check_user_mode(e, have ? task : 0);
     }
     if (have && !nsuspects)
-        seen_ok[v] = (typeof(seen_ok[0])){ task, e->cr3, ids_procs_generation(), (u8)e->cpl };
+        seen_ok[v] = (typeof(seen_ok[0])){ task, vmi_space_key(e->cr3), ids_procs_generation() };
     else
         seen_ok[v].task = 0;
 }

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 {
     unsigned long scale = argc > 1 ? strtoul(argv[1], NULL, 0) : 100;
     spin_cycles = (argc > 2 ? strtoull(argv[2], NULL, 0) : 0) * 1000000ull;
-    unsigned long n_ppid = 200 * scale, n_pipe = 20 * scale, n_fork = 2 * scale, n_fault = 80 * scale;
+    unsigned long n_ppid = 2000 * scale, n_pipe = 20 * scale, n_fork = 2 * scale, n_fault = 80 * scale;
     printf("VIGIL-BENCH ready\n");
     fflush(stdout);
     spin();
