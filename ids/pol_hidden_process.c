@@ -401,17 +401,18 @@ static void who_runs(const struct ids_event *e)
     u32 v = e->vcpu < IDS_MAX_VCPUS ? e->vcpu : 0;
     if (ids.boot_done && vmi_have_procs()) {
         have = (vmi_have_linux() ? vmi_linux_current(e->cpl, &task) : vmi_current_task(e->cr3, &task)) && task;
+        bool unlinked = have && vmi_have_linux() && vmi_linux_task_unlinked(task);
         /* (by address space: KPTI's two roots are one; ring 3 in the kernel's is always judged) */
         u64 space = vmi_space_key(e->cr3);
-        if (have && e->type == IDS_EV_SAMPLE && task == seen_ok[v].task && space == seen_ok[v].space &&
-            !(e->cpl == 3 && kernel_space(space)) && ids_procs_generation() == seen_ok[v].gen &&
-            !(vmi_have_linux() && vmi_linux_task_unlinked(task)) && !vmi_have_kstack())
+        if (have && !unlinked && !vmi_have_kstack() && e->type == IDS_EV_SAMPLE && task == seen_ok[v].task &&
+            space == seen_ok[v].space && !(e->cpl == 3 && kernel_space(space)) &&
+            ids_procs_generation() == seen_ok[v].gen)
             return;
         have = have && vmi_read_task(e->cr3, task, &cur);  /* not a structure vigil can read: no verdict */
         /* Linux walks its task list every LINUX_SNAP_TICKS ticks (ids.c);
          * between walks the running process's own links say whether it was
          * taken off the list, and if so the list is walked now. */
-        if (have && vmi_have_linux() && vmi_linux_task_unlinked(task))
+        if (have && unlinked)
             ids_procs_stale();
     }
     check_space(e, e->cr3, have ? &cur : 0);

@@ -305,7 +305,6 @@ static enum exit_action sample(struct vcpu *v, u64 now)
 {
     if (!v->rng)
         v->rng = sample_seed ^ (0x9e3779b97f4a7c15ull * (v->id + 1)) ^ now;
-    v->samples++;
     v->next_sample = now + rand_exp_interval(rand_next(&v->rng), sample_mean, 8);
     struct ids_event e;
     vmm_fill_event(&e, IDS_EV_SAMPLE);

@@ -41,7 +41,7 @@ struct vcpu {
     u64 exit_cycles[EXIT_REASON_COUNT];
     u64 last_tick;                       /* TSC of this vCPU's last tick */
     u64 preempt_ticks;
-    u64 next_sample, samples;            /* random-time samples (vmm_random_samples) */
+    u64 next_sample;                     /* the next random-time sample's TSC (vmm_random_samples) */
     u64 rng;                             /* their generator's state; 0 until the first */
     bool timer_expire_now;               /* the step window set the preemption timer to 0 */
     u64 operator_cycles;                 /* time at the operator console, not charged to exits */
