@@ -185,10 +185,13 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
             ids_proc_of(e->cr3, &a.pid, a.process);
             /* Linux, in one of the kernel's own address spaces (init_top_pgt,
              * or text_poke's poking_mm): the task that runs is the one to
-             * name (the insmod whose module calls text_poke, say). */
+             * name (the insmod whose module calls text_poke, say). Never for
+             * a user address space: at a CR3 load `current` is still the
+             * task switched away from. */
             u64 task;
             struct vmi_proc t;
-            if (vmi_have_linux() && e->cpl == 0 && a.pid < 0 && vmi_linux_current(0, &task) && task &&
+            bool kspace = vmi_linux_kernel_space(vmi_space_key(e->cr3)) || vmi_space_key(e->cr3) == ids.kernel_cr3;
+            if (vmi_have_linux() && e->cpl == 0 && a.pid < 0 && kspace && vmi_linux_current(0, &task) && task &&
                 vmi_read_task(e->cr3, task, &t) && t.pid > 0) {
                 a.pid = t.pid;
                 str_copy(a.process, t.name, sizeof(a.process));
@@ -318,8 +321,12 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
         int i = 0;
         while (i < n && p[i].cr3 != cr3)
             i++;
-        if (i == n)
+        if (i == n) {
+            /* Linux: the snapshot may predate this process (exec'd since). */
+            if (vmi_have_linux() && !again && ids_procs_refresh())
+                continue;
             break;
+        }
         /* Linux: the snapshot may be from inside this process's exec (its
          * new address space, its old name): the name as it is now. And it
          * may be up to LINUX_SNAP_TICKS old: a task that has exited since
