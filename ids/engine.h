@@ -72,6 +72,8 @@ u64 ids_procs_generation(void);
 /* Before a miss counts: the snapshot is taken again unless it was taken in
  * this event (a process forked since, on a reused page-table root, is in
  * no earlier snapshot). False when it was already fresh. */
+/* The snapshot was taken in this very event: a miss in it is no race with a stale list. */
+bool ids_procs_fresh(void);
 bool ids_procs_refresh(void);
 /* Process identities (ids/ident.c): what vigil recorded of a process when
  * it first saw it, which later writes to its structure do not change. */

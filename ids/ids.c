@@ -296,6 +296,8 @@ void ids_procs_stale(void) { nsnap = -1; }
 
 u64 ids_procs_generation(void) { return snap_gen; }
 
+bool ids_procs_fresh(void) { return snap_event == event_seq && nsnap >= 0; }
+
 bool ids_procs_refresh(void)
 {
     if (snap_event == event_seq && nsnap >= 0)

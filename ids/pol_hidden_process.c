@@ -85,19 +85,17 @@ static bool in_snapshot(enum suspect_kind kind, u64 key, u64 view_cr3)
     return false;
 }
 
-/* Linux has no process pool to tell a reused page-table root's new owner
- * from the old: a miss there is checked against the list as it is now, its
- * tail first (where fork puts a new process), then a snapshot of this
- * event. */
+/* A miss is checked against the list as it is now: on Linux (no process
+ * pool to tell a reused page-table root's new owner from the old) its tail
+ * first (where fork puts a new process), then a snapshot of this event;
+ * on testos a snapshot of this event (the tick's may predate a spawn). */
 #define RECENT_TASKS 4
 
 static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
 {
     if (in_snapshot(kind, key, view_cr3))
         return true;
-    if (!vmi_have_linux())
-        return false;
-    if (vmi_linux_recent(kind == BY_SPACE, key, RECENT_TASKS))
+    if (vmi_have_linux() && vmi_linux_recent(kind == BY_SPACE, key, RECENT_TASKS))
         return true;
     return ids_procs_refresh() && in_snapshot(kind, key, view_cr3);
 }
@@ -140,7 +138,8 @@ static bool pid_reported(s64 pid)
 }
 
 /* Missing from the list now: the suspect's slot, kept or made. Returns -1
- * when it is not yet to be reported (first miss, or reported already). */
+ * when it is not yet to be reported (first miss, or reported already).
+ * A confirmed miss is reported at once (see sure_miss). */
 #define DEFER_TICKS 10                      /* Linux, a CR3 load with no name: wait for a tick to name it */
 
 /* Linux: what a tick learned of the process behind an address space (the
@@ -156,7 +155,8 @@ static bool named_space(u64 space, s64 *pid, char name[16])
     return false;
 }
 
-static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer, u64 space, const char *name)
+static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer, u64 space, const char *name,
+                  bool confirmed)
 {
     int slot = find(kind, key);
     if (slot >= 0 && (suspects[slot].pid != pid || ids.ticks - suspects[slot].last_tick > SUSPECT_EXPIRY))
@@ -185,7 +185,7 @@ static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer, u64 spac
     }
     suspects[slot].misses++;
     suspects[slot].last_tick = ids.ticks;
-    if (suspects[slot].reported || ids.ticks == suspects[slot].first_tick)
+    if (suspects[slot].reported || (ids.ticks == suspects[slot].first_tick && !confirmed))
         return -1;
     if (defer && ids.ticks - suspects[slot].first_tick < DEFER_TICKS)
         return -1;
@@ -193,6 +193,16 @@ static int missed(enum suspect_kind kind, u64 key, s64 pid, bool defer, u64 spac
     suspects[slot].reported = true;
     return again ? -1 : slot;
 }
+
+/* The two-tick rule is for the kernel's own races: a process spawned after
+ * the snapshot, one that unlinks itself on its way out, exec changing an
+ * address space. All of those are kernel-mode moments. A task caught
+ * running user code (CPL 3) and missing from a walk of the list taken in
+ * this very event is no race: it is reported at once. Without this, a
+ * hider that runs a few milliseconds within one tick's period and then
+ * stays off the CPU until its suspicion expires (a second) would be a
+ * first miss every time it is seen (hide-sample-expiry). */
+static bool sure_miss(const struct ids_event *e) { return e->cpl == 3 && ids_procs_fresh(); }
 
 /* cur: the task the kernel runs (at a tick; 0 on a CR3 load, where the
  * kernel has not switched it yet). */
@@ -220,7 +230,7 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
     }
     if (pid < 0 && vmi_have_linux())
         named_space(cr3, &pid, name);
-    if (missed(BY_SPACE, cr3, pid, pid < 0 && vmi_have_linux(), cr3, name) < 0)
+    if (missed(BY_SPACE, cr3, pid, pid < 0 && vmi_have_linux(), cr3, name, cur && sure_miss(e)) < 0)
         return v;
     struct ids_event h = *e;
     h.cr3 = cr3;                                     /* the alert is about the hidden process */
@@ -248,7 +258,7 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
             forget(slot);
         return;
     }
-    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name) < 0)
+    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name, sure_miss(e)) < 0)
         return;
     char where[40] = "its own address space";
     u64 key = vmi_space_key(t.cr3);
@@ -296,7 +306,7 @@ static void check_stack(const struct ids_event *e, u64 task)
         if (pool[i].kstack == rsp0)
             owner = &pool[i];
     if (missed(BY_TASK, owner ? owner->addr : rsp0 | 1, owner ? owner->pid : -1, false,
-               owner ? vmi_space_key(owner->cr3) : 0, owner ? owner->name : "") < 0)
+               owner ? vmi_space_key(owner->cr3) : 0, owner ? owner->name : "", false) < 0)
         return;
     char says[40] = "no task";
     if (have_cur)

@@ -15,6 +15,7 @@ bool sc_hide_in_boot_as(void);
 bool sc_hide_in_listed_as(void);
 bool sc_hide_lying_current(void);
 bool sc_hide_tick_phase(void);
+bool sc_hide_sample_expiry(void);
 bool sc_rename_diskd(void);
 bool sc_inject_diskd(void);
 bool sc_rename_with_pid(void);

@@ -1019,6 +1019,7 @@ static const struct {
     { "hide-in-listed-as", sc_hide_in_listed_as },
     { "hide-lying-current", sc_hide_lying_current },
     { "hide-tick-phase", sc_hide_tick_phase },
+    { "hide-sample-expiry", sc_hide_sample_expiry },
     { "rename-diskd", sc_rename_diskd },
     { "inject-diskd", sc_inject_diskd },
     { "rename-with-pid", sc_rename_with_pid },

@@ -67,8 +67,19 @@ static u64 tick_gap(u64 limit, u64 thresh, u64 *min_gap, u64 *gap)
     }
 }
 
-/* g is asleep (hide_in put it to sleep as it unlinked it). */
-static void dodge_ticks(struct proc *g, struct dodge *st, unsigned rounds)
+/* The expiry dodge (hide-sample-expiry): vigil's docs say a task missing
+ * from the list is reported when two different tick periods miss it, and
+ * that a suspicion is forgotten after a second unseen. So the ghost runs a
+ * single quantum within one tick period, and then stays off the CPU for
+ * longer than that second before its next round: whatever sample sees it,
+ * each sighting is a first one. The tick is told from a sample by its gap
+ * (tens of thousands of cycles against a few thousand). */
+#define EXPIRY_ROUNDS 16
+#define EXPIRY_REST_MS 1200
+
+/* g is asleep (hide_in put it to sleep as it unlinked it). rest_ms: how
+ * long the ghost stays off the CPU between rounds (0: the next tick's). */
+static void dodge_ticks(struct proc *g, struct dodge *st, unsigned rounds, unsigned rest_ms)
 {
     u64 t0 = rdtsc(), u0 = ticks;
     proc_sleep(10);                              /* the TSC's rate, by the PIT */
@@ -76,6 +87,8 @@ static void dodge_ticks(struct proc *g, struct dodge *st, unsigned rounds)
     u64 min_gap = ~0ull, gap = 0, last = 0;
     /* A CPUID exit is a few thousand cycles; vigil's tick tens of thousands. */
     u64 thresh = per_ms / 200;                   /* 5 us: no CPUID exit is that long */
+    if (rest_ms)
+        thresh = per_ms / 25;                    /* 40 us: longer than a sample's exit */
     for (unsigned r = 0; r < rounds; r++) {
         u64 f = irq_save();
         g->state = PROC_SLEEPING;                /* off the CPU across the tick */
@@ -101,6 +114,13 @@ static void dodge_ticks(struct proc *g, struct dodge *st, unsigned rounds)
         if (g->nswitch > s0)
             st->ghost_ran++;
         st->rounds++;
+        if (rest_ms && r + 1 < rounds) {
+            f = irq_save();
+            g->state = PROC_SLEEPING;            /* off the CPU until its suspicion has expired */
+            g->wake_tick = ~0ull;
+            irq_restore(f);
+            proc_sleep(rest_ms);
+        }
     }
     st->cpuid_gap = min_gap;
     u64 f = irq_save();
@@ -144,7 +164,9 @@ static void lie_hook(struct trap_frame *f, bool entry)
  * copied in, so the kernel still runs there), or the PML4 of a listed
  * decoy that the rootkit keeps asleep. The ghost then runs under that CR3,
  * which a lie detector comparing CR3 values finds listed or "no process". */
-static bool hide_in(const char *n, enum borrow where, bool lie, bool dodge)
+enum dodge_kind { NO_DODGE, DODGE_TICKS, DODGE_EXPIRY };
+
+static bool hide_in(const char *n, enum borrow where, bool lie, enum dodge_kind dodge)
 {
     struct proc *decoy = NULL;
     int dpid = -1;
@@ -160,7 +182,8 @@ static bool hide_in(const char *n, enum borrow where, bool lie, bool dodge)
         if (!decoy)
             return false;
     }
-    int pid = proc_spawn("ghost", dodge ? 400 : 200, current->pid);
+    int pid = proc_spawn("ghost", dodge == DODGE_EXPIRY ? EXPIRY_ROUNDS * (EXPIRY_REST_MS + 50) : dodge ? 400 : 200,
+                         current->pid);
     if (pid < 0)
         return false;
     proc_sleep(5);                       /* it runs, listed, in its own address space */
@@ -201,7 +224,7 @@ static bool hide_in(const char *n, enum borrow where, bool lie, bool dodge)
     struct dodge st;
     memset(&st, 0, sizeof st);
     if (dodge)
-        dodge_ticks(p, &st, 20);
+        dodge_ticks(p, &st, dodge == DODGE_EXPIRY ? EXPIRY_ROUNDS : 20, dodge == DODGE_EXPIRY ? EXPIRY_REST_MS : 0);
     else
         proc_sleep(40);
     f = irq_save();
@@ -226,11 +249,15 @@ static bool hide_in(const char *n, enum borrow where, bool lie, bool dodge)
         decoy->wake_tick = ticks;
     irq_restore(f);
     kprintf("%s: pid %d %s in proc_list; ran on the borrowed CR3: %s (%lu switches in %s)\n", n, pid,
-            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0, dodge ? "20 rounds" : "40 ms");
-    if (dodge)
+            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0, dodge == DODGE_EXPIRY ? "16 rounds" : dodge ? "20 rounds" : "40 ms");
+    if (dodge == DODGE_TICKS)
         kprintf("%s: hypervisor ticks found: %lu of %lu rounds (period %lu cycles, last gap %lu, CPUID exit %lu); "
                 "the ghost ran between them in %lu rounds\n", n, st.ticks_found, st.rounds, st.period, st.gap,
                 st.cpuid_gap, st.ghost_ran);
+    if (dodge == DODGE_EXPIRY)
+        kprintf("%s: hypervisor ticks found: %lu of %lu rounds (last gap %lu, CPUID exit %lu); the ghost ran one "
+                "quantum after each in %lu rounds, %u ms apart\n", n, st.ticks_found, st.rounds, st.gap,
+                st.cpuid_gap, st.ghost_ran, EXPIRY_REST_MS);
     if (lie)
         kprintf("%s: `current` named the decoy (pid %d) on %lu returns to the ghost\n", n, dpid, lies);
     attack_result(n, hidden && ran && (!lie || lies > 0));
@@ -240,16 +267,19 @@ static bool hide_in(const char *n, enum borrow where, bool lie, bool dodge)
     return true;
 }
 
-bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL, false, false); }
-bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT, false, false); }
-bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED, false, false); }
+bool sc_hide_in_kernel_as(void) { return hide_in("hide-in-kernel-as", IN_KERNEL, false, NO_DODGE); }
+bool sc_hide_in_boot_as(void) { return hide_in("hide-in-boot-as", IN_BOOT, false, NO_DODGE); }
+bool sc_hide_in_listed_as(void) { return hide_in("hide-in-listed-as", IN_LISTED, false, NO_DODGE); }
 /* hide-lying-current: hide-in-listed-as, and `current` names the decoy
  * whenever the ghost runs: the CR3 and the task the kernel says runs are
  * both the listed decoy's. */
-bool sc_hide_lying_current(void) { return hide_in("hide-lying-current", IN_LISTED, true, false); }
+bool sc_hide_lying_current(void) { return hide_in("hide-lying-current", IN_LISTED, true, NO_DODGE); }
 /* hide-tick-phase: hide-in-listed-as, with the ghost on the CPU only between
  * vigil's ticks (the tick-phase dodge above). */
-bool sc_hide_tick_phase(void) { return hide_in("hide-tick-phase", IN_LISTED, false, true); }
+bool sc_hide_tick_phase(void) { return hide_in("hide-tick-phase", IN_LISTED, false, DODGE_TICKS); }
+/* hide-sample-expiry: the same, one quantum a round, and the ghost off the
+ * CPU for longer than a suspicion lasts between rounds (the expiry dodge). */
+bool sc_hide_sample_expiry(void) { return hide_in("hide-sample-expiry", IN_LISTED, false, DODGE_EXPIRY); }
 
 /* ---- rename-diskd: a raw-disk process renamed to the allowed name -------- */
 
