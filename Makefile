@@ -157,8 +157,10 @@ run: deps-run
 	$(PYTHON) scripts/emu.py bochs --iso $(BUILD)/vigil.iso --live --out $(BUILD)/run --timeout 600
 endif
 
+# The build before the tests runs as many jobs as there are CPUs.
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps-test
-	@$(MAKE) --no-print-directory all iso test-build
+	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) all iso test-build
 	$(PYTHON) scripts/testrun.py
 
 # BENCH=testos or BENCH=linux runs one part (default: both).
