@@ -3080,6 +3080,37 @@ static void scn_linux_kaslr(void)
     CHECK_U(ids.prof.slide, LX_SLIDE);
 }
 
+/* L1b. Kernel structures in the direct map are read by arithmetic (the
+ * address less page_offset_base), with no walk: tables remapped to show
+ * vigil a forged copy of a task's page are not believed. */
+#define LX_FORGED 0x3600000ull
+static void scn_linux_direct_map(void)
+{
+    CHECK(init_ids_profile(linux_profile, NULL, true));
+    u64 cr3 = linux_guest(true);
+    start();
+    CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE));
+    CHECK(ids.prof.placed);
+    for (u64 off = 0; off < 0x200000; off += 8)                 /* the forged copy: "init" renamed "fake" */
+        fake_w64(LX_FORGED + off, fake_r64(0x2e00000 + off));
+    fake_poke(LX_FORGED + 0x100000 + 48, "fake", 5);
+    fake_map_2m(cr3, LX_DM + 0x2e00000, LX_FORGED, PTE_P | PTE_W | PTE_NX);
+    struct pt_walk w;
+    CHECK(vmi_translate(cr3, LX_DM + 0x2f00000, &w) && w.gpa == LX_FORGED + 0x100000);   /* what the tables say */
+    u64 all0, fixed0, all, fixed;
+    vmi_stats_reads(&all0, &fixed0);
+    size_t m = MARK();
+    CHECK(ids_console_command("ps", cr3));
+    CHECK_HAS(m, "       1      1 init?            | 0x0000000002f20000");
+    CHECK_LACKS(m, "fake");
+    vmi_stats_reads(&all, &fixed);
+    CHECK(all > all0);
+    CHECK_U(fixed - fixed0, all - all0);                         /* each by arithmetic */
+    /* An address past the direct map's 64 TiB is not taken for it. */
+    u64 b;
+    CHECK(!vmi_read_kernel(cr3, LX_DM + (64ull << 40), &b, 8));
+}
+
 /* L2. LSTAR that is not this kernel's entry: nothing is placed, and vigil
  * says why. Unmapped _text; then mapped but no banner. */
 static void scn_linux_kaslr_wrong(void)
@@ -3885,6 +3916,7 @@ static void scn_linux_kernel_half_slices(void)
 }
 
 SCENARIO(linux_kaslr)
+SCENARIO(linux_direct_map)
 SCENARIO(linux_program_integrity)
 SCENARIO(linux_program_integrity_not_named)
 SCENARIO(linux_program_integrity_in_place)
@@ -4041,6 +4073,7 @@ int main(void)
         cmocka_unit_test(test_hidden_cr3_zero),
         cmocka_unit_test(test_boot_lock_on_access_event),
         cmocka_unit_test(test_linux_kaslr),
+        cmocka_unit_test(test_linux_direct_map),
         cmocka_unit_test(test_linux_program_integrity),
         cmocka_unit_test(test_linux_program_integrity_not_named),
         cmocka_unit_test(test_linux_program_integrity_in_place),
