@@ -161,7 +161,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory all iso test-build
 	$(PYTHON) scripts/testrun.py
 
-# BENCH=testos or BENCH=linux runs one part (default: both).
+# BENCH=testos or BENCH=linux runs one part (default: both); BENCH=linux-on only
+# the IDS-on Linux boot, beside the last BENCH=linux run's bare and ids=off ones.
 BENCH ?=
 bench: deps-run $(if $(filter testos,$(BENCH)),,deps-test)
 	@$(MAKE) --no-print-directory all $(if $(filter testos,$(BENCH)),,$(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img $(LINUX_PROFILE))
