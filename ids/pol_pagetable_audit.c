@@ -302,6 +302,7 @@ static u64 fp_sum(const u64 *e)
      * no-execute and the address. Accessed/dirty bits change all the time,
      * and OS-available bits are the kernel's own bookkeeping. */
     const u64 judged = 0x8000000000000087ull | PT_ADDR_MASK;
+#pragma GCC unroll 8
     for (u32 i = 0; i < 512; i++)
         sum = (sum ^ (e[i] & judged)) * 0x100000001b3ull;
     return sum;
