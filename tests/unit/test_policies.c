@@ -3915,6 +3915,35 @@ static void scn_linux_kernel_half_slices(void)
     CHECK_NO_ALERT(m);
 }
 
+/* L6b. A round of the kernel half that finds it as the last round left it
+ * does not collect its unchanged tables' leaves again and keeps the last
+ * round's executable frames; a writable alias made later, in a new table,
+ * makes the next round a whole one, which pairs it. */
+static void scn_linux_kernel_half_same_rounds(void)
+{
+    lx_booted();
+    u64 page = fake_alloc_page(), xva = 0xffffc90000400000ull, wva = 0xffffc90000a00000ull;
+    fake_map(LX_PGD, xva, page, PTE_P);                         /* supervisor R+X outside the text */
+    size_t m = MARK();
+    for (int i = 0; i < 40; i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    CHECK_NO_ALERT(m);
+    u64 gva = 0;
+    CHECK(pagetable_audit_supervisor_exec(page, &gva));
+    CHECK_U(gva, xva);
+    pagetable_audit_summary();
+    CHECK_HAS(m, "as the last left it: not paired again");
+    CHECK_LACKS(m, "(0 as the last left it");
+    fake_map(LX_PGD, wva, page, PTE_P | PTE_W | PTE_NX);        /* the same frame, writable, in another table */
+    m = MARK();
+    for (int i = 0; i < 20 && !fake_alerts(m, 0, 0); i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "frame executable here and writable at 0xffffc90000a00000: W+X through two mappings");
+    CHECK_HEX(a.gva, xva);
+    CHECK(pagetable_audit_supervisor_exec(page, &gva));
+}
+
 SCENARIO(linux_kaslr)
 SCENARIO(linux_direct_map)
 SCENARIO(linux_program_integrity)
@@ -3927,6 +3956,7 @@ SCENARIO(linux_raw_socket_allow)
 SCENARIO(linux_hidden_between_walks)
 SCENARIO(linux_hidden_sampled)
 SCENARIO(linux_kernel_half_slices)
+SCENARIO(linux_kernel_half_same_rounds)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
 SCENARIO(linux_text)
@@ -4084,6 +4114,7 @@ int main(void)
         cmocka_unit_test(test_linux_hidden_between_walks),
         cmocka_unit_test(test_linux_hidden_sampled),
         cmocka_unit_test(test_linux_kernel_half_slices),
+        cmocka_unit_test(test_linux_kernel_half_same_rounds),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
         cmocka_unit_test(test_linux_text),
