@@ -57,6 +57,7 @@ static u64 cur_cr3;
 static struct {
     u64 audits, tables, skipped, collected, leaves, over_budget, passed, cycles;
     u64 table_cycles, collect_cycles;   /* in table() (the fingerprints), in collect() */
+    u64 visit_cycles, pass_cycles;      /* in the walker's visits (callbacks included), in pass() */
 } st;
 
 static bool first_report(enum finding f, u64 cr3, u64 gva)
@@ -364,7 +365,10 @@ static bool seen_before(u64 key)
 static bool pass(void *ctx, u64 gpa, int level, bool writable, bool user, bool nx)
 {
     (void)ctx;
-    return level < 4 && seen_before(gpa | (u64)writable | (u64)user << 1 | (u64)nx << 2);
+    u64 t0 = rdtsc();
+    bool r = level < 4 && seen_before(gpa | (u64)writable | (u64)user << 1 | (u64)nx << 2);
+    st.pass_cycles += rdtsc() - t0;
+    return r;
 }
 
 static enum pt_table_verdict table_fp(void *ctx, const struct pt_table *t)
@@ -477,7 +481,9 @@ static u32 visit(const struct pt_paging *pg, u64 first, u64 last, u32 max_tables
     const struct pt_visitor v = { .map = vmi_map, .max_tables = max_tables, .table = table, .leaf = leaf,
                                   .pass = pass };
     struct pt_visit_stats vs;
+    u64 t0 = rdtsc();
     pt_visit(pg, first, last, &v, &vs);
+    st.visit_cycles += rdtsc() - t0;
     st.passed += vs.passed;
     st.tables += vs.tables;
     st.leaves += vs.leaves;
@@ -630,10 +636,12 @@ void pagetable_audit_summary(void)
         return;
     kprintf("vigil: pagetable-audit: %llu audits, %llu cycles each on average; %llu tables read (%llu unchanged, "
             "%llu of them read again for the alias lists; %llu reached again and passed over), %llu leaves judged, "
-            "%llu tables over the budget; %llu cycles in fingerprints, %llu in collecting skipped tables' leaves\n",
+            "%llu tables over the budget; %llu cycles in visits (%llu of them in fingerprints, %llu in passes), %llu in "
+            "collecting skipped tables' leaves\n",
             (unsigned long long)st.audits, (unsigned long long)(st.cycles / st.audits), (unsigned long long)st.tables,
             (unsigned long long)st.skipped, (unsigned long long)st.collected, (unsigned long long)st.passed,
-            (unsigned long long)st.leaves, (unsigned long long)st.over_budget, (unsigned long long)st.table_cycles,
+            (unsigned long long)st.leaves, (unsigned long long)st.over_budget, (unsigned long long)st.visit_cycles,
+            (unsigned long long)st.table_cycles, (unsigned long long)st.pass_cycles,
             (unsigned long long)st.collect_cycles);
     if (kr.rounds)
         kprintf("vigil: pagetable-audit: Linux's kernel half in %llu slices (%llu cycles each on average), %llu rounds "
