@@ -5,7 +5,7 @@
 #                   EMU=qemu: QEMU, with KVM where it offers nested VMX)
 #   make test       every test: unit, fuzz regression, system (Bochs, QEMU)
 #   make check      host unit tests only
-#   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux|linux-smp: one part)
+#   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux|linux-on|linux-smp: one part)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
 #   make linux      fetch Debian's kernel, build the busybox initramfs (build/linux/)
 #   make linux-profile [VMLINUZ=PATH] [PROGRAMS="NAME=ELF ..."]   build/linux.profile from that kernel's BTF and
