@@ -138,7 +138,6 @@ bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len)
     return cr3 && vmi_read_virt(cr3, kva, buf, len);
 }
 
-
 /* --- Linux ------------------------------------------------------------------ */
 
 bool vmi_have_linux(void) { return lx.ok; }
