@@ -5,7 +5,7 @@
 #                   EMU=qemu: QEMU, with KVM where it offers nested VMX)
 #   make test       every test: unit, fuzz regression, system (Bochs, QEMU)
 #   make check      host unit tests only
-#   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux|linux-smp: one part)
+#   make bench      benchmarks (emulated cycle counts in Bochs; BENCH=testos|linux|linux-on|linux-smp: one part)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (libFuzzer)
 #   make linux      fetch Debian's kernel, build the busybox initramfs (build/linux/)
 #   make linux-profile [VMLINUZ=PATH] [PROGRAMS="NAME=ELF ..."]   build/linux.profile from that kernel's BTF and
@@ -163,7 +163,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) all iso test-build
 	$(PYTHON) scripts/testrun.py
 
-# BENCH=testos or BENCH=linux runs one part (default: both).
+# BENCH=testos or BENCH=linux runs one part (default: both); BENCH=linux-on only
+# the IDS-on Linux boot, beside the last BENCH=linux run's bare and ids=off ones.
 BENCH ?=
 bench: deps-run $(if $(filter testos,$(BENCH)),,deps-test)
 	@$(MAKE) --no-print-directory all $(if $(filter testos,$(BENCH)),,$(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img $(LINUX_PROFILE))

@@ -921,8 +921,11 @@ void ids_print_summary(void)
     if (folded)
         kprintf("vigil: pagetable-audit: %llu findings folded into counts (%llu of them not yet in a record)\n",
                 (unsigned long long)folded, (unsigned long long)unsent);
-    kprintf("vigil: IDS: %d address spaces seen, %llu page walks\n", nspaces,
-            (unsigned long long)vmi_stats_walks());
+    u64 kreads, kfixed;
+    vmi_stats_reads(&kreads, &kfixed);
+    kprintf("vigil: IDS: %d address spaces seen, %llu page walks; %llu kernel reads, %llu of them by the image's or "
+            "the direct map's arithmetic\n", nspaces, (unsigned long long)vmi_stats_walks(),
+            (unsigned long long)kreads, (unsigned long long)kfixed);
     xlate_summary();
     kernel_text_summary();
     hidden_module_summary();

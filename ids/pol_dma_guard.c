@@ -98,6 +98,7 @@ static u32 hash_bytes(const u8 *p, u64 n)
 {
     u64 h = 0xcbf29ce484222325ull;
     u64 i = 0;
+#pragma GCC unroll 8
     for (; i + 8 <= n; i += 8) {
         u64 w;
         __builtin_memcpy(&w, p + i, 8);

@@ -13,6 +13,8 @@
 #include "vmm/introspect.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
+#include "lib/hash.h"
+#include "lib/string.h"
 
 #define AUDIT_MAX_TABLES 512
 #define MAX_REPORTED 64
@@ -54,6 +56,8 @@ static u64 cur_cr3;
  * where pagetable-audit's cycles go). */
 static struct {
     u64 audits, tables, skipped, collected, leaves, over_budget, passed, cycles;
+    u64 table_cycles, collect_cycles;   /* in table() (the fingerprints), in collect() */
+    u64 visit_cycles, pass_cycles;      /* in the walker's visits (callbacks included), in pass() */
 } st;
 
 static bool first_report(enum finding f, u64 cr3, u64 gva)
@@ -227,7 +231,16 @@ static void aliases(void)
  * no-execute entry that lies wholly in the direct map has none. */
 /* What collect found in a table: bit 0 leaves for the executable list,
  * bit 1 for the writable one. */
+static u32 collect_leaves(const struct pt_table *t, bool add);
 static u32 collect(const struct pt_table *t, bool add)
+{
+    u64 t0 = rdtsc();
+    u32 r = collect_leaves(t, add);
+    st.collect_cycles += rdtsc() - t0;
+    return r;
+}
+
+static u32 collect_leaves(const struct pt_table *t, bool add)
 {
     st.collected += add;
     if (t->level > 3 || t->level < 1)
@@ -280,6 +293,7 @@ static struct {
     bool kids;                         /* it had child tables: unchanged without, nothing below it to visit */
 } fp[FP_SLOTS];
 static u32 fp_clock;
+static u64 tables_judged;              /* tables read whose fingerprint was new or changed */
 static int slot_at[4] = { -1, -1, -1, -1 };   /* the fingerprint slot of the table being visited, by level */
 
 /* All 512 entries zero (Linux preallocates the PUD pages of its vmalloc
@@ -302,6 +316,7 @@ static u64 fp_sum(const u64 *e)
      * no-execute and the address. Accessed/dirty bits change all the time,
      * and OS-available bits are the kernel's own bookkeeping. */
     const u64 judged = 0x8000000000000087ull | PT_ADDR_MASK;
+#pragma GCC unroll 8
     for (u32 i = 0; i < 512; i++)
         sum = (sum ^ (e[i] & judged)) * 0x100000001b3ull;
     return sum;
@@ -350,10 +365,13 @@ static bool seen_before(u64 key)
 static bool pass(void *ctx, u64 gpa, int level, bool writable, bool user, bool nx)
 {
     (void)ctx;
-    return level < 4 && seen_before(gpa | (u64)writable | (u64)user << 1 | (u64)nx << 2);
+    u64 t0 = rdtsc();
+    bool r = level < 4 && seen_before(gpa | (u64)writable | (u64)user << 1 | (u64)nx << 2);
+    st.pass_cycles += rdtsc() - t0;
+    return r;
 }
 
-static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
+static enum pt_table_verdict table_fp(void *ctx, const struct pt_table *t)
 {
     (void)ctx;
     if (t->level == 4)
@@ -406,9 +424,18 @@ static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
     fp[slot].kids = has_kids(t);
     fp[slot].used = ++fp_clock;
     fp[slot].cand = 0;                         /* its leaves say (mark_table) */
+    tables_judged += L == &kernel_lists;       /* (a user half's audit between slices is not the round's) */
     if (t->level >= 1 && t->level <= 3)
         slot_at[t->level] = (int)slot;
     return PT_VISIT_ALL;
+}
+
+static enum pt_table_verdict table(void *ctx, const struct pt_table *t)
+{
+    u64 t0 = rdtsc();
+    enum pt_table_verdict v = table_fp(ctx, t);
+    st.table_cycles += rdtsc() - t0;
+    return v;
 }
 
 /* A leaf of the table last opened at its level (the visitor goes depth
@@ -454,7 +481,9 @@ static u32 visit(const struct pt_paging *pg, u64 first, u64 last, u32 max_tables
     const struct pt_visitor v = { .map = vmi_map, .max_tables = max_tables, .table = table, .leaf = leaf,
                                   .pass = pass };
     struct pt_visit_stats vs;
+    u64 t0 = rdtsc();
     pt_visit(pg, first, last, &v, &vs);
+    st.visit_cycles += rdtsc() - t0;
     st.passed += vs.passed;
     st.tables += vs.tables;
     st.leaves += vs.leaves;
@@ -513,7 +542,19 @@ static struct {
     u32 next;                          /* the next top-level entry; 0: a round starts */
     u32 budget, round_tables;
     u64 round_start, last_round_ticks, rounds, slices, cycles;
-} kr = { 0, SLICE_MIN_TABLES, 0, 0, 0, 0, 0, 0 };
+    /* A round that found the kernel half as the last whole round left it:
+     * the top-level entries it visited the same (sig), every table's
+     * fingerprint unchanged (judged: none judged anew), nothing over the
+     * budget. Its leaves are the last round's, frame for frame and right
+     * for right, so pairing them again finds nothing new: the skipped
+     * tables' leaves are not collected again, and the last round's
+     * executable list stands (last_xs). */
+    u64 sig, last_sig, judged_at_start;
+    bool over, have_last;
+    u64 same_rounds;
+    struct alias last_xs[MAX_XS];
+    u32 last_nxs;
+} kr = { .budget = SLICE_MIN_TABLES };
 
 void pagetable_audit_slice(const struct ids_event *e)
 {
@@ -536,6 +577,9 @@ void pagetable_audit_slice(const struct ids_event *e)
         kr.next = 256;
         kr.round_tables = 0;
         kr.round_start = ids.ticks;
+        kr.sig = FNV64_BASIS;
+        kr.over = false;
+        kr.judged_at_start = tables_judged;
     }
     L = &kernel_lists;
     S = &kernel_seen;
@@ -544,18 +588,37 @@ void pagetable_audit_slice(const struct ids_event *e)
     u32 done = 0;
     while (kr.next < 512 && done < kr.budget && kr.round_tables < ROUND_MAX_TABLES) {
         u32 i = kr.next++;
-        if (!(root[i] & 1))
+        u64 top = root[i];
+        kr.sig = fnv64_add(kr.sig, (top & (0x8000000000000087ull | PT_ADDR_MASK)) ^ i);
+        if (!(top & 1))
             continue;
         u64 lo = 0xffff000000000000ull | (u64)i << 39;
         u32 left = ROUND_MAX_TABLES - kr.round_tables;
+        u64 over = st.over_budget;
         u32 n = visit(&pg, lo, lo + (1ull << 39) - 1, left < AUDIT_MAX_TABLES ? left : AUDIT_MAX_TABLES);
+        kr.over |= st.over_budget != over;
         n = n ? n - 1 : 0;             /* the root, read again for each entry */
         done += n;
         kr.round_tables += n;
     }
     kr.slices++;
     if (kr.next >= 512 || kr.round_tables >= ROUND_MAX_TABLES) {
+        bool same = kr.have_last && kr.next >= 512 && !kr.over && kr.sig == kr.last_sig &&
+                    tables_judged == kr.judged_at_start;
+        if (same) {
+            kr.same_rounds++;
+            L->ndeferred = 0;          /* their leaves are the last round's: paired then */
+            L->deferred_x = false;
+            memcpy(L->xs, kr.last_xs, sizeof(L->xs));
+            L->nxs = kr.last_nxs;
+        }
         lists_done(e);
+        if (!same) {
+            kr.have_last = kr.next >= 512 && !kr.over;
+            kr.last_sig = kr.sig;
+            memcpy(kr.last_xs, L->xs, sizeof(L->xs));
+            kr.last_nxs = L->nxs;
+        }
         kr.next = 0;
         kr.rounds++;
         kr.last_round_ticks = ids.ticks - kr.round_start + 1;
@@ -573,14 +636,18 @@ void pagetable_audit_summary(void)
         return;
     kprintf("vigil: pagetable-audit: %llu audits, %llu cycles each on average; %llu tables read (%llu unchanged, "
             "%llu of them read again for the alias lists; %llu reached again and passed over), %llu leaves judged, "
-            "%llu tables over the budget\n",
+            "%llu tables over the budget; %llu cycles in visits (%llu of them in fingerprints, %llu in passes), %llu in "
+            "collecting skipped tables' leaves\n",
             (unsigned long long)st.audits, (unsigned long long)(st.cycles / st.audits), (unsigned long long)st.tables,
             (unsigned long long)st.skipped, (unsigned long long)st.collected, (unsigned long long)st.passed,
-            (unsigned long long)st.leaves, (unsigned long long)st.over_budget);
+            (unsigned long long)st.leaves, (unsigned long long)st.over_budget, (unsigned long long)st.visit_cycles,
+            (unsigned long long)st.table_cycles, (unsigned long long)st.pass_cycles,
+            (unsigned long long)st.collect_cycles);
     if (kr.rounds)
-        kprintf("vigil: pagetable-audit: Linux's kernel half in %llu slices (%llu cycles each on average), %llu rounds; "
-                "the last round %u tables in %llu ticks\n", (unsigned long long)kr.slices,
-                (unsigned long long)(kr.cycles / kr.slices), (unsigned long long)kr.rounds, kr.round_tables,
+        kprintf("vigil: pagetable-audit: Linux's kernel half in %llu slices (%llu cycles each on average), %llu rounds "
+                "(%llu as the last left it: not paired again); the last round %u tables in %llu ticks\n",
+                (unsigned long long)kr.slices, (unsigned long long)(kr.cycles / kr.slices),
+                (unsigned long long)kr.rounds, (unsigned long long)kr.same_rounds, kr.round_tables,
                 (unsigned long long)kr.last_round_ticks);
 }
 

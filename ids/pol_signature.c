@@ -10,6 +10,7 @@
 #include "ids/alert.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
+#include "lib/search.h"
 
 #define SIG_MAX_PAGES 256
 #define SIG_PERIODIC_PAGES 16
@@ -33,29 +34,14 @@ static bool first_report(u64 key)
     return true;
 }
 
-/* First occurrence of needle in hay. The first byte is looked for eight
- * bytes at a time (a zero byte in x ^ first-byte-pattern); only candidate
- * positions are compared in full. */
-static const u8 *find(const u8 *hay, u32 n, const u8 *needle, u32 m)
+/* Each signature's skip table (lib/search.h), made at start. */
+_Static_assert(SIG_MAX_LEN <= SEARCH_MAX_NEEDLE, "a signature is longer than a skip table reaches");
+static u8 skip[SIG_MAX][256];
+
+static void start(void)
 {
-    if (m == 0 || m > n)
-        return 0;
-    const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull, pat = needle[0] * ones;
-    u32 i = 0;
-    for (; i + 8 <= n - m + 1; i += 8) {
-        u64 x;
-        memcpy(&x, hay + i, 8);
-        x ^= pat;
-        if (!((x - ones) & ~x & highs))
-            continue;                               /* no byte of these eight is the first byte */
-        for (u32 j = i; j < i + 8; j++)
-            if (hay[j] == needle[0] && !memcmp(hay + j, needle, m))
-                return hay + j;
-    }
-    for (; i + m <= n; i++)
-        if (hay[i] == needle[0] && !memcmp(hay + i, needle, m))
-            return hay + i;
-    return 0;
+    for (u32 s = 0; s < ids.cfg.nsig && s < SIG_MAX; s++)
+        search_skip(skip[s], ids.cfg.sig[s].bytes, ids.cfg.sig[s].len);
 }
 
 static void scan_page(const struct ids_event *e, u64 cr3, u64 gva, u64 pa)
@@ -71,7 +57,7 @@ static void scan_page(const struct ids_event *e, u64 cr3, u64 gva, u64 pa)
     pages_left--;
     for (u32 s = 0; s < ids.cfg.nsig; s++) {
         const struct signature *sig = &ids.cfg.sig[s];
-        const u8 *hit = find(page, 4096, sig->bytes, sig->len);
+        const u8 *hit = search_find(page, 4096, sig->bytes, sig->len, skip[s]);
         if (!hit || !first_report(cr3 * 31 + s))
             continue;
         struct ids_event h = *e;
@@ -133,4 +119,5 @@ static void tick(const struct ids_event *e)
     resume.cursor = pages_left ? 0 : resume.cursor + SIG_PERIODIC_PAGES;
 }
 
-const struct policy_ops pol_signature = { .id = POL_SIGNATURE, .new_space = new_space, .tick = tick };
+const struct policy_ops pol_signature = { .id = POL_SIGNATURE, .start = start, .new_space = new_space,
+                                          .tick = tick };

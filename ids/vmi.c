@@ -97,11 +97,42 @@ static struct {
     u32 ncpu_base;
 } lx;
 
+/* Linux's direct map: every frame of RAM at page_offset_base + its
+ * address (the kernel's __va()), a 64 TiB region. */
+#define LX_DIRECT_MAP_SPAN (64ull << 40)
+
+/* A kernel address whose frame the kernel's own layout fixes: inside the
+ * placed image, or (Linux) in the direct map. Its guest-physical address is
+ * arithmetic, not a walk of the kernel's tables: cheaper (a task_struct,
+ * mm, file or socket is a slab object of the direct map), and what the
+ * guest's tables say there is not believed: a direct map remapped to show
+ * vigil a forged structure shows it the real frame. guestmem_read still
+ * refuses what is not guest RAM. */
+static bool kva_fixed(u64 kva, u64 len, u64 *pa)
+{
+    if (lx.dm_base && kva >= lx.dm_base && kva - lx.dm_base < LX_DIRECT_MAP_SPAN &&
+        len <= LX_DIRECT_MAP_SPAN - (kva - lx.dm_base)) {
+        *pa = kva - lx.dm_base;
+        return true;
+    }
+    u64 p = prof ? profile_kva_to_pa(prof, kva) : 0;
+    if (p && len && profile_kva_to_pa(prof, kva + len - 1) == p + len - 1) {
+        *pa = p;
+        return true;
+    }
+    return false;
+}
+
+static u64 reads, fixed_reads;
+
 bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len)
 {
-    u64 pa = prof ? profile_kva_to_pa(prof, kva) : 0;
-    if (pa && prof && profile_kva_to_pa(prof, kva + len - 1) == pa + len - 1)
+    u64 pa;
+    reads++;
+    if (kva_fixed(kva, len, &pa)) {
+        fixed_reads++;
         return guestmem_read(pa, buf, len);
+    }
     if (lx.kpgd)
         return vmi_read_virt(lx.kpgd, kva, buf, len);
     return cr3 && vmi_read_virt(cr3, kva, buf, len);
@@ -152,13 +183,14 @@ bool vmi_linux_init(const struct profile *p, const char **err)
     return true;
 }
 
-static bool rd(u64 va, void *buf, u64 len) { return vmi_read_virt(lx.kpgd, va, buf, len); }
+/* A kernel structure's bytes: by arithmetic where the layout fixes the
+ * frame (kva_fixed), else through the kernel's own page tables. */
+static bool rd(u64 va, void *buf, u64 len) { return vmi_read_kernel(lx.kpgd, va, buf, len); }
 
 /* An mm's PGD, a page of the direct map: its guest-physical address is what
  * the kernel's own __pa() makes of it (the address less page_offset_base),
  * which is what the kernel loads into CR3; no walk. A PGD anywhere else is
  * translated through the kernel's page tables. */
-#define LX_DIRECT_MAP_SPAN (64ull << 40)
 static bool pgd_translate(u64 pgd_va, struct pt_walk *w)
 {
     if (lx.dm_base && pgd_va >= lx.dm_base && pgd_va - lx.dm_base < LX_DIRECT_MAP_SPAN) {
@@ -382,6 +414,11 @@ bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack)
     return pl.ok && pl.has_kstack && vmi_read_kernel(cr3, addr + pl.off_kstack, kstack, 8);
 }
 u64 vmi_stats_walks(void) { return walks; }
+void vmi_stats_reads(u64 *all, u64 *fixed)
+{
+    *all = reads;
+    *fixed = fixed_reads;
+}
 
 static bool read_proc(u64 cr3, u64 addr, struct vmi_proc *p)
 {

@@ -35,9 +35,10 @@ const void *vmi_map(void *ctx, u64 gpa);
 void vmi_flush(void);
 bool vmi_translate(u64 cr3, u64 gva, struct pt_walk *w);
 bool vmi_read_virt(u64 cr3, u64 gva, void *buf, u64 len);
-/* Kernel objects: through the kernel's own mapping of its image when the
- * profile says where that is, else through the kernel's page tables (Linux,
- * once known), else through cr3. */
+/* Kernel objects: by arithmetic inside the kernel's image (where the
+ * placed profile puts it) and, on Linux, its direct map (page_offset_base +
+ * the frame's address), whatever the guest's tables say there; else through
+ * the kernel's page tables (Linux, once known), else through cr3. */
 bool vmi_read_kernel(u64 cr3, u64 kva, void *buf, u64 len);
 
 /* The OS's view: the process list from its head symbol. Returns the count,
@@ -105,5 +106,8 @@ u64 vmi_space_key(u64 cr3);
  * poking_mm), by key. */
 bool vmi_linux_kernel_space(u64 key);
 u64 vmi_stats_walks(void);
+/* Kernel reads (vmi_read_kernel, the Linux task list's), and those of them
+ * translated by arithmetic (the image, the direct map), with no walk. */
+void vmi_stats_reads(u64 *all, u64 *fixed);
 
 #endif

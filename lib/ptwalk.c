@@ -247,6 +247,8 @@ static inline __attribute__((always_inline)) bool visit_entries(struct visit *c,
     const struct rules r = c->g->lv[lvl];
     for (u32 i = i0; i <= i1; i++) {
         u64 e = entry(wide, t, i), addr = 0;
+        if (!pages && (!(e & P) || (e & r.page_bits)))
+            continue;                  /* only its tables are visited: a page (or nothing) is passed at once */
         enum kind k = classify(&r, e, &addr);
         if (k == K_ABSENT || (k == K_PAGE && !pages))
             continue;

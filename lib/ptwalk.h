@@ -138,7 +138,8 @@ struct pt_visit_stats {
     u32 over_budget;               /* tables not read: max_tables reached */
     u32 passed;                    /* tables the pass callback passed over */
     u32 bad_tables;                /* tables outside guest RAM (the root included) */
-    u32 reserved;                  /* entries with reserved bits: not followed, no leaf */
+    u32 reserved;                  /* entries with reserved bits: not followed, no leaf (the page
+                                    * entries of a PT_VISIT_TABLES table are not looked at) */
     u64 leaves;                    /* leaf callbacks made */
     bool stopped;                  /* a leaf callback stopped the visit */
 };

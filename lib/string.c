@@ -3,10 +3,19 @@
 #include "lib/string.h"
 
 #ifndef VIGIL_HOST
+#undef memcpy
+#undef memset
+#undef memcmp
+
+/* Eight bytes a step, then the rest: each step of a string instruction
+ * costs about an instruction (Bochs counts each as one), so a 4 KiB copy
+ * is 512 steps, not 4096. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
+    size_t q = n >> 3, r = n & 7;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) :: "memory");
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) :: "memory");
     return dst;
 }
 
@@ -27,13 +36,25 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    size_t q = n >> 3, r = n & 7;
+    u64 v = (u8)c * 0x0101010101010101ull;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
     return dst;
 }
 
+/* Eight bytes a step while they are equal; the first difference is then
+ * found byte by byte. */
 int memcmp(const void *a, const void *b, size_t n)
 {
     const u8 *x = a, *y = b;
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        u64 p, q;
+        __builtin_memcpy(&p, x, 8);
+        __builtin_memcpy(&q, y, 8);
+        if (p != q)
+            break;
+    }
     for (; n; n--, x++, y++)
         if (*x != *y)
             return *x - *y;

@@ -5,7 +5,7 @@ HOST_CC      := gcc
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=address,undefined -fno-omit-frame-pointer
 PURE_SRCS    := lib/fmt.c lib/string.c lib/cmdline.c lib/log.c lib/clock.c arch/x86_64/multiboot2.c \
                 vmm/memmap.c vmm/palloc.c vmm/vmxcap.c vmm/loader.c vmm/linuxboot.c vmm/guestinfo.c vmm/ept.c \
-                vmm/mtrr.c vmm/madt.c vmm/smbios.c vmm/vmcs_check.c vmm/traps.c vmm/pcidma.c vmm/vtd.c lib/ptaccess.c lib/ptwalk.c lib/insn.c lib/rand.c ids/policy.c ids/profile.c ids/elfsyms.c ids/alert.c ids/xref.c ids/patchsite.c ids/modarea.c ids/progdb.c $(PURE_SRCS_EXTRA)
+                vmm/mtrr.c vmm/madt.c vmm/smbios.c vmm/vmcs_check.c vmm/traps.c vmm/pcidma.c vmm/vtd.c lib/ptaccess.c lib/ptwalk.c lib/search.c lib/insn.c lib/rand.c ids/policy.c ids/profile.c ids/elfsyms.c ids/alert.c ids/xref.c ids/patchsite.c ids/modarea.c ids/progdb.c $(PURE_SRCS_EXTRA)
 PURE_OBJS    := $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -50,7 +50,7 @@ fuzz: fuzz-build
 # guest in its memory (tests/unit/fake_vmm.c). An explicit rule with its own
 # recipe, so make does not use the generic one-file rule above for it; the
 # binary is in UNIT_BINS through the tests/unit/test_*.c wildcard.
-POLICY_TEST_SRCS := $(wildcard ids/*.c) vmm/traps.c lib/fmt.c lib/string.c lib/log.c lib/clock.c lib/ptwalk.c lib/insn.c arch/x86_64/multiboot2.c
+POLICY_TEST_SRCS := $(wildcard ids/*.c) vmm/traps.c lib/fmt.c lib/string.c lib/log.c lib/clock.c lib/ptwalk.c lib/search.c lib/insn.c arch/x86_64/multiboot2.c
 POLICY_TEST_OBJS := $(POLICY_TEST_SRCS:%.c=$(BUILD)/host/%.o)
 
 $(BUILD)/tests/unit/test_policies: tests/unit/test_policies.c tests/unit/fake_vmm.c tests/unit/fake_vmm.h \

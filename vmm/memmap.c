@@ -105,3 +105,50 @@ bool memmap_is_ram(const struct boot_info *bi, u64 start, u64 end)
     }
     return start >= end;
 }
+
+/* Every boundary of the map and of avoid[] below limit cuts [0, limit) into
+ * pieces that are each wholly RAM or wholly not: each piece is asked once. */
+int memmap_ram_ranges(const struct boot_info *bi, const struct mem_range *avoid, u32 navoid, u64 limit,
+                      struct mem_range *out, u32 max)
+{
+    u64 pt[MEMMAP_MAX_POINTS];
+    u32 np = 0, nmap = bi->mmap_count < MB2_MAX_MMAP ? bi->mmap_count : MB2_MAX_MMAP;
+    if (navoid > MEM_MAX_AVOID)
+        navoid = MEM_MAX_AVOID;
+    pt[np++] = 0;
+    pt[np++] = limit;
+    for (u32 i = 0; i < nmap; i++) {
+        u64 b = bi->mmap[i].base, e = b + bi->mmap[i].len;
+        pt[np++] = b < limit ? b : limit;
+        pt[np++] = e < limit && e >= b ? e : limit;      /* (an entry that wraps reaches past limit) */
+    }
+    for (u32 i = 0; i < navoid; i++) {
+        pt[np++] = avoid[i].start < limit ? avoid[i].start : limit;
+        pt[np++] = avoid[i].end < limit ? avoid[i].end : limit;
+    }
+    for (u32 i = 1; i < np; i++)                          /* insertion sort: a few hundred points, once */
+        for (u32 j = i; j > 0 && pt[j - 1] > pt[j]; j--) {
+            u64 t = pt[j];
+            pt[j] = pt[j - 1];
+            pt[j - 1] = t;
+        }
+    u32 n = 0;
+    for (u32 i = 0; i + 1 < np; i++) {
+        u64 a = pt[i], b = pt[i + 1];
+        if (a >= b)
+            continue;
+        bool ok = memmap_is_ram(bi, a, b);
+        for (u32 k = 0; ok && k < navoid; k++)
+            ok = !range_overlaps(a, b, avoid[k].start, avoid[k].end);
+        if (!ok)
+            continue;
+        if (n && out[n - 1].end == a) {
+            out[n - 1].end = b;
+            continue;
+        }
+        if (n == max)
+            return -1;
+        out[n++] = (struct mem_range){ a, b };
+    }
+    return (int)n;
+}

@@ -33,4 +33,13 @@ u64 memmap_top(const struct boot_info *bi);
 /* Is [start, end) entirely available RAM in the map? */
 bool memmap_is_ram(const struct boot_info *bi, u64 start, u64 end);
 
+/* The same answer as a list: the ranges below limit that memmap_is_ram
+ * calls RAM and that overlap nothing in avoid[], sorted, disjoint and
+ * merged where they touch. Returns their count, or -1 when there are more
+ * than max. A range [s, e) then is RAM clear of avoid[] (and below limit)
+ * exactly when one listed range holds it whole. */
+#define MEMMAP_MAX_POINTS (2 * (MB2_MAX_MMAP + MEM_MAX_AVOID) + 2)
+int memmap_ram_ranges(const struct boot_info *bi, const struct mem_range *avoid, u32 navoid, u64 limit,
+                      struct mem_range *out, u32 max);
+
 #endif

@@ -77,6 +77,20 @@ def test_linux_ids_profile_kaslr(t):
     check_hidden_module(t, r)
     check_raw_socket(t, r)
     check_program_integrity(t, r)
+    check_reads_by_arithmetic(t, r)
+
+
+def check_reads_by_arithmetic(t, r):
+    """Kernel structures in the direct map and the image are read by
+    arithmetic, not through the guest's tables (docs/ids.md, "Reading
+    Linux's structures"): most of the boot's kernel reads (a module's
+    struct module, in the module area, is walked)."""
+    rx = (r"^vigil: IDS: \d+ address spaces seen, (\d+) page walks; (\d+) kernel reads, (\d+) of them by the image's "
+          r"or the direct map's arithmetic$")
+    t.expect(r.com1, rx, "the kernel reads counted in the summary")
+    walks, reads, fixed = (int(x) for x in re.findall(rx, r.com1, re.M)[-1])
+    assert reads > 10000 and fixed * 10 >= reads * 9, \
+        f"{fixed} of {reads} kernel reads by arithmetic (at least 90% expected; {walks} page walks)"
 
 
 def check_two_cpus(t, r):

@@ -1,4 +1,5 @@
-/* Unit tests for vmm/memmap.c: memmap_place, memmap_available, memmap_is_ram. */
+/* Unit tests for vmm/memmap.c: memmap_place, memmap_available, memmap_is_ram,
+ * memmap_ram_ranges. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,6 +334,89 @@ static void test_is_ram_false_for_empty_or_reversed_range(void **state)
     assert_false(memmap_is_ram(&bi, MiB(3), MiB(2)));
 }
 
+/* ---- memmap_ram_ranges ---- */
+
+/* The list's answer for [s, e): one listed range holds it whole. */
+static bool listed(const struct mem_range *r, int n, u64 s, u64 e)
+{
+    for (int i = 0; i < n; i++)
+        if (s >= r[i].start && e <= r[i].end)
+            return s < e;
+    return false;
+}
+
+/* The slow answer the list replaces. */
+static bool slow(const struct mem_range *avoid, u32 navoid, u64 limit, u64 s, u64 e)
+{
+    if (e > limit || !memmap_is_ram(&bi, s, e))
+        return false;
+    for (u32 i = 0; i < navoid; i++)
+        if (range_overlaps(s, e, avoid[i].start, avoid[i].end))
+            return false;
+    return true;
+}
+
+static void test_ram_ranges_cut_out_avoid_and_merge(void **state)
+{
+    (void)state;
+    /* low memory, then two adjacent entries out of order, a reserved hole
+     * inside them, RAM above the limit */
+    MAP({ 0, KiB(639), AVAIL }, { MiB(64), MiB(448), AVAIL }, { MiB(1), MiB(63), AVAIL },
+        { MiB(100), KiB(8), RESV }, { GiB(4), GiB(1), AVAIL });
+    const struct mem_range avoid[] = { { MiB(32), MiB(33) }, { MiB(500), MiB(504) } };
+    struct mem_range r[16];
+    int n = memmap_ram_ranges(&bi, avoid, 2, GiB(4), r, 16);
+    assert_int_equal(n, 5);
+    assert_true(r[0].start == 0 && r[0].end == KiB(639));
+    assert_true(r[1].start == MiB(1) && r[1].end == MiB(32));
+    assert_true(r[2].start == MiB(33) && r[2].end == MiB(100));   /* 1M..64M and 64M.. merged */
+    assert_true(r[3].start == MiB(100) + KiB(8) && r[3].end == MiB(500));
+    assert_true(r[4].start == MiB(504) && r[4].end == MiB(512));    /* the 4 GiB entry is past the limit */
+    assert_int_equal(memmap_ram_ranges(&bi, avoid, 2, GiB(4), r, 4), -1);   /* more than max */
+}
+
+static u64 rnd(u64 *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Every range of a pseudo-random set of maps gets the same answer from the
+ * list as from memmap_is_ram and the avoid list. */
+static void test_ram_ranges_agree_with_is_ram(void **state)
+{
+    (void)state;
+    static u64 x = 0x2545f4914f6cdd1dull;
+#define RND() rnd(&x)
+    for (int round = 0; round < 200; round++) {
+        struct mb2_mmap_entry e[8];
+        u32 ne = 1 + (u32)(RND() % 8);
+        for (u32 i = 0; i < ne; i++)
+            e[i] = (struct mb2_mmap_entry){ (RND() % 64) * KiB(64), (1 + RND() % 32) * KiB(64),
+                                            RND() % 3 ? AVAIL : RESV };
+        map(e, ne);
+        struct mem_range avoid[3];
+        u32 na = (u32)(RND() % 4);
+        for (u32 i = 0; i < na; i++) {
+            avoid[i].start = (RND() % 64) * KiB(64);
+            avoid[i].end = avoid[i].start + (1 + RND() % 8) * KiB(64);
+        }
+        u64 limit = (16 + RND() % 80) * KiB(64);
+        struct mem_range r[64];
+        int n = memmap_ram_ranges(&bi, avoid, na, limit, r, 64);
+        assert_true(n >= 0);
+        for (int i = 0; i + 1 < n; i++)
+            assert_true(r[i].start < r[i].end && r[i].end < r[i + 1].start);   /* sorted, disjoint, merged */
+        for (int t = 0; t < 400; t++) {
+            u64 s = (RND() % 100) * KiB(32), len = (RND() % 40) * KiB(32) + (RND() % 2);
+            assert_int_equal(listed(r, n, s, s + len), len && slow(avoid, na, limit, s, s + len));
+        }
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +452,8 @@ int main(void)
         cmocka_unit_test(test_is_ram_false_for_non_available_types),
         cmocka_unit_test(test_is_ram_false_for_empty_or_reversed_range),
         cmocka_unit_test(test_top_is_the_highest_end_and_at_least_4g),
+        cmocka_unit_test(test_ram_ranges_cut_out_avoid_and_merge),
+        cmocka_unit_test(test_ram_ranges_agree_with_is_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3124,6 +3124,37 @@ static void scn_linux_kaslr(void)
     CHECK_U(ids.prof.slide, LX_SLIDE);
 }
 
+/* L1b. Kernel structures in the direct map are read by arithmetic (the
+ * address less page_offset_base), with no walk: tables remapped to show
+ * vigil a forged copy of a task's page are not believed. */
+#define LX_FORGED 0x3600000ull
+static void scn_linux_direct_map(void)
+{
+    CHECK(init_ids_profile(linux_profile, NULL, true));
+    u64 cr3 = linux_guest(true);
+    start();
+    CHECK_ALLOW(msr(cr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE));
+    CHECK(ids.prof.placed);
+    for (u64 off = 0; off < 0x200000; off += 8)                 /* the forged copy: "init" renamed "fake" */
+        fake_w64(LX_FORGED + off, fake_r64(0x2e00000 + off));
+    fake_poke(LX_FORGED + 0x100000 + 48, "fake", 5);
+    fake_map_2m(cr3, LX_DM + 0x2e00000, LX_FORGED, PTE_P | PTE_W | PTE_NX);
+    struct pt_walk w;
+    CHECK(vmi_translate(cr3, LX_DM + 0x2f00000, &w) && w.gpa == LX_FORGED + 0x100000);   /* what the tables say */
+    u64 all0, fixed0, all, fixed;
+    vmi_stats_reads(&all0, &fixed0);
+    size_t m = MARK();
+    CHECK(ids_console_command("ps", cr3));
+    CHECK_HAS(m, "       1      1 init?            | 0x0000000002f20000");
+    CHECK_LACKS(m, "fake");
+    vmi_stats_reads(&all, &fixed);
+    CHECK(all > all0);
+    CHECK_U(fixed - fixed0, all - all0);                         /* each by arithmetic */
+    /* An address past the direct map's 64 TiB is not taken for it. */
+    u64 b;
+    CHECK(!vmi_read_kernel(cr3, LX_DM + (64ull << 40), &b, 8));
+}
+
 /* L2. LSTAR that is not this kernel's entry: nothing is placed, and vigil
  * says why. Unmapped _text; then mapped but no banner. */
 static void scn_linux_kaslr_wrong(void)
@@ -3925,7 +3956,37 @@ static void scn_linux_kernel_half_slices(void)
     CHECK_NO_ALERT(m);
 }
 
+/* L6b. A round of the kernel half that finds it as the last round left it
+ * does not collect its unchanged tables' leaves again and keeps the last
+ * round's executable frames; a writable alias made later, in a new table,
+ * makes the next round a whole one, which pairs it. */
+static void scn_linux_kernel_half_same_rounds(void)
+{
+    lx_booted();
+    u64 page = fake_alloc_page(), xva = 0xffffc90000400000ull, wva = 0xffffc90000a00000ull;
+    fake_map(LX_PGD, xva, page, PTE_P);                         /* supervisor R+X outside the text */
+    size_t m = MARK();
+    for (int i = 0; i < 40; i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    CHECK_NO_ALERT(m);
+    u64 gva = 0;
+    CHECK(pagetable_audit_supervisor_exec(page, &gva));
+    CHECK_U(gva, xva);
+    pagetable_audit_summary();
+    CHECK_HAS(m, "as the last left it: not paired again");
+    CHECK_LACKS(m, "(0 as the last left it");
+    fake_map(LX_PGD, wva, page, PTE_P | PTE_W | PTE_NX);        /* the same frame, writable, in another table */
+    m = MARK();
+    for (int i = 0; i < 20 && !fake_alerts(m, 0, 0); i++)
+        lx_tick(LX_PGD | 0x1801, 3, LX_T(0x2f00000));
+    struct fake_alert a = ONE_ALERT(m, "pagetable-audit", "alert");
+    CHECK_S(a.detail, "frame executable here and writable at 0xffffc90000a00000: W+X through two mappings");
+    CHECK_HEX(a.gva, xva);
+    CHECK(pagetable_audit_supervisor_exec(page, &gva));
+}
+
 SCENARIO(linux_kaslr)
+SCENARIO(linux_direct_map)
 SCENARIO(linux_program_integrity)
 SCENARIO(linux_program_integrity_not_named)
 SCENARIO(linux_program_integrity_in_place)
@@ -3936,6 +3997,7 @@ SCENARIO(linux_raw_socket_allow)
 SCENARIO(linux_hidden_between_walks)
 SCENARIO(linux_hidden_sampled)
 SCENARIO(linux_kernel_half_slices)
+SCENARIO(linux_kernel_half_same_rounds)
 SCENARIO(linux_kaslr_wrong)
 SCENARIO(linux_kaslr_msr_guard_off)
 SCENARIO(linux_text)
@@ -4083,6 +4145,7 @@ int main(void)
         cmocka_unit_test(test_hidden_cr3_zero),
         cmocka_unit_test(test_boot_lock_on_access_event),
         cmocka_unit_test(test_linux_kaslr),
+        cmocka_unit_test(test_linux_direct_map),
         cmocka_unit_test(test_linux_program_integrity),
         cmocka_unit_test(test_linux_program_integrity_not_named),
         cmocka_unit_test(test_linux_program_integrity_in_place),
@@ -4093,6 +4156,7 @@ int main(void)
         cmocka_unit_test(test_linux_hidden_between_walks),
         cmocka_unit_test(test_linux_hidden_sampled),
         cmocka_unit_test(test_linux_kernel_half_slices),
+        cmocka_unit_test(test_linux_kernel_half_same_rounds),
         cmocka_unit_test(test_linux_kaslr_wrong),
         cmocka_unit_test(test_linux_kaslr_msr_guard_off),
         cmocka_unit_test(test_linux_text),
