@@ -72,10 +72,64 @@ static u64 tick_gap(u64 limit, u64 thresh, u64 *min_gap, u64 *gap)
  * that a suspicion is forgotten after a second unseen. So the ghost runs a
  * single quantum within one tick period, and then stays off the CPU for
  * longer than that second before its next round: whatever sample sees it,
- * each sighting is a first one. The tick is told from a sample by its gap
- * (tens of thousands of cycles against a few thousand). */
-#define EXPIRY_ROUNDS 16
+ * each sighting is a first one. The tick is told from a sample by its
+ * period (tick_by_period). */
+#define EXPIRY_ROUNDS 20
 #define EXPIRY_REST_MS 1200
+
+/* The tick, told from the samples by its period (the expiry dodge): vigil
+ * ticks every 10 ms of TSC, the samples come at random moments. Of the
+ * gaps seen in 32 ms, two a whole number of periods apart (within a
+ * quarter of a millisecond) are ticks; the next tick is a period after the
+ * later one, and is the first gap within half a millisecond of that
+ * moment. Returns its TSC, 0 (bare: no gap at all), or ~0 (gaps, but no
+ * tick found: the round is given up, the ghost does not run in it). */
+#define PERIOD_GAPS 64
+static u64 tick_by_period(u64 per_ms, u64 thresh, u64 *min_gap, u64 *gap)
+{
+    u32 a, b, c, d;
+    static u64 at[PERIOD_GAPS];
+    unsigned n = 0;
+    u64 start = rdtsc(), prev = start, period = 10 * per_ms, tick = 0;
+    for (;;) {
+        cpuid(0, 0, &a, &b, &c, &d);
+        u64 t = rdtsc(), g = t - prev;
+        prev = t;
+        if (g < *min_gap)
+            *min_gap = g;
+        if (g > thresh && n < PERIOD_GAPS)
+            at[n++] = t;
+        if (t - start > 32 * per_ms)
+            break;
+    }
+    if (!n)
+        return 0;
+    for (unsigned j = 1; j < n; j++)
+        for (unsigned i = 0; i < j; i++) {
+            u64 dt = at[j] - at[i], k = (dt + period / 2) / period;
+            u64 off = dt > k * period ? dt - k * period : k * period - dt;
+            if (k && off < per_ms / 4 && at[j] > tick)
+                tick = at[j];
+        }
+    if (!tick)
+        return ~0ull;
+    u64 next = tick + period;
+    while (next < prev + per_ms)
+        next += period;
+    for (;;) {
+        cpuid(0, 0, &a, &b, &c, &d);
+        u64 t = rdtsc(), g = t - prev;
+        prev = t;
+        if (g > thresh && t + per_ms / 2 >= next && t <= next + per_ms / 2) {
+            *gap = g;
+            return t;
+        }
+        if (t > next + per_ms / 2)
+            next += period;                      /* no gap there: the next period's */
+        if (t - start > 80 * per_ms)
+            return ~0ull;
+    }
+}
 
 /* g is asleep (hide_in put it to sleep as it unlinked it). rest_ms: how
  * long the ghost stays off the CPU between rounds (0: the next tick's). */
@@ -84,16 +138,30 @@ static void dodge_ticks(struct proc *g, struct dodge *st, unsigned rounds, unsig
     u64 t0 = rdtsc(), u0 = ticks;
     proc_sleep(10);                              /* the TSC's rate, by the PIT */
     u64 per_ms = (rdtsc() - t0) / (ticks - u0 ? ticks - u0 : 1);
+    if (rest_ms) {                               /* to a period's 0.1%: 50 PIT ticks, edge to edge */
+        u0 = ticks;
+        while (ticks == u0)
+            __asm__ volatile("pause");
+        t0 = rdtsc();
+        u0 = ticks;
+        while (ticks < u0 + 50)
+            __asm__ volatile("pause");
+        per_ms = (rdtsc() - t0) / 50;
+    }
     u64 min_gap = ~0ull, gap = 0, last = 0;
     /* A CPUID exit is a few thousand cycles; vigil's tick tens of thousands. */
     u64 thresh = per_ms / 200;                   /* 5 us: no CPUID exit is that long */
-    if (rest_ms)
-        thresh = per_ms / 25;                    /* 40 us: longer than a sample's exit */
     for (unsigned r = 0; r < rounds; r++) {
         u64 f = irq_save();
         g->state = PROC_SLEEPING;                /* off the CPU across the tick */
         g->wake_tick = ~0ull;
-        u64 t = tick_gap(25 * per_ms, thresh, &min_gap, &gap);
+        u64 t = rest_ms ? tick_by_period(per_ms, thresh, &min_gap, &gap) : tick_gap(25 * per_ms, thresh, &min_gap, &gap);
+        if (t == ~0ull) {                        /* vigil is there, its tick was not found: not this round */
+            irq_restore(f);
+            st->rounds++;
+            proc_sleep(rest_ms);
+            continue;
+        }
         if (t) {
             st->ticks_found++;
             if (last && t - last < 15 * per_ms)
@@ -249,7 +317,7 @@ static bool hide_in(const char *n, enum borrow where, bool lie, enum dodge_kind 
         decoy->wake_tick = ticks;
     irq_restore(f);
     kprintf("%s: pid %d %s in proc_list; ran on the borrowed CR3: %s (%lu switches in %s)\n", n, pid,
-            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0, dodge == DODGE_EXPIRY ? "16 rounds" : dodge ? "20 rounds" : "40 ms");
+            hidden ? "not" : "still", ran ? "yes" : "no", s1 - s0, dodge == DODGE_EXPIRY ? "20 rounds" : dodge ? "20 rounds" : "40 ms");
     if (dodge == DODGE_TICKS)
         kprintf("%s: hypervisor ticks found: %lu of %lu rounds (period %lu cycles, last gap %lu, CPUID exit %lu); "
                 "the ghost ran between them in %lu rounds\n", n, st.ticks_found, st.rounds, st.period, st.gap,
