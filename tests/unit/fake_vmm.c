@@ -192,6 +192,7 @@ bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, 
     return true;
 }
 void vmm_exec_revoke(void) { fake.exec_revokes++; }
+void vmm_exec_revoke_page(u64 gpa) { (void)gpa; }
 bool vmm_exec_granted(u64 start, u64 end, u64 *page)
 {
     (void)start, (void)end, (void)page;
