@@ -185,7 +185,8 @@ struct code_owner { u64 mod; char name[56]; };
 bool hidden_module_knows_code(void);
 u32 hidden_module_code(struct mod_range *r, struct code_owner *o, u32 max, bool *whole);
 /* Is the struct module at mod still the module `name` (formed), with gva
- * in its core text? (Code of a module that took itself out of the list.) */
+ * in its core or init text? (Code of a module that took itself out of the
+ * list.) */
 bool hidden_module_still(u64 mod, const char *name, u64 gva);
 
 /* program-integrity: the `program` records of the profile module's text

@@ -451,13 +451,18 @@ u32 hidden_module_code(struct mod_range *r, struct code_owner *o, u32 max, bool 
 bool hidden_module_still(u64 mod, const char *name, u64 gva)
 {
     char now[HM_NAME];
-    u64 core = 0;
-    u32 csz = 0, state = 0;
+    u64 core = 0, init = 0;
+    u32 csz = 0, isz = 0, state = 0;
     struct mod_range t;
     if (!hidden_module_knows_code() || !mod || !rd(mod + hm.off_name, now, hm.name_size) ||
-        !rd(mod + hm.off_core, &core, 8) || !rd(mod + hm.off_core_size, &csz, 4) || !rd(mod + hm.off_state, &state, 4))
+        !rd(mod + hm.off_core, &core, 8) || !rd(mod + hm.off_core_size, &csz, 4) ||
+        !rd(mod + hm.off_init, &init, 8) || !rd(mod + hm.off_init_size, &isz, 4) || !rd(mod + hm.off_state, &state, 4))
         return false;
     clean_name(now, hm.name_size);
-    return !strcmp(now, name) && state < MOD_UNFORMED &&
-           layout_text(mod, core, csz, cx.core_text, true, &t) && t.start <= gva && gva < t.end;
+    if (strcmp(now, name) || state >= MOD_UNFORMED)
+        return false;
+    /* its core text, or its init text while its init runs (a module that
+     * hides itself from its init goes on running that) */
+    return (layout_text(mod, core, csz, cx.core_text, true, &t) && t.start <= gva && gva < t.end) ||
+           (layout_text(mod, init, isz, cx.init_text, cx.have_init_text, &t) && t.start <= gva && gva < t.end);
 }

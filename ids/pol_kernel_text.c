@@ -204,6 +204,21 @@ static bool linux_mapped(u64 gva, u64 gpa)
            ALIGN_DOWN(w.gpa, 4096) == ALIGN_DOWN(gpa, 4096);
 }
 
+/* The record for a grant of the frame at gpa, mapped at gva. Every record
+ * active (128 pages of module-area code running within a second): every
+ * grant is taken back and the table starts over. */
+static struct xgrant *record(u64 gpa, u64 gva)
+{
+    struct xgrant *g = xgrant_get(&lx, gpa, gva);
+    if (!g) {
+        lx_dropped++;
+        vmm_exec_revoke();
+        xgrant_revoke_all(&lx);
+        g = xgrant_get(&lx, gpa, gva);   /* a slot is free now */
+    }
+    return g;
+}
+
 /* Granted (allow), or a refusal to make. */
 static bool linux_code(const struct ids_event *e, struct ids_verdict *v)
 {
@@ -217,12 +232,7 @@ static bool linux_code(const struct ids_event *e, struct ids_verdict *v)
     int i = modarea_find(r, n, gva);
     struct xgrant *g;
     if (i >= 0) {
-        if (!(g = xgrant_get(&lx, gpa, gva))) {
-            lx_dropped++;                /* every record active: start over */
-            vmm_exec_revoke();
-            xgrant_revoke_all(&lx);
-            g = xgrant_get(&lx, gpa, gva);
-        }
+        g = record(gpa, gva);
         g->mod = o[i].mod;
         g->hidden = false;
         str_copy(g->name, o[i].name, sizeof(g->name));
@@ -259,12 +269,7 @@ static bool linux_code(const struct ids_event *e, struct ids_verdict *v)
         if (v->action != IDS_ALLOW)
             return false;
     }
-    if (!(g = xgrant_get(&lx, gpa, gva))) {
-        lx_dropped++;
-        vmm_exec_revoke();
-        xgrant_revoke_all(&lx);
-        g = xgrant_get(&lx, gpa, gva);
-    }
+    g = record(gpa, gva);
     g->mod = mod;
     str_copy(g->name, name, sizeof(g->name));
     g->hidden = g->reported = true;
@@ -302,9 +307,9 @@ static void linux_summary(void)
 {
     if (lx_watch)
         kprintf("vigil: kernel-text: execute watch on Linux: %llu supervisor fetches outside the core text granted "
-                "(module-area code the kernel owns), %llu refused, %llu from hidden modules, %u granted now\n",
-                (unsigned long long)lx_granted, (unsigned long long)lx_refused, (unsigned long long)lx_hidden,
-                xgrant_active(&lx));
+                "(module-area code the kernel owns), %llu refused, %llu from hidden modules, %u granted now; the "
+                "records were full %llu times\n", (unsigned long long)lx_granted, (unsigned long long)lx_refused,
+                (unsigned long long)lx_hidden, xgrant_active(&lx), (unsigned long long)lx_dropped);
 }
 
 /* Once the kernel has booted, supervisor code may run only in its text:
