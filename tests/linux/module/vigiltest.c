@@ -724,6 +724,8 @@ static int mode_hide_module(void)
 	kobject_del(&m->mkobj.kobj);
 	pr_info("VIGIL-MOD hide-module hidden: %s out of the module list and sysfs, text 0x%lx-0x%lx\n", m->name,
 		(unsigned long)m->core_layout.base, (unsigned long)m->core_layout.base + m->core_layout.text_size);
+	pr_info("VIGIL-MOD hide-module init text 0x%lx-0x%lx, running\n", (unsigned long)m->init_layout.base,
+		(unsigned long)m->init_layout.base + m->init_layout.text_size);
 	timer_setup(&hm_timer, hm_tick, 0);
 	mod_timer(&hm_timer, jiffies + msecs_to_jiffies(200));
 	return 0;
