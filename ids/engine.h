@@ -177,6 +177,20 @@ void pagetable_audit_folds(u64 *folded, u64 *unsent);
  * cr3) of a page the execute watch granted X for user code. */
 void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page);
 
+/* hidden-module (Linux), for kernel-text's execute watch: the code the
+ * kernel owns in the module area now, read fresh from its lists: each
+ * range r[i] (a listed module's text, a kprobe instruction page, a BPF
+ * program pack) with its owner o[i] (mod 0: the kernel's own). *whole is
+ * false when the list could not be read whole (nothing is then known). */
+struct mod_range;
+struct code_owner { u64 mod; char name[56]; };
+bool hidden_module_knows_code(void);
+u32 hidden_module_code(struct mod_range *r, struct code_owner *o, u32 max, bool *whole);
+/* Is the struct module at mod still the module `name` (formed), with gva
+ * in its core or init text? (Code of a module that took itself out of the
+ * list.) */
+bool hidden_module_still(u64 mod, const char *name, u64 gva);
+
 /* program-integrity: the `program` records of the profile module's text
  * (parsed once, at set-up), and its line in the summary. */
 void program_integrity_load(const char *text, size_t len);

@@ -914,7 +914,8 @@ void ids_print_summary(void)
     u32 granted;
     vmm_exec_stats(&grants, &revokes, &granted);
     if (grants)
-        kprintf("vigil: execute watch: %llu pages granted X in user mode, taken back %llu times, %u granted now\n",
+        kprintf("vigil: execute watch: %llu pages granted X (user code; on Linux also the kernel's module-area "
+                "code), taken back %llu times, %u granted now\n",
                 (unsigned long long)grants, (unsigned long long)revokes, granted);
     u64 folded, unsent;
     pagetable_audit_folds(&folded, &unsent);

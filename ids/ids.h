@@ -80,6 +80,12 @@ struct ids_event {
 
 enum ids_action { IDS_ALLOW, IDS_BLOCK, IDS_SUSPEND };
 #define IDS_RECHECK 0x80000000u
+/* IDS_EV_EPT refusals of a fetch (the execute watch), in skip_len: the
+ * fetch faults as from a not-present page (the #PF error code without P).
+ * Without it the error code says present + fetch, which a guest that finds
+ * its own tables allowing the fetch takes for a stale TLB entry and
+ * retries (Linux's spurious-fault check): it would never see the fault. */
+#define IDS_FETCH_NOT_PRESENT 0x40000000u
 
 struct ids_verdict {
     enum ids_action action;

@@ -67,3 +67,11 @@ bool modarea_overlaps(const struct mod_range *set, u32 n, u64 start, u64 end)
             return true;
     return false;
 }
+
+int modarea_find(const struct mod_range *set, u32 n, u64 addr)
+{
+    for (u32 i = 0; i < n; i++)
+        if (set[i].start <= addr && addr < set[i].end)
+            return (int)i;
+    return -1;
+}

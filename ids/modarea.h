@@ -21,5 +21,7 @@ bool modarea_add(struct mod_range *set, u32 *n, u32 max, u64 start, u64 end);
 u32 modarea_uncovered(u64 start, u64 end, const struct mod_range *owned, u32 nowned, struct mod_range *out, u32 max);
 /* Does any range of set overlap [start, end)? */
 bool modarea_overlaps(const struct mod_range *set, u32 n, u64 start, u64 end);
+/* The first range of set (in any order) that holds addr: its index, or -1. */
+int modarea_find(const struct mod_range *set, u32 n, u64 addr);
 
 #endif

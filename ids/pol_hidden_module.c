@@ -379,3 +379,90 @@ void hidden_module_summary(void)
 const struct policy_ops pol_hidden_module = {
     .id = POL_HIDDEN_MODULE, .placed = placed, .tick = tick,
 };
+
+/* --- the code the kernel owns in the module area (kernel-text's execute watch) -------
+ *
+ * On Linux supervisor code runs outside the core text only where the kernel
+ * put it in the module area: a listed module's text (the text part of its
+ * core and init layouts), a kprobe instruction page, a BPF program pack.
+ * kernel-text asks when a fetch there exits, and on its own re-judging; the
+ * lists are read fresh each time (a module may have loaded since the last
+ * scan), the same way and with the same bounds as the scan reads them. */
+#define MOD_UNFORMED 3
+static struct { bool done; u64 core_text, init_text; bool have_init_text; } cx;
+
+static void code_setup(void)
+{
+    u64 sz = 0;
+    if (cx.done)
+        return;
+    cx.done = true;
+    if (!profile_field(&ids.prof, "module.core_layout.text_size", &cx.core_text, &sz) || sz != 4)
+        cx.core_text = 0;
+    cx.have_init_text = profile_field(&ids.prof, "module.init_layout.text_size", &cx.init_text, &sz) && sz == 4;
+}
+
+bool hidden_module_knows_code(void)
+{
+    code_setup();
+    return hm.ok && cx.core_text;
+}
+
+/* A layout's text: [base, base + text_size), within the layout. */
+static bool layout_text(u64 mod, u64 base, u64 size, u64 text_off, bool have, struct mod_range *r)
+{
+    u32 ts = (u32)size;
+    if (!base || !size || (have && !rd(mod + text_off, &ts, 4)))
+        return false;
+    *r = (struct mod_range){ base, base + (ts < size ? ts : size) };
+    return r->start < r->end;
+}
+
+u32 hidden_module_code(struct mod_range *r, struct code_owner *o, u32 max, bool *whole)
+{
+    static struct hm_mod l[HM_MAX_MODULES];
+    u32 n, k = 0;
+    *whole = hidden_module_knows_code() && read_list(l, &n);
+    if (!*whole)
+        return 0;
+    for (u32 i = 0; i < n && k + 2 <= max; i++) {
+        if (l[i].state >= MOD_UNFORMED)
+            continue;                               /* not formed yet: none of its code runs */
+        struct mod_range t;
+        if (layout_text(l[i].addr, l[i].core, l[i].core_size, cx.core_text, true, &t)) {
+            r[k] = t;
+            o[k].mod = l[i].addr;
+            str_copy(o[k++].name, l[i].name, sizeof(o[0].name));
+        }
+        if (layout_text(l[i].addr, l[i].init, l[i].init_size, cx.init_text, cx.have_init_text, &t)) {
+            r[k] = t;
+            o[k].mod = l[i].addr;
+            str_copy(o[k++].name, l[i].name, sizeof(o[0].name));
+        }
+    }
+    u32 nk = kernel_exec(r + k, max - k);
+    for (u32 j = 0; j < nk; j++) {
+        o[k + j].mod = 0;
+        str_copy(o[k + j].name, "kernel", sizeof(o[0].name));
+    }
+    return k + nk;
+}
+
+bool hidden_module_still(u64 mod, const char *name, u64 gva)
+{
+    char now[HM_NAME];
+    u64 core = 0, init = 0;
+    u32 csz = 0, isz = 0, state = 0;
+    struct mod_range t;
+    if (!hidden_module_knows_code() || !mod || !rd(mod + hm.off_name, now, hm.name_size) ||
+        !rd(mod + hm.off_core, &core, 8) || !rd(mod + hm.off_core_size, &csz, 4) ||
+        !rd(mod + hm.off_init, &init, 8) || !rd(mod + hm.off_init_size, &isz, 4) || !rd(mod + hm.off_state, &state, 4))
+        return false;
+    clean_name(now, hm.name_size);
+    if (strcmp(now, name) || state >= MOD_UNFORMED)
+        return false;
+    /* its core text, or its init text while its init runs (a module that
+     * hides itself from its init goes on running that) */
+    return (layout_text(mod, core, csz, cx.core_text, true, &t) && t.start <= gva && gva < t.end) ||
+           (layout_text(mod, init, isz, cx.init_text, cx.have_init_text, &t) && t.start <= gva && gva < t.end);
+}

@@ -7,6 +7,8 @@
  * when it happens (the execute watch, below). */
 #include "ids/engine.h"
 #include "ids/patchsite.h"
+#include "ids/modarea.h"
+#include "ids/xgrant.h"
 #include "vmm/introspect.h"
 #include "vmm/guestmem.h"
 #include "lib/log.h"
@@ -172,6 +174,144 @@ static struct ids_verdict site_after(const struct ids_event *e)
     return v;
 }
 
+/* --- Linux: supervisor code outside the core text -------------------------------------
+ *
+ * Linux runs supervisor code outside _stext.._etext: module text, kprobe
+ * instruction pages and BPF program packs, all in the module area, which
+ * hidden-module knows how to read (hidden_module_code). A supervisor fetch
+ * outside the core text exits; it is granted X (that 4 KiB frame) when the
+ * address is such code now and the kernel's own page tables map it to the
+ * frame that was fetched, executable and supervisor-only. Everything else
+ * is refused as on testos, with a not-present #PF (Linux's spurious-fault
+ * check would retry a present one forever). Grants are taken back with the
+ * user grants every second, and every 10 ticks those of code whose owner
+ * has gone (a module unloaded, its init text freed, a pack freed) are taken
+ * back at once. A module that took itself out of the list keeps running:
+ * its code, granted while it was listed, is named at its next fetch as
+ * hidden-module's finding (its action decides) rather than refused at a
+ * moment the kernel cannot survive (a timer, an interrupt: an oops there
+ * panics). */
+#define LX_OWNERS (2 * 64 + 32)
+#define LX_RECHECK_TICKS 10
+static bool lx_watch;                     /* armed on Linux */
+static struct xgrants lx;
+static u64 lx_granted, lx_refused, lx_hidden, lx_dropped;
+
+static bool linux_mapped(u64 gva, u64 gpa)
+{
+    struct pt_walk w;
+    return vmi_translate(vmi_linux_kernel_pgd(), gva, &w) && w.status == PT_OK && !w.nx && !w.user &&
+           ALIGN_DOWN(w.gpa, 4096) == ALIGN_DOWN(gpa, 4096);
+}
+
+/* The record for a grant of the frame at gpa, mapped at gva. Every record
+ * active (128 pages of module-area code running within a second): every
+ * grant is taken back and the table starts over. */
+static struct xgrant *record(u64 gpa, u64 gva)
+{
+    struct xgrant *g = xgrant_get(&lx, gpa, gva);
+    if (!g) {
+        lx_dropped++;
+        vmm_exec_revoke();
+        xgrant_revoke_all(&lx);
+        g = xgrant_get(&lx, gpa, gva);   /* a slot is free now */
+    }
+    return g;
+}
+
+/* Granted (allow), or a refusal to make. */
+static bool linux_code(const struct ids_event *e, struct ids_verdict *v)
+{
+    static struct mod_range r[LX_OWNERS];
+    static struct code_owner o[LX_OWNERS];
+    u64 gva = e->ept.gva, gpa = e->ept.gpa;
+    bool whole;
+    if (!e->ept.gva_valid || !linux_mapped(gva, gpa))
+        return false;                    /* not the kernel's own mapping of that frame */
+    u32 n = hidden_module_code(r, o, LX_OWNERS, &whole);
+    int i = modarea_find(r, n, gva);
+    struct xgrant *g;
+    if (i >= 0) {
+        g = record(gpa, gva);
+        g->mod = o[i].mod;
+        g->hidden = false;
+        str_copy(g->name, o[i].name, sizeof(g->name));
+        xgrant_mark(&lx, g);
+        lx_granted++;
+        return true;
+    }
+    /* Not the kernel's now: code of a module that the watch let run while
+     * it was listed, out of the list since and still itself (its struct
+     * module reads as it did, with gva in its text)? */
+    const struct xgrant *was = 0;
+    bool reported = false;
+    for (u32 k = 0; whole && k < lx.n && !was; k++)
+        if (lx.g[k].mod && hidden_module_still(lx.g[k].mod, lx.g[k].name, gva))
+            was = &lx.g[k];
+    if (!was)
+        return false;
+    for (u32 k = 0; k < lx.n; k++)
+        reported |= lx.g[k].mod == was->mod && lx.g[k].reported;
+    u64 mod = was->mod;
+    char name[XGRANT_NAME];
+    str_copy(name, was->name, sizeof(name));
+    lx_hidden++;
+    if (!reported) {
+        struct ids_event h = *e;
+        h.cr3 = ids.kernel_cr3;
+        struct vmi_proc kernel;
+        memset(&kernel, 0, sizeof(kernel));
+        kernel.pid = -1;
+        str_copy(kernel.name, "kernel", sizeof(kernel.name));
+        *v = ids_raise_task(POL_HIDDEN_MODULE, &h, &kernel, ALIGN_DOWN(gva, 4096) | 1, &gva, &gpa,
+                            "hidden module \"%s\": its code runs at 0x%llx, out of the module list", name,
+                            (unsigned long long)gva);
+        if (v->action != IDS_ALLOW)
+            return false;
+    }
+    g = record(gpa, gva);
+    g->mod = mod;
+    str_copy(g->name, name, sizeof(g->name));
+    g->hidden = g->reported = true;
+    xgrant_mark(&lx, g);
+    return true;
+}
+
+/* Every LX_RECHECK_TICKS: grants whose owner is gone are taken back. */
+static void linux_recheck(void)
+{
+    static struct mod_range r[LX_OWNERS];
+    static struct code_owner o[LX_OWNERS];
+    if (!xgrant_active(&lx))
+        return;
+    bool whole;
+    u32 n = hidden_module_code(r, o, LX_OWNERS, &whole);
+    if (!whole)
+        return;                          /* changing under the walk: next time */
+    for (u32 k = 0; k < lx.n; k++) {
+        struct xgrant *g = &lx.g[k];
+        u64 page;
+        if (g->active && !vmm_exec_granted(g->gpa, g->gpa + 4096, &page))
+            g->active = false;           /* taken back already (a full grant table) */
+        if (!g->active || g->hidden)
+            continue;
+        int i = modarea_find(r, n, g->gva);
+        if (i < 0 || o[i].mod != g->mod) {
+            vmm_exec_revoke_page(g->gpa);
+            g->active = false;
+        }
+    }
+}
+
+static void linux_summary(void)
+{
+    if (lx_watch)
+        kprintf("vigil: kernel-text: execute watch on Linux: %llu supervisor fetches outside the core text granted "
+                "(module-area code the kernel owns), %llu refused, %llu from hidden modules, %u granted now; the "
+                "records were full %llu times\n", (unsigned long long)lx_granted, (unsigned long long)lx_refused,
+                (unsigned long long)lx_hidden, xgrant_active(&lx), (unsigned long long)lx_dropped);
+}
+
 /* Once the kernel has booted, supervisor code may run only in its text:
  * EPT takes execute permission from every other page. A user-mode fetch
  * there is allowed (the page is user code) and its page executes from
@@ -192,11 +332,25 @@ static void boot_done(const struct ids_event *e)
         protect("kernel_text", "kernel text");
         protect("kernel_rodata", "kernel read-only data");
     }
-    if (!text_end || ids.cfg.exec_watch_off || !profile_const(&ids.prof, "exec_watch", &yes) || !yes)
+    bool lin = ids.have_profile && profile_is_linux(&ids.prof);
+    if (!text_end || ids.cfg.exec_watch_off)
+        return;
+    if (lin && !hidden_module_knows_code()) {
+        kprintf("vigil: kernel-text: execution not watched: Linux's code outside its text (modules, kprobe pages, "
+                "BPF packs) is known through hidden-module, which is off or lacks the module layouts' text_size\n");
+        return;
+    }
+    if (!lin && (!profile_const(&ids.prof, "exec_watch", &yes) || !yes))
         return;
     const struct mem_range known = { ALIGN_DOWN(text_gpa, 4096), ALIGN_UP(text_end, 4096) };
     watching = ids_watch_exec(POL_KERNEL_TEXT, &known, 1, "supervisor code outside the kernel's text");
-    if (watching)
+    lx_watch = watching && lin;
+    if (lx_watch)
+        kprintf("vigil: kernel-text: execution watched: supervisor code runs only in the kernel's text (gpa "
+                "0x%llx-0x%llx) and in module-area code the kernel owns (listed modules' text, kprobe instruction "
+                "pages, BPF program packs), judged at its first fetch; a user page executes once it first runs in "
+                "user mode, until the next second\n", (unsigned long long)known.start, (unsigned long long)known.end);
+    else if (watching)
         kprintf("vigil: kernel-text: execution watched: supervisor code runs only in the kernel's text (gpa "
                 "0x%llx-0x%llx); a user page executes once it first runs in user mode, until the next second\n",
                 (unsigned long long)known.start, (unsigned long long)known.end);
@@ -217,11 +371,19 @@ static struct ids_verdict exec_event(const struct ids_event *e)
                          "not granted X", (unsigned long long)e->ept.gva, (unsigned long long)gpa,
                          (unsigned long long)sva);
     }
+    if (lx_watch && linux_code(e, &v))
+        return v;                        /* code the kernel owns: granted */
+    if (v.action != IDS_ALLOW)
+        return (struct ids_verdict){ v.action, IDS_FETCH_NOT_PRESENT, v.reason };   /* hidden-module refused it */
     /* Each fetch is judged (a refused one faults again when retried); the
      * repeat limiter folds the records of one page. */
     v = ids_raise(POL_KERNEL_TEXT, e, page | 1, &e->ept.gva, &gpa,
                   "supervisor code ran outside the kernel's text: at 0x%llx (gpa 0x%llx)",
                   (unsigned long long)e->ept.gva, (unsigned long long)gpa);
+    if (lx_watch) {
+        lx_refused++;
+        v.skip_len |= IDS_FETCH_NOT_PRESENT;
+    }
     return v;
 }
 
@@ -251,18 +413,25 @@ static void open_tick(const struct ids_event *e)
 
 void kernel_text_grant_alias(const struct ids_event *e, u64 cr3, u64 gva, u64 page)
 {
+    if (xgrant_active_gpa(&lx, page))
+        return;                          /* granted as the kernel's supervisor code (Linux), not user code */
     struct ids_event h = *e;
     h.cr3 = cr3;
     ids_raise(POL_KERNEL_TEXT, &h, page | 3, &gva, &page,
               "page granted X for user code is mapped supervisor-executable at 0x%llx: every grant taken back",
               (unsigned long long)gva);
     vmm_exec_revoke();
+    xgrant_revoke_all(&lx);
 }
 
 static void tick(const struct ids_event *e)
 {
-    if (watching && e->vcpu == 0 && ids.ticks % REVOKE_TICKS == 0)
+    if (watching && e->vcpu == 0 && ids.ticks % REVOKE_TICKS == 0) {
         vmm_exec_revoke();
+        xgrant_revoke_all(&lx);
+    } else if (lx_watch && e->vcpu == 0 && ids.ticks % LX_RECHECK_TICKS == 0) {
+        linux_recheck();
+    }
     if (nopen && e->vcpu == 0)
         open_tick(e);
 }
@@ -310,6 +479,7 @@ static struct ids_verdict event(const struct ids_event *e)
 
 void kernel_text_summary(void)
 {
+    linux_summary();
     if (have_sites)
         kprintf("vigil: kernel-text: %llu writes to the kernel's patch sites accepted, %llu refused\n",
                 (unsigned long long)n_patched, (unsigned long long)n_refused);

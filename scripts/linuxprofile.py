@@ -379,6 +379,7 @@ FIELDS = [
     "module", "module.list", "module.name", "module.state",
     "module.core_layout.base", "module.core_layout.size", "module.core_layout.text_size",
     "module.core_layout.ro_size", "module.init_layout.base", "module.init_layout.size",
+    "module.init_layout.text_size",  # kernel-text's execute watch: a module's init text
     "files_struct.fdt", "fdtable.max_fds", "fdtable.fd", "file.f_op", "file.private_data",
     "socket.type", "socket.sk", "sock.sk_type", "sock.sk_protocol", "sock.__sk_common.skc_family",
     "kprobe_insn_cache.pages",

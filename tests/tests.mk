@@ -5,7 +5,7 @@ HOST_CC      := gcc
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARN) -DVIGIL_HOST -I. -fsanitize=address,undefined -fno-omit-frame-pointer
 PURE_SRCS    := lib/fmt.c lib/string.c lib/cmdline.c lib/log.c lib/clock.c arch/x86_64/multiboot2.c \
                 vmm/memmap.c vmm/palloc.c vmm/vmxcap.c vmm/loader.c vmm/linuxboot.c vmm/guestinfo.c vmm/ept.c \
-                vmm/mtrr.c vmm/madt.c vmm/smbios.c vmm/vmcs_check.c vmm/traps.c vmm/pcidma.c vmm/vtd.c lib/ptaccess.c lib/ptwalk.c lib/search.c lib/insn.c lib/rand.c ids/policy.c ids/profile.c ids/elfsyms.c ids/alert.c ids/xref.c ids/patchsite.c ids/modarea.c ids/progdb.c $(PURE_SRCS_EXTRA)
+                vmm/mtrr.c vmm/madt.c vmm/smbios.c vmm/vmcs_check.c vmm/traps.c vmm/pcidma.c vmm/vtd.c lib/ptaccess.c lib/ptwalk.c lib/search.c lib/insn.c lib/rand.c ids/policy.c ids/profile.c ids/elfsyms.c ids/alert.c ids/xref.c ids/patchsite.c ids/modarea.c ids/xgrant.c ids/progdb.c $(PURE_SRCS_EXTRA)
 PURE_OBJS    := $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)

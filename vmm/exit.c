@@ -323,7 +323,8 @@ static enum exit_action h_preempt(struct vcpu *v)
 /* A fetch the execute watch judges: allowed, its page may execute from now
  * on (until the grants are taken back); refused, the fetch faults as from
  * a no-execute page (#PF, error code present + instruction fetch, + user
- * in ring 3, CR2 the address). */
+ * in ring 3, CR2 the address), or as from a not-present page when the IDS
+ * asks (IDS_FETCH_NOT_PRESENT). */
 static enum exit_action exec_watch(struct vcpu *v, u64 q, u64 gpa, u32 owner)
 {
     struct ids_event e;
@@ -342,7 +343,8 @@ static enum exit_action exec_watch(struct vcpu *v, u64 q, u64 gpa, u32 owner)
     }
     u64 cr2 = e.ept.gva;
     __asm__ volatile("mov %0, %%cr2" ::"r"(cr2));
-    vcpu_inject_exception(14, true, 0x11 | (e.cpl == 3 ? 4 : 0));
+    u32 present = verdict.skip_len & IDS_FETCH_NOT_PRESENT ? 0 : 1;
+    vcpu_inject_exception(14, true, 0x10 | present | (e.cpl == 3 ? 4 : 0));
     return vmm_verdict_suspend(v, verdict, EXIT_RESUME);
 }
 

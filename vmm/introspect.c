@@ -163,6 +163,22 @@ void vmm_exec_revoke(void)
     smp_ept_changed();
 }
 
+void vmm_exec_revoke_page(u64 gpa)
+{
+    u64 page = ALIGN_DOWN(gpa, 4096);
+    bool found = false;
+    spin_lock(&ept_lock);
+    for (u32 i = 0; xw.on && i < xw.ngranted && !found; i++)
+        if (xw.granted[i] == page) {
+            xw.granted[i] = xw.granted[--xw.ngranted];
+            ept_set_perms(pml4, page, page_perms(page));
+            found = true;
+        }
+    spin_unlock(&ept_lock);
+    if (found)
+        smp_ept_changed();
+}
+
 bool vmm_exec_granted(u64 start, u64 end, u64 *page)
 {
     for (u32 i = 0; xw.on && i < xw.ngranted; i++)

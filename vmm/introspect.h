@@ -52,6 +52,8 @@ bool vmm_ept_is_protected(u64 gpa);
  * takes every grant back. False (err says why) if it cannot be armed. */
 bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, size_t errlen);
 void vmm_exec_revoke(void);
+/* One grant taken back: the page holding gpa (no change if it has none). */
+void vmm_exec_revoke_page(u64 gpa);
 /* Is a page of [start, end) granted X now? *page: the first one found. */
 bool vmm_exec_granted(u64 start, u64 end, u64 *page);
 void vmm_exec_stats(u64 *grants, u64 *revokes, u32 *granted);

@@ -33,7 +33,7 @@ PROFILE = os.path.join(BUILD, "linux.profile")
 # vigil's block the kernel's own check in text_poke BUGs, and the insmod dies.
 # hide-module just before text-poke: the hidden module never unloads (it
 # takes itself out of sysfs, so text-poke's insmod can still load).
-ROOTKIT = ["hide-process", "lstar", "wx-exec", "inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text",
+ROOTKIT = ["hide-process", "lstar", "wx-exec", "rox-exec", "inline-hook", "syscall-table", "idt-gate", "gdt-desc", "remap-text",
            "remap-idt", "hide-module", "text-poke"]
 PROGS = ["vioport", "vsig", "vraw", "vpi", "vhide"]   # tests/linux/prog/; vhide last: the module hides it
 CMDLINE = "console=ttyS1,115200 vigiltrace=1 vigilmod=offsets,%s vigilprog=%s" % (",".join(ROOTKIT), ",".join(PROGS))
@@ -72,6 +72,7 @@ def test_linux_ids_profile_kaslr(t):
     check_cr3_targets(t, r)
     check_lstar(t, r)
     check_wx_exec(t, r)
+    check_exec_watch(t, r)
     check_io_guard(t, r)
     check_signature(t, r)
     check_hidden_module(t, r)
@@ -141,6 +142,7 @@ def test_linux_rootkits_bare(t):
     tramp, entry, took = lstar_line(t, c2)
     assert took == "yes", "bare, LSTAR takes the trampoline"
     wx_exec_ran(t, c2)
+    rox_exec_ran(t, c2)
     assert vioport_read(t, c2) != ("ff", "ff"), "bare, the ATA device answers vioport"
     vsig_ran(t, c2)
     hide_module_worked(t, c2)
@@ -237,6 +239,10 @@ EXPECTED = [("hidden-process", r"hidden process pid \d+ \"vhide\""),
             # the same page's frame, also writable through the kernel image's own mapping (wx-exec; check_wx_exec
             # holds it to the page)
             ("pagetable-audit", r"^frame executable here and writable at 0x[0-9a-f]+: W\+X through two mappings$"),
+            # the execute watch: wx-exec's and rox-exec's calls (check_exec_watch holds them to those two pages),
+            # and the hidden vigiltest's code running (check_exec_watch: once)
+            ("kernel-text", r"^supervisor code ran outside the kernel's text: at 0x[0-9a-f]+ \(gpa 0x[0-9a-f]+\)$"),
+            ("hidden-module", r"^hidden module \"vigiltest\": its code runs at 0x[0-9a-f]+, out of the module list$"),
             ("io-guard", r"port 0x1f[0-7] by vioport, not allowed by the default rule$"),
             ("signature", r"^signature '.*' \(16 bytes\) found in process memory$"),
             ("hidden-module", r"^hidden module \"vigiltest\": code at 0x[0-9a-f]+-0x[0-9a-f]+ owned by no listed "
@@ -320,16 +326,24 @@ def check_lstar(t, r):
     assert a.get("process") == "insmod", f"the write is insmod's (the module's init): {a.get('process')!r}"
 
 
-def wx_exec_ran(t, com2):
+def wx_exec_page(t, com2):
     m = t.expect(com2, r"\] VIGIL-MOD wx-exec page 0x([0-9a-f]+) writable and executable$", "the W+X page")
-    page = int(m.group(1), 16)
+    return int(m.group(1), 16)
+
+
+def wx_exec_ran(t, com2):
+    page = wx_exec_page(t, com2)
     t.expect(com2, r"\] VIGIL-MOD wx-exec ran code at 0x%x: returned 0x5649474c$" % page, "code run from it")
     return page
 
 
 def check_wx_exec(t, r):
-    """pagetable-audit: the W+X vmalloc page found by the audit (alert: an audit blocks nothing)."""
-    page = wx_exec_ran(t, r.com2)
+    """pagetable-audit: the W+X vmalloc page found by the audit (alert: an audit blocks nothing). The
+    call into it is refused by the execute watch (check_exec_watch), and the page stays mapped."""
+    page = wx_exec_page(t, r.com2)
+    t.expect(r.com2, r"\] VIGIL-MOD wx-exec failed: the call at 0x%x did not return \(its thread died\)$" % page,
+             "the call refused (the execute watch)")
+    t.expect_not(r.com2, r"VIGIL-MOD wx-exec ran code")
     pa = [a for a in alerts(r.com1) if a["policy"] == "pagetable-audit"]
     assert pa, "no pagetable-audit alert for the W+X page"
     # The page itself, W+X; and (since the kernel half's audit reaches the kernel image's mapping) its frame,
@@ -526,7 +540,8 @@ def check_hidden_module(t, r):
     t.expect(c1, r"^vigil: hidden-module: module list from `modules` against executable memory in "
                  r"0xffffffffc0000000-0xffffffffff000000, every 10 ticks; the kernel's own there: kprobe instruction slots, "
                  r"BPF program packs$")
-    hm = [a for a in alerts(c1) if a["policy"] == "hidden-module"]
+    # (the execute watch's finding of the hidden module's code running is check_exec_watch's)
+    hm = [a for a in alerts(c1) if a["policy"] == "hidden-module" and not RUNS_HIDDEN.match(a["detail"])]
     assert len(hm) == 1, f"one hidden-module alert (the hidden vigiltest): {hm}"
     # named by the list vigil saw it in, or (hidden within its init, before a
     # scan saw it listed) by its own struct module
@@ -568,3 +583,62 @@ def check_raw_socket(t, r):
         print(f"raw-socket: {a['detail'][:60]}... reported {delay_ms:.1f} ms after the open")
     t.expect(r.com1, r"^vigil: raw-socket: the sockets of every process \(socket_file_ops at 0x[0-9a-f]+\), 8 "
                      r"processes and 512 descriptors a tick; allowed: none$")
+
+
+# --- the execute watch on Linux (kernel-text; docs/ids.md "kernel-text on Linux") ---------------------------------
+
+RUNS_HIDDEN = re.compile(r"^hidden module \"vigiltest\": its code runs at 0x([0-9a-f]+), out of the module list$")
+
+
+def rox_exec_ran(t, com2):
+    """rox-exec bare: code run from a vmalloc'd page made read-only and executable (never W+X)."""
+    page = rox_exec_page(t, com2)
+    t.expect(com2, MOD + r"rox-exec ok: ran code at 0x%x: returned 0x5649474c$" % page, "code run from it")
+    return page
+
+
+def rox_exec_page(t, com2):
+    m = t.expect(com2, MOD + r"rox-exec page 0x([0-9a-f]+) read-only and executable, not module text$", "the R+X page")
+    return int(m.group(1), 16)
+
+
+def check_exec_watch(t, r):
+    """kernel-text's execute watch, armed on Linux at the boot lock: X in EPT for the core text and for the
+    module-area code the kernel owns (every vigiltest load's text ran: granted), refused elsewhere. wx-exec's
+    and rox-exec's calls into vmalloc'd pages are reported and refused (the guest sees a #PF: the kernel oopses in
+    the calling thread only, and the boot goes on); nothing else is (the benign part: modules loaded and unloaded,
+    the tracepoint, busybox). The hidden vigiltest's timer runs on, reported once by the watch as hidden-module's."""
+    c1, c2 = r.com1, r.com2
+    text = t.expect(c1, r"^vigil: kernel-text: kernel text at gpa (0x[0-9a-f]+)-(0x[0-9a-f]+) write-protected$")
+    lo, hi = int(text.group(1), 16), int(text.group(2), 16)
+    m = t.expect(c1, r"^vigil: kernel-text: execution watched: supervisor code runs only in the kernel's text \(gpa "
+                     r"(0x[0-9a-f]+)-(0x[0-9a-f]+)\) and in module-area code the kernel owns", "the watch armed on Linux")
+    assert int(m.group(1), 16) == lo & ~0xfff and int(m.group(2), 16) == (hi + 0xfff) & ~0xfff, m.group(0)
+    wx, rox = wx_exec_page(t, c2), rox_exec_page(t, c2)
+    t.expect(c2, MOD + r"rox-exec failed: the call at 0x%x did not return \(its thread died\)$" % rox)
+    t.expect_not(c2, r"VIGIL-MOD rox-exec ok")
+    # the guest's own view: a supervisor fetch that faulted, at each page (not a spurious fault retried forever)
+    for page in (wx, rox):
+        t.expect(c2, r"BUG: unable to handle page fault for address: %016x" % page, "the guest's #PF at 0x%x" % page)
+    assert len(re.findall(r"#PF: supervisor instruction fetch in kernel mode", c2)) >= 2, "the two refused fetches"
+    t.expect(c2, MOD + r"done mode=rox-exec$", "the insmod goes on after the thread's oops")
+    t.expect(c2, r"^VIGIL-LINUX workload done$", "the boot goes on")
+    kt = [a for a in alerts(c1) if a["policy"] == "kernel-text" and a["detail"].startswith("supervisor code ran")]
+    assert {int(a["gva"], 16) for a in kt} == {wx, rox}, f"execute-watch alerts other than wx-exec's and rox-exec's: {kt}"
+    assert all(a["action"] == "block" for a in kt), kt
+    # the hidden module's code (its timer, or the rest of its init if a take-back came first): granted while
+    # listed, named when it ran again out of the list, let run (alert)
+    lo_h, hi_h = hide_module_worked(t, c2)
+    init = t.expect(c2, MOD + r"hide-module init text 0x([0-9a-f]+)-0x([0-9a-f]+), running$", "its init text")
+    ilo, ihi = int(init.group(1), 16), int(init.group(2), 16)
+    run = [a for a in alerts(c1) if a["policy"] == "hidden-module" and RUNS_HIDDEN.match(a["detail"])]
+    assert len(run) == 1, f"the hidden module's code reported once as it runs: {run}"
+    g = int(run[0]["gva"], 16)
+    assert (lo_h <= g < hi_h or ilo <= g < ihi) and run[0]["action"] == "alert", run[0]
+    m = t.expect(c1, r"^vigil: kernel-text: execute watch on Linux: (\d+) supervisor fetches outside the core text "
+                     r"granted \(module-area code the kernel owns\), (\d+) refused, (\d+) from hidden modules")
+    granted, refused, hidden = (int(x) for x in m.groups())
+    assert granted > 0 and refused >= 2 and hidden >= 1, m.group(0)
+    x = t.expect(c1, r"^vigil: execute watch: (\d+) pages granted X .*, taken back (\d+) times")
+    print(f"execute watch: {x.group(1)} pages granted X in all, taken back {x.group(2)} times; supervisor: "
+          f"{granted} granted, {refused} refused, {hidden} from the hidden module")

@@ -191,10 +191,32 @@ bool vmm_watch_exec(const struct mem_range *known, u32 n, u32 owner, char *err, 
     fake.exec_watching = true;
     return true;
 }
-void vmm_exec_revoke(void) { fake.exec_revokes++; }
+void vmm_exec_revoke(void)
+{
+    fake.exec_revokes++;
+    fake.exec_ngranted = 0;
+}
+void fake_exec_grant(u64 gpa)
+{
+    if (fake.exec_ngranted < 16)
+        fake.exec_granted[fake.exec_ngranted++] = gpa & ~0xfffull;
+}
+void vmm_exec_revoke_page(u64 gpa)
+{
+    for (u32 i = 0; i < fake.exec_ngranted; i++)
+        if (fake.exec_granted[i] == (gpa & ~0xfffull)) {
+            fake.exec_granted[i] = fake.exec_granted[--fake.exec_ngranted];
+            fake.exec_page_revokes++;
+            return;
+        }
+}
 bool vmm_exec_granted(u64 start, u64 end, u64 *page)
 {
-    (void)start, (void)end, (void)page;
+    for (u32 i = 0; i < fake.exec_ngranted; i++)
+        if (fake.exec_granted[i] >= (start & ~0xfffull) && fake.exec_granted[i] < end) {
+            *page = fake.exec_granted[i];
+            return true;
+        }
     return false;
 }
 u64 vmm_guest_tr_base(void) { return fake.tr_base; }

@@ -43,6 +43,9 @@ struct fake_vmm {
     struct mem_range exec_known;  /*   its first known range */
     u32 exec_owner;               /*   and the owner its events carry */
     u64 exec_revokes;
+    u64 exec_granted[16];         /* grants a test made (fake_exec_grant), until taken back */
+    u32 exec_ngranted;
+    u64 exec_page_revokes;        /* vmm_exec_revoke_page calls that took one back */
     char host[64];                /* vmm_host_name ("": none) */
     u32 nvcpus;                              /* vmm_vcpu_count (0: 1) */
     bool cr3_loads_trapped;                  /* vmm_trap_cr3_loads was asked */
@@ -53,6 +56,8 @@ struct fake_vmm {
     u64 tr_base;                             /* vmm_guest_tr_base (0: none) */
 };
 extern struct fake_vmm fake;
+/* What vmm/ does after an allowed fetch under the execute watch. */
+void fake_exec_grant(u64 gpa);
 
 /* Fresh memory (all zero), records and console. */
 void fake_reset(void);

@@ -129,6 +129,23 @@ static void test_overlaps(void **state)
     assert_false(modarea_overlaps(s, 0, B, B + 9 * P));
 }
 
+/* The execute watch's question: which owner's range holds an address
+ * (half-open; overlapping owners: the first listed). */
+static void test_find(void **state)
+{
+    (void)state;
+    const struct mod_range s[] = { { B + 4 * P, B + 6 * P }, { B, B + P }, { B + 5 * P, B + 9 * P } };
+    assert_int_equal(modarea_find(s, 3, B), 1);
+    assert_int_equal(modarea_find(s, 3, B + P - 1), 1);
+    assert_int_equal(modarea_find(s, 3, B + P), -1);                     /* the end is not in it */
+    assert_int_equal(modarea_find(s, 3, B + 5 * P + 8), 0);              /* both: the first */
+    assert_int_equal(modarea_find(s, 3, B + 8 * P), 2);
+    assert_int_equal(modarea_find(s, 3, B + 9 * P), -1);
+    assert_int_equal(modarea_find(s, 0, B), -1);
+    const struct mod_range empty[] = { { B + P, B + P } };
+    assert_int_equal(modarea_find(empty, 1, B + P), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_uncovered),
         cmocka_unit_test(test_uncovered_more_than_max),
         cmocka_unit_test(test_overlaps),
+        cmocka_unit_test(test_find),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }

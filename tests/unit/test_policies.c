@@ -3752,6 +3752,114 @@ static void scn_linux_hidden_module(void)
     CHECK_HAS(m, " scans, 0 modules listed at the last");
 }
 
+/* L5b. kernel-text's execute watch on Linux: module-area code the kernel
+ * owns runs (granted), the rest is refused; a module's grants go when it
+ * leaves the list, and its code running out of the list is hidden-module's. */
+static struct ids_verdict lx_fetch(u64 cr3, u64 gva, u64 gpa)
+{
+    struct ids_event e = ev(IDS_EV_EPT, cr3, gva);
+    e.owner = fake.exec_owner;
+    e.ept.gpa = gpa;
+    e.ept.gva = gva;
+    e.ept.gva_valid = true;
+    e.ept.access = IDS_EXEC;
+    struct ids_verdict v = ids_event(&e);
+    if (v.action == IDS_ALLOW)
+        fake_exec_grant(gpa);
+    return v;
+}
+
+static void scn_linux_exec_watch(void)
+{
+    static char prof[sizeof(linux_profile_i12) + 128];
+    snprintf(prof, sizeof(prof), "%s%s", linux_profile_i12, "struct module.core_layout.text_size 332 4\nsymbol kernel_text 0xffffffff81000000 65536\n");
+    CHECK(init_ids_profile(prof, NULL, true));
+    u64 kcr3 = linux_guest(true);
+    u64 init_mm = LX_T(0x2f10000);
+    lx_task(0x2f00000, 1, 1, "init", init_mm, init_mm);
+    fake_w64(LX_PA + 0x1b0000, LX_PCPU);
+    fake_w64(LX_PA + 0x160000, LX_MODS_HEAD);
+    fake_w64(LX_PA + 0x160008, LX_MODS_HEAD);
+    size_t m = MARK();
+    start();
+    cr3_load(0, kcr3);
+    msr(kcr3, MSR_LSTAR, 0, 0xffffffff81000080ull + LX_SLIDE);
+    cr3_load(kcr3, LX_PGD | 1);
+    fake_map_2m(kcr3, LX_TEXT, LX_PA, PTE_P);
+    lx_ticks(3);
+    CHECK(ids.boot_done);
+    CHECK(fake.exec_watching);
+    CHECK_HAS(m, "vigil: kernel-text: execution watched: supervisor code runs only in the kernel's text");
+    CHECK_HAS(m, "and in module-area code the kernel owns");
+    /* vigiltest: two executable pages mapped, its text the first only */
+    u64 vt = lx_module(kcr3, 0x30000, 2, "vigiltest");
+    u64 vt_pa = LX_MODPA + 0x32000;
+    fake_w32(vt_pa + 332, 0x1000);
+    fake_map(kcr3, LX_MOD(0x70000), LX_MODPA + 0x70000, PTE_P);     /* and its init layout, running */
+    fake_w64(vt_pa + 400, LX_MOD(0x70000));
+    fake_w32(vt_pa + 408, 0x1000);
+    lx_link_modules(&vt, 1);
+    m = MARK();
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x30010), LX_MODPA + 0x30010));
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x70000), LX_MODPA + 0x70000));
+    CHECK_NO_ALERT(m);
+    /* past its text_size, a vmalloc page, and its text at another frame
+     * than the kernel's tables map: refused, as from a not-present page */
+    struct ids_verdict v = lx_fetch(kcr3, LX_MOD(0x31000), LX_MODPA + 0x31000);
+    CHECK_BLOCK(v);
+    CHECK(v.skip_len & IDS_FETCH_NOT_PRESENT);
+    struct fake_alert a = ONE_ALERT(m, "kernel-text", "block");
+    CHECK_S(a.detail, "supervisor code ran outside the kernel's text: at 0xffffffffc0031000 (gpa 0x3831000)");
+    fake_map(kcr3, 0xffffc90000004000ull, 0x3900000, PTE_P);
+    m = MARK();
+    CHECK_BLOCK(lx_fetch(kcr3, 0xffffc90000004000ull, 0x3900000));
+    CHECK_BLOCK(lx_fetch(kcr3, LX_MOD(0x30000), 0x3901000));
+    struct fake_alert two[4];
+    CHECK_U(fake_alerts(m, two, 4), 2);
+    /* out of the list, its memory kept: the next re-judging takes its
+     * grant back; its next fetch is named, once, and let run (alert) */
+    lx_link_modules(0, 0);
+    u64 before = fake.exec_page_revokes;
+    m = MARK();
+    lx_ticks(10);
+    CHECK_U(fake.exec_page_revokes, before + 2);                   /* its text and its init text */
+    m = MARK();                                                   /* (past hidden-module's own scan's report) */
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x30040), LX_MODPA + 0x30040));
+    a = ONE_ALERT(m, "hidden-module", "alert");
+    CHECK_S(a.detail, "hidden module \"vigiltest\": its code runs at 0xffffffffc0030040, out of the module list");
+    CHECK_S(a.process, "kernel");
+    m = MARK();
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x70020), LX_MODPA + 0x70020));   /* the rest of its init: named already */
+    CHECK_NO_ALERT(m);
+    fake_w64(vt_pa + 400, 0);                                     /* its init done and freed */
+    fake_exec_grant(0);                                           /* (a table entry of no interest) */
+    vmm_exec_revoke();                                           /* the second's take-back */
+    m = MARK();
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x30040), LX_MODPA + 0x30040));
+    CHECK_NO_ALERT(m);                                            /* once */
+    /* ext4 loads, runs, and unloads as the kernel does it (out of the list,
+     * its memory freed): its grant goes, and a fetch there is refused */
+    u64 ext4 = lx_module(kcr3, 0x10000, 1, "ext4");
+    fake_w32(LX_MODPA + 0x11000 + 332, 0x1000);
+    lx_link_modules(&ext4, 1);
+    m = MARK();
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x10000), LX_MODPA + 0x10000));
+    lx_ticks(10);                                                 /* (hidden-module's scan sees it listed) */
+    lx_link_modules(0, 0);
+    fake_map(kcr3, LX_MOD(0x11000), 0, 0);                          /* its struct module's page freed */
+    before = fake.exec_page_revokes;
+    lx_ticks(10);
+    CHECK_U(fake.exec_page_revokes, before + 1);
+    m = MARK();
+    CHECK_BLOCK(lx_fetch(kcr3, LX_MOD(0x10000), LX_MODPA + 0x10000));
+    a = ONE_ALERT(m, "kernel-text", "block");
+    CHECK_S(a.detail, "supervisor code ran outside the kernel's text: at 0xffffffffc0010000 (gpa 0x3810000)");
+    m = MARK();
+    ids_print_summary();
+    CHECK_HAS(m, "vigil: kernel-text: execute watch on Linux: 3 supervisor fetches outside the core text granted "
+                 "(module-area code the kernel owns), 4 refused, 3 from hidden modules");
+}
+
 /* A process's sockets: files -> fdt -> fd[] -> file (f_op, private_data)
  * -> socket (type, sk) -> sock (family). */
 static void lx_files(u64 task_pa, u64 files_pa, u32 max_fds)
@@ -3992,6 +4100,7 @@ SCENARIO(linux_program_integrity_not_named)
 SCENARIO(linux_program_integrity_in_place)
 SCENARIO(linux_hidden)
 SCENARIO(linux_hidden_module)
+SCENARIO(linux_exec_watch)
 SCENARIO(linux_raw_socket)
 SCENARIO(linux_raw_socket_allow)
 SCENARIO(linux_hidden_between_walks)
@@ -4151,6 +4260,7 @@ int main(void)
         cmocka_unit_test(test_linux_program_integrity_in_place),
         cmocka_unit_test(test_linux_hidden),
         cmocka_unit_test(test_linux_hidden_module),
+        cmocka_unit_test(test_linux_exec_watch),
         cmocka_unit_test(test_linux_raw_socket),
         cmocka_unit_test(test_linux_raw_socket_allow),
         cmocka_unit_test(test_linux_hidden_between_walks),

@@ -80,7 +80,17 @@
  *            executable with set_memory_x (both found through kallsyms)
  *            while it stays writable, code copied into it and called
  *            (proof: it returns 0x5649474c), then kept mapped for 300 ms
- *            (a rootkit keeps its code) and freed.
+ *            (a rootkit keeps its code) and freed. The call is made in a
+ *            kernel thread of its own (see rox-exec).
+ *   rox-exec code run from a kernel allocation that is not module text and
+ *            never W+X: a vmalloc'd page, code copied in, then made
+ *            read-only and executable (set_memory_ro, set_memory_x), and
+ *            called (proof: "rox-exec ok: ... returned 0x5649474c"). No
+ *            audit of mappings sees it; only an execute watch can. The call
+ *            runs in a kernel thread of its own: refused (a #PF), the
+ *            kernel oopses in that thread only, and the insmod, which waits
+ *            for it 1 s, says "rox-exec failed" and goes on (the page is
+ *            then left allocated).
  *
  */
 #include <linux/module.h>
@@ -102,6 +112,8 @@
 #include <linux/idr.h>
 #include <linux/pid_namespace.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
 #include <asm/msr.h>
 #include <asm/nospec-branch.h>
 #include <asm/page.h>
@@ -115,7 +127,7 @@ MODULE_DESCRIPTION("vigil's test module: the kernel's own view for the IDS tests
 
 static char *mode = "offsets";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process, lstar, wx-exec, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke, hide-module");
+MODULE_PARM_DESC(mode, "what to do at load: offsets, hide-process, lstar, wx-exec, rox-exec, inline-hook, syscall-table, idt-gate, gdt-desc, remap-text, remap-idt, text-poke, hide-module");
 
 /* kallsyms_lookup_name is not exported: its address from a kprobe on it. */
 typedef unsigned long (*lookup_fn)(const char *name);
@@ -177,6 +189,7 @@ static void mode_offsets(void)
 	FIELD(module, core_layout.ro_size);
 	FIELD(module, init_layout.base);
 	FIELD(module, init_layout.size);
+	FIELD(module, init_layout.text_size);
 	FIELD(files_struct, fdt);
 	FIELD(fdtable, max_fds);
 	FIELD(fdtable, fd);
@@ -585,10 +598,74 @@ static int mode_lstar(void)
 /* wx-exec: endbr64; mov $0x5649474c, %eax; ret */
 static const u8 wx_code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xb8, 0x4c, 0x47, 0x49, 0x56, 0xc3 };
 
+/* --- a call that an execute watch may refuse: in a kernel thread of its own ----
+ * A refused fetch is a #PF; the kernel oopses in the context that made
+ * the call. In insmod's own, the module would stay half-loaded (COMING)
+ * and every later insmod of vigiltest would wait for it; in a timer it
+ * would panic. A thread of its own dies alone. True when the call
+ * returned within 1 s (*r: its value). */
+static struct xrun {
+	unsigned int (*fn)(void);
+	unsigned int r;
+	struct completion done;
+} xrun;
+
+static int xrun_thread(void *p)
+{
+	struct xrun *x = p;
+
+	x->r = x->fn();
+	complete(&x->done);
+	return 0;
+}
+
+static bool run_apart(void *code, unsigned int *r)
+{
+	struct task_struct *t;
+
+	xrun.fn = code;
+	init_completion(&xrun.done);
+	t = kthread_run(xrun_thread, &xrun, "vigil-xrun");
+	if (IS_ERR(t) || !wait_for_completion_timeout(&xrun.done, msecs_to_jiffies(1000)))
+		return false;
+	*r = xrun.r;
+	return true;
+}
+
+static int mode_rox_exec(void)
+{
+	int (*set_ro)(unsigned long addr, int numpages);
+	int (*set_x)(unsigned long addr, int numpages);
+	unsigned int r;
+	void *page;
+
+	set_ro = lookup ? (void *)lookup("set_memory_ro") : NULL;
+	set_x = lookup ? (void *)lookup("set_memory_x") : NULL;
+	if (!set_ro || !set_x) {
+		pr_info("VIGIL-MOD rox-exec failed: set_memory_ro or set_memory_x not found\n");
+		return -ENOENT;
+	}
+	page = vmalloc(PAGE_SIZE);
+	if (!page)
+		return -ENOMEM;
+	memcpy(page, wx_code, sizeof(wx_code));
+	if (set_ro((unsigned long)page, 1) || set_x((unsigned long)page, 1)) {
+		pr_info("VIGIL-MOD rox-exec failed: set_memory_ro/x refused\n");
+		return -EPERM;                  /* the page stays allocated: its rights are unknown */
+	}
+	pr_info("VIGIL-MOD rox-exec page 0x%lx read-only and executable, not module text\n", (unsigned long)page);
+	if (!run_apart(page, &r)) {
+		pr_info("VIGIL-MOD rox-exec failed: the call at 0x%lx did not return (its thread died)\n",
+			(unsigned long)page);
+		return 0;                       /* the page stays: the dead thread's */
+	}
+	pr_info("VIGIL-MOD rox-exec ok: ran code at 0x%lx: returned 0x%x\n", (unsigned long)page, r);
+	return 0;                               /* kept: a vmalloc'd page reset to RW+NX needs set_memory_* again */
+}
+
 static int mode_wx_exec(void)
 {
 	int (*set_x)(unsigned long addr, int numpages);
-	unsigned int (*fn)(void);
 	unsigned int r;
 	void *page;
 
@@ -607,8 +684,12 @@ static int mode_wx_exec(void)
 		return -EPERM;
 	}
 	pr_info("VIGIL-MOD wx-exec page 0x%lx writable and executable\n", (unsigned long)page);
-	fn = page;
-	r = fn();
+	if (!run_apart(page, &r)) {
+		pr_info("VIGIL-MOD wx-exec failed: the call at 0x%lx did not return (its thread died)\n",
+			(unsigned long)page);
+		msleep(300);
+		return 0;                       /* the page stays: the dead thread's */
+	}
 	pr_info("VIGIL-MOD wx-exec ran code at 0x%lx: returned 0x%x\n", (unsigned long)page, r);
 	msleep(300);
 	vfree(page);                            /* vfree resets the page's permissions */
@@ -643,6 +724,8 @@ static int mode_hide_module(void)
 	kobject_del(&m->mkobj.kobj);
 	pr_info("VIGIL-MOD hide-module hidden: %s out of the module list and sysfs, text 0x%lx-0x%lx\n", m->name,
 		(unsigned long)m->core_layout.base, (unsigned long)m->core_layout.base + m->core_layout.text_size);
+	pr_info("VIGIL-MOD hide-module init text 0x%lx-0x%lx, running\n", (unsigned long)m->init_layout.base,
+		(unsigned long)m->init_layout.base + m->init_layout.text_size);
 	timer_setup(&hm_timer, hm_tick, 0);
 	mod_timer(&hm_timer, jiffies + msecs_to_jiffies(200));
 	return 0;
@@ -667,6 +750,10 @@ static int __init vigiltest_init(void)
 		r = mode_wx_exec();
 		if (r)
 			return r;
+	} else if (!strcmp(mode, "rox-exec")) {
+		r = mode_rox_exec();
+		if (r)
+			return r;
 	} else if (!strcmp(mode, "inline-hook")) {
 		mode_inline_hook();
 	} else if (!strcmp(mode, "syscall-table")) {
@@ -686,7 +773,7 @@ static int __init vigiltest_init(void)
 		if (r)
 			return r;
 	} else {
-		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets hide-process lstar wx-exec inline-hook syscall-table idt-gate gdt-desc remap-text remap-idt text-poke hide-module\n", mode);
+		pr_info("VIGIL-MOD error: unknown mode \"%s\"; known: offsets hide-process lstar wx-exec rox-exec inline-hook syscall-table idt-gate gdt-desc remap-text remap-idt text-poke hide-module\n", mode);
 		return -EINVAL;
 	}
 	pr_info("VIGIL-MOD done mode=%s\n", mode);
