@@ -258,12 +258,18 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
             forget(slot);
         return;
     }
+    /* Linux: a user task past exit_mm, in the kernel, may already have
+     * unlinked itself (a thread, or a parent that does not wait): no miss.
+     * A rootkit's task marked so is still caught whenever it runs user
+     * code (sure_miss does not look at the flags). */
+    if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task))
+        return;
     if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name, sure_miss(e)) < 0)
         return;
     char where[40] = "its own address space";
     u64 key = vmi_space_key(t.cr3);
     if (!t.cr3 && vmi_have_linux())
-        str_copy(where, "no address space of its own (a kernel thread)", sizeof(where));
+        str_copy(where, "no address space (a kernel thread)", sizeof(where));
     else if (key == ids.kernel_cr3 || vmi_linux_kernel_space(key))
         str_copy(where, "the kernel's address space", sizeof(where));
     else if (key == vmi_space_key(ids.first_cr3))

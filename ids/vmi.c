@@ -512,6 +512,19 @@ static bool read_linux_task(u64 t, struct vmi_proc *p)
     return true;
 }
 
+/* Linux's task flags (include/linux/sched.h, 6.1): stable ABI of the
+ * kernel's own, read from the task. */
+#define LX_PF_EXITING 0x00000004u
+#define LX_PF_KTHREAD 0x00200000u
+
+bool vmi_linux_task_exiting(u64 task)
+{
+    u32 flags;
+    u64 mm;
+    return lx.ok && rd(task + lx.off_flags, &flags, 4) && rd(task + lx.off_mm, &mm, 8) && !mm &&
+           (flags & LX_PF_EXITING) && !(flags & LX_PF_KTHREAD);
+}
+
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p)
 {
     if (lx.ok)

@@ -58,6 +58,9 @@ bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack);
 bool vmi_current_task(u64 cr3, u64 *addr);
 /* One process structure, read as the list entries are. */
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p);
+/* Linux: a user task on its way out (do_exit has begun and dropped its
+ * mm): it never runs user code again, and may unlink itself first. */
+bool vmi_linux_task_exiting(u64 task);
 
 /* Linux (a placed `linux` profile): the task list from init_task, walked
  * through the kernel's own page tables (init_top_pgt), bounded. */

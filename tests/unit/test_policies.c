@@ -3988,6 +3988,29 @@ static u64 lx_booted(void)
     return kcr3;
 }
 
+/* A user task on its way out (PF_EXITING, its mm dropped), unlinked
+ * before it last leaves the CPU (a thread reaps itself), seen in the
+ * kernel at two ticks: no hidden process. A kernel thread (PF_KTHREAD)
+ * unlinked so is one. */
+static void scn_linux_exiting_task(void)
+{
+    lx_booted();
+    size_t m = MARK();
+    lx_task(0x2f04000, 130, 130, "insmod", 0, LX_T(0x2f10000));
+    fake_w32(0x2f04000 + 4, 0x4);                                  /* PF_EXITING */
+    lx_tick(LX_PGD | 1, 0, LX_T(0x2f04000));
+    lx_tick(LX_PGD | 1, 0, LX_T(0x2f04000));
+    lx_tick(LX_PGD | 1, 0, LX_T(0x2f04000));
+    CHECK_NO_ALERT(m);
+    lx_task(0x2f05000, 131, 131, "kevil", 0, LX_T(0x2f10000));
+    fake_w32(0x2f05000 + 4, 0x4 | 0x00200000);                     /* PF_EXITING | PF_KTHREAD */
+    lx_tick(LX_PGD | 1, 0, LX_T(0x2f05000));
+    lx_tick(LX_PGD | 1, 0, LX_T(0x2f05000));
+    struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 131 \"kevil\" in no address "
+                      "space (a kernel thread)");
+}
+
 static void scn_linux_hidden_between_walks(void)
 {
     lx_booted();
@@ -4104,6 +4127,7 @@ SCENARIO(linux_exec_watch)
 SCENARIO(linux_raw_socket)
 SCENARIO(linux_raw_socket_allow)
 SCENARIO(linux_hidden_between_walks)
+SCENARIO(linux_exiting_task)
 SCENARIO(linux_hidden_sampled)
 SCENARIO(linux_kernel_half_slices)
 SCENARIO(linux_kernel_half_same_rounds)
@@ -4264,6 +4288,7 @@ int main(void)
         cmocka_unit_test(test_linux_raw_socket),
         cmocka_unit_test(test_linux_raw_socket_allow),
         cmocka_unit_test(test_linux_hidden_between_walks),
+        cmocka_unit_test(test_linux_exiting_task),
         cmocka_unit_test(test_linux_hidden_sampled),
         cmocka_unit_test(test_linux_kernel_half_slices),
         cmocka_unit_test(test_linux_kernel_half_same_rounds),
