@@ -10,7 +10,8 @@
  *   instruction slot page (kprobe_insn_slots, kprobe_optinsn_slots), no
  *   BPF program pack (pack_list: the kernel's own code there, its JIT's;
  *   the kernel's boot JITs one, ptp_classifier) and no module that left the list less than
- *   HM_GRACE_TICKS ago covers is a hidden module: reported once, with its
+ *   HM_GRACE_TICKS ago covers, and that stayed so for HM_GRACE_TICKS
+ *   (or was a listed module's before), is a hidden module: reported once, with its
  *   range and the name of its struct module when that can be found (the
  *   module vigil saw listed there before, or a struct module in the pages
  *   after the range whose core_layout.base is the range's start).
@@ -28,6 +29,7 @@
 #define HM_MAX_TABLES 64                    /* page tables read per visit of the module area */
 #define HM_MAX_EXEC 64                      /* executable ranges per scan */
 #define HM_MAX_GONE 32                      /* layouts that left the list, remembered */
+#define HM_MAX_UNOWNED 16                   /* code ranges owned by no one, waiting out the grace */
 #define HM_GRACE_TICKS 20                   /* 200 ms: out of the list, still owned (the kernel frees after an
                                              * RCU grace period, a few jiffies) */
 #define HM_MAX_REPORTED 32
@@ -311,6 +313,15 @@ static void report(const struct ids_event *e, u64 start, u64 end)
                        (unsigned long long)end);
 }
 
+/* A layout seen in the list once, now out of it: its grace is served. */
+static bool left_list(u64 start, u64 end)
+{
+    for (u32 i = 0; i < ngone; i++)
+        if (gone[i].start < end && start < gone[i].end && ids.ticks - gone[i].tick >= HM_GRACE_TICKS)
+            return true;
+    return false;
+}
+
 static void scan(const struct ids_event *e)
 {
     static struct hm_mod now[HM_MAX_MODULES];
@@ -346,13 +357,39 @@ static void scan(const struct ids_event *e)
     for (u32 i = 0; i < ngone; i++)
         if (ids.ticks - gone[i].tick < HM_GRACE_TICKS)
             owned[no++] = (struct mod_range){ gone[i].start, gone[i].end };
+    /* Code no one owns must stay so for the grace too: a module loaded and
+     * unloaded between two scans was never seen in the list, and a scan in
+     * its unload (out of the list, not yet freed) finds its text owned by
+     * no one. A hidden module stays. */
+    static struct { u64 start, since; bool seen; } unowned[HM_MAX_UNOWNED];
+    for (u32 i = 0; i < HM_MAX_UNOWNED; i++)
+        unowned[i].seen = false;
     for (u32 i = 0; i < ex.n; i++) {
         struct mod_range un[8];
         u32 k = modarea_uncovered(ex.r[i].start, ex.r[i].end, owned, no, un, ARRAY_SIZE(un));
-        for (u32 j = 0; j < k && j < ARRAY_SIZE(un); j++)
-            if (first_report(un[j].start))
+        for (u32 j = 0; j < k && j < ARRAY_SIZE(un); j++) {
+            u32 u = 0, free = HM_MAX_UNOWNED;
+            while (u < HM_MAX_UNOWNED && !(unowned[u].since && unowned[u].start == un[j].start)) {
+                if (!unowned[u].since && free == HM_MAX_UNOWNED)
+                    free = u;
+                u++;
+            }
+            if (u == HM_MAX_UNOWNED) {
+                if (free == HM_MAX_UNOWNED)
+                    free = 0;                   /* full: the oldest slot is taken (a later scan reports it) */
+                unowned[free].start = un[j].start;
+                unowned[free].since = ids.ticks ? ids.ticks : 1;
+                u = free;
+            }
+            unowned[u].seen = true;
+            if ((ids.ticks - unowned[u].since >= HM_GRACE_TICKS || left_list(un[j].start, un[j].end)) &&
+                first_report(un[j].start))
                 report(e, un[j].start, un[j].end);
+        }
     }
+    for (u32 i = 0; i < HM_MAX_UNOWNED; i++)
+        if (!unowned[i].seen)
+            unowned[i].since = 0;               /* owned again, or gone */
 }
 
 static void placed(const struct ids_event *e)

@@ -3730,12 +3730,23 @@ static void scn_linux_hidden_module(void)
     fake_map(kcr3, LX_MOD(0x50000), LX_MODPA + 0x50000, PTE_P);
     m = MARK();
     lx_ticks(10);
+    CHECK_NO_ALERT(m);                                            /* not yet: it may be a module's unload */
+    lx_ticks(20);
     struct fake_alert two_a[4];
     CHECK_U(fake_alerts(m, two_a, 4), 2);
     CHECK_S(two_a[0].detail, "hidden module \"rootkit\": code at 0xffffffffc0040000-0xffffffffc0042000 owned by no "
                              "listed module (its struct module)");
     CHECK_S(two_a[1].detail, "hidden module: code at 0xffffffffc0050000-0xffffffffc0051000 owned by no listed module "
                              "(no struct module found)");
+    /* A module loaded and unloaded between two scans, and a scan in its
+     * unload (out of the list, its text still mapped): never listed, gone
+     * within the grace, no alert. */
+    fake_map(kcr3, LX_MOD(0x60000), LX_MODPA + 0x60000, PTE_P);
+    m = MARK();
+    lx_ticks(10);
+    fake_map(kcr3, LX_MOD(0x60000), 0, 0);
+    lx_ticks(40);
+    CHECK_NO_ALERT(m);
     /* ext4 unloads as the kernel does it: out of the list, then its memory
      * freed (unmapped) within the grace: an info line, no alert. */
     lx_link_modules(0, 0);
