@@ -289,12 +289,15 @@ def check_hide_process(t, r):
     assert a.get("process") == "vhide", f"the alert names {a.get('process')!r}"
     assert re.search(r"hidden process pid %d \"vhide\"" % pid, a["detail"]), a["detail"]
     assert a["action"] == "alert", f"hidden-process cannot block: {a['action']}"
-    # From when vhide first ran hidden (its first resume after the hide: the module held the CPU until then).
+    # From when vhide first ran hidden: its first resume after the hide (the module held the CPU until
+    # then), or the hide itself when vhide was on the other CPU at that moment: caught in user mode and
+    # missing from a fresh walk, it is reported at once (docs/ids.md), before it ever resumes.
     alert_tsc = launch + a["time_ns"] * mhz / 1000
     resumes = [int(x) for l in re.findall(r"^VIGIL-PROG vhide resumed (.*)$", user_lines(r.com2), re.M)
                for x in l.split()]
-    ran = min([x for x in resumes if x > hide_tsc], default=None)
-    assert ran is not None and ran < alert_tsc, f"vhide's resumes {resumes} vs the hide {hide_tsc}, alert {alert_tsc}"
+    first = min([x for x in resumes if x > hide_tsc], default=None)
+    assert alert_tsc > hide_tsc, f"reported before the hide: {alert_tsc} vs the hide {hide_tsc}"
+    ran = first if first is not None and first < alert_tsc else hide_tsc
     delay_ms = (alert_tsc - ran) / mhz / 1000
     total_ms = (alert_tsc - hide_tsc) / mhz / 1000
     assert 0 < delay_ms <= 100, f"reported {delay_ms:.1f} ms of guest time after vhide ran hidden (budget 100 ms)"
