@@ -63,6 +63,9 @@ struct ids_verdict ids_raise_action_task(enum policy_id id, enum action act, con
  * for a process missing from it, from the process pool); pid -1 if unknown.
  * Returns true when the process is in the list. */
 bool ids_proc_of(u64 cr3, s64 *pid, char name[16]);
+/* An address-space key (vmi_space_key) that is the kernel's own: its page
+ * tables, the boot tables, Linux's init_top_pgt or poking_mm. No process. */
+bool ids_kernel_space(u64 key);
 /* The list as of this tick (refreshed at most once a tick). */
 int ids_procs(u64 cr3, const struct vmi_proc **procs);
 /* The next ids_procs reads the list again (a new address space runs). */

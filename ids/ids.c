@@ -190,8 +190,8 @@ static struct ids_verdict raise(enum policy_id id, enum action act, const struct
              * task switched away from. */
             u64 task;
             struct vmi_proc t;
-            bool kspace = vmi_linux_kernel_space(vmi_space_key(e->cr3)) || vmi_space_key(e->cr3) == ids.kernel_cr3;
-            if (vmi_have_linux() && e->cpl == 0 && a.pid < 0 && kspace && vmi_linux_current(0, &task) && task &&
+            if (vmi_have_linux() && e->cpl == 0 && a.pid < 0 && ids_kernel_space(vmi_space_key(e->cr3)) &&
+                vmi_linux_current(0, &task) && task &&
                 vmi_read_task(e->cr3, task, &t) && t.pid > 0) {
                 a.pid = t.pid;
                 str_copy(a.process, t.name, sizeof(a.process));
@@ -300,10 +300,15 @@ bool ids_procs_fresh(void) { return snap_event == event_seq && nsnap >= 0; }
 
 bool ids_procs_refresh(void)
 {
-    if (snap_event == event_seq && nsnap >= 0)
+    if (ids_procs_fresh())
         return false;                       /* taken in this very event: nothing newer to see */
     nsnap = -1;
     return true;
+}
+
+bool ids_kernel_space(u64 key)
+{
+    return key == ids.kernel_cr3 || key == vmi_space_key(ids.first_cr3) || vmi_linux_kernel_space(key);
 }
 
 bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
@@ -313,7 +318,7 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16])
     cr3 = vmi_space_key(cr3);
     if (!vmi_have_procs())
         return false;
-    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || vmi_linux_kernel_space(cr3)) {
+    if (ids_kernel_space(cr3)) {
         str_copy(name, "kernel", 16);
         return true;
     }

@@ -46,13 +46,6 @@ static u32 nsuspects;                       /* slots in use: the CR3 path skips 
 static struct { u64 cr3, task; } user_in_kernel[MAX_USER_IN_KERNEL];
 static u32 nuser_in_kernel;
 
-/* By address-space key (vmi_space_key: no PCID bits, and on Linux one
- * key for KPTI's kernel and user PGD). */
-static bool kernel_space(u64 key)
-{
-    return key == ids.kernel_cr3 || key == vmi_space_key(ids.first_cr3) || vmi_linux_kernel_space(key);
-}
-
 /* The last keys found in the snapshot, while it is the same snapshot: a
  * context switch between two processes looks the same two up again and
  * again (the CR3 path of every switch), a compare instead of a scan. */
@@ -210,7 +203,7 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
 {
     struct ids_verdict v = { IDS_ALLOW, 0, 0 };
     cr3 = vmi_space_key(cr3);
-    if (!ids.boot_done || !vmi_have_procs() || kernel_space(cr3))
+    if (!ids.boot_done || !vmi_have_procs() || ids_kernel_space(cr3))
         return v;
     int slot = find(BY_SPACE, cr3);
     if (listed(BY_SPACE, cr3, cr3)) {
@@ -335,7 +328,7 @@ static void check_stack(const struct ids_event *e, u64 task)
 static void check_user_mode(const struct ids_event *e, u64 task)
 {
     u64 cr3 = vmi_space_key(e->cr3);
-    if (e->cpl != 3 || !kernel_space(cr3))
+    if (e->cpl != 3 || !ids_kernel_space(cr3))
         return;
     for (u32 i = 0; i < nuser_in_kernel && i < MAX_USER_IN_KERNEL; i++)
         if (user_in_kernel[i].cr3 == cr3 && user_in_kernel[i].task == task)
@@ -421,7 +414,7 @@ static void who_runs(const struct ids_event *e)
         /* (by address space: KPTI's two roots are one; ring 3 in the kernel's is always judged) */
         u64 space = vmi_space_key(e->cr3);
         if (have && !unlinked && !vmi_have_kstack() && e->type == IDS_EV_SAMPLE && task == seen_ok[v].task &&
-            space == seen_ok[v].space && !(e->cpl == 3 && kernel_space(space)) &&
+            space == seen_ok[v].space && !(e->cpl == 3 && ids_kernel_space(space)) &&
             ids_procs_generation() == seen_ok[v].gen)
             return;
         have = have && vmi_read_task(e->cr3, task, &cur);  /* not a structure vigil can read: no verdict */

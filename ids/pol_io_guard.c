@@ -22,7 +22,7 @@ static void start(void)
 static struct ids_ident *identity_of(u64 cr3)
 {
     cr3 = vmi_space_key(cr3);
-    if (cr3 == ids.kernel_cr3 || cr3 == ids.first_cr3 || vmi_linux_kernel_space(cr3))
+    if (ids_kernel_space(cr3))
         return 0;                                   /* the kernel's own: no process, "kernel" */
     const struct vmi_proc *p;
     int n = ids_procs(cr3, &p);
