@@ -275,11 +275,18 @@ static bool find_name(u64 start, u64 end, char name[HM_NAME])
     return false;
 }
 
-static bool first_report(u64 key)
+static bool was_reported(u64 key)
 {
     for (u32 i = 0; i < nreported && i < HM_MAX_REPORTED; i++)
         if (reported[i] == key)
-            return false;
+            return true;
+    return false;
+}
+
+static bool first_report(u64 key)
+{
+    if (was_reported(key))
+        return false;
     reported[nreported++ % HM_MAX_REPORTED] = key;
     return true;
 }
@@ -368,22 +375,28 @@ static void scan(const struct ids_event *e)
         struct mod_range un[8];
         u32 k = modarea_uncovered(ex.r[i].start, ex.r[i].end, owned, no, un, ARRAY_SIZE(un));
         for (u32 j = 0; j < k && j < ARRAY_SIZE(un); j++) {
+            if (was_reported(un[j].start))
+                continue;                       /* (it holds no slot of the grace) */
             u32 u = 0, free = HM_MAX_UNOWNED;
             while (u < HM_MAX_UNOWNED && !(unowned[u].since && unowned[u].start == un[j].start)) {
                 if (!unowned[u].since && free == HM_MAX_UNOWNED)
                     free = u;
                 u++;
             }
-            if (u == HM_MAX_UNOWNED) {
-                if (free == HM_MAX_UNOWNED)
-                    free = 0;                   /* full: the oldest slot is taken (a later scan reports it) */
-                unowned[free].start = un[j].start;
-                unowned[free].since = ids.ticks ? ids.ticks : 1;
-                u = free;
+            bool due = left_list(un[j].start, un[j].end);
+            if (u == HM_MAX_UNOWNED && free == HM_MAX_UNOWNED) {
+                due = true;                     /* more unowned code than unloads explain: no grace (a
+                                                 * flood must not push a waiting range out) */
+            } else {
+                if (u == HM_MAX_UNOWNED) {
+                    unowned[free].start = un[j].start;
+                    unowned[free].since = ids.ticks ? ids.ticks : 1;
+                    u = free;
+                }
+                unowned[u].seen = true;
+                due = due || ids.ticks - unowned[u].since >= HM_GRACE_TICKS;
             }
-            unowned[u].seen = true;
-            if ((ids.ticks - unowned[u].since >= HM_GRACE_TICKS || left_list(un[j].start, un[j].end)) &&
-                first_report(un[j].start))
+            if (due && first_report(un[j].start))
                 report(e, un[j].start, un[j].end);
         }
     }

@@ -3747,6 +3747,17 @@ static void scn_linux_hidden_module(void)
     fake_map(kcr3, LX_MOD(0x60000), 0, 0);
     lx_ticks(40);
     CHECK_NO_ALERT(m);
+    /* More unowned ranges than the grace can hold (16): the one beyond is
+     * reported at once, none pushes a waiting one out; those wait the grace. */
+    for (int i = 0; i < 17; i++)
+        fake_map(kcr3, LX_MOD(0xa0000 + 0x2000 * i), LX_MODPA + 0xa0000 + 0x2000 * i, PTE_P);
+    m = MARK();
+    lx_ticks(10);
+    CHECK_U(fake_alerts(m, 0, 0), 1);
+    lx_ticks(20);
+    CHECK_U(fake_alerts(m, 0, 0), 17);
+    for (int i = 0; i < 17; i++)
+        fake_map(kcr3, LX_MOD(0xa0000 + 0x2000 * i), 0, 0);
     /* ext4 unloads as the kernel does it: out of the list, then its memory
      * freed (unmapped) within the grace: an info line, no alert. */
     lx_link_modules(0, 0);
