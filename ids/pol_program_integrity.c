@@ -39,10 +39,7 @@ static bool db_ok;
 static bool want[PROGDB_MAX_PROGRAMS];   /* checked: named by the policy (or all) and hashed */
 static u32 nwant;
 
-static struct {
-    bool ok, said;
-    u64 off_mm, off_exe, off_dentry, off_name;
-} lx;
+static bool fields_said;
 
 struct track {
     bool used, seen, fresh;              /* fresh: not yet checked once whole */
@@ -109,43 +106,16 @@ static void start(void)
     kprintf("vigil: program-integrity: %u programs (%s), %u code pages known-good\n", nwant, names, pages);
 }
 
-/* The profile's fields for the exe name, once the profile is placed. */
+/* The profile's fields for the exe name (vmi_linux_exe_name), said once
+ * when it lacks them. */
 static bool fields(void)
 {
-    if (lx.ok || lx.said)
-        return lx.ok;
-    const struct profile *p = &ids.prof;
-    u64 n;
-    lx.ok = profile_field(p, "task_struct.mm", &lx.off_mm, &n) && n == 8 &&
-            profile_field(p, "mm_struct.exe_file", &lx.off_exe, &n) && n == 8 &&
-            profile_field(p, "file.f_path.dentry", &lx.off_dentry, &n) && n == 8 &&
-            profile_field(p, "dentry.d_name.name", &lx.off_name, &n) && n == 8 && lx.off_mm < 65536 &&
-            lx.off_exe < 65536 && lx.off_dentry < 65536 && lx.off_name < 65536;
-    if (!lx.ok) {
-        lx.said = true;
+    if (!vmi_linux_have_exe() && !fields_said) {
+        fields_said = true;
         kprintf("vigil: program-integrity: the profile lacks task_struct.mm, mm_struct.exe_file, "
                 "file.f_path.dentry or dentry.d_name.name: no process's program is known\n");
     }
-    return lx.ok;
-}
-
-/* The name of the file task's mm was exec'd from: the last component of
- * its path (mm->exe_file->f_path.dentry->d_name.name). */
-static bool exe_name(u64 task, char out[16])
-{
-    u64 mm, file, dentry, name;
-    char buf[16];
-    if (!vmi_read_kernel(0, task + lx.off_mm, &mm, 8) || !mm || !vmi_read_kernel(0, mm + lx.off_exe, &file, 8) ||
-        !file || !vmi_read_kernel(0, file + lx.off_dentry, &dentry, 8) || !dentry ||
-        !vmi_read_kernel(0, dentry + lx.off_name, &name, 8) || !name || !vmi_read_kernel(0, name, buf, 16))
-        return false;
-    u32 n = 0;
-    while (n < 16 && buf[n])
-        n++;
-    if (n == 0 || n == 16)
-        return false;                    /* longer than a checked program's name */
-    memcpy(out, buf, n + 1);
-    return true;
+    return vmi_linux_have_exe();
 }
 
 static bool first_report(s64 pid, u64 va)
@@ -192,7 +162,7 @@ static void refresh(const struct ids_event *e)
             continue;
         }
         char exe[16];
-        int k = exe_name(p->addr, exe) ? progdb_find(&db, exe) : -1;
+        int k = vmi_linux_exe_name(p->addr, exe) ? progdb_find(&db, exe) : -1;
         *free = (struct track){ .used = true, .seen = true, .fresh = true, .prog = k >= 0 && want[k] ? k : -1,
                                 .pid = p->pid, .cr3 = key, .task = p->addr };
         memcpy(free->comm, p->name, 16);

@@ -4,9 +4,13 @@
  *   -> struct file; a socket's file has f_op == socket_file_ops, and
  *   file.private_data -> struct socket (socket.type), socket.sk ->
  *   struct sock (__sk_common.skc_family).
- * A SOCK_RAW socket, or any AF_PACKET one, held by a process whose name the
- * policy does not allow (`raw-socket allow=NAME,...`, default none) is
- * reported once per (process, socket).
+ * A SOCK_RAW socket, or any AF_PACKET one, held by a process whose
+ * program the policy does not allow (`raw-socket allow=NAME,...`, default
+ * none) is reported once per (process, socket). A program is named by the
+ * file the kernel exec'd (mm->exe_file's name: vmi_linux_exe_name), not by
+ * comm, which the process itself rewrites (prctl(PR_SET_NAME),
+ * /proc/self/comm): a process renamed to an allowed name is not allowed. A
+ * process whose program cannot be read is allowed nothing.
  *
  * Bounded work per tick, round-robin over the processes of the shared
  * task-list snapshot (ids_procs: those with an address space; kernel
@@ -70,14 +74,17 @@ static void placed(const struct ids_event *e)
     for (u32 i = 0; i < ids.cfg.nraw_allow; i++)
         at += fmt_snprintf(allow + at, sizeof(allow) - at, "%s%s", i ? "," : "", ids.cfg.raw_allow[i]);
     kprintf("vigil: raw-socket: the sockets of every process (socket_file_ops at 0x%llx), %u processes and %u "
-            "descriptors a tick; allowed: %s\n", (unsigned long long)rs.sock_fops, RS_PROCS_PER_TICK, RS_FDS_PER_TICK,
-            ids.cfg.nraw_allow ? allow : "none");
+            "descriptors a tick; allowed: %s%s\n", (unsigned long long)rs.sock_fops, RS_PROCS_PER_TICK,
+            RS_FDS_PER_TICK, ids.cfg.nraw_allow ? allow : "none",
+            !ids.cfg.nraw_allow ? "" : vmi_linux_have_exe() ? " (by the program's file name)"
+                                                             : " (the profile lacks mm_struct.exe_file, file.f_path.dentry "
+                                                               "or dentry.d_name.name: no process is allowed)");
 }
 
-static bool allowed(const char *name)
+static bool allowed(const char *exe)
 {
-    for (u32 i = 0; i < ids.cfg.nraw_allow; i++)
-        if (!strcmp(ids.cfg.raw_allow[i], name))
+    for (u32 i = 0; i < ids.cfg.nraw_allow && exe[0]; i++)
+        if (!strcmp(ids.cfg.raw_allow[i], exe))
             return true;
     return false;
 }
@@ -124,8 +131,14 @@ static void check_file(const struct ids_event *e, const struct vmi_proc *p, u32 
     struct vmi_proc now;
     if (vmi_read_task(e->cr3, p->addr, &now) && now.pid == p->pid)
         p = &now;
-    if (allowed(p->name) || !first_report(p->pid, sock))
+    char exe[16] = "";
+    if (ids.cfg.nraw_allow && !vmi_linux_exe_name(p->addr, exe))
+        exe[0] = 0;
+    if (allowed(exe) || !first_report(p->pid, sock))
         return;
+    char prog[40] = "";                         /* the program, when comm says otherwise */
+    if (exe[0] && strcmp(exe, p->name))
+        fmt_snprintf(prog, sizeof(prog), " (program %s)", exe);
     struct ids_event h = *e;
     h.cr3 = p->cr3;
     char fam[16], typ[16];
@@ -136,8 +149,8 @@ static void check_file(const struct ids_event *e, const struct vmi_proc *p, u32 
     if (!strcmp(typ, "type"))
         fmt_snprintf(typ, sizeof(typ), "type %u", type);
     ids_raise_task(POL_RAW_SOCKET, &h, p, sock, &sock, 0,
-                   "process pid %lld \"%s\" holds a %s socket (%s %s, fd %u): not allowed",
-                   (long long)p->pid, p->name, family == AF_PACKET ? "packet" : "raw", fam, typ, fd);
+                   "process pid %lld \"%s\"%s holds a %s socket (%s %s, fd %u): not allowed",
+                   (long long)p->pid, p->name, prog, family == AF_PACKET ? "packet" : "raw", fam, typ, fd);
 }
 
 /* One process, from descriptor slot cur.fd, at most budget slots. Returns

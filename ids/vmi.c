@@ -91,7 +91,8 @@ static struct {
     bool ok;
     u64 init_task, kpgd, tsize, dm_base;
     u64 off_tasks, off_pid, off_tgid, off_comm, off_mm, off_flags, off_pgd, off_active_mm;
-    bool has_active_mm, has_current, kpti;
+    u64 off_exe, off_dentry, off_dname;
+    bool has_active_mm, has_current, kpti, has_exe;
     u64 pc_current, per_cpu_offset, poking_mm, poking_pgd;
     u64 cpu_base[LX_MAX_CPUS];
     u32 ncpu_base;
@@ -176,6 +177,9 @@ bool vmi_linux_init(const struct profile *p, const char **err)
     lx.has_active_mm = profile_field(p, "task_struct.active_mm", &lx.off_active_mm, &n) && n == 8 &&
                        lx.off_active_mm + 8 <= lx.tsize;
     lx.has_current = profile_const(p, "percpu.current_task", &lx.pc_current) && lx.pc_current < 0x1000000;
+    lx.has_exe = profile_field(p, "mm_struct.exe_file", &lx.off_exe, &n) && n == 8 && lx.off_exe < 65536 &&
+                 profile_field(p, "file.f_path.dentry", &lx.off_dentry, &n) && n == 8 && lx.off_dentry < 65536 &&
+                 profile_field(p, "dentry.d_name.name", &lx.off_dname, &n) && n == 8 && lx.off_dname < 65536;
     lx.per_cpu_offset = profile_sym(p, "__per_cpu_offset");
     lx.poking_mm = profile_sym(p, "poking_mm");
     lx.kpti = true;                        /* until a PGD on an odd page says otherwise */
@@ -523,6 +527,25 @@ bool vmi_linux_task_exiting(u64 task)
     u64 mm;
     return lx.ok && rd(task + lx.off_flags, &flags, 4) && rd(task + lx.off_mm, &mm, 8) && !mm &&
            (flags & LX_PF_EXITING) && !(flags & LX_PF_KTHREAD);
+}
+
+bool vmi_linux_have_exe(void) { return lx.ok && lx.has_exe; }
+
+bool vmi_linux_exe_name(u64 task, char out[16])
+{
+    u64 mm, file, dentry, name;
+    char buf[16];
+    if (!vmi_linux_have_exe() || !rd(task + lx.off_mm, &mm, 8) || !mm || !rd(mm + lx.off_exe, &file, 8) || !file ||
+        !rd(file + lx.off_dentry, &dentry, 8) || !dentry || !rd(dentry + lx.off_dname, &name, 8) || !name ||
+        !rd(name, buf, 16))
+        return false;
+    u32 n = 0;
+    while (n < 16 && buf[n])
+        n++;
+    if (n == 0 || n == 16)
+        return false;                           /* longer than a task name: no program's vigil knows */
+    memcpy(out, buf, n + 1);
+    return true;
 }
 
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p)

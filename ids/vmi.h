@@ -61,6 +61,13 @@ bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p);
 /* Linux: a user task on its way out (do_exit has begun and dropped its
  * mm): it never runs user code again, and may unlink itself first. */
 bool vmi_linux_task_exiting(u64 task);
+/* Linux: the name of the file the task's mm was exec'd from, the last
+ * component of its path (mm->exe_file->f_path.dentry->d_name), which
+ * prctl and /proc/PID/comm do not rewrite as they do comm. False without
+ * the profile's fields (vmi_linux_have_exe), for a task without mm, an
+ * unreadable chain, or a name of 16 characters or more. */
+bool vmi_linux_have_exe(void);
+bool vmi_linux_exe_name(u64 task, char out[16]);
 
 /* Linux (a placed `linux` profile): the task list from init_task, walked
  * through the kernel's own page tables (init_top_pgt), bounded. */

@@ -3599,7 +3599,10 @@ static const char linux_profile_i12[] = LINUX_PROFILE_BASE
     "symbol pack_list 0xffffffff81162000 16\n"
     "const bpf_prog_pack.list 0\n"
     "const bpf_prog_pack.ptr 16\n"
-    "const bpf_prog_pack_size 0x2000\n";
+    "const bpf_prog_pack_size 0x2000\n"
+    "struct mm_struct.exe_file 24 8\n"
+    "struct file.f_path.dentry 16 8\n"
+    "struct dentry.d_name.name 40 8\n";
 #define LX_MODPA 0x3800000ull                      /* module memory (clear of vigil's region) */
 #define LX_MOD(off) (0xffffffffc0000000ull + (off))
 #define LX_MODS_HEAD (0xffffffff81160000ull + LX_SLIDE)
@@ -3958,25 +3961,55 @@ static void scn_linux_raw_socket(void)
     CHECK_HAS(m, "vigil: raw-socket: ");
 }
 
-/* allow=vraw: its sockets are allowed; another process's are not. */
+/* The file an mm was exec'd from: mm->exe_file->f_path.dentry->d_name.name. */
+static void lx_exe(u64 mm_pa, u64 file_pa, const char *name)
+{
+    fake_w64(mm_pa + 24, LX_T(file_pa));
+    fake_w64(file_pa + 16, LX_T(file_pa + 0x100));                  /* its dentry */
+    fake_w64(file_pa + 0x100 + 40, LX_T(file_pa + 0x200));
+    fake_poke(file_pa + 0x200, name, strlen(name) + 1);
+}
+
+/* allow=dhclient,vraw: a program is allowed by the file the kernel exec'd,
+ * not by comm, which a process rewrites. vraw (comm vraw) and a dhclient
+ * that calls itself "x" are allowed; "evil" renamed dhclient
+ * (prctl(PR_SET_NAME)) is not, nor is init, whose program vigil cannot
+ * read. */
 static void scn_linux_raw_socket_allow(void)
 {
     lx_boot_i12("raw-socket allow=dhclient,vraw\n");
-    CHECK_HAS(0, "allowed: dhclient,vraw");
+    CHECK_HAS(0, "allowed: dhclient,vraw (by the program's file name)");
     u64 init_task = 0xffffffff81190000ull + LX_SLIDE;
     fake_w64(0x2f00000 + 16, LX_T(0x2f03000) + 16);
     lx_task(0x2f03000, 42, 42, "vraw", LX_T(0x2f12000), LX_T(0x2f12000));
     fake_w64(0x2f12000 + 8, LX_T(0x2f60000));
-    fake_w64(0x2f03000 + 16, init_task + 16);
+    lx_exe(0x2f12000, 0x2f40000, "vraw");
+    fake_w64(0x2f03000 + 16, LX_T(0x2f04000) + 16);
+    lx_task(0x2f04000, 43, 43, "dhclient", LX_T(0x2f13000), LX_T(0x2f13000));
+    fake_w64(0x2f13000 + 8, LX_T(0x2f61000));
+    lx_exe(0x2f13000, 0x2f41000, "evil");
+    fake_w64(0x2f04000 + 16, LX_T(0x2f05000) + 16);
+    lx_task(0x2f05000, 44, 44, "x", LX_T(0x2f14000), LX_T(0x2f14000));
+    fake_w64(0x2f14000 + 8, LX_T(0x2f62000));
+    lx_exe(0x2f14000, 0x2f42000, "dhclient");
+    fake_w64(0x2f05000 + 16, init_task + 16);
     lx_files(0x2f03000, 0x2fa0000, 64);
     lx_fd(0x2fa0000, 3, 0x2fb0000, true, 3, 17);
+    lx_files(0x2f04000, 0x2fc0000, 64);
+    lx_fd(0x2fc0000, 3, 0x2fd0000, true, 3, 17);
+    lx_files(0x2f05000, 0x2fe0000, 64);
+    lx_fd(0x2fe0000, 5, 0x2ff0000, true, 3, 2);
     lx_files(0x2f00000, 0x2f80000, 64);
     lx_fd(0x2f80000, 4, 0x2f90000, true, 3, 10);                   /* SOCK_RAW AF_INET6 */
     ids_procs_stale();
     size_t m = MARK();
     lx_ticks(3);
-    struct fake_alert a = ONE_ALERT(m, "raw-socket", "alert");
-    CHECK_S(a.detail, "process pid 1 \"init\" holds a raw socket (AF_INET6 SOCK_RAW, fd 4): not allowed");
+    struct fake_alert a[4];
+    CHECK_U(fake_alerts(m, a, 4), 2);
+    CHECK_S(a[0].detail, "process pid 1 \"init\" holds a raw socket (AF_INET6 SOCK_RAW, fd 4): not allowed");
+    CHECK_S(a[1].detail, "process pid 43 \"dhclient\" (program evil) holds a packet socket (AF_PACKET SOCK_RAW, "
+                         "fd 3): not allowed");
+    CHECK_U(a[1].pid, 43);
 }
 
 /* L6. The cost cuts of issue 11's KPTI item, with the same guest: the task
