@@ -86,7 +86,7 @@ struct ids_ident {
     bool foreign, foreign_reported;/* its code is not the code its name's first process ran */
     s64 pid, first_pid;            /* its pid now (a continued identity follows it) and when first seen */
     u64 task, cr3;                 /* its structure (the key, with pid) and its address space */
-    char name[16];                 /* its name then */
+    char name[16];                 /* its name then; on Linux its program's (the file exec'd, not comm) */
     u64 code, code_now;            /* hash of its user-executable pages then, and as last hashed */
     u32 pages;
     u64 first_tick, last_tick, code_tick;

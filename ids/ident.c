@@ -8,7 +8,11 @@
  * keyed by the structure's address and the pid: a slot of the process
  * pool reused by a new process is a new identity. io-guard allows by
  * identity; hidden-process reports a listed process whose name no longer
- * matches. */
+ * matches. On Linux the name is the program's, the file the kernel exec'd
+ * (vmi_linux_exe_name), not comm: a process rewrites its comm at will
+ * (prctl), and identities there are made when first needed, which may be
+ * after a rename; and exec installs the new mm with its file before it
+ * sets comm. */
 #include "ids/engine.h"
 #include "vmm/introspect.h"
 #include "lib/hash.h"
@@ -120,6 +124,9 @@ struct ids_ident *ids_ident(const struct vmi_proc *p)
     id->task = p->addr;
     id->cr3 = p->cr3;
     str_copy(id->name, p->name, sizeof(id->name));
+    char exe[16];
+    if (vmi_have_linux() && vmi_linux_exe_name(p->addr, exe))
+        str_copy(id->name, exe, sizeof(id->name));
     id->first_tick = id->last_tick = id->code_tick = ids.ticks;
     id->code = id->code_now = ids_code_hash(p->cr3, &id->pages);
     id->foreign = !program_matches(id->name, id->code);

@@ -4012,6 +4012,38 @@ static void scn_linux_raw_socket_allow(void)
     CHECK_U(a[1].pid, 43);
 }
 
+/* io-guard on Linux allows by program too (the identity's name is the file
+ * exec'd): "evil" renamed diskd is refused and named by both; a diskd whose
+ * comm says "x" drives the ports. */
+static void scn_linux_io_guard_program(void)
+{
+    lx_boot_i12(NULL);
+    u64 init_task = 0xffffffff81190000ull + LX_SLIDE;
+    fake_w64(0x2f00000 + 16, LX_T(0x2f04000) + 16);
+    lx_task(0x2f04000, 43, 43, "diskd", LX_T(0x2f13000), LX_T(0x2f13000));
+    fake_w64(0x2f13000 + 8, LX_T(0x2f64000));
+    lx_exe(0x2f13000, 0x2f41000, "evil");
+    fake_w64(0x2f04000 + 16, LX_T(0x2f05000) + 16);
+    lx_task(0x2f05000, 44, 44, "x", LX_T(0x2f14000), LX_T(0x2f14000));
+    fake_w64(0x2f14000 + 8, LX_T(0x2f66000));
+    lx_exe(0x2f14000, 0x2f42000, "diskd");
+    fake_w64(0x2f05000 + 16, init_task + 16);
+    ids_procs_stale();
+    lx_ticks(3);
+    fake.gs_base = 0;                                             /* user mode: the task is current */
+    fake.kernel_gs_base = LX_PCPU;
+    fake_w64(0x2e80100, LX_T(0x2f04000));
+    size_t m = MARK();
+    CHECK_BLOCK(io(0x2f64000 | 0x1801, 0x1f4, true));
+    struct fake_alert a = ONE_ALERT(m, "io-guard", "block");
+    CHECK_S(a.detail, "IN from port 0x1f4 by diskd (pid 43, program evil), not allowed by the default rule");
+    CHECK_U(a.pid, 43);
+    fake_w64(0x2e80100, LX_T(0x2f05000));
+    m = MARK();
+    CHECK_ALLOW(io(0x2f66000 | 0x1801, 0x1f4, true));
+    CHECK_NO_ALERT(m);
+}
+
 /* L6. The cost cuts of issue 11's KPTI item, with the same guest: the task
  * list is walked every 10 ticks, and between walks the running process's
  * own links say whether it was taken off the list (list_del_init); Linux's
@@ -4181,6 +4213,7 @@ SCENARIO(linux_hidden_module)
 SCENARIO(linux_exec_watch)
 SCENARIO(linux_raw_socket)
 SCENARIO(linux_raw_socket_allow)
+SCENARIO(linux_io_guard_program)
 SCENARIO(linux_hidden_between_walks)
 SCENARIO(linux_exiting_task)
 SCENARIO(linux_hidden_sampled)
@@ -4342,6 +4375,7 @@ int main(void)
         cmocka_unit_test(test_linux_exec_watch),
         cmocka_unit_test(test_linux_raw_socket),
         cmocka_unit_test(test_linux_raw_socket_allow),
+        cmocka_unit_test(test_linux_io_guard_program),
         cmocka_unit_test(test_linux_hidden_between_walks),
         cmocka_unit_test(test_linux_exiting_task),
         cmocka_unit_test(test_linux_hidden_sampled),
