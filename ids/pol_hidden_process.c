@@ -241,6 +241,34 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
                      "address space runs but no process in the list has it: hidden process (no name known)");
 }
 
+/* Linux: a task excused as exiting (vmi_linux_task_exiting) is excused
+ * for EXIT_GRACE_TICKS from when vigil first saw it so: a task unlinks
+ * itself at the very end of do_exit (release_task, for a self-reaping
+ * one), microseconds before its last switch away. A task still running
+ * unlisted and "exiting" half a second later set those flags itself (a
+ * rootkit's hidden kernel thread with PF_EXITING set and PF_KTHREAD
+ * cleared): it is reported, at once (two sightings that far apart are
+ * more than the two-tick rule asks, and a hider that runs once every few
+ * seconds would outlive any suspicion). */
+#define EXIT_GRACE_TICKS 50
+#define MAX_EXITING 16
+static struct { u64 task; s64 pid; u64 first; } exiting[MAX_EXITING];
+
+static bool exit_excused(u64 task, s64 pid)
+{
+    u32 slot = 0;
+    for (u32 i = 0; i < MAX_EXITING; i++) {
+        if (exiting[i].task == task && exiting[i].pid == pid)
+            return ids.ticks - exiting[i].first < EXIT_GRACE_TICKS;
+        if (exiting[i].first < exiting[slot].first)
+            slot = i;                                /* (the oldest goes) */
+    }
+    exiting[slot].task = task;
+    exiting[slot].pid = pid;
+    exiting[slot].first = ids.ticks ? ids.ticks : 1;
+    return true;
+}
+
 /* The task the kernel runs, by its structure: in the list, wherever it runs. */
 static void check_task(const struct ids_event *e, u64 task, const struct vmi_proc *tp)
 {
@@ -252,12 +280,17 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
         return;
     }
     /* Linux: a user task past exit_mm, in the kernel, may already have
-     * unlinked itself (a thread, or a parent that does not wait): no miss.
-     * A rootkit's task marked so is still caught whenever it runs user
-     * code (sure_miss does not look at the flags). */
-    if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task))
-        return;
-    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name, sure_miss(e)) < 0)
+     * unlinked itself (a thread, or a parent that does not wait): no miss,
+     * for a while (exit_excused). A rootkit's task marked so is still
+     * caught whenever it runs user code (sure_miss does not look at the
+     * flags), and when it is still at it half a second later. */
+    bool overdue = false;
+    if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task)) {
+        if (exit_excused(task, t.pid))
+            return;
+        overdue = true;
+    }
+    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name, sure_miss(e) || overdue) < 0)
         return;
     char where[40] = "its own address space";
     u64 key = vmi_space_key(t.cr3);
@@ -271,6 +304,8 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
         str_copy(where, "a listed process's address space", sizeof(where));
     struct ids_event h = *e;
     h.cr3 = t.cr3;
+    if (overdue)
+        fmt_snprintf(where, sizeof(where), "no address space, \"exiting\" for %u ms", EXIT_GRACE_TICKS * 10);
     ids_raise_task(POL_HIDDEN_PROCESS, &h, &t, task, &task, 0,
               "the running task is not in the process list: hidden process pid %lld \"%s\" in %s",
               (long long)t.pid, t.name, where);

@@ -4078,7 +4078,8 @@ static u64 lx_booted(void)
 /* A user task on its way out (PF_EXITING, its mm dropped), unlinked
  * before it last leaves the CPU (a thread reaps itself), seen in the
  * kernel at two ticks: no hidden process. A kernel thread (PF_KTHREAD)
- * unlinked so is one. */
+ * unlinked so is one. A task still "exiting" unlisted half a second after
+ * it was first seen so set the flags itself: it is one too. */
 static void scn_linux_exiting_task(void)
 {
     lx_booted();
@@ -4096,6 +4097,15 @@ static void scn_linux_exiting_task(void)
     struct fake_alert a = ONE_ALERT(m, "hidden-process", "alert");
     CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 131 \"kevil\" in no address "
                       "space (a kernel thread)");
+    m = MARK();
+    for (int i = 0; i < 45; i++)                                   /* insmod first seen 4 ticks ago */
+        lx_tick(LX_PGD | 1, 0, LX_T(0x2f04000));
+    CHECK_NO_ALERT(m);
+    lx_tick(LX_PGD | 1, 0, LX_T(0x2f04000));                       /* 50 ticks: overdue, at once */
+    a = ONE_ALERT(m, "hidden-process", "alert");
+    CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 130 \"insmod\" in no address "
+                      "space, \"exiting\" for 500 ms");
+    CHECK_U(a.pid, 130);
 }
 
 static void scn_linux_hidden_between_walks(void)
