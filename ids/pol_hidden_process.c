@@ -108,6 +108,17 @@ static bool linux_thread_listed(const struct vmi_proc *t, u64 view_cr3)
     return n < 0;
 }
 
+/* Linux: a process of that pid (tgid) is listed. */
+static bool pid_listed(s64 pid, u64 view_cr3)
+{
+    const struct vmi_proc *p;
+    int n = ids_procs(view_cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].pid == pid)
+            return true;
+    return n < 0;
+}
+
 static void forget(int i)
 {
     suspects[i].used = false;
@@ -241,10 +252,14 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
                      "address space runs but no process in the list has it: hidden process (no name known)");
 }
 
-/* Linux: a task excused as exiting (vmi_linux_task_exiting) is excused
- * for EXIT_GRACE_TICKS from when vigil first saw it so: a task unlinks
+/* Linux: a task excused as exiting (vmi_linux_task_exiting). A thread of a
+ * listed process (its tgid listed: a group's leader stays listed, a zombie
+ * if need be, until its last thread is gone) is accounted for by its
+ * process: after exit_mm its exit can take long (a final close that
+ * lingers). Any other is excused for EXIT_GRACE_TICKS from when vigil
+ * first saw it so: a leader, or a thread whose group is gone, unlinks
  * itself at the very end of do_exit (release_task, for a self-reaping
- * one), microseconds before its last switch away. A task still running
+ * one), microseconds before its last switch away. One still running
  * unlisted and "exiting" half a second later set those flags itself (a
  * rootkit's hidden kernel thread with PF_EXITING set and PF_KTHREAD
  * cleared): it is reported, at once (two sightings that far apart are
@@ -284,9 +299,9 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
      * for a while (exit_excused). A rootkit's task marked so is still
      * caught whenever it runs user code (sure_miss does not look at the
      * flags), and when it is still at it half a second later. */
-    bool overdue = false;
-    if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task)) {
-        if (exit_excused(task, t.pid))
+    bool overdue = false, thread;
+    if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task, &thread)) {
+        if ((thread && pid_listed(t.pid, e->cr3)) || exit_excused(task, t.pid))
             return;
         overdue = true;
     }

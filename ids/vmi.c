@@ -521,12 +521,16 @@ static bool read_linux_task(u64 t, struct vmi_proc *p)
 #define LX_PF_EXITING 0x00000004u
 #define LX_PF_KTHREAD 0x00200000u
 
-bool vmi_linux_task_exiting(u64 task)
+bool vmi_linux_task_exiting(u64 task, bool *thread)
 {
-    u32 flags;
+    u32 flags, pid, tgid;
     u64 mm;
-    return lx.ok && rd(task + lx.off_flags, &flags, 4) && rd(task + lx.off_mm, &mm, 8) && !mm &&
-           (flags & LX_PF_EXITING) && !(flags & LX_PF_KTHREAD);
+    if (!lx.ok || !rd(task + lx.off_flags, &flags, 4) || !rd(task + lx.off_mm, &mm, 8) || mm ||
+        !(flags & LX_PF_EXITING) || (flags & LX_PF_KTHREAD) || !rd(task + lx.off_pid, &pid, 4) ||
+        !rd(task + lx.off_tgid, &tgid, 4))
+        return false;
+    *thread = pid != tgid;
+    return true;
 }
 
 bool vmi_linux_have_exe(void) { return lx.ok && lx.has_exe; }

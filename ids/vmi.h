@@ -59,8 +59,9 @@ bool vmi_current_task(u64 cr3, u64 *addr);
 /* One process structure, read as the list entries are. */
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p);
 /* Linux: a user task on its way out (do_exit has begun and dropped its
- * mm): it never runs user code again, and may unlink itself first. */
-bool vmi_linux_task_exiting(u64 task);
+ * mm): it never runs user code again, and may unlink itself first.
+ * *thread: it is not its thread group's leader (task->pid != tgid). */
+bool vmi_linux_task_exiting(u64 task, bool *thread);
 /* Linux: the name of the file the task's mm was exec'd from, the last
  * component of its path (mm->exe_file->f_path.dentry->d_name), which
  * prctl and /proc/PID/comm do not rewrite as they do comm. False without

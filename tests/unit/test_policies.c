@@ -4079,7 +4079,8 @@ static u64 lx_booted(void)
  * before it last leaves the CPU (a thread reaps itself), seen in the
  * kernel at two ticks: no hidden process. A kernel thread (PF_KTHREAD)
  * unlinked so is one. A task still "exiting" unlisted half a second after
- * it was first seen so set the flags itself: it is one too. */
+ * it was first seen so set the flags itself: it is one too, but a thread
+ * of a listed process is that process's. */
 static void scn_linux_exiting_task(void)
 {
     lx_booted();
@@ -4106,6 +4107,14 @@ static void scn_linux_exiting_task(void)
     CHECK_S(a.detail, "the running task is not in the process list: hidden process pid 130 \"insmod\" in no address "
                       "space, \"exiting\" for 500 ms");
     CHECK_U(a.pid, 130);
+    /* A thread of init (pid 140, tgid 1) in a long exit (a final close
+     * that lingers): accounted for by its process, however long. */
+    lx_task(0x2f06000, 140, 1, "worker", 0, LX_T(0x2f10000));
+    fake_w32(0x2f06000 + 4, 0x4);
+    m = MARK();
+    for (int i = 0; i < 120; i++)
+        lx_tick(LX_PGD | 1, 0, LX_T(0x2f06000));
+    CHECK_NO_ALERT(m);
 }
 
 static void scn_linux_hidden_between_walks(void)
