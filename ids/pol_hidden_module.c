@@ -329,16 +329,22 @@ static bool left_list(u64 start, u64 end)
     return false;
 }
 
+/* A whole list read: its loads and unloads said, and it is the last. */
+static void take_list(const struct hm_mod *now, u32 n)
+{
+    diff_lists(now, n);
+    memcpy(mods, now, n * sizeof(now[0]));
+    nmods = n;
+    first_scan_done = true;
+}
+
 static void scan(const struct ids_event *e)
 {
     static struct hm_mod now[HM_MAX_MODULES];
     u32 n;
     if (!read_list(now, &n))
-        return;                                 /* changing under the walk, or not a list: next time */                                 /* changing under the walk, or not a list: next time */
-    diff_lists(now, n);
-    memcpy(mods, now, n * sizeof(now[0]));
-    nmods = n;
-    first_scan_done = true;
+        return;                                 /* changing under the walk, or not a list: next time */
+    take_list(now, n);
     scans++;
 
     static struct exec_ctx ex;
@@ -475,6 +481,9 @@ u32 hidden_module_code(struct mod_range *r, struct code_owner *o, u32 max, bool 
     *whole = hidden_module_knows_code() && read_list(l, &n);
     if (!*whole)
         return 0;
+    if (ids.boot_done)
+        take_list(l, n);                            /* a load is said at its code's first fetch, its init's: one that
+                                                     * comes and goes between two scans is not missed */
     for (u32 i = 0; i < n && k + 2 <= max; i++) {
         if (l[i].state >= MOD_UNFORMED)
             continue;                               /* not formed yet: none of its code runs */

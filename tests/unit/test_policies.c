@@ -79,6 +79,15 @@ static struct fake_alert one_alert_at(const char *file, int line, size_t from, c
 #define ONE_ALERT(from, pol, act) one_alert_at(__FILE__, __LINE__, (from), (pol), (act))
 #define MARK() fake_console_len()
 
+/* How many times s is on the console since from. */
+static u32 count_of(size_t from, const char *s)
+{
+    u32 n = 0;
+    for (const char *p = fake_console() + from; (p = strstr(p, s)); p += strlen(s))
+        n++;
+    return n;
+}
+
 /* --- the synthetic guest ------------------------------------------------------------ */
 
 #define KVB           0xffffffff80000000ull
@@ -3816,6 +3825,7 @@ static void scn_linux_exec_watch(void)
     CHECK(fake.exec_watching);
     CHECK_HAS(m, "vigil: kernel-text: execution watched: supervisor code runs only in the kernel's text");
     CHECK_HAS(m, "and in module-area code the kernel owns");
+    lx_ticks(10);                                                 /* (hidden-module's first look: no modules) */
     /* vigiltest: two executable pages mapped, its text the first only */
     u64 vt = lx_module(kcr3, 0x30000, 2, "vigiltest");
     u64 vt_pa = LX_MODPA + 0x32000;
@@ -3828,6 +3838,10 @@ static void scn_linux_exec_watch(void)
     CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x30010), LX_MODPA + 0x30010));
     CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x70000), LX_MODPA + 0x70000));
     CHECK_NO_ALERT(m);
+    /* its load said at its code's first fetch, before any scan, once */
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"vigiltest\" loaded: core 0xffffffffc0030000-0xffffffffc0033000, "
+                 "init layout too");
+    CHECK_U(count_of(m, "module \"vigiltest\" loaded"), 1);
     /* past its text_size, a vmalloc page, and its text at another frame
      * than the kernel's tables map: refused, as from a not-present page */
     struct ids_verdict v = lx_fetch(kcr3, LX_MOD(0x31000), LX_MODPA + 0x31000);
@@ -3879,9 +3893,24 @@ static void scn_linux_exec_watch(void)
     CHECK_BLOCK(lx_fetch(kcr3, LX_MOD(0x10000), LX_MODPA + 0x10000));
     a = ONE_ALERT(m, "kernel-text", "block");
     CHECK_S(a.detail, "supervisor code ran outside the kernel's text: at 0xffffffffc0010000 (gpa 0x3810000)");
+    /* A one-shot module: listed, its init runs, and it is gone (its init
+     * failed, or it unloaded) before any scan: the fetch said its load, and
+     * the next look its leaving. */
+    u64 once = lx_module(kcr3, 0x80000, 1, "oneshot");
+    fake_w32(LX_MODPA + 0x81000 + 332, 0x1000);
+    lx_link_modules(&once, 1);
+    m = MARK();
+    CHECK_ALLOW(lx_fetch(kcr3, LX_MOD(0x80000), LX_MODPA + 0x80000));
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"oneshot\" loaded: core 0xffffffffc0080000-0xffffffffc0082000");
+    lx_link_modules(0, 0);
+    fake_map(kcr3, LX_MOD(0x80000), 0, 0);
+    fake_map(kcr3, LX_MOD(0x81000), 0, 0);
+    lx_ticks(10);
+    CHECK_HAS(m, "vigil: info: hidden-module: module \"oneshot\" left the list: core 0xffffffffc0080000-0xffffffffc0082000");
+    CHECK_NO_ALERT(m);
     m = MARK();
     ids_print_summary();
-    CHECK_HAS(m, "vigil: kernel-text: execute watch on Linux: 3 supervisor fetches outside the core text granted "
+    CHECK_HAS(m, "vigil: kernel-text: execute watch on Linux: 4 supervisor fetches outside the core text granted "
                  "(module-area code the kernel owns), 4 refused, 3 from hidden modules");
 }
 
