@@ -252,7 +252,8 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
                      "address space runs but no process in the list has it: hidden process (no name known)");
 }
 
-/* Linux: a task excused as exiting (vmi_linux_task_exiting). A thread of a
+/* Linux: a task excused as exiting (vmi_linux_task_exiting: a user task
+ * past exit_mm, or a kernel thread in do_exit). A thread of a
  * listed process (its tgid listed: a group's leader stays listed, a zombie
  * if need be, until its last thread is gone) is accounted for by its
  * process: after exit_mm its exit can take long (a final close that
@@ -261,8 +262,8 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
  * itself at the very end of do_exit (release_task, for a self-reaping
  * one), microseconds before its last switch away. One still running
  * unlisted and "exiting" half a second later set those flags itself (a
- * rootkit's hidden kernel thread with PF_EXITING set and PF_KTHREAD
- * cleared): it is reported, at once (two sightings that far apart are
+ * rootkit's hidden kernel thread with PF_EXITING set): it is reported,
+ * at once (two sightings that far apart are
  * more than the two-tick rule asks, and a hider that runs once every few
  * seconds would outlive any suspicion). */
 #define EXIT_GRACE_TICKS 50
@@ -294,18 +295,26 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
             forget(slot);
         return;
     }
-    /* Linux: a user task past exit_mm, in the kernel, may already have
-     * unlinked itself (a thread, or a parent that does not wait): no miss,
-     * for a while (exit_excused). A rootkit's task marked so is still
-     * caught whenever it runs user code (sure_miss does not look at the
-     * flags), and when it is still at it half a second later. */
+    /* Linux: a task past exit_mm (or a kernel thread in do_exit), in the
+     * kernel, may already have unlinked itself (a thread, or a parent that
+     * does not wait): no miss, for a while (exit_excused). A rootkit's task
+     * marked so is still caught whenever it runs user code (sure_miss does
+     * not look at the flags), and when it is still at it half a second
+     * later. */
     bool overdue = false, thread;
     if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task, &thread)) {
         if ((thread && pid_listed(t.pid, e->cr3)) || exit_excused(task, t.pid))
             return;
         overdue = true;
     }
-    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name, sure_miss(e) || overdue) < 0)
+    /* Linux links a task into the list before it can first run
+     * (copy_process, before wake_up_new_task), and a task leaves the list
+     * only at the very end of its exit (excused above): a task that runs,
+     * missing from a walk taken in this event, is hidden, in kernel mode
+     * too. A hidden kernel thread that runs a moment every few seconds
+     * never meets the two-tick rule (its suspicion expires between). */
+    bool sure = sure_miss(e) || overdue || (vmi_have_linux() && ids_procs_fresh());
+    if (missed(BY_TASK, task, t.pid, false, vmi_space_key(t.cr3), t.name, sure) < 0)
         return;
     char where[40] = "its own address space";
     u64 key = vmi_space_key(t.cr3);

@@ -526,7 +526,7 @@ bool vmi_linux_task_exiting(u64 task, bool *thread)
     u32 flags, pid, tgid;
     u64 mm;
     if (!lx.ok || !rd(task + lx.off_flags, &flags, 4) || !rd(task + lx.off_mm, &mm, 8) || mm ||
-        !(flags & LX_PF_EXITING) || (flags & LX_PF_KTHREAD) || !rd(task + lx.off_pid, &pid, 4) ||
+        !(flags & LX_PF_EXITING) || !rd(task + lx.off_pid, &pid, 4) ||
         !rd(task + lx.off_tgid, &tgid, 4))
         return false;
     *thread = pid != tgid;

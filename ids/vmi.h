@@ -58,8 +58,9 @@ bool vmi_task_kstack(u64 cr3, u64 addr, u64 *kstack);
 bool vmi_current_task(u64 cr3, u64 *addr);
 /* One process structure, read as the list entries are. */
 bool vmi_read_task(u64 cr3, u64 addr, struct vmi_proc *p);
-/* Linux: a user task on its way out (do_exit has begun and dropped its
- * mm): it never runs user code again, and may unlink itself first.
+/* Linux: a task on its way out without an mm (do_exit has begun, PF_EXITING,
+ * and a user task has dropped its mm; a kernel thread never had one): it
+ * never runs user code again, and may unlink itself first.
  * *thread: it is not its thread group's leader (task->pid != tgid). */
 bool vmi_linux_task_exiting(u64 task, bool *thread);
 /* Linux: the name of the file the task's mm was exec'd from, the last
