@@ -5,7 +5,8 @@
  *
  * - Which program a process runs: task->mm->exe_file->f_path.dentry->d_name,
  *   the name of the file the kernel exec'd (not comm, which prctl rewrites).
- *   Read once per (address space, pid) and kept while the process is listed.
+ *   Read once per (address space, pid) and kept while the process is listed
+ *   and, read again before each check, still in that address space.
  * - What is checked: its resident code pages, those its page tables map
  *   present, user and executable (under KPTI through its user PGD, as the
  *   CPU runs them) at a page the program has a hash for. A page not
@@ -54,7 +55,7 @@ static u32 rr;                           /* round-robin: the next tracked slot t
 static struct { s64 pid; u64 va; } reported[PI_REPORTED];
 static u32 nreported;
 static struct {
-    u64 checks, cycles, max_cycles, processes, pages, cached, differ, passes, untracked;
+    u64 checks, cycles, max_cycles, processes, pages, cached, differ, passes, untracked, gone;
 } st;
 /* A frame seen lately at a page of a program, and the verdict of its hash:
  * the processes of one program share its page-cache frames, so a frame is
@@ -129,6 +130,13 @@ static bool first_report(s64 pid, u64 va)
     return true;
 }
 
+/* The task at task is still process pid, in the address space key. */
+static bool still(u64 task, s64 pid, u64 key)
+{
+    struct vmi_proc now;
+    return vmi_read_task(0, task, &now) && now.pid == pid && now.cr3 && vmi_space_key(now.cr3) == key;
+}
+
 /* The tracked processes as the list has them now: new ones identified,
  * gone ones dropped. */
 static void refresh(const struct ids_event *e)
@@ -163,6 +171,9 @@ static void refresh(const struct ids_event *e)
         }
         char exe[16];
         int k = vmi_linux_exe_name(p->addr, exe) ? progdb_find(&db, exe) : -1;
+        if (!still(p->addr, p->pid, key))
+            continue;                    /* exec'd (or gone) since the snapshot: its program is not that
+                                          * space's; the next snapshot has it as it is */
         *free = (struct track){ .used = true, .seen = true, .fresh = true, .prog = k >= 0 && want[k] ? k : -1,
                                 .pid = p->pid, .cr3 = key, .task = p->addr };
         memcpy(free->comm, p->name, 16);
@@ -245,10 +256,18 @@ static bool leaf(void *ctx, const struct pt_leaf *l)
     return true;
 }
 
-/* Check t's resident code pages from its cursor, within the budget. */
+/* Check t's resident code pages from its cursor, within the budget. The
+ * task is read again first: a process that exited or exec'd since the
+ * snapshot freed its address space, and another process's tables may be
+ * at that page already (its code is not this program's). */
 static void check(const struct ids_event *e, struct track *t, u32 *pages, u32 *tables)
 {
     const struct progdb *d = &db;
+    if (!still(t->task, t->pid, t->cr3)) {
+        t->used = false;
+        st.gone++;
+        return;
+    }
     t->checked = st.checks;
     u32 first = d->prog[t->prog].first, count = d->prog[t->prog].count;
     u64 lo = d->page[first].va, hi = d->page[first + count - 1].va + 4095;
@@ -302,11 +321,11 @@ void program_integrity_summary(void)
     if (!st.checks)
         return;
     kprintf("vigil: program-integrity: %llu processes of checked programs seen, %llu code pages hashed (%llu more "
-            "judged lately), %llu differed; %llu whole passes; %llu checks, %llu cycles each on average (at most "
-            "%llu)%s\n",
+            "judged lately), %llu differed; %llu whole passes; %llu gone before a check (exited or exec'd); %llu "
+            "checks, %llu cycles each on average (at most %llu)%s\n",
             (unsigned long long)st.processes, (unsigned long long)st.pages, (unsigned long long)st.cached,
             (unsigned long long)st.differ,
-            (unsigned long long)st.passes, (unsigned long long)st.checks,
+            (unsigned long long)st.passes, (unsigned long long)st.gone, (unsigned long long)st.checks,
             (unsigned long long)(st.cycles / st.checks), (unsigned long long)st.max_cycles,
             st.untracked ? "; some processes not tracked (table full)" : "");
 }

@@ -418,7 +418,8 @@ def check_program_integrity(t, r):
     t.expect(r.com1, r"^vigil: program-integrity: \d+ programs \(busybox,[a-z,]*vpi[a-z,]*\), \d+ code pages "
                      r"known-good$", "the profile's program hashes")
     m = t.expect(r.com1, r"^vigil: program-integrity: (\d+) processes of checked programs seen, (\d+) code pages "
-                         r"hashed \((\d+) more judged lately\), (\d+) differed; (\d+) whole passes; (\d+) checks, "
+                         r"hashed \((\d+) more judged lately\), (\d+) differed; (\d+) whole passes; \d+ gone before a check "
+                         r"\(exited or exec'd\); (\d+) checks, "
                          r"(\d+) cycles each on average \(at most (\d+)\)$", "program-integrity's summary")
     procs, pages, passes = int(m.group(1)), int(m.group(2)), int(m.group(5))
     assert procs >= 10 and pages >= 200 and passes >= 10, f"too little checked: {m.group(0)}"
