@@ -86,7 +86,7 @@ static struct ids_verdict event(const struct ids_event *e)
         str_copy(who, "an unknown process", sizeof(who));
     else if (id && vmi_have_linux() && strcmp(id->name, name))
         fmt_snprintf(who, sizeof(who), "%s (pid %lld, program %s)%s", name, (long long)pid, id->name,
-                     id->foreign ? ", not the code the first ran" : !intact ? ", its code changed" : "");
+                     id->foreign ? ", not that program's first code" : !intact ? ", its code changed" : "");
     else if (id && strcmp(id->name, name) && id->pid != id->first_pid)
         fmt_snprintf(who, sizeof(who), "%s (pid %lld, first ran as %s, pid %lld)", name, (long long)pid, id->name,
                      (long long)id->first_pid);
