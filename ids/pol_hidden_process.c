@@ -270,14 +270,24 @@ static struct ids_verdict check_space(const struct ids_event *e, u64 cr3, const 
 #define MAX_EXITING 16
 static struct { u64 task; s64 pid; u64 first; } exiting[MAX_EXITING];
 
-static bool exit_excused(u64 task, s64 pid)
+/* A slot is free once its task's grace is long over (2 x EXIT_GRACE_TICKS:
+ * such a task has been reported if it still ran). More tasks excused at
+ * once than the table holds get no excuse: evicting the oldest let a flood
+ * of 17 forged "exiting" tasks, each seen in turn, renew each other's
+ * grace forever. */
+static bool exit_excused(u64 task, s64 pid, bool *full)
 {
-    u32 slot = 0;
+    int slot = -1;
+    *full = false;
     for (u32 i = 0; i < MAX_EXITING; i++) {
         if (exiting[i].task == task && exiting[i].pid == pid)
             return ids.ticks - exiting[i].first < EXIT_GRACE_TICKS;
-        if (exiting[i].first < exiting[slot].first)
-            slot = i;                                /* (the oldest goes) */
+        if (slot < 0 && (!exiting[i].first || ids.ticks - exiting[i].first >= 2 * EXIT_GRACE_TICKS))
+            slot = (int)i;
+    }
+    if (slot < 0) {
+        *full = true;
+        return false;
     }
     exiting[slot].task = task;
     exiting[slot].pid = pid;
@@ -301,9 +311,9 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
      * marked so is still caught whenever it runs user code (sure_miss does
      * not look at the flags), and when it is still at it half a second
      * later. */
-    bool overdue = false, thread;
+    bool overdue = false, thread, full = false;
     if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task, &thread)) {
-        if ((thread && pid_listed(t.pid, e->cr3)) || exit_excused(task, t.pid))
+        if ((thread && pid_listed(t.pid, e->cr3)) || exit_excused(task, t.pid, &full))
             return;
         overdue = true;
     }
@@ -328,7 +338,9 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
         str_copy(where, "a listed process's address space", sizeof(where));
     struct ids_event h = *e;
     h.cr3 = t.cr3;
-    if (overdue)
+    if (overdue && full)
+        str_copy(where, "no address space, too many \"exiting\"", sizeof(where));
+    else if (overdue)
         fmt_snprintf(where, sizeof(where), "no address space, \"exiting\" for %u ms", EXIT_GRACE_TICKS * 10);
     ids_raise_task(POL_HIDDEN_PROCESS, &h, &t, task, &task, 0,
               "the running task is not in the process list: hidden process pid %lld \"%s\" in %s",
