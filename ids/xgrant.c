@@ -32,15 +32,6 @@ void xgrant_mark(struct xgrants *t, struct xgrant *g)
     g->seq = ++t->seq;
 }
 
-struct xgrant *xgrant_find_va(struct xgrants *t, u64 gva)
-{
-    struct xgrant *best = 0;
-    for (u32 i = 0; i < t->n; i++)
-        if (t->g[i].gva == PAGE_OF(gva) && (!best || t->g[i].seq > best->seq))
-            best = &t->g[i];
-    return best;
-}
-
 bool xgrant_active_gpa(const struct xgrants *t, u64 gpa)
 {
     for (u32 i = 0; i < t->n; i++)

@@ -35,8 +35,6 @@ struct xgrants {
 struct xgrant *xgrant_get(struct xgrants *t, u64 gpa, u64 gva);
 /* The record granted X now: active, and the latest granted. */
 void xgrant_mark(struct xgrants *t, struct xgrant *g);
-/* A record, active or not, of the page holding gva: the latest granted. */
-struct xgrant *xgrant_find_va(struct xgrants *t, u64 gva);
 /* Is the page holding gpa an active record's? */
 bool xgrant_active_gpa(const struct xgrants *t, u64 gpa);
 /* Every grant taken back (records kept, inactive). */

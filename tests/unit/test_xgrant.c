@@ -23,7 +23,7 @@ static int setup(void **state)
     return 0;
 }
 
-/* One record per page pair, found again by either address's page. */
+/* One record per page pair, found again by its pages. */
 static void test_get_and_find(void **state)
 {
     (void)state;
@@ -37,8 +37,6 @@ static void test_get_and_find(void **state)
     assert_true(g->active);
     assert_ptr_equal(xgrant_get(&t, 0x5000fff, VA + 0xfff), g);     /* same pages: same record */
     assert_int_equal(g->mod, 0xffff888001234000ull);                 /* kept */
-    assert_ptr_equal(xgrant_find_va(&t, VA + 0x800), g);
-    assert_null(xgrant_find_va(&t, VA + P));
     assert_true(xgrant_active_gpa(&t, 0x5000800));
     assert_false(xgrant_active_gpa(&t, 0x5001000));
     assert_int_equal(xgrant_active(&t), 1);
@@ -55,21 +53,8 @@ static void test_revoke_keeps(void **state)
     xgrant_revoke_all(&t);
     assert_int_equal(xgrant_active(&t), 0);
     assert_false(xgrant_active_gpa(&t, 0x1000));
-    assert_ptr_equal(xgrant_find_va(&t, VA), a);
+    assert_ptr_equal(xgrant_get(&t, 0x1000, VA), a);              /* the same record, still naming its owner */
     assert_int_equal(t.n, 2);
-}
-
-/* The same address at another frame: the latest granted is found. */
-static void test_find_latest(void **state)
-{
-    (void)state;
-    struct xgrant *a = xgrant_get(&t, 0x1000, VA), *b = xgrant_get(&t, 0x9000, VA);
-    assert_ptr_not_equal(a, b);
-    xgrant_mark(&t, b);
-    xgrant_mark(&t, a);
-    assert_ptr_equal(xgrant_find_va(&t, VA), a);
-    xgrant_mark(&t, b);
-    assert_ptr_equal(xgrant_find_va(&t, VA), b);
 }
 
 /* Full: an inactive record's slot is reused, the oldest granted first;
@@ -99,7 +84,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_get_and_find, setup),
         cmocka_unit_test_setup(test_revoke_keeps, setup),
-        cmocka_unit_test_setup(test_find_latest, setup),
         cmocka_unit_test_setup(test_full, setup),
     };
     return cmocka_run_group_tests(tests, 0, 0);
