@@ -66,6 +66,9 @@ bool ids_proc_of(u64 cr3, s64 *pid, char name[16]);
 /* An address-space key (vmi_space_key) that is the kernel's own: its page
  * tables, the boot tables, Linux's init_top_pgt or poking_mm. No process. */
 bool ids_kernel_space(u64 key);
+/* The kernel, as an alert names it (pid -1, "kernel"): for a finding about
+ * the kernel's own memory, not the task a tick interrupted. */
+const struct vmi_proc *ids_kernel_proc(void);
 /* The list as of this tick (refreshed at most once a tick). */
 int ids_procs(u64 cr3, const struct vmi_proc **procs);
 /* The next ids_procs reads the list again (a new address space runs). */

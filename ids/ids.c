@@ -306,6 +306,12 @@ bool ids_procs_refresh(void)
     return true;
 }
 
+const struct vmi_proc *ids_kernel_proc(void)
+{
+    static const struct vmi_proc kernel = { .pid = -1, .name = "kernel" };
+    return &kernel;
+}
+
 bool ids_kernel_space(u64 key)
 {
     return key == ids.kernel_cr3 || key == vmi_space_key(ids.first_cr3) || vmi_linux_kernel_space(key);

@@ -306,16 +306,12 @@ static void report(const struct ids_event *e, u64 start, u64 end)
         how = "its struct module";
     struct ids_event h = *e;
     h.cr3 = ids.kernel_cr3;                     /* no process's: the kernel's module memory */
-    struct vmi_proc kernel;                     /* named as the kernel's, not as the task a tick interrupted */
-    memset(&kernel, 0, sizeof(kernel));
-    kernel.pid = -1;
-    str_copy(kernel.name, "kernel", sizeof(kernel.name));
     /* (the record's detail holds 119 characters: the name comes first) */
     if (name[0])
-        ids_raise_task(POL_HIDDEN_MODULE, &h, &kernel, start, &start, 0, "hidden module \"%s\": code at 0x%llx-0x%llx "
+        ids_raise_task(POL_HIDDEN_MODULE, &h, ids_kernel_proc(), start, &start, 0, "hidden module \"%s\": code at 0x%llx-0x%llx "
                        "owned by no listed module (%s)", name, (unsigned long long)start, (unsigned long long)end, how);
     else
-        ids_raise_task(POL_HIDDEN_MODULE, &h, &kernel, start, &start, 0, "hidden module: code at 0x%llx-0x%llx owned "
+        ids_raise_task(POL_HIDDEN_MODULE, &h, ids_kernel_proc(), start, &start, 0, "hidden module: code at 0x%llx-0x%llx owned "
                        "by no listed module (no struct module found)", (unsigned long long)start,
                        (unsigned long long)end);
 }

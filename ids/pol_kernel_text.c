@@ -259,11 +259,7 @@ static bool linux_code(const struct ids_event *e, struct ids_verdict *v)
     if (!reported) {
         struct ids_event h = *e;
         h.cr3 = ids.kernel_cr3;
-        struct vmi_proc kernel;
-        memset(&kernel, 0, sizeof(kernel));
-        kernel.pid = -1;
-        str_copy(kernel.name, "kernel", sizeof(kernel.name));
-        *v = ids_raise_task(POL_HIDDEN_MODULE, &h, &kernel, ALIGN_DOWN(gva, 4096) | 1, &gva, &gpa,
+        *v = ids_raise_task(POL_HIDDEN_MODULE, &h, ids_kernel_proc(), ALIGN_DOWN(gva, 4096) | 1, &gva, &gpa,
                             "hidden module \"%s\": its code runs at 0x%llx, out of the module list", name,
                             (unsigned long long)gva);
         if (v->action != IDS_ALLOW)
