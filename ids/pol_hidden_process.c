@@ -93,30 +93,24 @@ static bool listed(enum suspect_kind kind, u64 key, u64 view_cr3)
     return ids_procs_refresh() && in_snapshot(kind, key, view_cr3);
 }
 
+/* Linux: a process of that pid (tgid) is listed, in address space cr3
+ * when one is given (any_space false). */
+static bool pid_listed(s64 pid, bool any_space, u64 cr3, u64 view_cr3)
+{
+    const struct vmi_proc *p;
+    int n = ids_procs(view_cr3, &p);
+    for (int i = 0; i < n; i++)
+        if (p[i].pid == pid && (any_space || p[i].cr3 == cr3))
+            return true;
+    return n < 0;
+}
+
 /* Linux lists processes (thread-group leaders), not threads: a task is
  * accounted for when its process is listed with the same address space.
  * A CPU's idle task other than CPU 0's (pid 0, no mm) is in no list. */
 static bool linux_thread_listed(const struct vmi_proc *t, u64 view_cr3)
 {
-    if (t->pid == 0 && !t->cr3)
-        return true;
-    const struct vmi_proc *p;
-    int n = ids_procs(view_cr3, &p);
-    for (int i = 0; i < n; i++)
-        if (p[i].pid == t->pid && p[i].cr3 == t->cr3)
-            return true;
-    return n < 0;
-}
-
-/* Linux: a process of that pid (tgid) is listed. */
-static bool pid_listed(s64 pid, u64 view_cr3)
-{
-    const struct vmi_proc *p;
-    int n = ids_procs(view_cr3, &p);
-    for (int i = 0; i < n; i++)
-        if (p[i].pid == pid)
-            return true;
-    return n < 0;
+    return (t->pid == 0 && !t->cr3) || pid_listed(t->pid, false, t->cr3, view_cr3);
 }
 
 static void forget(int i)
@@ -313,7 +307,7 @@ static void check_task(const struct ids_event *e, u64 task, const struct vmi_pro
      * later. */
     bool overdue = false, thread, full = false;
     if (e->cpl != 3 && !t.cr3 && vmi_have_linux() && vmi_linux_task_exiting(task, &thread)) {
-        if ((thread && pid_listed(t.pid, e->cr3)) || exit_excused(task, t.pid, &full))
+        if ((thread && pid_listed(t.pid, true, 0, e->cr3)) || exit_excused(task, t.pid, &full))
             return;
         overdue = true;
     }

@@ -131,9 +131,9 @@ static void check_file(const struct ids_event *e, const struct vmi_proc *p, u32 
     struct vmi_proc now;
     if (vmi_read_task(e->cr3, p->addr, &now) && now.pid == p->pid)
         p = &now;
-    char exe[16] = "";
-    if (ids.cfg.nraw_allow && !vmi_linux_exe_name(p->addr, exe))
-        exe[0] = 0;
+    char exe[16] = "";                          /* (left empty when it cannot be read: allowed nothing) */
+    if (ids.cfg.nraw_allow)
+        (void)vmi_linux_exe_name(p->addr, exe);
     if (allowed(exe) || !first_report(p->pid, sock))
         return;
     char prog[40] = "";                         /* the program, when comm says otherwise */

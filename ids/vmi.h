@@ -67,7 +67,8 @@ bool vmi_linux_task_exiting(u64 task, bool *thread);
  * component of its path (mm->exe_file->f_path.dentry->d_name), which
  * prctl and /proc/PID/comm do not rewrite as they do comm. False without
  * the profile's fields (vmi_linux_have_exe), for a task without mm, an
- * unreadable chain, or a name of 16 characters or more. */
+ * unreadable chain, or a name of 16 characters or more; out is then left
+ * as it was. */
 bool vmi_linux_have_exe(void);
 bool vmi_linux_exe_name(u64 task, char out[16]);
 
